@@ -1,0 +1,80 @@
+/**
+ * The command line: commander wiring only. Each subcommand lives in commands/; this file
+ * turns what they throw into one line on stderr and an exit code.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { createRequire } from 'node:module';
+import { CnnvizError } from './errors.js';
+import { consoleReporter, type CommandContext, type GlobalOptions } from './commands/context.js';
+import { summaryCommand } from './commands/summary.js';
+import { filtersCommand } from './commands/filters.js';
+import { featuremapsCommand } from './commands/featuremaps.js';
+
+const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
+
+export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
+
+export function buildProgram(): Command {
+  const program = new Command('cnnviz');
+  const run = async (action: (ctx: CommandContext) => Promise<void>): Promise<void> => {
+    const global = program.opts<GlobalOptions>();
+    await action({ global, report: consoleReporter(global.verbose) });
+  };
+  program
+    .description('See inside convolutional neural networks: layer summaries, learned filters and feature maps as PNG.')
+    .addOption(
+      new Option('--backend <name>', 'compute engine for forward passes').choices(BACKENDS).default('auto').env('CNNVIZ_BACKEND'),
+    )
+    .option('-v, --verbose', 'explain what is happening; show stack traces on errors', false)
+    .option('-V, --version', 'print the version (with --verbose: and the active backend)')
+    .showSuggestionAfterError()
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text.startsWith('error:') ? `cnnviz: ${text}` : text) })
+    .action(async () => {
+      const global = program.opts<GlobalOptions & { version?: boolean }>();
+      if (!global.version) {
+        program.help({ error: true });
+        return;
+      }
+      process.stdout.write(`cnnviz ${version}\n`);
+      if (global.verbose) {
+        const { initBackend } = await import('./model/backend.js');
+        const report = consoleReporter(true);
+        const active = await initBackend(global.backend as never, report.verbose);
+        report.verbose(`backend: ${active}`);
+      }
+    });
+  program.addCommand(summaryCommand(run));
+  program.addCommand(filtersCommand(run));
+  program.addCommand(featuremapsCommand(run));
+  // Subcommands report usage errors the same way as the program.
+  for (const command of program.commands) {
+    command.exitOverride().configureOutput({ outputError: (text, write) => write(`cnnviz ${command.name()}: ${text.replace(/^error: /, '')}`) });
+  }
+  return program;
+}
+
+/** Runs the CLI and returns the exit code: 0 done, 1 runtime failure, 2 usage error. */
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (err) {
+    const verbose = process.argv.includes('--verbose') || process.argv.includes('-v');
+    if (err instanceof CommanderError) {
+      // commander has printed its message already; help and version are not failures.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+      return 2;
+    }
+    if (err instanceof CnnvizError) {
+      process.stderr.write(`cnnviz: ${err.message}\n`);
+      if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
+      return err.exitCode;
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`cnnviz: unexpected error: ${message.split('\n')[0]}${verbose ? '' : ' (run with --verbose for details)'}\n`);
+    if (verbose && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,179 @@
+import { Command, Option } from 'commander';
+import { basename, extname, join } from 'node:path';
+import type { CommandContext } from './context.js';
+import { addModelOptions, countOrAll, examples, positiveInt } from './options.js';
+import { downloadProgress, prepareOutputDir, reportFiles, type WrittenFile } from './output.js';
+import { COLORMAPS, type ColormapName } from '../render/colormap.js';
+import { RESIZE_METHODS, type ResizeMethod } from '../image/resize.js';
+import type { MapNormalize } from '../render/featuremaps.js';
+
+interface FeaturemapsOptions {
+  model: string;
+  weights: string;
+  blocks?: string;
+  layer?: string[];
+  count: number;
+  normalize: MapNormalize;
+  colormap: ColormapName;
+  resize: ResizeMethod;
+  saveNpy?: boolean;
+  minTile: number;
+  batchSize: number;
+  output: string;
+  json?: boolean;
+}
+
+export function featuremapsCommand(run: (action: (ctx: CommandContext) => Promise<void>) => Promise<void>): Command {
+  const command = new Command('featuremaps')
+    .description('draw the activation maps that images produce at chosen layers, as mosaics (8x8 by default)')
+    .argument('<image...>', 'image files (JPEG, PNG, WebP, GIF, TIFF, AVIF)')
+    .option('-b, --blocks <all|list>', "the last conv of each block ('all'), or of blocks by number, e.g. 1,3,5")
+    .option('-l, --layer <name|index...>', 'layers by name or Keras index (default: block1_conv1)')
+    .option('-n, --count <n|all>', 'how many maps per layer, from the first', countOrAll, 64)
+    .addOption(
+      new Option('--normalize <mode>', "each map on its own range ('map', as pyplot), or one range per layer")
+        .choices(['map', 'layer'])
+        .default('map'),
+    )
+    .addOption(new Option('--colormap <name>', 'colormap for the maps').choices(COLORMAPS).default('gray'))
+    .addOption(new Option('--resize <method>', 'how the image is brought to the input size').choices(RESIZE_METHODS).default('nearest'))
+    .option('--save-npy', 'also write each layer\'s raw float32 activations (H, W, C) as NumPy .npy')
+    .option('--min-tile <px>', 'enlarge smaller maps to at least this many pixels', positiveInt, 64)
+    .option('--batch-size <n>', 'images per forward pass', positiveInt, 8)
+    .option('-o, --output <dir>', 'output folder', 'out')
+    .option('--json', 'list the written files as JSON');
+  addModelOptions(command)
+    .addHelpText(
+      'after',
+      examples([
+        'cnnviz featuremaps fixtures/cat.jpg --blocks all -o out/',
+        'cnnviz featuremaps cat.jpg dog.png --layer block3_conv1 9 --count 16 --colormap viridis',
+        'cnnviz featuremaps cat.jpg --blocks 1,5 --normalize layer --save-npy --weights none',
+      ]),
+    )
+    .action((images: string[], options: FeaturemapsOptions) => run((ctx) => featuremaps(images, options, ctx)));
+  return command;
+}
+
+/** `--blocks all` or `--blocks 1,3,5`: block numbers start at 1, as in the layer names. */
+export function parseBlocks(value: string, available: number): number[] {
+  if (value === 'all') return Array.from({ length: available }, (_, i) => i + 1);
+  const numbers = value.split(',').map((s) => s.trim());
+  if (numbers.some((n) => !/^\d+$/.test(n) || Number(n) < 1 || Number(n) > available)) {
+    throw new Error(`--blocks takes 'all' or block numbers from 1 to ${available}, got '${value}'`);
+  }
+  return [...new Set(numbers.map(Number))];
+}
+
+async function featuremaps(images: string[], options: FeaturemapsOptions, ctx: CommandContext): Promise<void> {
+  const { resolveArchitecture, loadWeights } = await import('../model/load.js');
+  const { findLayer, blockOutputs } = await import('../model/graph.js');
+  const { inferShapes, isSpatial, modelInputShape } = await import('../model/shapes.js');
+  const { usageError } = await import('../errors.js');
+
+  // Look layers up in the whole model, so that asking for fc1 says "not spatial", not "unknown".
+  const full = await resolveArchitecture(options.model, { includeTop: true });
+  const fullShapes = inferShapes(full.graph);
+  const spatial = fullShapes.filter(isSpatial).map((s) => s.layer);
+  const chosen = new Set<string>();
+  if (options.blocks) {
+    const ends = blockOutputs(full.graph);
+    if (ends.length === 0) throw usageError(`${full.graph.name} has no pooling layers, so no blocks; pick layers with --layer`);
+    let numbers: number[];
+    try {
+      numbers = parseBlocks(options.blocks, ends.length);
+    } catch (err) {
+      throw usageError((err as Error).message);
+    }
+    numbers.forEach((n) => chosen.add(ends[n - 1].name));
+  }
+  for (const ref of options.layer ?? (options.blocks ? [] : ['block1_conv1'])) {
+    chosen.add(findLayer(full.graph, ref, spatial, 'spatial layer (one with feature maps)').name);
+  }
+  const layers = full.graph.layers.filter((l) => chosen.has(l.name)).map((l) => l.name);
+  // The convolutional base needs the small no-top weights file; only the classifier needs the large one.
+  const base = full.builtin ? await resolveArchitecture(options.model, { includeTop: false }) : full;
+  const arch = layers.every((name) => base.graph.layers.some((l) => l.name === name)) ? base : full;
+  const needsTop = arch === full && Boolean(full.builtin);
+  const shapes = new Map(inferShapes(arch.graph).map((s) => [s.layer.name, s]));
+
+  const inputShape = modelInputShape([...shapes.values()]);
+  const [, height, width, channels] = inputShape ?? [];
+  if (typeof height !== 'number' || typeof width !== 'number' || channels !== 3) {
+    throw usageError(`${arch.graph.name} does not declare a fixed 3-channel input size`);
+  }
+  await prepareOutputDir(options.output);
+
+  const { decodeImage } = await import('../image/decode.js');
+  const { resizeImage } = await import('../image/resize.js');
+  const { PREPROCESSORS } = await import('../image/preprocess.js');
+  const { initBackend } = await import('../model/backend.js');
+  const { buildModel, predict } = await import('../model/build.js');
+  const { featureMapGrid } = await import('../render/featuremaps.js');
+  const { colormapLut } = await import('../render/colormap.js');
+  const { writePng, writeFileAtomic } = await import('../render/files.js');
+  const { npyBytes } = await import('../render/npy.js');
+
+  // Fail on a bad image before paying for weights and the engine.
+  const inputs = await Promise.all(images.map(async (path) => resizeImage(await decodeImage(path), width, height, options.resize)));
+  const preprocess = PREPROCESSORS[arch.builtin?.preprocess ?? 'unit'];
+
+  const progress = await downloadProgress(ctx.report);
+  const ancestorsWithWeights = arch.graph.layers.map((l) => l.name);
+  const loaded = await loadWeights(arch, options.weights, { layers: ancestorsWithWeights, includeTop: needsTop, ...progress });
+  progress.stop();
+  if (loaded.weights === 'random') ctx.report.notice(`weights: ${loaded.description}; the maps show an untrained network`);
+  ctx.report.verbose(`weights: ${loaded.description}`);
+  const backend = await initBackend(ctx.global.backend as never, ctx.report.verbose);
+  ctx.report.verbose(`backend: ${backend}`);
+  const model = await buildModel(arch.graph, layers, { weights: loaded.weights, weightsSource: loaded.path });
+
+  const lut = colormapLut(options.colormap);
+  const stems = uniqueStems(images);
+  const written: WrittenFile[] = [];
+  const random = loaded.weights === 'random' ? ', RANDOM weights' : '';
+  for (let start = 0; start < inputs.length; start += options.batchSize) {
+    const batch = inputs.slice(start, start + options.batchSize);
+    const pixels = new Float32Array(batch.length * height * width * 3);
+    batch.forEach((image, i) => pixels.set(preprocess(image.data), i * height * width * 3));
+    const outputs = await predict(model, pixels, [batch.length, height, width, 3]);
+    const jobs: Array<Promise<WrittenFile>> = [];
+    outputs.forEach((output, o) => {
+      const [, h, w, c] = shapes.get(layers[o])!.outputShape as number[];
+      const count = Math.min(options.count, c);
+      if (start === 0 && options.count > c && Number.isFinite(options.count)) ctx.report.notice(`${layers[o]} has ${c} maps; drawing ${c}`);
+      batch.forEach((_, i) => {
+        const activation = output.subarray(i * h * w * c, (i + 1) * h * w * c);
+        const base = join(options.output, `${stems[start + i]}-${layers[o]}`);
+        const image = featureMapGrid(activation, [h, w, c], {
+          channels: Array.from({ length: count }, (_, k) => k),
+          normalize: options.normalize,
+          lut,
+          minTile: options.minTile,
+        });
+        const shows = `${layers[o]} ${h}x${w}: ${count} of ${c} maps, normalize ${options.normalize}, ${options.colormap}${random}`;
+        jobs.push(writePng(`${base}.png`, image).then((bytes) => ({ path: `${base}.png`, bytes, shows })));
+        if (options.saveNpy) {
+          const npy = npyBytes(activation, [h, w, c]);
+          jobs.push(
+            writeFileAtomic(`${base}.npy`, npy).then(() => ({ path: `${base}.npy`, bytes: npy.length, shows: `${layers[o]} raw activations float32 (${h}, ${w}, ${c})` })),
+          );
+        }
+      });
+    });
+    written.push(...(await Promise.all(jobs)));
+  }
+  model.dispose();
+  reportFiles(written, Boolean(options.json), ctx.report, { model: arch.graph.name, weights: loaded.description, backend });
+}
+
+/** File stems for the outputs; two inputs with one name get -2, -3 ... */
+function uniqueStems(paths: string[]): string[] {
+  const seen = new Map<string, number>();
+  return paths.map((p) => {
+    const stem = basename(p, extname(p));
+    const n = (seen.get(stem) ?? 0) + 1;
+    seen.set(stem, n);
+    return n === 1 ? stem : `${stem}-${n}`;
+  });
+}

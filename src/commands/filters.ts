@@ -1,0 +1,106 @@
+import { Command, Option } from 'commander';
+import { join } from 'node:path';
+import type { CommandContext } from './context.js';
+import { addModelOptions, countOrAll, examples, positiveInt } from './options.js';
+import { downloadProgress, prepareOutputDir, reportFiles } from './output.js';
+import { COLORMAPS, type ColormapName } from '../render/colormap.js';
+import type { KernelNormalize, KernelShape } from '../render/kernels.js';
+
+interface FiltersOptions {
+  model: string;
+  weights: string;
+  layer: string;
+  count: number;
+  channels: number;
+  normalize: KernelNormalize;
+  rgb?: boolean;
+  colormap: ColormapName;
+  cell: number;
+  output: string;
+  json?: boolean;
+}
+
+export function filtersCommand(run: (action: (ctx: CommandContext) => Promise<void>) => Promise<void>): Command {
+  const command = new Command('filters')
+    .description("draw a conv layer's learned kernels: one row per filter, one column per input channel")
+    .option('-l, --layer <name|index>', 'convolutional layer, by name or Keras index', 'block1_conv1')
+    .option('-n, --count <n|all>', 'how many filters (rows), from the first', countOrAll, 6)
+    .option('-c, --channels <n|all>', 'how many input channels (columns), from the first', countOrAll, 3)
+    .addOption(
+      new Option('--normalize <mode>', 'min-max over the whole layer, each filter, or each tile')
+        .choices(['layer', 'filter', 'channel'])
+        .default('layer'),
+    )
+    .option('--rgb', 'draw each filter of a 3-channel layer as one colour tile')
+    .addOption(new Option('--colormap <name>', 'colormap for the tiles').choices(COLORMAPS).default('gray'))
+    .option('--cell <px>', 'pixels per kernel tile side', positiveInt, 32)
+    .option('-o, --output <dir>', 'output folder', 'out')
+    .option('--json', 'list the written files as JSON');
+  addModelOptions(command)
+    .addHelpText(
+      'after',
+      examples([
+        'cnnviz filters --layer block1_conv1 --count 6 -o out/',
+        'cnnviz filters --layer block1_conv2 --count 16 --channels all --normalize filter',
+        'cnnviz filters --rgb --count 64 --weights none',
+      ]),
+    )
+    .action((options: FiltersOptions) => run((ctx) => filters(options, ctx)));
+  return command;
+}
+
+async function filters(options: FiltersOptions, ctx: CommandContext): Promise<void> {
+  const { resolveArchitecture, loadWeights, layerWeightArrays } = await import('../model/load.js');
+  const { findLayer } = await import('../model/graph.js');
+  const { isConvolution } = await import('../model/shapes.js');
+  const { filterGrid } = await import('../render/kernels.js');
+  const { colormapLut } = await import('../render/colormap.js');
+  const { writePng } = await import('../render/files.js');
+  const { usageError } = await import('../errors.js');
+
+  const arch = await resolveArchitecture(options.model, { includeTop: false });
+  const convs = arch.graph.layers.filter(isConvolution);
+  const layer = findLayer(arch.graph, options.layer, convs, 'convolutional layer');
+  await prepareOutputDir(options.output);
+
+  const progress = await downloadProgress(ctx.report);
+  const loaded = await loadWeights(arch, options.weights, { layers: [layer.name], includeTop: false, ...progress });
+  progress.stop();
+  if (loaded.weights === 'random') ctx.report.notice(`weights: ${loaded.description}; the kernels are not learned`);
+  ctx.report.verbose(`weights: ${loaded.description}`);
+  if (loaded.weights === 'random') {
+    // The seeded initialisers run on a tfjs backend; a file's kernel needs none.
+    const { initBackend } = await import('../model/backend.js');
+    ctx.report.verbose(`backend: ${await initBackend(ctx.global.backend as never, ctx.report.verbose)}`);
+  }
+  const [kernel] = await layerWeightArrays(arch, layer.name, loaded);
+  const shape = kernel.shape as KernelShape;
+  const [kh, kw, cin, cout] = shape;
+
+  const clamp = (asked: number, available: number, what: string): number => {
+    if (asked > available && Number.isFinite(asked)) ctx.report.notice(`${layer.name} has ${available} ${what}; drawing ${available}`);
+    return Math.min(asked, available);
+  };
+  const count = clamp(options.count, cout, 'filters');
+  if (options.rgb && cin !== 3) throw usageError(`--rgb needs a layer with 3 input channels; ${layer.name} has ${cin}`);
+  const channels = options.rgb ? 3 : clamp(options.channels, cin, 'input channels');
+  // Keras' VGG weights expect caffe input: channel 0 is blue, so colour tiles reverse it.
+  const bgr = arch.builtin?.preprocess === 'caffe';
+  const image = filterGrid(kernel.data, shape, {
+    filters: count,
+    channels,
+    normalize: options.normalize,
+    lut: colormapLut(options.colormap),
+    cell: options.cell,
+    rgb: options.rgb,
+    bgr,
+  });
+  const suffix = options.rgb ? '-rgb' : '';
+  const path = join(options.output, `filters-${layer.name}${suffix}.png`);
+  const bytes = await writePng(path, image);
+  const random = loaded.weights === 'random' ? ', RANDOM weights' : '';
+  const shows = options.rgb
+    ? `${layer.name} kernel ${kh}x${kw}x${cin}x${cout}: ${count} filters as colour tiles (channels stored ${bgr ? 'B,G,R; shown as R,G,B' : 'R,G,B'}), normalize ${options.normalize}${random}`
+    : `${layer.name} kernel ${kh}x${kw}x${cin}x${cout}: ${count} filters (rows) x ${channels} input channels (columns), normalize ${options.normalize}, ${options.colormap}${random}`;
+  reportFiles([{ path, bytes, shows }], Boolean(options.json), ctx.report, { model: arch.graph.name, weights: loaded.description });
+}

@@ -1,0 +1,42 @@
+import { Command } from 'commander';
+import type { CommandContext } from './context.js';
+import { addModelOptions, examples } from './options.js';
+
+interface SummaryOptions {
+  model: string;
+  weights: string;
+  top: boolean;
+  conv: boolean;
+  json: boolean;
+}
+
+export function summaryCommand(run: (action: (ctx: CommandContext) => Promise<void>) => Promise<void>): Command {
+  const command = new Command('summary')
+    .description("print the model's layers, output shapes and parameter counts, as Keras' model.summary() does")
+    .option('--no-top', 'leave out the classifier (flatten, fc1, fc2, predictions), as include_top=False')
+    .option('--conv', 'list only the convolutional layers, with their kernel shapes')
+    .option('--json', 'print the summary as JSON');
+  addModelOptions(command)
+    .addHelpText('after', examples(['cnnviz summary', 'cnnviz summary --no-top --json', 'cnnviz summary --conv']))
+    .action((options: SummaryOptions) => run((ctx) => summary(options, ctx)));
+  return command;
+}
+
+async function summary(options: SummaryOptions, ctx: CommandContext): Promise<void> {
+  // Only the architecture: no weights, no engine. The table needs neither.
+  const { resolveArchitecture } = await import('../model/load.js');
+  const { summarize, convolutionRows } = await import('../model/summary.js');
+  const { inferShapes } = await import('../model/shapes.js');
+  const { renderSummary, renderConvolutions } = await import('../render/table.js');
+  const { graph } = await resolveArchitecture(options.model, { includeTop: options.top });
+  const shapes = inferShapes(graph);
+  if (options.conv) {
+    const rows = convolutionRows(shapes);
+    if (options.json) ctx.report.out(JSON.stringify({ model: graph.name, layers: rows }, null, 2));
+    else renderConvolutions(graph.name, rows).forEach(ctx.report.out);
+    return;
+  }
+  const result = summarize(graph, shapes);
+  if (options.json) ctx.report.out(JSON.stringify(result, null, 2));
+  else renderSummary(result).forEach(ctx.report.out);
+}

@@ -1,0 +1,50 @@
+/**
+ * `preprocess_input` of keras.applications: turns RGB bytes (H, W, 3) into the float32 input
+ * a model was trained on. Each model names its mode (see model/zoo.ts).
+ */
+export type PreprocessMode = 'caffe' | 'tf' | 'torch' | 'unit' | 'none';
+
+export const PREPROCESS_MODES: PreprocessMode[] = ['caffe', 'tf', 'torch', 'unit', 'none'];
+
+/** ImageNet channel means in BGR order, as Keras subtracts them in caffe mode. */
+export const CAFFE_MEAN_BGR: readonly [number, number, number] = [103.939, 116.779, 123.68];
+const TORCH_MEAN: readonly [number, number, number] = [0.485, 0.456, 0.406];
+const TORCH_STD: readonly [number, number, number] = [0.229, 0.224, 0.225];
+
+/** caffe: RGB to BGR, then subtract the ImageNet means; no scaling. VGG16's mode. */
+export function preprocessCaffe(rgb: Uint8Array): Float32Array {
+  const out = new Float32Array(rgb.length);
+  for (let i = 0; i < rgb.length; i += 3) {
+    out[i] = rgb[i + 2] - CAFFE_MEAN_BGR[0];
+    out[i + 1] = rgb[i + 1] - CAFFE_MEAN_BGR[1];
+    out[i + 2] = rgb[i] - CAFFE_MEAN_BGR[2];
+  }
+  return out;
+}
+
+/** tf: scale to [-1, 1]. */
+export function preprocessTf(rgb: Uint8Array): Float32Array {
+  return Float32Array.from(rgb, (v) => v / 127.5 - 1);
+}
+
+/** torch: scale to [0, 1], then normalise each channel with the ImageNet mean and std. */
+export function preprocessTorch(rgb: Uint8Array): Float32Array {
+  return Float32Array.from(rgb, (v, i) => (v / 255 - TORCH_MEAN[i % 3]) / TORCH_STD[i % 3]);
+}
+
+/** unit: scale to [0, 1]. */
+export function preprocessUnit(rgb: Uint8Array): Float32Array {
+  return Float32Array.from(rgb, (v) => v / 255);
+}
+
+export function preprocessNone(rgb: Uint8Array): Float32Array {
+  return Float32Array.from(rgb);
+}
+
+export const PREPROCESSORS: Record<PreprocessMode, (rgb: Uint8Array) => Float32Array> = {
+  caffe: preprocessCaffe,
+  tf: preprocessTf,
+  torch: preprocessTorch,
+  unit: preprocessUnit,
+  none: preprocessNone,
+};

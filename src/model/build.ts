@@ -1,0 +1,97 @@
+/**
+ * Builds the tfjs-layers model that computes the requested layers' outputs, with its weights
+ * from a Keras file or, for `--weights none`, from the model's own initialisers, seeded.
+ */
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { runtimeError } from '../errors.js';
+import { truncatedConfig, type KerasModelConfig, type ModelGraph } from './graph.js';
+import type { LayerWeights, WeightArray } from './h5.js';
+
+/** Weights for `--weights none`: the same seed gives the same pictures on every run. */
+export const DEFAULT_SEED = 42;
+
+/** Gives every random initialiser a seed, so `--weights none` is reproducible. */
+export function seedInitializers(config: KerasModelConfig, seed: number): KerasModelConfig {
+  let counter = seed;
+  const visit = (value: any): any => {
+    if (Array.isArray(value)) return value.map(visit);
+    if (!value || typeof value !== 'object') return value;
+    const out: Record<string, any> = {};
+    for (const [key, v] of Object.entries(value)) {
+      if (key.endsWith('_initializer') && v && typeof v === 'object' && (v as any).config && 'seed' in (v as any).config) {
+        out[key] = { ...(v as any), config: { ...(v as any).config, seed: counter++ } };
+      } else out[key] = visit(v);
+    }
+    return out;
+  };
+  return visit(config);
+}
+
+const shapeText = (shape: readonly (number | null)[]): string => `(${shape.join(', ')})`;
+
+/** Checks a layer's weights from a file against what the layer expects, before any is set. */
+export function checkLayerWeights(layerName: string, expected: number[][], found: WeightArray[] | undefined, source: string): void {
+  if (!found) {
+    throw runtimeError(`${source} has no weights for layer '${layerName}': is it a file for another model?`);
+  }
+  if (found.length !== expected.length) {
+    throw runtimeError(`${source}: layer '${layerName}' holds ${found.length} weight arrays, the model expects ${expected.length}`);
+  }
+  expected.forEach((shape, i) => {
+    if (shapeText(shape) !== shapeText(found[i].shape)) {
+      throw runtimeError(
+        `${source}: layer '${layerName}' weight '${found[i].name}' has shape ${shapeText(found[i].shape)}, the model expects ${shapeText(shape)}`,
+      );
+    }
+  });
+}
+
+export interface BuildOptions {
+  /** Weight values per layer, or 'random' for the seeded initialisers. */
+  weights: LayerWeights | 'random';
+  /** Names the weights' origin in error messages. */
+  weightsSource?: string;
+  seed?: number;
+}
+
+/**
+ * A model whose outputs are exactly `outputs` (one forward pass gives all of them, like the
+ * tutorial's multi-output `Model(inputs, outputs=[...])`).
+ */
+export async function buildModel(graph: ModelGraph, outputs: string[], options: BuildOptions): Promise<tfl.LayersModel> {
+  const tf = await import('@tensorflow/tfjs-core');
+  const layers = await import('@tensorflow/tfjs-layers');
+  let config = truncatedConfig(graph, outputs);
+  if (options.weights === 'random') config = seedInitializers(config, options.seed ?? DEFAULT_SEED);
+  let base: tfl.LayersModel;
+  try {
+    base = await layers.models.modelFromJSON({ modelTopology: config } as never);
+  } catch (err) {
+    throw runtimeError(`tfjs cannot build model '${graph.name}': ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (options.weights !== 'random') {
+    const source = options.weightsSource ?? 'the weights file';
+    for (const layer of base.layers) {
+      if (layer.weights.length === 0) continue;
+      const found = options.weights.get(layer.name);
+      checkLayerWeights(layer.name, layer.weights.map((w) => w.shape as number[]), found, source);
+      const tensors = found!.map((w) => tf.tensor(w.data, w.shape, 'float32'));
+      layer.setWeights(tensors);
+      tf.dispose(tensors);
+    }
+  }
+  const heads = outputs.map((name) => base.getLayer(name).output as tfl.SymbolicTensor);
+  return layers.model({ inputs: base.inputs, outputs: heads, name: `${graph.name}_features` });
+}
+
+/** Runs one forward pass and returns each output as a flat float32 array, tensors disposed. */
+export async function predict(model: tfl.LayersModel, input: Float32Array, shape: [number, number, number, number]): Promise<Float32Array[]> {
+  const tf = await import('@tensorflow/tfjs-core');
+  const x = tf.tensor4d(input, shape);
+  const result = model.predict(x);
+  x.dispose();
+  const outputs = Array.isArray(result) ? result : [result];
+  const arrays = await Promise.all(outputs.map(async (t) => (await t.data()) as Float32Array));
+  tf.dispose(outputs);
+  return arrays;
+}

@@ -1,0 +1,249 @@
+/**
+ * Output shapes and weight shapes of Keras layers, from their configs alone: what
+ * `model.summary()` prints, computed without building (and so without allocating) a model.
+ * One rule per layer class, in a table; a class not in it is shown with '?'.
+ */
+import type { LayerNode, ModelGraph, Shape } from './graph.js';
+
+export interface WeightSpec {
+  /** Keras' short name: kernel, bias, gamma, moving_mean, ... */
+  name: string;
+  shape: number[];
+  trainable: boolean;
+}
+
+export interface LayerShapes {
+  layer: LayerNode;
+  inputShapes: Shape[];
+  /** Undefined when the class is unknown to cnnviz. */
+  outputShape?: Shape;
+  weights?: WeightSpec[];
+}
+
+type Rule = (inputs: Shape[], config: Record<string, any>) => { output: Shape; weights?: WeightSpec[] };
+
+const pair = (v: number | number[] | undefined, fallback: number): [number, number] =>
+  v === undefined || v === null ? [fallback, fallback] : Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v, v];
+
+const isChannelsFirst = (config: Record<string, any>): boolean => config.data_format === 'channels_first';
+
+/** Splits a 4-d shape into (batch, h, w, c) whatever the data format, and puts it back. */
+function spatial(shape: Shape, config: Record<string, any>): { h: number | null; w: number | null; c: number | null } {
+  return isChannelsFirst(config) ? { c: shape[1], h: shape[2], w: shape[3] } : { h: shape[1], w: shape[2], c: shape[3] };
+}
+function image(batch: number | null, h: number | null, w: number | null, c: number | null, config: Record<string, any>): Shape {
+  return isChannelsFirst(config) ? [batch, c, h, w] : [batch, h, w, c];
+}
+
+/** The length of a convolution or pooling output along one axis, as Keras computes it. */
+export function convOutputLength(length: number | null, kernel: number, stride: number, padding: string, dilation = 1): number | null {
+  if (length === null) return null;
+  const effective = (kernel - 1) * dilation + 1;
+  if (padding === 'same') return Math.ceil(length / stride);
+  return Math.floor((length - effective) / stride) + 1;
+}
+
+const known = (n: number | null, what: string): number => {
+  if (n === null) throw new Error(`${what} must be known`);
+  return n;
+};
+
+const conv: Rule = (inputs, config) => {
+  const { h, w, c } = spatial(inputs[0], config);
+  const [kh, kw] = pair(config.kernel_size, 1);
+  const [sh, sw] = pair(config.strides, 1);
+  const [dh, dw] = pair(config.dilation_rate, 1);
+  const cin = known(c, 'the input channels of a convolution');
+  const oh = convOutputLength(h, kh, sh, config.padding, dh);
+  const ow = convOutputLength(w, kw, sw, config.padding, dw);
+  const weights: WeightSpec[] = [{ name: 'kernel', shape: [kh, kw, cin, config.filters], trainable: true }];
+  if (config.use_bias !== false) weights.push({ name: 'bias', shape: [config.filters], trainable: true });
+  return { output: image(inputs[0][0], oh, ow, config.filters, config), weights };
+};
+
+const depthwiseConv: Rule = (inputs, config) => {
+  const { h, w, c } = spatial(inputs[0], config);
+  const [kh, kw] = pair(config.kernel_size, 1);
+  const [sh, sw] = pair(config.strides, 1);
+  const [dh, dw] = pair(config.dilation_rate, 1);
+  const cin = known(c, 'the input channels of a convolution');
+  const multiplier = config.depth_multiplier ?? 1;
+  const weights: WeightSpec[] = [{ name: 'depthwise_kernel', shape: [kh, kw, cin, multiplier], trainable: true }];
+  if (config.use_bias !== false) weights.push({ name: 'bias', shape: [cin * multiplier], trainable: true });
+  const oh = convOutputLength(h, kh, sh, config.padding, dh);
+  const ow = convOutputLength(w, kw, sw, config.padding, dw);
+  return { output: image(inputs[0][0], oh, ow, cin * multiplier, config), weights };
+};
+
+const separableConv: Rule = (inputs, config) => {
+  const depthwise = depthwiseConv(inputs, { ...config, use_bias: false });
+  const cmid = known(spatial(depthwise.output, config).c, 'channels');
+  const weights: WeightSpec[] = [
+    ...depthwise.weights!,
+    { name: 'pointwise_kernel', shape: [1, 1, cmid, config.filters], trainable: true },
+  ];
+  if (config.use_bias !== false) weights.push({ name: 'bias', shape: [config.filters], trainable: true });
+  const { h, w } = spatial(depthwise.output, config);
+  return { output: image(inputs[0][0], h, w, config.filters, config), weights };
+};
+
+const pooling: Rule = (inputs, config) => {
+  const { h, w, c } = spatial(inputs[0], config);
+  const [ph, pw] = pair(config.pool_size, 2);
+  const [sh, sw] = pair(config.strides ?? config.pool_size, 2);
+  const padding = config.padding ?? 'valid';
+  return { output: image(inputs[0][0], convOutputLength(h, ph, sh, padding), convOutputLength(w, pw, sw, padding), c, config) };
+};
+
+const globalPooling: Rule = (inputs, config) => {
+  const { c } = spatial(inputs[0], config);
+  if (config.keepdims) return { output: image(inputs[0][0], 1, 1, c, config) };
+  return { output: [inputs[0][0], c] };
+};
+
+const identity: Rule = (inputs) => ({ output: [...inputs[0]] });
+
+const flatten: Rule = (inputs) => {
+  const rest = inputs[0].slice(1);
+  const size = rest.some((d) => d === null) ? null : (rest as number[]).reduce((a, b) => a * b, 1);
+  return { output: [inputs[0][0], size] };
+};
+
+const dense: Rule = (inputs, config) => {
+  const input = inputs[0];
+  const cin = known(input[input.length - 1], 'the input size of a Dense layer');
+  const weights: WeightSpec[] = [{ name: 'kernel', shape: [cin, config.units], trainable: true }];
+  if (config.use_bias !== false) weights.push({ name: 'bias', shape: [config.units], trainable: true });
+  return { output: [...input.slice(0, -1), config.units], weights };
+};
+
+const batchNorm: Rule = (inputs, config) => {
+  const rank = inputs[0].length;
+  const axisRaw = Array.isArray(config.axis) ? config.axis[0] : (config.axis ?? -1);
+  const axis = axisRaw < 0 ? rank + axisRaw : axisRaw;
+  const n = known(inputs[0][axis], 'the normalised axis of BatchNormalization');
+  const weights: WeightSpec[] = [];
+  if (config.scale !== false) weights.push({ name: 'gamma', shape: [n], trainable: true });
+  if (config.center !== false) weights.push({ name: 'beta', shape: [n], trainable: true });
+  weights.push({ name: 'moving_mean', shape: [n], trainable: false }, { name: 'moving_variance', shape: [n], trainable: false });
+  return { output: [...inputs[0]], weights };
+};
+
+const zeroPadding: Rule = (inputs, config) => {
+  const p = config.padding ?? 1;
+  const [[top, bottom], [left, right]] =
+    typeof p === 'number' ? [[p, p], [p, p]] : typeof p[0] === 'number' ? [[p[0], p[0]], [p[1], p[1]]] : p;
+  const { h, w, c } = spatial(inputs[0], config);
+  const add = (d: number | null, n: number): number | null => (d === null ? null : d + n);
+  return { output: image(inputs[0][0], add(h, top + bottom), add(w, left + right), c, config) };
+};
+
+const cropping: Rule = (inputs, config) => {
+  const p = config.cropping ?? 0;
+  const [[top, bottom], [left, right]] =
+    typeof p === 'number' ? [[p, p], [p, p]] : typeof p[0] === 'number' ? [[p[0], p[0]], [p[1], p[1]]] : p;
+  const { h, w, c } = spatial(inputs[0], config);
+  const sub = (d: number | null, n: number): number | null => (d === null ? null : d - n);
+  return { output: image(inputs[0][0], sub(h, top + bottom), sub(w, left + right), c, config) };
+};
+
+const concatenate: Rule = (inputs, config) => {
+  const rank = inputs[0].length;
+  const axis = (config.axis ?? -1) < 0 ? rank + (config.axis ?? -1) : config.axis;
+  const output = [...inputs[0]];
+  const dims = inputs.map((s) => s[axis]);
+  output[axis] = dims.some((d) => d === null) ? null : (dims as number[]).reduce((a, b) => a + b, 0);
+  return { output };
+};
+
+const reshape: Rule = (inputs, config) => ({ output: [inputs[0][0], ...config.target_shape] });
+
+const RULES: Record<string, Rule> = {
+  Conv2D: conv,
+  Convolution2D: conv,
+  DepthwiseConv2D: depthwiseConv,
+  SeparableConv2D: separableConv,
+  MaxPooling2D: pooling,
+  AveragePooling2D: pooling,
+  MaxPool2D: pooling,
+  AvgPool2D: pooling,
+  GlobalMaxPooling2D: globalPooling,
+  GlobalAveragePooling2D: globalPooling,
+  Flatten: flatten,
+  Dense: dense,
+  BatchNormalization: batchNorm,
+  ZeroPadding2D: zeroPadding,
+  Cropping2D: cropping,
+  Concatenate: concatenate,
+  Reshape: reshape,
+  Activation: identity,
+  ReLU: identity,
+  LeakyReLU: identity,
+  ELU: identity,
+  Softmax: identity,
+  Dropout: identity,
+  SpatialDropout2D: identity,
+  GaussianNoise: identity,
+  GaussianDropout: identity,
+  Rescaling: identity,
+  Add: identity,
+  Subtract: identity,
+  Multiply: identity,
+  Average: identity,
+  Maximum: identity,
+  Minimum: identity,
+};
+
+/** The input shape a layer declares (InputLayer, or the first layer of a Sequential model). */
+function declaredInputShape(config: Record<string, any>): Shape | undefined {
+  const shape = config.batch_input_shape ?? config.batch_shape;
+  if (shape) return shape;
+  if (config.input_shape) return [null, ...config.input_shape];
+  return undefined;
+}
+
+/** Infers every layer's output and weight shapes, in model order. */
+export function inferShapes(graph: ModelGraph): LayerShapes[] {
+  const outputs = new Map<string, Shape | undefined>();
+  return graph.layers.map((layer): LayerShapes => {
+    if (layer.className === 'InputLayer') {
+      const output = declaredInputShape(layer.config);
+      outputs.set(layer.name, output);
+      return { layer, inputShapes: [], outputShape: output, weights: [] };
+    }
+    const declared = layer.inbound.length === 0 ? declaredInputShape(layer.config) : undefined;
+    const inputShapes = declared ? [declared] : layer.inbound.map((name) => outputs.get(name));
+    const rule = RULES[layer.className];
+    let result: LayerShapes = { layer, inputShapes: inputShapes.filter((s): s is Shape => !!s) };
+    if (rule && inputShapes.length > 0 && inputShapes.every((s) => s !== undefined)) {
+      try {
+        const { output, weights = [] } = rule(inputShapes as Shape[], layer.config);
+        result = { ...result, outputShape: output, weights };
+      } catch {
+        // An undefined dimension the rule needs: shown as '?', like Keras does for unknown shapes.
+      }
+    }
+    outputs.set(layer.name, result.outputShape);
+    return result;
+  });
+}
+
+export function countWeights(weights: WeightSpec[], which: 'all' | 'trainable' | 'non-trainable' = 'all'): number {
+  return weights
+    .filter((w) => which === 'all' || w.trainable === (which === 'trainable'))
+    .reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b, 1), 0);
+}
+
+/** The model's input shape (batch dimension included). */
+export function modelInputShape(shapes: LayerShapes[]): Shape | undefined {
+  const first = shapes[0];
+  return first.layer.className === 'InputLayer' ? first.outputShape : first.inputShapes[0];
+}
+
+export const isConvolution = (layer: LayerNode): boolean =>
+  /^(Conv2D|Convolution2D|DepthwiseConv2D|SeparableConv2D)$/.test(layer.className);
+
+/** Layers whose output is an image-like (batch, h, w, c) tensor: what feature maps are drawn from. */
+export function isSpatial(shapes: LayerShapes): boolean {
+  return shapes.outputShape?.length === 4 && shapes.layer.className !== 'InputLayer';
+}

@@ -1,0 +1,32 @@
+/**
+ * Writing output files so that a failure never leaves half a file: write to a temporary
+ * name in the same folder, then rename over the target.
+ */
+import { randomBytes } from 'node:crypto';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import type { RgbImage } from '../image/decode.js';
+
+export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(temporary, data);
+    await rename(temporary, path);
+  } catch (err) {
+    await rm(temporary, { force: true });
+    throw err;
+  }
+}
+
+export async function encodePng(image: RgbImage): Promise<Buffer> {
+  const { default: sharp } = await import('sharp');
+  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .png({ compressionLevel: 6 })
+    .toBuffer();
+}
+
+/** Encodes with sharp and writes atomically; returns the file's size in bytes. */
+export async function writePng(path: string, image: RgbImage): Promise<number> {
+  const png = await encodePng(image);
+  await writeFileAtomic(path, png);
+  return png.length;
+}

@@ -1,0 +1,71 @@
+/**
+ * Keras-style text tables: columns are data (header and alignment), rows are string[][],
+ * and one renderer lays them out between `_` and `=` rules.
+ */
+import type { ConvRow, ModelSummary } from '../model/summary.js';
+
+export interface Column {
+  header: string;
+  align: 'left' | 'right';
+}
+
+export const thousands = (n: number): string => n.toLocaleString('en-US');
+
+export function renderTable(columns: Column[], rows: string[][], gap = 2): string[] {
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, i) => (columns[i].align === 'right' ? cell.padStart(widths[i]) : cell.padEnd(widths[i])))
+      .join(' '.repeat(gap))
+      .trimEnd();
+  const total = widths.reduce((a, b) => a + b, 0) + gap * (columns.length - 1);
+  return [
+    '_'.repeat(total),
+    line(columns.map((c) => c.header)),
+    '='.repeat(total),
+    ...rows.map(line),
+    '='.repeat(total),
+  ];
+}
+
+export function renderSummary(summary: ModelSummary): string[] {
+  const columns: Column[] = [
+    { header: '#', align: 'right' },
+    { header: 'Layer (type)', align: 'left' },
+    { header: 'Output Shape', align: 'left' },
+    { header: 'Param #', align: 'right' },
+  ];
+  // Keras adds "Connected to" for models that are not a plain chain of layers.
+  if (!summary.sequential) columns.push({ header: 'Connected to', align: 'left' });
+  const rows = summary.rows.map((r) => {
+    const cells = [String(r.index), `${r.name} (${r.className})`, r.outputShape, r.params === null ? '?' : thousands(r.params)];
+    if (!summary.sequential) cells.push(r.connectedTo.join(', '));
+    return cells;
+  });
+  const lines = [`Model: "${summary.name}"`, ...renderTable(columns, rows)];
+  lines.push(
+    `Total params: ${thousands(summary.totalParams)}`,
+    `Trainable params: ${thousands(summary.trainableParams)}`,
+    `Non-trainable params: ${thousands(summary.nonTrainableParams)}`,
+  );
+  if (summary.unknownLayers.length > 0) {
+    lines.push(`(? = layer class unknown to cnnviz, left out of the totals: ${summary.unknownLayers.join(', ')})`);
+  }
+  return lines;
+}
+
+export function renderConvolutions(modelName: string, rows: ConvRow[]): string[] {
+  const columns: Column[] = [
+    { header: '#', align: 'right' },
+    { header: 'Layer', align: 'left' },
+    { header: 'Kernel', align: 'left' },
+    { header: 'Output Shape', align: 'left' },
+  ];
+  return [
+    `Model: "${modelName}" (convolutional layers)`,
+    ...renderTable(
+      columns,
+      rows.map((r) => [String(r.index), r.name, r.kernelShape, r.outputShape]),
+    ),
+  ];
+}
