@@ -10,21 +10,33 @@ import type { LayerWeights, WeightArray } from './h5.js';
 /** Weights for `--weights none`: the same seed gives the same pictures on every run. */
 export const DEFAULT_SEED = 42;
 
+/** The random initialisers (GlorotUniform by default) of each layer class that has them. */
+const RANDOM_INITIALIZERS: Record<string, string[]> = {
+  Conv2D: ['kernel_initializer'],
+  Dense: ['kernel_initializer'],
+  DepthwiseConv2D: ['depthwise_initializer'],
+  SeparableConv2D: ['depthwise_initializer', 'pointwise_initializer'],
+};
+
 /** Gives every random initialiser a seed, so `--weights none` is reproducible. */
 export function seedInitializers(config: KerasModelConfig, seed: number): KerasModelConfig {
   let counter = seed;
-  const visit = (value: any): any => {
-    if (Array.isArray(value)) return value.map(visit);
-    if (!value || typeof value !== 'object') return value;
-    const out: Record<string, any> = {};
-    for (const [key, v] of Object.entries(value)) {
-      if (key.endsWith('_initializer') && v && typeof v === 'object' && (v as any).config && 'seed' in (v as any).config) {
-        out[key] = { ...(v as any), config: { ...(v as any).config, seed: counter++ } };
-      } else out[key] = visit(v);
+  const seeded = (initializer: any): any => ({ ...initializer, config: { ...initializer.config, seed: counter++ } });
+  const layers = (Array.isArray(config.config) ? config.config : config.config.layers) as any[];
+  const seededLayers = layers.map((layer) => {
+    const layerConfig: Record<string, any> = { ...layer.config };
+    for (const key of RANDOM_INITIALIZERS[layer.class_name] ?? []) {
+      layerConfig[key] ??= { class_name: 'GlorotUniform', config: {} };
     }
-    return out;
-  };
-  return visit(config);
+    for (const [key, value] of Object.entries(layerConfig)) {
+      if (key.endsWith('_initializer') && value && typeof value === 'object' && value.config && !/^(Zeros|Ones|Constant|Identity)$/.test(value.class_name)) {
+        layerConfig[key] = seeded(value);
+      }
+    }
+    return { ...layer, config: layerConfig };
+  });
+  const inner = Array.isArray(config.config) ? seededLayers : { ...config.config, layers: seededLayers };
+  return { ...config, config: inner };
 }
 
 const shapeText = (shape: readonly (number | null)[]): string => `(${shape.join(', ')})`;

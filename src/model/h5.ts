@@ -6,7 +6,26 @@
  *   a dataset per weight at `<layer>/<weight name>` (nested when the name holds '/').
  * Full-model files (`model.save("m.h5")`) hold the same layout under `model_weights`.
  */
+import { open } from 'node:fs/promises';
 import { runtimeError } from '../errors.js';
+
+const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** HDF5 files start with a signature (at 0, or after a user block of 512, 1024, ... bytes). */
+async function hasHdf5Signature(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const probe = Buffer.alloc(8);
+    for (let offset = 0; offset + 8 <= size; offset = offset === 0 ? 512 : offset * 2) {
+      await handle.read(probe, 0, 8, offset);
+      if (probe.equals(HDF5_SIGNATURE)) return true;
+    }
+    return false;
+  } finally {
+    await handle.close();
+  }
+}
 
 export interface WeightArray {
   /** The name stored in the file, e.g. `block1_conv1/kernel:0` or `block1_conv1_W_1:0`. */
@@ -79,6 +98,8 @@ export interface KerasWeightsFile {
 
 /** Opens a Keras weights or full-model .h5 file. */
 export async function openKerasWeights(path: string): Promise<KerasWeightsFile> {
+  // Checked first: HDF5 itself prints pages of diagnostics to stderr for a non-HDF5 file.
+  if (!(await hasHdf5Signature(path))) throw runtimeError(`'${path}' is not an HDF5 file (no HDF5 signature)`);
   const h5 = await loadH5wasm();
   let file: InstanceType<H5['File']>;
   try {
