@@ -56,6 +56,8 @@ export function buildProgram(): Command {
 
 /** Runs the CLI and returns the exit code: 0 done, 1 runtime failure, 2 usage error. */
 export async function main(argv: string[]): Promise<number> {
+  // An empty variable means unset, as in most shells' habits, not an invalid backend name.
+  if (process.env.CNNVIZ_BACKEND === '') delete process.env.CNNVIZ_BACKEND;
   const program = buildProgram();
   try {
     await program.parseAsync(argv);
@@ -63,9 +65,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const verbose = process.argv.includes('--verbose') || process.argv.includes('-v');
     if (err instanceof CommanderError) {
-      // commander has printed its message already; help and version are not failures.
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
-      return 2;
+      // commander has printed its message already; help asked for is not a failure.
+      return err.exitCode === 0 ? 0 : 2;
     }
     if (err instanceof CnnvizError) {
       process.stderr.write(`cnnviz: ${err.message}\n`);

@@ -27,7 +27,7 @@ export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
 /** Folders holding weights Keras downloaded itself, in the order Keras looks. */
 export function kerasModelDirs(env: NodeJS.ProcessEnv = process.env): string[] {
   const dirs = env.KERAS_HOME ? [join(env.KERAS_HOME, 'models')] : [];
-  dirs.push(join(homedir(), '.keras', 'models'));
+  dirs.push(join(env.HOME || homedir(), '.keras', 'models'));
   return dirs;
 }
 

@@ -1,0 +1,31 @@
+/** Runs the built CLI (bin/cnnviz.js) as a user would, capturing its output and exit code. */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { readFileSync } from 'node:fs';
+import { ROOT } from './paths.js';
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function cnnviz(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'cnnviz.js'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, CNNVIZ_BACKEND: '', ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+export function readPng(path: string): PNG {
+  return PNG.sync.read(readFileSync(path));
+}
