@@ -5,6 +5,7 @@ import { addModelOptions, countOrAll, examples, positiveInt } from './options.js
 import { downloadProgress, prepareOutputDir, reportFiles, type WrittenFile } from './output.js';
 import { COLORMAPS, type ColormapName } from '../render/colormap.js';
 import { RESIZE_METHODS, type ResizeMethod } from '../image/resize.js';
+import { PREPROCESS_MODES, type PreprocessMode } from '../image/preprocess.js';
 import type { MapNormalize } from '../render/featuremaps.js';
 
 interface FeaturemapsOptions {
@@ -12,10 +13,12 @@ interface FeaturemapsOptions {
   weights: string;
   blocks?: string;
   layer?: string[];
-  count: number;
+  count?: number;
   normalize: MapNormalize;
   colormap: ColormapName;
   resize: ResizeMethod;
+  preprocess?: PreprocessMode;
+  size?: [number, number];
   saveNpy?: boolean;
   minTile: number;
   batchSize: number;
@@ -29,7 +32,7 @@ export function featuremapsCommand(run: (action: (ctx: CommandContext) => Promis
     .argument('<image...>', 'image files (JPEG, PNG, WebP, GIF, TIFF, AVIF)')
     .option('-b, --blocks <all|list>', "the last conv of each block ('all'), or of blocks by number, e.g. 1,3,5")
     .option('-l, --layer <name|index...>', 'layers by name or Keras index (default: block1_conv1)')
-    .option('-n, --count <n|all>', 'how many maps per layer, from the first', countOrAll, 64)
+    .option('-n, --count <n|all>', 'how many maps per layer, from the first (default: 64, an 8x8 grid)', countOrAll)
     .addOption(
       new Option('--normalize <mode>', "each map on its own range ('map', as pyplot), or one range per layer")
         .choices(['map', 'layer'])
@@ -37,6 +40,10 @@ export function featuremapsCommand(run: (action: (ctx: CommandContext) => Promis
     )
     .addOption(new Option('--colormap <name>', 'colormap for the maps').choices(COLORMAPS).default('gray'))
     .addOption(new Option('--resize <method>', 'how the image is brought to the input size').choices(RESIZE_METHODS).default('nearest'))
+    .addOption(
+      new Option('--preprocess <mode>', "input scaling: caffe (BGR minus ImageNet means), tf ([-1, 1]), torch, unit ([0, 1]), none; default: the model's own")
+        .choices(PREPROCESS_MODES),
+    )
     .option('--save-npy', 'also write each layer\'s raw float32 activations (H, W, C) as NumPy .npy')
     .option('--min-tile <px>', 'enlarge smaller maps to at least this many pixels', positiveInt, 64)
     .option('--batch-size <n>', 'images per forward pass', positiveInt, 8)
@@ -55,53 +62,29 @@ export function featuremapsCommand(run: (action: (ctx: CommandContext) => Promis
   return command;
 }
 
-/** `--blocks all` or `--blocks 1,3,5`: block numbers start at 1, as in the layer names. */
-export function parseBlocks(value: string, available: number): number[] {
-  if (value === 'all') return Array.from({ length: available }, (_, i) => i + 1);
-  const numbers = value.split(',').map((s) => s.trim());
-  if (numbers.some((n) => !/^\d+$/.test(n) || Number(n) < 1 || Number(n) > available)) {
-    throw new Error(`--blocks takes 'all' or block numbers from 1 to ${available}, got '${value}'`);
-  }
-  return [...new Set(numbers.map(Number))];
-}
-
 async function featuremaps(images: string[], options: FeaturemapsOptions, ctx: CommandContext): Promise<void> {
   const { resolveArchitecture, loadWeights } = await import('../model/load.js');
-  const { findLayer, blockOutputs } = await import('../model/graph.js');
-  const { inferShapes, isSpatial, modelInputShape } = await import('../model/shapes.js');
+  const { selectFeatureLayers } = await import('../model/select.js');
+  const { imageDims, inferShapes, modelInputShape } = await import('../model/shapes.js');
   const { usageError } = await import('../errors.js');
 
-  // Look layers up in the whole model, so that asking for fc1 says "not spatial", not "unknown".
-  const full = await resolveArchitecture(options.model, { includeTop: true });
-  const fullShapes = inferShapes(full.graph);
-  const spatial = fullShapes.filter(isSpatial).map((s) => s.layer);
-  const chosen = new Set<string>();
-  if (options.blocks) {
-    const ends = blockOutputs(full.graph);
-    if (ends.length === 0) throw usageError(`${full.graph.name} has no pooling layers, so no blocks; pick layers with --layer`);
-    let numbers: number[];
-    try {
-      numbers = parseBlocks(options.blocks, ends.length);
-    } catch (err) {
-      throw usageError((err as Error).message);
-    }
-    numbers.forEach((n) => chosen.add(ends[n - 1].name));
-  }
-  for (const ref of options.layer ?? (options.blocks ? [] : ['block1_conv1'])) {
-    chosen.add(findLayer(full.graph, ref, spatial, 'spatial layer (one with feature maps)').name);
-  }
-  const layers = full.graph.layers.filter((l) => chosen.has(l.name)).map((l) => l.name);
+  // Layers are looked up in the whole model, so that asking for fc1 says "not spatial", not "unknown".
+  const full = await resolveArchitecture(options.model, { includeTop: true, size: options.size });
+  const layers = selectFeatureLayers(full.graph, { blocks: options.blocks, layers: options.layer, defaultLayer: 'block1_conv1' });
   // The convolutional base needs the small no-top weights file; only the classifier needs the large one.
-  const base = full.builtin ? await resolveArchitecture(options.model, { includeTop: false }) : full;
+  const base = full.builtin ? await resolveArchitecture(options.model, { includeTop: false, size: options.size }) : full;
   const arch = layers.every((name) => base.graph.layers.some((l) => l.name === name)) ? base : full;
   const needsTop = arch === full && Boolean(full.builtin);
-  const shapes = new Map(inferShapes(arch.graph).map((s) => [s.layer.name, s]));
+  const { graph } = arch;
+  const shapes = new Map(inferShapes(graph).map((s) => [s.layer.name, s]));
 
-  const inputShape = modelInputShape([...shapes.values()]);
-  const [, height, width, channels] = inputShape ?? [];
-  if (typeof height !== 'number' || typeof width !== 'number' || channels !== 3) {
-    throw usageError(`${arch.graph.name} does not declare a fixed 3-channel input size`);
+  const [height, width, channels] = imageDims(modelInputShape([...shapes.values()]) ?? [], graph.dataFormat);
+  if (typeof height !== 'number' || typeof width !== 'number') {
+    throw usageError(`${graph.name} leaves its input size undefined; give one with --size WxH`);
   }
+  if (channels !== 3) throw usageError(`${graph.name} takes ${channels}-channel input; cnnviz feeds RGB images (3 channels)`);
+  const preprocessing = options.preprocess ?? arch.preprocess;
+  if (!options.preprocess && arch.file) ctx.report.notice(`preprocessing: '${preprocessing}' (pixels / 255), the default for model files; --preprocess sets another`);
   await prepareOutputDir(options.output);
 
   const { decodeImage } = await import('../image/decode.js');
@@ -116,32 +99,35 @@ async function featuremaps(images: string[], options: FeaturemapsOptions, ctx: C
 
   // Fail on a bad image before paying for weights and the engine.
   const inputs = await Promise.all(images.map(async (path) => resizeImage(await decodeImage(path), width, height, options.resize)));
-  const preprocess = PREPROCESSORS[arch.builtin?.preprocess ?? 'unit'];
+  const preprocess = PREPROCESSORS[preprocessing];
 
   const progress = await downloadProgress(ctx.report);
-  const ancestorsWithWeights = arch.graph.layers.map((l) => l.name);
-  const loaded = await loadWeights(arch, options.weights, { layers: ancestorsWithWeights, includeTop: needsTop, ...progress });
+  const loaded = await loadWeights(arch, options.weights, { layers: graph.layers.map((l) => l.name), includeTop: needsTop, ...progress });
   progress.stop();
   if (loaded.weights === 'random') ctx.report.notice(`weights: ${loaded.description}; the maps show an untrained network`);
   ctx.report.verbose(`weights: ${loaded.description}`);
   const backend = await initBackend(ctx.global.backend as never, ctx.report.verbose);
   ctx.report.verbose(`backend: ${backend}`);
-  const model = await buildModel(arch.graph, layers, { weights: loaded.weights, weightsSource: loaded.path });
+  const model = await buildModel(graph, layers, { weights: loaded.weights, weightsSource: loaded.path });
 
   const lut = colormapLut(options.colormap);
   const stems = uniqueStems(images);
   const written: WrittenFile[] = [];
   const random = loaded.weights === 'random' ? ', RANDOM weights' : '';
+  const mapShapes = layers.map((name) => imageDims(shapes.get(name)!.outputShape!, graph.dataFormat) as [number, number, number]);
+  const asked = options.count ?? 64;
+  mapShapes.forEach(([, , c], o) => {
+    if (options.count !== undefined && options.count > c && Number.isFinite(options.count)) ctx.report.notice(`${layers[o]} has ${c} maps; drawing ${c}`);
+  });
   for (let start = 0; start < inputs.length; start += options.batchSize) {
     const batch = inputs.slice(start, start + options.batchSize);
     const pixels = new Float32Array(batch.length * height * width * 3);
     batch.forEach((image, i) => pixels.set(preprocess(image.data), i * height * width * 3));
-    const outputs = await predict(model, pixels, [batch.length, height, width, 3]);
+    const outputs = await predict(model, pixels, [batch.length, height, width, 3], graph.dataFormat);
     const jobs: Array<Promise<WrittenFile>> = [];
     outputs.forEach((output, o) => {
-      const [, h, w, c] = shapes.get(layers[o])!.outputShape as number[];
-      const count = Math.min(options.count, c);
-      if (start === 0 && options.count > c && Number.isFinite(options.count)) ctx.report.notice(`${layers[o]} has ${c} maps; drawing ${c}`);
+      const [h, w, c] = mapShapes[o];
+      const count = Math.min(asked, c);
       batch.forEach((_, i) => {
         const activation = output.subarray(i * h * w * c, (i + 1) * h * w * c);
         const base = join(options.output, `${stems[start + i]}-${layers[o]}`);
@@ -155,16 +141,15 @@ async function featuremaps(images: string[], options: FeaturemapsOptions, ctx: C
         jobs.push(writePng(`${base}.png`, image).then((bytes) => ({ path: `${base}.png`, bytes, shows })));
         if (options.saveNpy) {
           const npy = npyBytes(activation, [h, w, c]);
-          jobs.push(
-            writeFileAtomic(`${base}.npy`, npy).then(() => ({ path: `${base}.npy`, bytes: npy.length, shows: `${layers[o]} raw activations float32 (${h}, ${w}, ${c})` })),
-          );
+          const what = `${layers[o]} raw activations float32 (${h}, ${w}, ${c})`;
+          jobs.push(writeFileAtomic(`${base}.npy`, npy).then(() => ({ path: `${base}.npy`, bytes: npy.length, shows: what })));
         }
       });
     });
     written.push(...(await Promise.all(jobs)));
   }
   model.dispose();
-  reportFiles(written, Boolean(options.json), ctx.report, { model: arch.graph.name, weights: loaded.description, backend });
+  reportFiles(written, Boolean(options.json), ctx.report, { model: graph.name, weights: loaded.description, backend });
 }
 
 /** File stems for the outputs; two inputs with one name get -2, -3 ... */

@@ -9,7 +9,8 @@ import type { KernelNormalize, KernelShape } from '../render/kernels.js';
 interface FiltersOptions {
   model: string;
   weights: string;
-  layer: string;
+  size?: [number, number];
+  layer?: string;
   count: number;
   channels: number;
   normalize: KernelNormalize;
@@ -23,7 +24,7 @@ interface FiltersOptions {
 export function filtersCommand(run: (action: (ctx: CommandContext) => Promise<void>) => Promise<void>): Command {
   const command = new Command('filters')
     .description("draw a conv layer's learned kernels: one row per filter, one column per input channel")
-    .option('-l, --layer <name|index>', 'convolutional layer, by name or Keras index', 'block1_conv1')
+    .option('-l, --layer <name|index>', 'convolutional layer, by name or Keras index (default: block1_conv1, else the first conv)')
     .option('-n, --count <n|all>', 'how many filters (rows), from the first', countOrAll, 6)
     .option('-c, --channels <n|all>', 'how many input channels (columns), from the first', countOrAll, 3)
     .addOption(
@@ -58,9 +59,11 @@ async function filters(options: FiltersOptions, ctx: CommandContext): Promise<vo
   const { writePng } = await import('../render/files.js');
   const { usageError } = await import('../errors.js');
 
-  const arch = await resolveArchitecture(options.model, { includeTop: false });
+  const arch = await resolveArchitecture(options.model, { includeTop: false, size: options.size });
   const convs = arch.graph.layers.filter(isConvolution);
-  const layer = findLayer(arch.graph, options.layer, convs, 'convolutional layer');
+  const layerRef = options.layer ?? (arch.graph.layers.some((l) => l.name === 'block1_conv1') ? 'block1_conv1' : convs[0]?.name);
+  if (!layerRef) throw usageError(`${arch.graph.name} has no convolutional layers`);
+  const layer = findLayer(arch.graph, layerRef, convs, 'convolutional layer');
   await prepareOutputDir(options.output);
 
   const progress = await downloadProgress(ctx.report);

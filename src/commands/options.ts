@@ -24,12 +24,23 @@ export function choice<T extends string>(choices: readonly T[]) {
   };
 }
 
-/** --model and --weights, which every subcommand that reads a model takes. */
+/** "224x224" or "224": the input's width and height. */
+export function imageSize(value: string): [number, number] {
+  const match = /^(\d+)(?:x(\d+))?$/i.exec(value.trim());
+  const [width, height] = match ? [Number(match[1]), Number(match[2] ?? match[1])] : [0, 0];
+  if (!(width >= 1 && height >= 1)) throw new InvalidArgumentError(`expected WxH such as 224x224, got '${value}'`);
+  return [width, height];
+}
+
+/** --model, --weights and --size, which every subcommand that reads a model takes. */
 export function addModelOptions(command: Command): Command {
   return command
-    .addOption(new Option('-m, --model <name|path>', 'built-in model name (vgg16, vgg19)').default('vgg16'))
     .addOption(
-      new Option('-w, --weights <imagenet|none|path>', "'imagenet' (found or downloaded once), 'none' (seeded random), or a Keras .h5 file").default(
+      new Option('-m, --model <name|path>', 'vgg16, vgg19, or a model file: model.json (TensorFlow.js), .h5 (Keras), .keras').default('vgg16'),
+    )
+    .option('--size <WxH>', "the input's width and height, for models that leave it undefined", imageSize)
+    .addOption(
+      new Option('-w, --weights <imagenet|none|path>', "'imagenet' (built-ins: found or downloaded once; model files: their own), 'none' (seeded random), or a Keras .h5 weights file").default(
         'imagenet',
       ),
     );

@@ -5,6 +5,7 @@ import { addModelOptions, examples } from './options.js';
 interface SummaryOptions {
   model: string;
   weights: string;
+  size?: [number, number];
   top: boolean;
   conv: boolean;
   json: boolean;
@@ -28,7 +29,7 @@ async function summary(options: SummaryOptions, ctx: CommandContext): Promise<vo
   const { summarize, convolutionRows } = await import('../model/summary.js');
   const { inferShapes } = await import('../model/shapes.js');
   const { renderSummary, renderConvolutions } = await import('../render/table.js');
-  const { graph } = await resolveArchitecture(options.model, { includeTop: options.top });
+  const { graph } = await resolveArchitecture(options.model, { includeTop: options.top, size: options.size });
   const shapes = inferShapes(graph);
   if (options.conv) {
     const rows = convolutionRows(shapes);

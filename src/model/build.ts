@@ -4,7 +4,7 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { runtimeError } from '../errors.js';
-import { truncatedConfig, type KerasModelConfig, type ModelGraph } from './graph.js';
+import { truncatedConfig, type DataFormat, type KerasModelConfig, type ModelGraph } from './graph.js';
 import type { LayerWeights, WeightArray } from './h5.js';
 
 /** Weights for `--weights none`: the same seed gives the same pictures on every run. */
@@ -75,6 +75,12 @@ export async function buildModel(graph: ModelGraph, outputs: string[], options: 
   const layers = await import('@tensorflow/tfjs-layers');
   let config = truncatedConfig(graph, outputs);
   if (options.weights === 'random') config = seedInitializers(config, options.seed ?? DEFAULT_SEED);
+  const known = tf.serialization.SerializationMap.getMap().classNameMap;
+  const layerClasses = ((Array.isArray(config.config) ? config.config : config.config.layers) as any[]).map((l) => String(l.class_name));
+  const unknown = [...new Set(layerClasses.filter((c) => !(c in known)))];
+  if (unknown.length > 0) {
+    throw runtimeError(`model '${graph.name}' uses layer class${unknown.length > 1 ? 'es' : ''} ${unknown.join(', ')}, which TensorFlow.js cannot run`);
+  }
   let base: tfl.LayersModel;
   try {
     base = await layers.models.modelFromJSON({ modelTopology: config } as never);
@@ -96,14 +102,26 @@ export async function buildModel(graph: ModelGraph, outputs: string[], options: 
   return layers.model({ inputs: base.inputs, outputs: heads, name: `${graph.name}_features` });
 }
 
-/** Runs one forward pass and returns each output as a flat float32 array, tensors disposed. */
-export async function predict(model: tfl.LayersModel, input: Float32Array, shape: [number, number, number, number]): Promise<Float32Array[]> {
+/**
+ * Runs one forward pass on a channels-last batch and returns each output as a flat
+ * channels-last float32 array, tensors disposed. A channels-first model gets its input
+ * transposed to (N, C, H, W) and its outputs transposed back, so callers see one layout.
+ */
+export async function predict(
+  model: tfl.LayersModel,
+  input: Float32Array,
+  shape: [number, number, number, number],
+  dataFormat: DataFormat = 'channels_last',
+): Promise<Float32Array[]> {
   const tf = await import('@tensorflow/tfjs-core');
-  const x = tf.tensor4d(input, shape);
-  const result = model.predict(x);
-  x.dispose();
-  const outputs = Array.isArray(result) ? result : [result];
-  const arrays = await Promise.all(outputs.map(async (t) => (await t.data()) as Float32Array));
-  tf.dispose(outputs);
+  const channelsFirst = dataFormat === 'channels_first';
+  const result = tf.tidy(() => {
+    const x = tf.tensor4d(input, shape);
+    const y = model.predict(channelsFirst ? tf.transpose(x, [0, 3, 1, 2]) : x);
+    const outputs = Array.isArray(y) ? y : [y];
+    return outputs.map((t) => (channelsFirst && t.rank === 4 ? tf.transpose(t, [0, 2, 3, 1]) : t));
+  });
+  const arrays = await Promise.all(result.map(async (t) => (await t.data()) as Float32Array));
+  tf.dispose(result);
   return arrays;
 }

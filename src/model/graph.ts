@@ -18,8 +18,12 @@ export interface LayerNode {
   inbound: string[];
 }
 
+export type DataFormat = 'channels_last' | 'channels_first';
+
 export interface ModelGraph {
   name: string;
+  /** The layout of image tensors, from the layers that declare one (Keras' default: channels_last). */
+  dataFormat: DataFormat;
   layers: LayerNode[];
   /** The Keras model config this graph was read from, kept to build the model with tfjs. */
   kerasConfig: KerasModelConfig;
@@ -52,6 +56,11 @@ function layerName(layer: any): string {
   return String(layer.config?.name ?? layer.name);
 }
 
+function dataFormatOf(layers: LayerNode[]): DataFormat {
+  const declared = layers.find((l) => typeof l.config.data_format === 'string');
+  return declared?.config.data_format === 'channels_first' ? 'channels_first' : 'channels_last';
+}
+
 /** Reads a Sequential or Functional Keras model config into a graph. */
 export function graphFromKerasConfig(modelConfig: KerasModelConfig): ModelGraph {
   const cls = modelConfig.class_name;
@@ -70,7 +79,7 @@ export function graphFromKerasConfig(modelConfig: KerasModelConfig): ModelGraph 
       previous = node.name;
       return node;
     });
-    return { name: String(cfg.name ?? 'sequential'), layers, kerasConfig: modelConfig };
+    return { name: String(cfg.name ?? 'sequential'), dataFormat: dataFormatOf(layers), layers, kerasConfig: modelConfig };
   }
   if (cls === 'Functional' || cls === 'Model') {
     const layers = (cfg.layers as any[]).map(
@@ -82,7 +91,7 @@ export function graphFromKerasConfig(modelConfig: KerasModelConfig): ModelGraph 
         inbound: inboundNames(layer),
       }),
     );
-    return { name: String(cfg.name ?? 'model'), layers, kerasConfig: modelConfig };
+    return { name: String(cfg.name ?? 'model'), dataFormat: dataFormatOf(layers), layers, kerasConfig: modelConfig };
   }
   throw usageError(`unsupported model class '${cls}': cnnviz reads Sequential and Functional models`);
 }

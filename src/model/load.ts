@@ -2,24 +2,57 @@
  * The one model loader every subcommand shares: from `--model` to an architecture (always),
  * and from `--weights` to weight values (only when a command needs them).
  */
-import { usageError } from '../errors.js';
-import { graphFromKerasConfig, type ModelGraph } from './graph.js';
-import { BUILTIN_MODELS, type BuiltinModel } from './zoo.js';
+import { existsSync } from 'node:fs';
+import { usageError, runtimeError } from '../errors.js';
+import type { PreprocessMode } from '../image/preprocess.js';
 import { buildModel, checkLayerWeights, DEFAULT_SEED } from './build.js';
+import { graphFromKerasConfig, type KerasModelConfig, type ModelGraph } from './graph.js';
+import { MODEL_FILE_KINDS, readModelFile, type ModelFile } from './formats.js';
 import { openKerasWeights, type LayerWeights, type WeightArray } from './h5.js';
 import { inferShapes } from './shapes.js';
 import { resolveWeights, type ResolveOptions } from './weights.js';
+import { BUILTIN_MODELS, type BuiltinModel } from './zoo.js';
 
 export interface Architecture {
   graph: ModelGraph;
   /** Set for the built-in models (vgg16, vgg19). */
   builtin?: BuiltinModel;
+  /** Set for models read from a file; they carry their own weights. */
+  file?: { path: string; model: ModelFile };
+  /** How this model's input is prepared unless --preprocess says otherwise. */
+  preprocess: PreprocessMode;
 }
 
-export async function resolveArchitecture(model: string, options: { includeTop: boolean }): Promise<Architecture> {
+export interface ArchitectureOptions {
+  includeTop: boolean;
+  /** Input width and height, for models that leave them undefined (or to override them). */
+  size?: [width: number, height: number];
+}
+
+/** Sets the input's spatial size in a Keras config (on the InputLayer, or a Sequential model's first layer). */
+export function withInputSize(config: KerasModelConfig, [width, height]: [number, number]): KerasModelConfig {
+  const copy: KerasModelConfig = JSON.parse(JSON.stringify(config));
+  const layers: any[] = Array.isArray(copy.config) ? copy.config : copy.config.layers;
+  const first = layers.find((l) => l.config?.batch_input_shape);
+  if (!first) throw usageError('the model declares no input shape to resize');
+  const shape = first.config.batch_input_shape;
+  const channelsFirst = layers.some((l) => l.config?.data_format === 'channels_first');
+  if (shape.length !== 4) throw usageError(`--size applies to image inputs; this model's input is ${JSON.stringify(shape)}`);
+  first.config.batch_input_shape = channelsFirst ? [shape[0], shape[1], height, width] : [shape[0], height, width, shape[3]];
+  return copy;
+}
+
+export async function resolveArchitecture(model: string, options: ArchitectureOptions): Promise<Architecture> {
   const builtin = BUILTIN_MODELS[model.toLowerCase()];
-  if (builtin) return { graph: graphFromKerasConfig(builtin.architecture(options.includeTop)), builtin };
-  throw usageError(`unknown model '${model}'; built-in models: ${Object.keys(BUILTIN_MODELS).join(', ')}`);
+  const sized = (config: KerasModelConfig) => (options.size ? withInputSize(config, options.size) : config);
+  if (builtin) {
+    return { graph: graphFromKerasConfig(sized(builtin.architecture(options.includeTop))), builtin, preprocess: builtin.preprocess };
+  }
+  if (existsSync(model)) {
+    const file = await readModelFile(model);
+    return { graph: graphFromKerasConfig(sized(file.config)), file: { path: model, model: file }, preprocess: 'unit' };
+  }
+  throw usageError(`unknown model '${model}': not a built-in model (${Object.keys(BUILTIN_MODELS).join(', ')}) nor an existing file (${MODEL_FILE_KINDS})`);
 }
 
 export interface WeightsRequest {
@@ -40,29 +73,47 @@ export interface LoadedWeights {
   path?: string;
 }
 
-/** Resolves `--weights` and reads the values of the requested layers, checked against their shapes. */
-export async function loadWeights(arch: Architecture, spec: string, request: WeightsRequest): Promise<LoadedWeights> {
-  const source = await resolveWeights(spec, arch.builtin, request);
-  if (source.kind === 'none') {
-    return { weights: 'random', description: `none (random initial weights, seed ${request.seed ?? DEFAULT_SEED})` };
-  }
-  const file = await openKerasWeights(source.path);
+async function readWeightsFile(path: string, layers: string[]): Promise<LayerWeights> {
+  const file = await openKerasWeights(path);
   try {
-    const weights = file.read(request.layers);
-    const shapes = new Map(inferShapes(arch.graph).map((s) => [s.layer.name, s]));
-    for (const name of request.layers) {
-      const expected = shapes.get(name)?.weights;
-      if (expected && expected.length > 0) checkLayerWeights(name, expected.map((w) => w.shape), weights.get(name), `weights file '${source.path}'`);
-    }
-    return { weights, description: `${spec === 'imagenet' ? 'imagenet' : 'file'} (${source.path})`, path: source.path };
+    return file.read(layers);
   } finally {
     file.close();
   }
 }
 
+/**
+ * Resolves `--weights` and reads the values of the requested layers, checked against their
+ * shapes. For a model file, the default ('imagenet') means the weights the file holds.
+ */
+export async function loadWeights(arch: Architecture, spec: string, request: WeightsRequest): Promise<LoadedWeights> {
+  let loaded: LoadedWeights;
+  if (arch.file && spec === 'imagenet') {
+    loaded = { weights: await arch.file.model.readWeights(), description: `from the model file (${arch.file.path})`, path: arch.file.path };
+  } else {
+    const source = await resolveWeights(spec, arch.builtin, request);
+    if (source.kind === 'none') {
+      return { weights: 'random', description: `none (random initial weights, seed ${request.seed ?? DEFAULT_SEED})` };
+    }
+    const description = `${spec === 'imagenet' ? 'imagenet' : 'file'} (${source.path})`;
+    loaded = { weights: await readWeightsFile(source.path, request.layers), description, path: source.path };
+  }
+  const weights = loaded.weights as LayerWeights;
+  const shapes = new Map(inferShapes(arch.graph).map((s) => [s.layer.name, s]));
+  for (const name of request.layers) {
+    const expected = shapes.get(name)?.weights;
+    if (expected && expected.length > 0) checkLayerWeights(name, expected.map((w) => w.shape), weights.get(name), `weights file '${loaded.path}'`);
+  }
+  return loaded;
+}
+
 /** The weight arrays of one layer, from a file or from the seeded initialisers. */
 export async function layerWeightArrays(arch: Architecture, layer: string, loaded: LoadedWeights, seed = DEFAULT_SEED): Promise<WeightArray[]> {
-  if (loaded.weights !== 'random') return loaded.weights.get(layer) ?? [];
+  if (loaded.weights !== 'random') {
+    const arrays = loaded.weights.get(layer);
+    if (!arrays) throw runtimeError(`no weights for layer '${layer}' in ${loaded.path}`);
+    return arrays;
+  }
   const model = await buildModel(arch.graph, [layer], { weights: 'random', seed });
   const weights = model.getLayer(layer).weights;
   const arrays = await Promise.all(

@@ -247,3 +247,8 @@ export const isConvolution = (layer: LayerNode): boolean =>
 export function isSpatial(shapes: LayerShapes): boolean {
   return shapes.outputShape?.length === 4 && shapes.layer.className !== 'InputLayer';
 }
+
+/** (height, width, channels) of an image-like shape, whatever the data format. */
+export function imageDims(shape: Shape, dataFormat: 'channels_last' | 'channels_first'): [number | null, number | null, number | null] {
+  return dataFormat === 'channels_first' ? [shape[2], shape[3], shape[1]] : [shape[1], shape[2], shape[3]];
+}

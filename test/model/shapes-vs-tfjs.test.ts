@@ -47,6 +47,6 @@ test.each(['channelsLast', 'channelsFirst'] as const)('shape rules agree with tf
   }
   const summary = summarize(graphFromKerasConfig(config));
   expect(summary.totalParams).toBe(model.countParams());
-  expect(summary.nonTrainableParams).toBe(model.nonTrainableWeights.reduce((n, w) => n + w.shape.reduce((a, b) => a * b, 1), 0));
+  expect(summary.nonTrainableParams).toBe(model.nonTrainableWeights.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0));
   model.dispose();
 });

@@ -1,0 +1,112 @@
+/**
+ * Saves one tfjs-layers model, weights included, in the three file formats cnnviz reads:
+ * TensorFlow.js model.json + shard, a Keras full-model .h5, and a Keras 3 .keras archive.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import { zipSync, strToU8 } from 'fflate';
+import { loadH5wasm } from '../../src/model/h5.js';
+import { writeKerasH5, type H5Layer } from './keras-h5.js';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+
+async function artifactsOf(model: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
+  let saved: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return saved!;
+}
+
+/** Weight values by layer, in each layer's own order, named as Keras 2 names them. */
+function layerWeights(model: tfl.LayersModel): H5Layer[] {
+  return model.layers.map((layer) => ({
+    name: layer.name,
+    weights: layer.weights.map((w) => ({
+      name: `${w.originalName}:0`,
+      shape: w.shape as number[],
+      data: w.read().dataSync() as Float32Array,
+    })),
+  }));
+}
+
+export async function saveTfjs(model: tfl.LayersModel, dir: string): Promise<string> {
+  const artifacts = await artifactsOf(model);
+  writeFileSync(join(dir, 'group1-shard1of1.bin'), new Uint8Array(artifacts.weightData as ArrayBuffer));
+  const json = {
+    format: 'layers-model',
+    generatedBy: 'cnnviz tests',
+    modelTopology: artifacts.modelTopology,
+    weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: artifacts.weightSpecs }],
+  };
+  writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+  return join(dir, 'model.json');
+}
+
+export async function saveKerasH5(model: tfl.LayersModel, path: string): Promise<string> {
+  const artifacts = await artifactsOf(model);
+  await writeKerasH5(path, layerWeights(model), { fullModel: artifacts.modelTopology as never });
+  return path;
+}
+
+/** Rewrites a Keras 2 config the way Keras 3 writes it: module keys, dtype policies, keras tensors. */
+export function toKeras3Config(config: any): any {
+  const layerOut = (layer: any) => {
+    const cfg = { ...layer.config, dtype: { module: 'keras', class_name: 'DTypePolicy', config: { name: 'float32' }, registered_name: null } };
+    if (cfg.batch_input_shape) {
+      cfg.batch_shape = cfg.batch_input_shape;
+      delete cfg.batch_input_shape;
+    }
+    for (const [key, value] of Object.entries(cfg)) {
+      if (key.endsWith('_initializer') && value && typeof value === 'object') cfg[key] = { module: 'keras.initializers', ...(value as object), registered_name: null };
+    }
+    const out: any = { module: 'keras.layers', class_name: layer.class_name, config: cfg, registered_name: null, build_config: { input_shape: null } };
+    if (layer.inbound_nodes) {
+      out.name = layer.name;
+      out.inbound_nodes = layer.inbound_nodes.map((node: any[]) => ({
+        args: node.map(([name, n, t]: any[]) => ({ class_name: '__keras_tensor__', config: { shape: null, dtype: 'float32', keras_history: [name, n, t] } })),
+        kwargs: {},
+      }));
+    }
+    return out;
+  };
+  const single = (list: any[]) => (list.length === 1 ? list[0] : list);
+  return {
+    module: 'keras',
+    class_name: config.class_name,
+    config: {
+      ...config.config,
+      layers: config.config.layers.map(layerOut),
+      ...(config.config.input_layers ? { input_layers: single(config.config.input_layers), output_layers: single(config.config.output_layers) } : {}),
+    },
+    registered_name: null,
+  };
+}
+
+export async function saveKeras3(model: tfl.LayersModel, path: string): Promise<string> {
+  const artifacts = await artifactsOf(model);
+  const topology = artifacts.modelTopology as any;
+  const dir = mkdtempSync(join(tmpdir(), 'cnnviz-k3-'));
+  const h5 = await loadH5wasm();
+  const file = new h5.File(join(dir, 'model.weights.h5'), 'w');
+  const layersGroup = file.create_group('layers');
+  for (const layer of layerWeights(model)) {
+    const vars = layersGroup.create_group(layer.name).create_group('vars');
+    layer.weights.forEach((w, i) => vars.create_dataset({ name: String(i), data: w.data, shape: w.shape, dtype: '<f' }));
+  }
+  file.create_group('vars');
+  file.close();
+  const zip = zipSync({
+    'metadata.json': strToU8(JSON.stringify({ keras_version: '3.5.0', date_saved: '2026-11-27@00:00:00' })),
+    'config.json': strToU8(JSON.stringify(toKeras3Config(topology.model_config ?? topology))),
+    'model.weights.h5': readFileSync(join(dir, 'model.weights.h5')),
+  });
+  rmSync(dir, { recursive: true });
+  writeFileSync(path, zip);
+  return path;
+}
