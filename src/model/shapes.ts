@@ -3,7 +3,7 @@
  * `model.summary()` prints, computed without building (and so without allocating) a model.
  * One rule per layer class, in a table; a class not in it is shown with '?'.
  */
-import type { LayerNode, ModelGraph, Shape } from './graph.js';
+import { graphFromKerasConfig, type LayerNode, type ModelGraph, type Shape } from './graph.js';
 
 export interface WeightSpec {
   /** Keras' short name: kernel, bias, gamma, moving_mean, ... */
@@ -18,7 +18,11 @@ export interface LayerShapes {
   /** Undefined when the class is unknown to cnnviz. */
   outputShape?: Shape;
   weights?: WeightSpec[];
+  /** The layers of a nested model, for the summary. */
+  inner?: LayerShapes[];
 }
+
+export const NESTED_MODELS = new Set(['Functional', 'Sequential', 'Model']);
 
 type Rule = (inputs: Shape[], config: Record<string, any>) => { output: Shape; weights?: WeightSpec[] };
 
@@ -210,6 +214,20 @@ export function inferShapes(graph: ModelGraph): LayerShapes[] {
       const output = declaredInputShape(layer.config);
       outputs.set(layer.name, output);
       return { layer, inputShapes: [], outputShape: output, weights: [] };
+    }
+    if (NESTED_MODELS.has(layer.className)) {
+      const inner = inferShapes(graphFromKerasConfig({ class_name: layer.className, config: layer.config }));
+      const last = inner[inner.length - 1];
+      const complete = inner.every((s) => s.weights);
+      const result: LayerShapes = {
+        layer,
+        inputShapes: layer.inbound.map((name) => outputs.get(name)).filter((s): s is Shape => !!s),
+        outputShape: last?.outputShape,
+        weights: complete ? inner.flatMap((s) => s.weights!) : undefined,
+        inner,
+      };
+      outputs.set(layer.name, result.outputShape);
+      return result;
     }
     const declared = layer.inbound.length === 0 ? declaredInputShape(layer.config) : undefined;
     const inputShapes = declared ? [declared] : layer.inbound.map((name) => outputs.get(name));

@@ -3,10 +3,13 @@
  * parameter count, plus the totals. Rendering is render/table.ts's job.
  */
 import type { ModelGraph, Shape } from './graph.js';
-import { countWeights, inferShapes, isConvolution, type LayerShapes } from './shapes.js';
+import { countWeights, inferShapes, isConvolution, NESTED_MODELS, type LayerShapes } from './shapes.js';
 
 export interface SummaryRow {
-  index: number;
+  /** Keras' index; inner layers of a nested model get none. */
+  index: number | null;
+  /** 0 for the model's own layers, 1 for the layers of a nested model, ... */
+  depth: number;
   name: string;
   className: string;
   /** e.g. "(None, 224, 224, 64)"; "?" when the class is unknown to cnnviz. */
@@ -45,17 +48,24 @@ function isChain(graph: ModelGraph): boolean {
   return graph.layers.every((l, i) => (i === 0 ? l.inbound.length === 0 : l.inbound.length === 1 && l.inbound[0] === graph.layers[i - 1].name));
 }
 
-export function summarize(graph: ModelGraph, shapes: LayerShapes[] = inferShapes(graph)): ModelSummary {
-  const rows = shapes.map(
-    (s): SummaryRow => ({
-      index: s.layer.index,
+function rowsOf(shapes: LayerShapes[], depth: number): SummaryRow[] {
+  return shapes.flatMap((s): SummaryRow[] => [
+    {
+      index: depth === 0 ? s.layer.index : null,
+      depth,
       name: s.layer.name,
       className: s.layer.className,
       outputShape: formatShape(s.outputShape),
       params: s.weights ? countWeights(s.weights) : null,
       connectedTo: s.layer.inbound,
-    }),
-  );
+    },
+    // A nested model is shown with its own layers beneath it, as Keras' expand_nested does.
+    ...(s.inner ? rowsOf(s.inner, depth + 1) : []),
+  ]);
+}
+
+export function summarize(graph: ModelGraph, shapes: LayerShapes[] = inferShapes(graph)): ModelSummary {
+  const rows = rowsOf(shapes, 0);
   const weights = shapes.flatMap((s) => s.weights ?? []);
   return {
     name: graph.name,
@@ -63,7 +73,8 @@ export function summarize(graph: ModelGraph, shapes: LayerShapes[] = inferShapes
     totalParams: countWeights(weights),
     trainableParams: countWeights(weights, 'trainable'),
     nonTrainableParams: countWeights(weights, 'non-trainable'),
-    unknownLayers: shapes.filter((s) => !s.weights).map((s) => s.layer.name),
+    // A nested model with an unknown layer inside is incomplete because of that layer, listed itself.
+    unknownLayers: rows.filter((r) => r.params === null && !NESTED_MODELS.has(r.className)).map((r) => r.name),
     sequential: isChain(graph),
   };
 }

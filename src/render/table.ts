@@ -38,8 +38,9 @@ export function renderSummary(summary: ModelSummary): string[] {
   // Keras adds "Connected to" for models that are not a plain chain of layers.
   if (!summary.sequential) columns.push({ header: 'Connected to', align: 'left' });
   const rows = summary.rows.map((r) => {
-    const cells = [String(r.index), `${r.name} (${r.className})`, r.outputShape, r.params === null ? '?' : thousands(r.params)];
-    if (!summary.sequential) cells.push(r.connectedTo.join(', '));
+    const name = `${'  '.repeat(r.depth)}${r.depth > 0 ? '└ ' : ''}${r.name} (${r.className})`;
+    const cells = [r.index === null ? '' : String(r.index), name, r.outputShape, r.params === null ? '?' : thousands(r.params)];
+    if (!summary.sequential) cells.push(r.depth > 0 ? '' : r.connectedTo.join(', '));
     return cells;
   });
   const lines = [`Model: "${summary.name}"`, ...renderTable(columns, rows)];

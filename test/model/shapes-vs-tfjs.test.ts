@@ -50,3 +50,30 @@ test.each(['channelsLast', 'channelsFirst'] as const)('shape rules agree with tf
   expect(summary.nonTrainableParams).toBe(model.nonTrainableWeights.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0));
   model.dispose();
 });
+
+test('a nested model counts all its weights and is shown with its inner layers', () => {
+  const inner = tfl.sequential({
+    name: 'features',
+    layers: [
+      tfl.layers.conv2d({ inputShape: [16, 16, 3], filters: 4, kernelSize: 3, name: 'inner_conv' }),
+      tfl.layers.maxPooling2d({ poolSize: 2, name: 'inner_pool' }),
+    ],
+  });
+  const input = tfl.input({ shape: [16, 16, 3], name: 'image' });
+  const features = inner.apply(input) as tfl.SymbolicTensor;
+  const flat = tfl.layers.flatten({ name: 'flat' }).apply(features) as tfl.SymbolicTensor;
+  const out = tfl.layers.dense({ units: 2, name: 'head' }).apply(flat) as tfl.SymbolicTensor;
+  const model = tfl.model({ inputs: input, outputs: out, name: 'outer' });
+  const summary = summarize(graphFromKerasConfig(model.toJSON(null, false) as never));
+  expect(summary.totalParams).toBe(model.countParams());
+  expect(summary.rows.map((r) => [r.index, r.depth, r.name, r.outputShape])).toEqual([
+    [0, 0, 'image', '(None, 16, 16, 3)'],
+    [1, 0, 'features', '(None, 7, 7, 4)'],
+    [null, 1, 'inner_conv', '(None, 14, 14, 4)'],
+    [null, 1, 'inner_pool', '(None, 7, 7, 4)'],
+    [2, 0, 'flat', '(None, 196)'],
+    [3, 0, 'head', '(None, 2)'],
+  ]);
+  expect(summary.unknownLayers).toEqual([]);
+  model.dispose();
+});
