@@ -7,45 +7,53 @@ import { runtimeError } from '../errors.js';
 
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 
-async function tryTensorflow(explain: (line: string) => void): Promise<boolean> {
+export interface BackendOptions {
+  /** Receives one line per fallback (shown under --verbose). */
+  explain?: (line: string) => void;
+  /** Loads tfjs-node; replaceable so tests can stand in a missing or broken install. */
+  importTfjsNode?: () => Promise<unknown>;
+}
+
+async function tryTensorflow(options: BackendOptions): Promise<boolean> {
   try {
-    await import('@tensorflow/tfjs-node' as string);
+    await (options.importTfjsNode ?? (() => import('@tensorflow/tfjs-node' as string)))();
     return true;
   } catch (err) {
     const code = (err as { code?: string }).code;
-    const reason = code === 'ERR_MODULE_NOT_FOUND' ? 'not installed (it is optional)' : `present but does not load: ${(err as Error).message.split('\n')[0]}`;
-    explain(`tfjs-node ${reason}; falling back`);
+    const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
+    const reason = missing ? 'not installed (it is optional)' : `present but does not load (${(err as Error).message.split('\n')[0]})`;
+    options.explain?.(`tfjs-node ${reason}; using wasm`);
     return false;
   }
 }
 
+/** Sets up the requested backend and returns the name of the one in use. */
+export async function selectBackend(requested: BackendName, options: BackendOptions = {}): Promise<string> {
+  const tf = await import('@tensorflow/tfjs-core');
+  if (requested === 'tensorflow' || requested === 'auto') {
+    if (await tryTensorflow(options)) {
+      if (await tf.setBackend('tensorflow')) return 'tensorflow';
+      options.explain?.('tfjs-node loaded but its backend did not start; using wasm');
+    }
+    if (requested === 'tensorflow') {
+      throw runtimeError('--backend tensorflow needs @tensorflow/tfjs-node, which is not usable here; try --backend wasm');
+    }
+  }
+  if (requested === 'cpu') {
+    await import('@tensorflow/tfjs-backend-cpu');
+    await tf.setBackend('cpu');
+    return 'cpu';
+  }
+  await import('@tensorflow/tfjs-backend-wasm');
+  if (!(await tf.setBackend('wasm'))) throw runtimeError('the wasm backend failed to start; try --backend cpu');
+  await tf.ready();
+  return 'wasm';
+}
+
 let active: Promise<string> | undefined;
 
-/**
- * Sets up the requested backend once per process and returns the name of the one in use.
- * `explain` receives one line per fallback (shown under --verbose).
- */
-export function initBackend(requested: BackendName, explain: (line: string) => void = () => {}): Promise<string> {
-  active ??= (async () => {
-    const tf = await import('@tensorflow/tfjs-core');
-    if (requested === 'tensorflow' || requested === 'auto') {
-      if (await tryTensorflow(explain)) {
-        await tf.setBackend('tensorflow');
-        return 'tensorflow';
-      }
-      if (requested === 'tensorflow') {
-        throw runtimeError(`--backend tensorflow needs @tensorflow/tfjs-node, which is not usable here; try --backend wasm`);
-      }
-    }
-    if (requested === 'cpu') {
-      await import('@tensorflow/tfjs-backend-cpu');
-      await tf.setBackend('cpu');
-      return 'cpu';
-    }
-    await import('@tensorflow/tfjs-backend-wasm');
-    if (!(await tf.setBackend('wasm'))) throw runtimeError('the wasm backend failed to start; try --backend cpu');
-    await tf.ready();
-    return 'wasm';
-  })();
+/** selectBackend, once per process: the CLI's commands share the engine they start. */
+export function initBackend(requested: BackendName, explain?: (line: string) => void): Promise<string> {
+  active ??= selectBackend(requested, { explain });
   return active;
 }
