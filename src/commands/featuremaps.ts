@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { basename, extname, join } from 'node:path';
 import type { CommandContext } from './context.js';
 import { addModelOptions, countOrAll, examples, positiveInt } from './options.js';
-import { downloadProgress, prepareOutputDir, reportFiles, type WrittenFile } from './output.js';
+import { prepareOutputDir, withDownloadProgress, reportFiles, type WrittenFile } from './output.js';
 import { COLORMAPS, type ColormapName } from '../render/colormap.js';
 import { RESIZE_METHODS, type ResizeMethod } from '../image/resize.js';
 import { PREPROCESS_MODES, type PreprocessMode } from '../image/preprocess.js';
@@ -101,9 +101,9 @@ async function featuremaps(images: string[], options: FeaturemapsOptions, ctx: C
   const inputs = await Promise.all(images.map(async (path) => resizeImage(await decodeImage(path), width, height, options.resize)));
   const preprocess = PREPROCESSORS[preprocessing];
 
-  const progress = await downloadProgress(ctx.report);
-  const loaded = await loadWeights(arch, options.weights, { layers: graph.layers.map((l) => l.name), includeTop: needsTop, ...progress });
-  progress.stop();
+  const loaded = await withDownloadProgress(ctx.report, (progress) =>
+    loadWeights(arch, options.weights, { layers: graph.layers.map((l) => l.name), includeTop: needsTop, ...progress }),
+  );
   if (loaded.weights === 'random') ctx.report.notice(`weights: ${loaded.description}; the maps show an untrained network`);
   ctx.report.verbose(`weights: ${loaded.description}`);
   const backend = await initBackend(ctx.global.backend as never, ctx.report.verbose);

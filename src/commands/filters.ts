@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import type { CommandContext } from './context.js';
 import { addModelOptions, countOrAll, examples, positiveInt } from './options.js';
-import { downloadProgress, prepareOutputDir, reportFiles } from './output.js';
+import { prepareOutputDir, withDownloadProgress, reportFiles } from './output.js';
 import { COLORMAPS, type ColormapName } from '../render/colormap.js';
 import type { KernelNormalize, KernelShape } from '../render/kernels.js';
 
@@ -66,9 +66,9 @@ async function filters(options: FiltersOptions, ctx: CommandContext): Promise<vo
   const layer = findLayer(arch.graph, layerRef, convs, 'convolutional layer');
   await prepareOutputDir(options.output);
 
-  const progress = await downloadProgress(ctx.report);
-  const loaded = await loadWeights(arch, options.weights, { layers: [layer.name], includeTop: false, ...progress });
-  progress.stop();
+  const loaded = await withDownloadProgress(ctx.report, (progress) =>
+    loadWeights(arch, options.weights, { layers: [layer.name], includeTop: false, ...progress }),
+  );
   if (loaded.weights === 'random') ctx.report.notice(`weights: ${loaded.description}; the kernels are not learned`);
   ctx.report.verbose(`weights: ${loaded.description}`);
   if (loaded.weights === 'random') {

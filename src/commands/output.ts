@@ -38,20 +38,22 @@ export function reportFiles(files: WrittenFile[], json: boolean, report: Reporte
   for (const f of files) report.out(`${f.path.padEnd(width)}  ${humanBytes(f.bytes).padStart(8)}  ${f.shows}`);
 }
 
-/**
- * Download feedback: a live bar (bytes, percent, rate, ETA) on a terminal, a line at each
- * quarter otherwise, so logs stay short.
- */
-export async function downloadProgress(report: Reporter): Promise<{
+export interface DownloadCallbacks {
   onDownloadStart: (file: WeightsFile, url: string, destination: string) => void;
   onProgress: (progress: DownloadProgress) => void;
-  stop: () => void;
-}> {
+}
+
+/**
+ * Runs `work` with download feedback: a live bar (bytes, percent, rate, ETA) on a terminal,
+ * a line at each quarter otherwise, so logs stay short. The bar is stopped however `work` ends.
+ */
+export async function withDownloadProgress<T>(report: Reporter, work: (callbacks: DownloadCallbacks) => Promise<T>): Promise<T> {
   const { SingleBar } = await import('cli-progress');
   let bar: InstanceType<typeof SingleBar> | undefined;
   let started = 0;
   let nextQuarter = 0.25;
-  return {
+  const rate = (received: number) => humanBytes(Math.round(received / Math.max(0.001, (Date.now() - started) / 1000)));
+  const callbacks: DownloadCallbacks = {
     onDownloadStart(file, url, destination) {
       report.notice(`downloading ${file.fileName} (${humanBytes(file.bytes)}, once) from ${url} to ${destination}`);
       started = Date.now();
@@ -64,16 +66,16 @@ export async function downloadProgress(report: Reporter): Promise<{
           hideCursor: true,
         });
         if (!bar.isActive) bar.start(total, 0, { size: humanBytes(total), done: '0 B', rate: '0 B' });
-        const seconds = Math.max(0.001, (Date.now() - started) / 1000);
-        bar.update(received, { done: humanBytes(received), rate: humanBytes(Math.round(received / seconds)) });
-        return;
-      }
-      if (total && received / total >= nextQuarter) {
-        const seconds = Math.max(0.001, (Date.now() - started) / 1000);
-        report.notice(`  ${Math.round((received / total) * 100)}% (${humanBytes(received)} of ${humanBytes(total)}, ${humanBytes(Math.round(received / seconds))}/s)`);
+        bar.update(received, { done: humanBytes(received), rate: rate(received) });
+      } else if (total && received / total >= nextQuarter) {
+        report.notice(`  ${Math.round((received / total) * 100)}% (${humanBytes(received)} of ${humanBytes(total)}, ${rate(received)}/s)`);
         while (received / total >= nextQuarter) nextQuarter += 0.25;
       }
     },
-    stop: () => bar?.stop(),
   };
+  try {
+    return await work(callbacks);
+  } finally {
+    bar?.stop();
+  }
 }

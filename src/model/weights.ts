@@ -59,11 +59,9 @@ export async function resolveWeights(spec: string, model: BuiltinModel | undefin
     await download(url, destination, { md5: file.md5, onProgress: options.onProgress });
   } catch (err) {
     if (!(err instanceof DownloadError)) throw err;
-    const lookedIn = places.join(', ');
-    throw runtimeError(
-      `${err.message}. ${file.fileName} was not found in ${lookedIn} either. ` +
-        `Ways out: --weights PATH to a copy of the file; put the file in ~/.keras/models/; or --weights none for random weights.`,
-    );
+    const waysOut = '--weights PATH to a copy of the file, put the file in ~/.keras/models/, or --weights none for random weights';
+    if (!err.unreachable) throw runtimeError(`${err.message}; nothing was cached. Try again, or use ${waysOut}.`);
+    throw runtimeError(`${err.message}, and ${file.fileName} was not found in ${places.join(', ')}. Ways out: ${waysOut}.`);
   }
   return { kind: 'file', path: destination };
 }
