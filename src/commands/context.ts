@@ -33,3 +33,6 @@ export function consoleReporter(verbose: boolean): Reporter {
     interactive: Boolean(process.stderr.isTTY),
   };
 }
+
+/** How cli.ts runs a command's action: with the context built from the global options. */
+export type Runner = (action: (ctx: CommandContext) => Promise<void>) => Promise<void>;

@@ -1,32 +1,26 @@
 import { Command, Option } from 'commander';
 import { basename, extname, join } from 'node:path';
-import type { CommandContext } from './context.js';
-import { addModelOptions, countOrAll, examples, positiveInt } from './options.js';
+import type { CommandContext, Runner } from './context.js';
+import { addModelOptions, addPictureOptions, countOrAll, examples, positiveInt, type ModelOptions, type PictureOptions } from './options.js';
 import { prepareOutputDir, withDownloadProgress, reportFiles, type WrittenFile } from './output.js';
-import { COLORMAPS, type ColormapName } from '../render/colormap.js';
 import { RESIZE_METHODS, type ResizeMethod } from '../image/resize.js';
 import { PREPROCESS_MODES, type PreprocessMode } from '../image/preprocess.js';
 import type { MapNormalize } from '../render/featuremaps.js';
 
-interface FeaturemapsOptions {
-  model: string;
-  weights: string;
+interface FeaturemapsOptions extends ModelOptions, PictureOptions {
   blocks?: string;
   layer?: string[];
   count?: number;
   normalize: MapNormalize;
-  colormap: ColormapName;
   resize: ResizeMethod;
   preprocess?: PreprocessMode;
   size?: [number, number];
   saveNpy?: boolean;
   minTile: number;
   batchSize: number;
-  output: string;
-  json?: boolean;
 }
 
-export function featuremapsCommand(run: (action: (ctx: CommandContext) => Promise<void>) => Promise<void>): Command {
+export function featuremapsCommand(run: Runner): Command {
   const command = new Command('featuremaps')
     .description('draw the activation maps that images produce at chosen layers, as mosaics (8x8 by default)')
     .argument('<image...>', 'image files (JPEG, PNG, WebP, GIF, TIFF, AVIF)')
@@ -38,7 +32,6 @@ export function featuremapsCommand(run: (action: (ctx: CommandContext) => Promis
         .choices(['map', 'layer'])
         .default('map'),
     )
-    .addOption(new Option('--colormap <name>', 'colormap for the maps').choices(COLORMAPS).default('gray'))
     .addOption(new Option('--resize <method>', 'how the image is brought to the input size').choices(RESIZE_METHODS).default('nearest'))
     .addOption(
       new Option('--preprocess <mode>', "input scaling: caffe (BGR minus ImageNet means), tf ([-1, 1]), torch, unit ([0, 1]), none; default: the model's own")
@@ -46,10 +39,8 @@ export function featuremapsCommand(run: (action: (ctx: CommandContext) => Promis
     )
     .option('--save-npy', 'also write each layer\'s raw float32 activations (H, W, C) as NumPy .npy')
     .option('--min-tile <px>', 'enlarge smaller maps to at least this many pixels', positiveInt, 64)
-    .option('--batch-size <n>', 'images per forward pass', positiveInt, 8)
-    .option('-o, --output <dir>', 'output folder', 'out')
-    .option('--json', 'list the written files as JSON');
-  addModelOptions(command)
+    .option('--batch-size <n>', 'images per forward pass', positiveInt, 8);
+  addModelOptions(addPictureOptions(command, 'colormap for the maps'))
     .addHelpText(
       'after',
       examples([

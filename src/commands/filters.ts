@@ -1,27 +1,20 @@
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
-import type { CommandContext } from './context.js';
-import { addModelOptions, countOrAll, examples, positiveInt } from './options.js';
+import type { CommandContext, Runner } from './context.js';
+import { addModelOptions, addPictureOptions, countOrAll, examples, positiveInt, type ModelOptions, type PictureOptions } from './options.js';
 import { prepareOutputDir, withDownloadProgress, reportFiles } from './output.js';
-import { COLORMAPS, type ColormapName } from '../render/colormap.js';
 import type { KernelNormalize, KernelShape } from '../render/kernels.js';
 
-interface FiltersOptions {
-  model: string;
-  weights: string;
-  size?: [number, number];
+interface FiltersOptions extends ModelOptions, PictureOptions {
   layer?: string;
   count: number;
   channels: number;
   normalize: KernelNormalize;
   rgb?: boolean;
-  colormap: ColormapName;
   cell: number;
-  output: string;
-  json?: boolean;
 }
 
-export function filtersCommand(run: (action: (ctx: CommandContext) => Promise<void>) => Promise<void>): Command {
+export function filtersCommand(run: Runner): Command {
   const command = new Command('filters')
     .description("draw a conv layer's learned kernels: one row per filter, one column per input channel")
     .option('-l, --layer <name|index>', 'convolutional layer, by name or Keras index (default: block1_conv1, else the first conv)')
@@ -33,11 +26,8 @@ export function filtersCommand(run: (action: (ctx: CommandContext) => Promise<vo
         .default('layer'),
     )
     .option('--rgb', 'draw each filter of a 3-channel layer as one colour tile')
-    .addOption(new Option('--colormap <name>', 'colormap for the tiles').choices(COLORMAPS).default('gray'))
-    .option('--cell <px>', 'pixels per kernel tile side', positiveInt, 32)
-    .option('-o, --output <dir>', 'output folder', 'out')
-    .option('--json', 'list the written files as JSON');
-  addModelOptions(command)
+    .option('--cell <px>', 'pixels per kernel tile side', positiveInt, 32);
+  addModelOptions(addPictureOptions(command, 'colormap for the tiles'))
     .addHelpText(
       'after',
       examples([

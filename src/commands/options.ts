@@ -3,6 +3,7 @@
  * which commander reports as a usage error (exit 2) naming the option.
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import { COLORMAPS, type ColormapName } from '../render/colormap-names.js';
 
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -30,6 +31,26 @@ export function imageSize(value: string): [number, number] {
   const [width, height] = match ? [Number(match[1]), Number(match[2] ?? match[1])] : [0, 0];
   if (!(width >= 1 && height >= 1)) throw new InvalidArgumentError(`expected WxH such as 224x224, got '${value}'`);
   return [width, height];
+}
+
+export interface ModelOptions {
+  model: string;
+  weights: string;
+  size?: [number, number];
+}
+
+/** What the picture-writing commands share: where files go, how they are listed, their colours. */
+export interface PictureOptions {
+  colormap: ColormapName;
+  output: string;
+  json?: boolean;
+}
+
+export function addPictureOptions(command: Command, colormapHelp: string): Command {
+  return command
+    .addOption(new Option('--colormap <name>', colormapHelp).choices(COLORMAPS).default('gray'))
+    .option('-o, --output <dir>', 'output folder', 'out')
+    .option('--json', 'list the written files as JSON');
 }
 
 /** --model, --weights and --size, which every subcommand that reads a model takes. */

@@ -1,17 +1,14 @@
 import { Command } from 'commander';
-import type { CommandContext } from './context.js';
-import { addModelOptions, examples } from './options.js';
+import type { CommandContext, Runner } from './context.js';
+import { addModelOptions, type ModelOptions, examples } from './options.js';
 
-interface SummaryOptions {
-  model: string;
-  weights: string;
-  size?: [number, number];
+interface SummaryOptions extends ModelOptions {
   top: boolean;
   conv: boolean;
   json: boolean;
 }
 
-export function summaryCommand(run: (action: (ctx: CommandContext) => Promise<void>) => Promise<void>): Command {
+export function summaryCommand(run: Runner): Command {
   const command = new Command('summary')
     .description("print the model's layers, output shapes and parameter counts, as Keras' model.summary() does")
     .option('--no-top', 'leave out the classifier (flatten, fc1, fc2, predictions), as include_top=False')

@@ -4,11 +4,12 @@
  */
 import * as chromatic from 'd3-scale-chromatic';
 import { rgb } from 'd3-color';
+import { COLORMAPS, type ColormapName } from './colormap-names.js';
 
 /** 256 RGB triples, flat: lut[3 * i + c]. */
 export type Lut = Uint8Array;
 
-const INTERPOLATORS: Record<string, (t: number) => string> = {
+const INTERPOLATORS: Record<Exclude<ColormapName, 'gray'>, (t: number) => string> = {
   viridis: chromatic.interpolateViridis,
   magma: chromatic.interpolateMagma,
   inferno: chromatic.interpolateInferno,
@@ -18,12 +19,11 @@ const INTERPOLATORS: Record<string, (t: number) => string> = {
   coolwarm: (t) => chromatic.interpolateRdBu(1 - t),
 };
 
-export const COLORMAPS = ['gray', ...Object.keys(INTERPOLATORS)] as const;
-export type ColormapName = (typeof COLORMAPS)[number];
+export { COLORMAPS, type ColormapName };
 
 export function colormapLut(name: ColormapName): Lut {
   const lut = new Uint8Array(256 * 3);
-  const interpolate = INTERPOLATORS[name];
+  const interpolate = name === 'gray' ? undefined : INTERPOLATORS[name];
   for (let i = 0; i < 256; i++) {
     if (!interpolate) {
       lut.fill(i, 3 * i, 3 * i + 3);
