@@ -5,6 +5,8 @@
 import { Command, CommanderError, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { CnnvizError } from './errors.js';
+import { ENGINES } from './model/backend.js';
+import { markStartup, writeTimingsIfAsked } from './timings.js';
 import { consoleReporter, type CommandContext, type GlobalOptions } from './commands/context.js';
 import { summaryCommand } from './commands/summary.js';
 import { filtersCommand } from './commands/filters.js';
@@ -12,18 +14,17 @@ import { featuremapsCommand } from './commands/featuremaps.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
-export const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'] as const;
-
 export function buildProgram(): Command {
   const program = new Command('cnnviz');
   const run = async (action: (ctx: CommandContext) => Promise<void>): Promise<void> => {
+    markStartup();
     const global = program.opts<GlobalOptions>();
     await action({ global, report: consoleReporter(global.verbose) });
   };
   program
     .description('See inside convolutional neural networks: layer summaries, learned filters and feature maps as PNG.')
     .addOption(
-      new Option('--backend <name>', 'compute engine for forward passes').choices(BACKENDS).default('auto').env('CNNVIZ_BACKEND'),
+      new Option('--backend <name>', 'engine for forward passes: auto takes onnx, then tensorflow (tfjs-node), then wasm').choices(ENGINES).default('auto').env('CNNVIZ_BACKEND'),
     )
     .option('-v, --verbose', 'explain what is happening; show stack traces on errors', false)
     .option('-V, --version', 'print the version (with --verbose: and the active backend)')
@@ -38,10 +39,9 @@ export function buildProgram(): Command {
       }
       process.stdout.write(`cnnviz ${version}\n`);
       if (global.verbose) {
-        const { initBackend } = await import('./model/backend.js');
+        const { describeEngine } = await import('./model/forward.js');
         const report = consoleReporter(true);
-        const active = await initBackend(global.backend as never, report.verbose);
-        report.verbose(`backend: ${active}`);
+        report.verbose(`backend: ${await describeEngine(global.backend as never, report.verbose)}`);
       }
     });
   program.addCommand(summaryCommand(run));
@@ -77,5 +77,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`cnnviz: unexpected error: ${message.split('\n')[0]}${verbose ? '' : ' (run with --verbose for details)'}\n`);
     if (verbose && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     return 1;
+  } finally {
+    writeTimingsIfAsked();
   }
 }

@@ -6,6 +6,8 @@ import { prepareOutputDir, withDownloadProgress, reportFiles, type WrittenFile }
 import { RESIZE_METHODS, type ResizeMethod } from '../image/resize.js';
 import { PREPROCESS_MODES, type PreprocessMode } from '../image/preprocess.js';
 import type { MapNormalize } from '../render/featuremaps.js';
+import type { EngineName } from '../model/backend.js';
+import { timed, timedSync } from '../timings.js';
 
 interface FeaturemapsOptions extends ModelOptions, PictureOptions {
   blocks?: string;
@@ -81,25 +83,34 @@ async function featuremaps(images: string[], options: FeaturemapsOptions, ctx: C
   const { decodeImage } = await import('../image/decode.js');
   const { resizeImage } = await import('../image/resize.js');
   const { PREPROCESSORS } = await import('../image/preprocess.js');
-  const { initBackend } = await import('../model/backend.js');
-  const { buildModel, predict } = await import('../model/build.js');
+  const { createForward } = await import('../model/forward.js');
   const { featureMapGrid } = await import('../render/featuremaps.js');
   const { colormapLut } = await import('../render/colormap.js');
   const { writePng, writeFileAtomic } = await import('../render/files.js');
   const { npyBytes } = await import('../render/npy.js');
 
   // Fail on a bad image before paying for weights and the engine.
-  const inputs = await Promise.all(images.map(async (path) => resizeImage(await decodeImage(path), width, height, options.resize)));
+  const inputs = await timed('decode+resize', () =>
+    Promise.all(images.map(async (path) => resizeImage(await decodeImage(path), width, height, options.resize))),
+  );
   const preprocess = PREPROCESSORS[preprocessing];
 
-  const loaded = await withDownloadProgress(ctx.report, (progress) =>
-    loadWeights(arch, options.weights, { layers: graph.layers.map((l) => l.name), includeTop: needsTop, ...progress }),
+  const loaded = await timed('weights', () =>
+    withDownloadProgress(ctx.report, (progress) =>
+      loadWeights(arch, options.weights, { layers: graph.layers.map((l) => l.name), includeTop: needsTop, ...progress }),
+    ),
   );
   if (loaded.weights === 'random') ctx.report.notice(`weights: ${loaded.description}; the maps show an untrained network`);
   ctx.report.verbose(`weights: ${loaded.description}`);
-  const backend = await initBackend(ctx.global.backend as never, ctx.report.verbose);
-  ctx.report.verbose(`backend: ${backend}`);
-  const model = await buildModel(graph, layers, { weights: loaded.weights, weightsSource: loaded.path });
+  const forward = await timed('build', () =>
+    createForward(graph, layers, {
+      engine: ctx.global.backend as EngineName,
+      weights: loaded.weights,
+      weightsSource: loaded.path,
+      explain: ctx.report.verbose,
+    }),
+  );
+  ctx.report.verbose(`backend: ${forward.engine}`);
 
   const lut = colormapLut(options.colormap);
   const stems = uniqueStems(images);
@@ -114,7 +125,7 @@ async function featuremaps(images: string[], options: FeaturemapsOptions, ctx: C
     const batch = inputs.slice(start, start + options.batchSize);
     const pixels = new Float32Array(batch.length * height * width * 3);
     batch.forEach((image, i) => pixels.set(preprocess(image.data), i * height * width * 3));
-    const outputs = await predict(model, pixels, [batch.length, height, width, 3], graph.dataFormat);
+    const outputs = await timed('forward', () => forward.run(pixels, [batch.length, height, width, 3]));
     const jobs: Array<Promise<WrittenFile>> = [];
     outputs.forEach((output, o) => {
       const [h, w, c] = mapShapes[o];
@@ -122,12 +133,14 @@ async function featuremaps(images: string[], options: FeaturemapsOptions, ctx: C
       batch.forEach((_, i) => {
         const activation = output.subarray(i * h * w * c, (i + 1) * h * w * c);
         const base = join(options.output, `${stems[start + i]}-${layers[o]}`);
-        const image = featureMapGrid(activation, [h, w, c], {
-          channels: Array.from({ length: count }, (_, k) => k),
-          normalize: options.normalize,
-          lut,
-          minTile: options.minTile,
-        });
+        const image = timedSync('normalize+mosaic', () =>
+          featureMapGrid(activation, [h, w, c], {
+            channels: Array.from({ length: count }, (_, k) => k),
+            normalize: options.normalize,
+            lut,
+            minTile: options.minTile,
+          }),
+        );
         const shows = `${layers[o]} ${h}x${w}: ${count} of ${c} maps, normalize ${options.normalize}, ${options.colormap}${random}`;
         jobs.push(writePng(`${base}.png`, image).then((bytes) => ({ path: `${base}.png`, bytes, shows })));
         if (options.saveNpy) {
@@ -137,10 +150,10 @@ async function featuremaps(images: string[], options: FeaturemapsOptions, ctx: C
         }
       });
     });
-    written.push(...(await Promise.all(jobs)));
+    written.push(...(await timed('encode+write', () => Promise.all(jobs))));
   }
-  model.dispose();
-  reportFiles(written, Boolean(options.json), ctx.report, { model: graph.name, weights: loaded.description, backend });
+  await forward.dispose();
+  reportFiles(written, Boolean(options.json), ctx.report, { model: graph.name, weights: loaded.description, backend: forward.engine });
 }
 
 /** File stems for the outputs; two inputs with one name get -2, -3 ... */

@@ -4,6 +4,7 @@ import type { CommandContext, Runner } from './context.js';
 import { addModelOptions, addPictureOptions, countOrAll, examples, positiveInt, type ModelOptions, type PictureOptions } from './options.js';
 import { prepareOutputDir, withDownloadProgress, reportFiles } from './output.js';
 import type { KernelNormalize, KernelShape } from '../render/kernels.js';
+import { timed } from '../timings.js';
 
 interface FiltersOptions extends ModelOptions, PictureOptions {
   layer?: string;
@@ -56,8 +57,8 @@ async function filters(options: FiltersOptions, ctx: CommandContext): Promise<vo
   const layer = findLayer(arch.graph, layerRef, convs, 'convolutional layer');
   await prepareOutputDir(options.output);
 
-  const loaded = await withDownloadProgress(ctx.report, (progress) =>
-    loadWeights(arch, options.weights, { layers: [layer.name], includeTop: false, ...progress }),
+  const loaded = await timed('weights', () =>
+    withDownloadProgress(ctx.report, (progress) => loadWeights(arch, options.weights, { layers: [layer.name], includeTop: false, ...progress })),
   );
   if (loaded.weights === 'random') ctx.report.notice(`weights: ${loaded.description}; the kernels are not learned`);
   ctx.report.verbose(`weights: ${loaded.description}`);
@@ -90,7 +91,7 @@ async function filters(options: FiltersOptions, ctx: CommandContext): Promise<vo
   });
   const suffix = options.rgb ? '-rgb' : '';
   const path = join(options.output, `filters-${layer.name}${suffix}.png`);
-  const bytes = await writePng(path, image);
+  const bytes = await timed('encode+write', () => writePng(path, image));
   const random = loaded.weights === 'random' ? ', RANDOM weights' : '';
   const shows = options.rgb
     ? `${layer.name} kernel ${kh}x${kw}x${cin}x${cout}: ${count} filters as colour tiles (channels stored ${bgr ? 'B,G,R; shown as R,G,B' : 'R,G,B'}), normalize ${options.normalize}${random}`

@@ -5,7 +5,11 @@
  */
 import { runtimeError } from '../errors.js';
 
+/** The tfjs backends. */
 export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+/** What --backend takes: ONNX Runtime or a tfjs backend (see model/forward.ts). */
+export type EngineName = BackendName | 'onnx';
+export const ENGINES: readonly EngineName[] = ['auto', 'onnx', 'tensorflow', 'wasm', 'cpu'];
 
 export interface BackendOptions {
   /** Receives one line per fallback (shown under --verbose). */
@@ -27,9 +31,18 @@ async function tryTensorflow(options: BackendOptions): Promise<boolean> {
   }
 }
 
+/**
+ * Production mode: no debug checks, and no console advice (tfjs prints a banner about
+ * tfjs-node on first use of the cpu backend, which would break the one-line-output rule).
+ */
+export function quietTfjs(tf: typeof import('@tensorflow/tfjs-core')): void {
+  tf.env().set('PROD', true);
+}
+
 /** Sets up the requested backend and returns the name of the one in use. */
 export async function selectBackend(requested: BackendName, options: BackendOptions = {}): Promise<string> {
   const tf = await import('@tensorflow/tfjs-core');
+  quietTfjs(tf);
   if (requested === 'tensorflow' || requested === 'auto') {
     if (await tryTensorflow(options)) {
       if (await tf.setBackend('tensorflow')) return 'tensorflow';

@@ -8,6 +8,7 @@
  */
 import { open } from 'node:fs/promises';
 import { runtimeError } from '../errors.js';
+import type { KerasModelConfig } from './graph.js';
 
 const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
 
@@ -135,4 +136,44 @@ export async function openKerasWeights(path: string): Promise<KerasWeightsFile> 
     },
     close: () => file.close(),
   };
+}
+
+/** One layer's weights as a Keras weights file stores them. */
+export interface H5Layer {
+  name: string;
+  weights: WeightArray[];
+}
+
+/**
+ * Writes weights in Keras' legacy layout (what `save_weights` and keras.applications files
+ * hold), or, with `fullModel`, a full-model file: its config in `model_config` and the
+ * weights under `model_weights`. The tests and the benchmark make their files with it.
+ */
+export async function writeKerasH5(path: string, layers: H5Layer[], options: { splitLayerNames?: boolean; fullModel?: KerasModelConfig } = {}): Promise<void> {
+  const h5 = await loadH5wasm();
+  const file = new h5.File(path, 'w');
+  let root: any = file;
+  if (options.fullModel) {
+    file.create_attribute('model_config', JSON.stringify(options.fullModel));
+    root = file.create_group('model_weights');
+  }
+  const names = layers.map((l) => l.name);
+  if (options.splitLayerNames) {
+    const half = Math.ceil(names.length / 2);
+    root.create_attribute('layer_names0', names.slice(0, half));
+    root.create_attribute('layer_names1', names.slice(half));
+  } else {
+    root.create_attribute('layer_names', names);
+  }
+  for (const layer of layers) {
+    const group = root.create_group(layer.name);
+    group.create_attribute('weight_names', layer.weights.map((w) => w.name));
+    for (const w of layer.weights) {
+      const parts = w.name.split('/');
+      let parent = group;
+      for (const part of parts.slice(0, -1)) parent = parent.keys().includes(part) ? parent.get(part) : parent.create_group(part);
+      parent.create_dataset({ name: parts[parts.length - 1], data: w.data, shape: w.shape, dtype: '<f' });
+    }
+  }
+  file.close();
 }

@@ -1,0 +1,168 @@
+/**
+ * `npm run bench`: times the CLI as users run it, per engine, with VGG16-shaped Keras weights
+ * generated once (offline) into bench/.cache and found there as the cached imagenet file.
+ * Each scenario runs once to warm the disk cache, then BENCH_RUNS times (default 5); the table
+ * gives medians with min-max, the stages the CLI reports (CNNVIZ_TIMINGS), and peak RSS.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { vggConfig } from '../src/model/vgg.js';
+import { BUILTIN_MODELS } from '../src/model/zoo.js';
+import { layersFor, writeKerasH5 } from '../test/helpers/keras-h5.js';
+
+const ROOT = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
+const CACHE = join(ROOT, 'bench', '.cache');
+const RESULTS = join(ROOT, 'bench', 'results');
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const CAT = join(ROOT, 'fixtures', 'cat.jpg');
+
+interface Sample {
+  wallMs: number;
+  stages: Record<string, number>;
+  peakRssMB: number;
+}
+
+async function prepare(): Promise<string[]> {
+  const weights = join(CACHE, BUILTIN_MODELS.vgg16.weights.notop.fileName);
+  if (!existsSync(weights)) {
+    mkdirSync(CACHE, { recursive: true });
+    process.stderr.write('bench: writing VGG16 no-top weights (seeded, Keras layout) once...\n');
+    await writeKerasH5(weights, layersFor(vggConfig('vgg16', false), 7));
+  }
+  // 16 different images from the cat: crops, flips and tints, as a batch of real photos would be.
+  const dir = join(CACHE, 'images');
+  mkdirSync(dir, { recursive: true });
+  const images: string[] = [];
+  for (let i = 0; i < 16; i++) {
+    const path = join(dir, `cat-${String(i).padStart(2, '0')}.jpg`);
+    if (!existsSync(path)) {
+      let image = sharp(CAT).extract({ left: (i * 7) % 60, top: (i * 5) % 40, width: 380, height: 250 });
+      if (i % 2) image = image.flop();
+      if (i % 3 === 1) image = image.modulate({ hue: i * 20 });
+      await image.jpeg({ quality: 90 }).toFile(path);
+    }
+    images.push(path);
+  }
+  return images;
+}
+
+function runOnce(args: string[], engine: string): Promise<Sample> {
+  const timingsFile = join(CACHE, `timings-${process.pid}.json`);
+  rmSync(timingsFile, { force: true });
+  const env = {
+    ...process.env,
+    CNNVIZ_CACHE: CACHE,
+    HOME: join(CACHE, 'home'),
+    KERAS_HOME: join(CACHE, 'keras'),
+    CNNVIZ_TIMINGS: timingsFile,
+    CNNVIZ_BACKEND: engine,
+  };
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'cnnviz.js'), ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const wallMs = Number(process.hrtime.bigint() - start) / 1e6;
+      if (code !== 0) return reject(new Error(`cnnviz ${args.join(' ')} exited ${code}: ${stderr.trim()}`));
+      const report = JSON.parse(readFileSync(timingsFile, 'utf8'));
+      resolve({ wallMs, stages: report.stages, peakRssMB: report.peakRssMB });
+    });
+  });
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+interface Row {
+  scenario: string;
+  engine: string;
+  wall: { median: number; min: number; max: number };
+  stages: Record<string, number>;
+  peakRssMB: number;
+  imagesPerSecond?: number;
+}
+
+async function measure(scenario: string, args: string[], engine: string, images = 0): Promise<Row> {
+  await runOnce(args, engine);
+  const samples: Sample[] = [];
+  for (let i = 0; i < RUNS; i++) samples.push(await runOnce(args, engine));
+  const walls = samples.map((s) => s.wallMs);
+  const stageNames = [...new Set(samples.flatMap((s) => Object.keys(s.stages)))];
+  const row: Row = {
+    scenario,
+    engine,
+    wall: { median: median(walls), min: Math.min(...walls), max: Math.max(...walls) },
+    stages: Object.fromEntries(stageNames.map((n) => [n, median(samples.map((s) => s.stages[n] ?? 0))])),
+    peakRssMB: median(samples.map((s) => s.peakRssMB)),
+  };
+  if (images) row.imagesPerSecond = images / (row.wall.median / 1000);
+  process.stderr.write(`bench: ${scenario} [${engine}] ${row.wall.median.toFixed(0)} ms\n`);
+  return row;
+}
+
+function table(rows: Row[]): string {
+  const stageOrder = ['startup', 'weights', 'decode+resize', 'build', 'forward', 'normalize+mosaic', 'encode+write'];
+  const header = ['scenario', 'engine', 'wall ms median (min-max)', ...stageOrder, 'peak RSS MB', 'img/s'];
+  const lines = rows.map((r) => [
+    r.scenario,
+    r.engine,
+    `${r.wall.median.toFixed(0)} (${r.wall.min.toFixed(0)}-${r.wall.max.toFixed(0)})`,
+    ...stageOrder.map((s) => (r.stages[s] === undefined ? '' : r.stages[s].toFixed(0))),
+    r.peakRssMB.toFixed(0),
+    r.imagesPerSecond ? r.imagesPerSecond.toFixed(2) : '',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
+  const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n');
+}
+
+async function main(): Promise<void> {
+  const images = await prepare();
+  const out = join(CACHE, 'out');
+  const engines = (process.env.BENCH_ENGINES ?? 'onnx,wasm').split(',');
+  const rows: Row[] = [];
+  rows.push(await measure('--help', ['--help'], 'auto'));
+  rows.push(await measure('summary', ['summary'], 'auto'));
+  rows.push(await measure('filters', ['filters', '-o', out], 'auto'));
+  for (const engine of engines) {
+    rows.push(await measure('featuremaps --blocks all, 1 image', ['featuremaps', CAT, '--blocks', 'all', '-o', out], engine, 1));
+    rows.push(await measure('featuremaps --blocks all, 16 images', ['featuremaps', ...images, '--blocks', 'all', '-o', out], engine, 16));
+  }
+  const find = (scenario: string, engine = 'auto') => rows.find((r) => r.scenario === scenario && r.engine === engine)!;
+  const one = find('featuremaps --blocks all, 1 image', engines[0]);
+  const batch = find('featuremaps --blocks all, 16 images', engines[0]);
+  const targets = [
+    ['--help <= 250 ms', find('--help').wall.median <= 250],
+    ['summary <= 500 ms', find('summary').wall.median <= 500],
+    ['filters <= 1000 ms (weights cached)', find('filters').wall.median <= 1000],
+    ['reading the 59 MB no-top .h5 <= 500 ms (featuremaps weights stage)', one.stages.weights <= 500],
+    [`featuremaps, 1 image <= 1500 ms [${engines[0]}]`, one.wall.median <= 1500],
+    [`featuremaps peak RSS <= 400 MB [${engines[0]}]`, one.peakRssMB <= 400],
+    [`forward pass <= 1.3 x PyTorch's 310 ms = 403 ms [${engines[0]}]`, one.stages.forward <= 403],
+    [`16 images >= 2 images/s [${engines[0]}]`, (batch.imagesPerSecond ?? 0) >= 2],
+  ] as const;
+  const text = [
+    `cnnviz bench, ${new Date().toISOString()}, node ${process.version}, ${RUNS} runs after a warm-up, medians`,
+    '',
+    table(rows),
+    '',
+    ...targets.map(([name, ok]) => `${ok ? 'met ' : 'MISSED'}  ${name}`),
+  ].join('\n');
+  process.stdout.write(`${text}\n`);
+  mkdirSync(RESULTS, { recursive: true });
+  const file = join(RESULTS, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ runs: RUNS, node: process.version, rows, targets }, null, 2));
+  process.stdout.write(`\nwrote ${file}\n`);
+}
+
+main().catch((err) => {
+  process.stderr.write(`bench: ${(err as Error).message}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,124 @@
+/**
+ * The forward pass behind one interface, whatever runs it: ONNX Runtime (native CPU kernels,
+ * the fastest here), tfjs-node, or tfjs' wasm or cpu backends. `auto` takes ONNX Runtime when
+ * it loads and can express the model, then tfjs-node, then wasm.
+ */
+import { cpus } from 'node:os';
+import { runtimeError } from '../errors.js';
+import type { BackendName, EngineName } from './backend.js';
+import { buildModel, DEFAULT_SEED, predict } from './build.js';
+import type { ModelGraph } from './graph.js';
+import type { LayerWeights } from './h5.js';
+import { inferShapes } from './shapes.js';
+
+
+export interface Forward {
+  /** What runs it: 'onnx', 'tensorflow', 'wasm' or 'cpu'. */
+  engine: string;
+  /** One pass over a channels-last batch; each requested layer's output, channels-last. */
+  run(input: Float32Array, shape: [number, number, number, number]): Promise<Float32Array[]>;
+  dispose(): Promise<void>;
+}
+
+export interface ForwardOptions {
+  engine: EngineName;
+  weights: LayerWeights | 'random';
+  weightsSource?: string;
+  seed?: number;
+  explain?: (line: string) => void;
+}
+
+/**
+ * The seeded initial weights of the layers `outputs` depend on, read out of a tfjs model
+ * built on the cpu backend (initialisers are not a forward pass), so that every engine draws
+ * the same untrained network.
+ */
+export async function randomWeights(graph: ModelGraph, outputs: string[], seed = DEFAULT_SEED): Promise<LayerWeights> {
+  const tf = await import('@tensorflow/tfjs-core');
+  await import('@tensorflow/tfjs-backend-cpu');
+  const { quietTfjs } = await import('./backend.js');
+  quietTfjs(tf);
+  const previous = tf.getBackend();
+  await tf.setBackend('cpu');
+  try {
+    const model = await buildModel(graph, outputs, { weights: 'random', seed });
+    const weights: LayerWeights = new Map();
+    for (const layer of model.layers) {
+      const values = await Promise.all(layer.weights.map(async (w) => ({ name: w.originalName, shape: w.shape as number[], data: (await w.read().data()) as Float32Array })));
+      weights.set(layer.name, values);
+    }
+    model.dispose();
+    return weights;
+  } finally {
+    if (previous && previous !== 'cpu') await tf.setBackend(previous);
+  }
+}
+
+async function onnxForward(graph: ModelGraph, outputs: string[], weights: LayerWeights): Promise<Forward> {
+  const { translateToOnnx } = await import('./onnx.js');
+  const translation = translateToOnnx(graph, inferShapes(graph), weights, outputs);
+  const ort = await import('onnxruntime-node');
+  const session = await ort.InferenceSession.create(translation.model, {
+    intraOpNumThreads: cpus().length,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
+  return {
+    engine: 'onnx',
+    async run(input, shape) {
+      const result = await session.run({ [translation.inputName]: new ort.Tensor('float32', input, shape) });
+      return translation.outputNames.map((name) => {
+        const tensor = result[name];
+        const data = tensor.data as Float32Array;
+        tensor.dispose?.();
+        return data;
+      });
+    },
+    dispose: async () => {
+      await session.release();
+    },
+  };
+}
+
+async function tfjsForward(graph: ModelGraph, outputs: string[], options: ForwardOptions, backend: BackendName): Promise<Forward> {
+  const { initBackend } = await import('./backend.js');
+  const engine = await initBackend(backend, options.explain);
+  const model = await buildModel(graph, outputs, { weights: options.weights, weightsSource: options.weightsSource, seed: options.seed });
+  return {
+    engine,
+    run: (input, shape) => predict(model, input, shape, graph.dataFormat),
+    dispose: async () => {
+      model.dispose();
+    },
+  };
+}
+
+export async function createForward(graph: ModelGraph, outputs: string[], options: ForwardOptions): Promise<Forward> {
+  if (options.engine === 'onnx' || options.engine === 'auto') {
+    try {
+      const weights = options.weights === 'random' ? await randomWeights(graph, outputs, options.seed) : options.weights;
+      return await onnxForward(graph, outputs, weights);
+    } catch (err) {
+      const { UntranslatableError } = await import('./onnx.js');
+      const reason = err instanceof UntranslatableError ? `cannot express ${err.message}` : `did not start (${(err as Error).message.split('\n')[0]})`;
+      if (options.engine === 'onnx') throw runtimeError(`--backend onnx: ONNX Runtime ${reason}; try --backend wasm`);
+      options.explain?.(`ONNX Runtime ${reason}; running on tfjs`);
+    }
+  }
+  return tfjsForward(graph, outputs, options, options.engine as BackendName);
+}
+
+/** Which engine a forward pass would use, started for real, for --version --verbose. */
+export async function describeEngine(engine: EngineName, explain?: (line: string) => void): Promise<string> {
+  if (engine === 'onnx' || engine === 'auto') {
+    try {
+      const ort = await import('onnxruntime-node');
+      return `onnx (onnxruntime-node ${ort.env.versions.common}, ${cpus().length} threads); tfjs fallback for models it cannot express`;
+    } catch (err) {
+      if (engine === 'onnx') throw runtimeError(`--backend onnx: onnxruntime-node does not load (${(err as Error).message.split('\n')[0]})`);
+      explain?.(`onnxruntime-node does not load (${(err as Error).message.split('\n')[0]}); using tfjs`);
+    }
+  }
+  const { initBackend } = await import('./backend.js');
+  return initBackend(engine as BackendName, explain);
+}

@@ -1,0 +1,46 @@
+/**
+ * Stage timings for the benchmark: commands wrap their stages in `timed`, and when
+ * CNNVIZ_TIMINGS names a file the CLI writes the totals there at exit. Costs nothing otherwise.
+ */
+import { writeFileSync } from 'node:fs';
+
+const stages: Record<string, number> = {};
+
+export async function timed<T>(stage: string, work: () => Promise<T> | T): Promise<T> {
+  const start = performance.now();
+  try {
+    return await work();
+  } finally {
+    stages[stage] = (stages[stage] ?? 0) + performance.now() - start;
+  }
+}
+
+export function timedSync<T>(stage: string, work: () => T): T {
+  const start = performance.now();
+  try {
+    return work();
+  } finally {
+    stages[stage] = (stages[stage] ?? 0) + performance.now() - start;
+  }
+}
+
+/** Marks the moment a command starts its work: what start-up (node, imports, parsing) cost. */
+export function markStartup(): void {
+  stages.startup ??= performance.now();
+}
+
+export interface TimingsReport {
+  /** Milliseconds per stage, summed over the run. */
+  stages: Record<string, number>;
+  /** Milliseconds from process start to the report. */
+  totalMs: number;
+  peakRssMB: number;
+}
+
+export function timingsReport(): TimingsReport {
+  return { stages: { ...stages }, totalMs: performance.now(), peakRssMB: process.resourceUsage().maxRSS / 1024 };
+}
+
+export function writeTimingsIfAsked(env: NodeJS.ProcessEnv = process.env): void {
+  if (env.CNNVIZ_TIMINGS) writeFileSync(env.CNNVIZ_TIMINGS, JSON.stringify(timingsReport()));
+}
