@@ -121,44 +121,70 @@ function activation(b: GraphBuilder, name: string | undefined, x: string, rank: 
   }
 }
 
-function spatialAttributes(config: Record<string, any>, kernel: [number, number]): Attribute[] {
+/** TensorFlow's 'same' padding along one axis: [begin, end], the odd pixel at the end. */
+export function samePadding(length: number, kernel: number, stride: number, dilation: number): [number, number] {
+  const out = Math.ceil(length / stride);
+  const total = Math.max((out - 1) * stride + (kernel - 1) * dilation + 1 - length, 0);
+  return [Math.floor(total / 2), total - Math.floor(total / 2)];
+}
+
+function spatialAttributes(config: Record<string, any>, kernel: [number, number], input: [number | null, number | null]): Attribute[] {
   const [sh, sw] = pair(config.strides, 1);
   const [dh, dw] = pair(config.dilation_rate, 1);
   const attributes = [ints('kernel_shape', kernel), ints('strides', [sh, sw])];
   if (dh !== 1 || dw !== 1) attributes.push(ints('dilations', [dh, dw]));
-  // TensorFlow's 'same' puts an odd extra pixel at the end, as ONNX's SAME_UPPER does.
-  if (config.padding === 'same') attributes.push(string('auto_pad', 'SAME_UPPER'));
-  else if (config.padding !== 'valid' && config.padding !== undefined) throw new UntranslatableError(`padding '${config.padding}'`);
+  if (config.padding === 'same') {
+    const [h, w] = input;
+    if (h !== null && w !== null) {
+      const [top, bottom] = samePadding(h, kernel[0], sh, dh);
+      const [left, right] = samePadding(w, kernel[1], sw, dw);
+      attributes.push(ints('pads', [top, left, bottom, right]));
+    } else if (dh === 1 && dw === 1) {
+      // Same rule as ONNX's SAME_UPPER, which ONNX Runtime supports only without dilation.
+      attributes.push(string('auto_pad', 'SAME_UPPER'));
+    } else {
+      throw new UntranslatableError("a dilated 'same' convolution on an input of undefined size");
+    }
+  } else if (config.padding !== 'valid' && config.padding !== undefined) throw new UntranslatableError(`padding '${config.padding}'`);
   return attributes;
+}
+
+/** (height, width) of a layer's input. */
+function inputSize({ shapes, dataFormat }: Context): [number | null, number | null] {
+  const shape = shapes.inputShapes[0];
+  return dataFormat === 'channels_first' ? [shape[2], shape[3]] : [shape[1], shape[2]];
 }
 
 const rankOf = (s: LayerShapes): number => s.outputShape?.length ?? 0;
 
 type Translate = (ctx: Context) => string;
 
-const conv2d: Translate = ({ b, layer, weights, inputs, shapes, dataFormat }) => {
+const conv2d: Translate = (ctx) => {
+  const { b, layer, weights, inputs, shapes, dataFormat } = ctx;
   const [kernel, bias] = weights;
   const [kh, kw, cin, cout] = kernel.shape;
   if ((layer.config.groups ?? 1) !== 1) throw new UntranslatableError('grouped convolution');
   const w = b.constant(`${layer.name}_W`, [cout, cin, kh, kw], convWeight(kernel.data, kernel.shape));
-  const conv = b.node('Conv', bias ? [inputs[0], w, b.constant(`${layer.name}_B`, [cout], bias.data)] : [inputs[0], w], spatialAttributes(layer.config, [kh, kw]));
+  const conv = b.node('Conv', bias ? [inputs[0], w, b.constant(`${layer.name}_B`, [cout], bias.data)] : [inputs[0], w], spatialAttributes(layer.config, [kh, kw], inputSize(ctx)));
   return activation(b, layer.config.activation, conv, rankOf(shapes), dataFormat);
 };
 
-const depthwiseConv2d: Translate = ({ b, layer, weights, inputs, shapes, dataFormat }) => {
+const depthwiseConv2d: Translate = (ctx) => {
+  const { b, layer, weights, inputs, shapes, dataFormat } = ctx;
   const [kernel, bias] = weights;
   const [kh, kw, cin, mult] = kernel.shape;
   const w = b.constant(`${layer.name}_W`, [cin * mult, 1, kh, kw], depthwiseWeight(kernel.data, kernel.shape));
-  const attributes = [...spatialAttributes(layer.config, [kh, kw]), int('group', cin)];
+  const attributes = [...spatialAttributes(layer.config, [kh, kw], inputSize(ctx)), int('group', cin)];
   const conv = b.node('Conv', bias ? [inputs[0], w, b.constant(`${layer.name}_B`, [cin * mult], bias.data)] : [inputs[0], w], attributes);
   return activation(b, layer.config.activation, conv, rankOf(shapes), dataFormat);
 };
 
-const separableConv2d: Translate = ({ b, layer, weights, inputs, shapes, dataFormat }) => {
+const separableConv2d: Translate = (ctx) => {
+  const { b, layer, weights, inputs, shapes, dataFormat } = ctx;
   const [depthwise, pointwise, bias] = weights;
   const [kh, kw, cin, mult] = depthwise.shape;
   const dw = b.constant(`${layer.name}_DW`, [cin * mult, 1, kh, kw], depthwiseWeight(depthwise.data, depthwise.shape));
-  const mid = b.node('Conv', [inputs[0], dw], [...spatialAttributes(layer.config, [kh, kw]), int('group', cin)]);
+  const mid = b.node('Conv', [inputs[0], dw], [...spatialAttributes(layer.config, [kh, kw], inputSize(ctx)), int('group', cin)]);
   const cout = pointwise.shape[3];
   const pw = b.constant(`${layer.name}_PW`, [cout, cin * mult, 1, 1], convWeight(pointwise.data, pointwise.shape));
   const conv = b.node('Conv', bias ? [mid, pw, b.constant(`${layer.name}_B`, [cout], bias.data)] : [mid, pw], [ints('kernel_shape', [1, 1])]);
@@ -167,10 +193,11 @@ const separableConv2d: Translate = ({ b, layer, weights, inputs, shapes, dataFor
 
 const pooling =
   (opType: 'MaxPool' | 'AveragePool'): Translate =>
-  ({ b, layer, inputs }) => {
+  (ctx) => {
+    const { b, layer, inputs } = ctx;
     const size = pair(layer.config.pool_size, 2);
     const config = { ...layer.config, strides: layer.config.strides ?? size, dilation_rate: 1, padding: layer.config.padding ?? 'valid' };
-    return b.node(opType, [inputs[0]], spatialAttributes(config, size));
+    return b.node(opType, [inputs[0]], spatialAttributes(config, size, inputSize(ctx)));
   };
 
 const globalPooling =

@@ -20,6 +20,7 @@ import { layersFor, writeKerasH5 } from '../helpers/keras-h5.js';
 import { parseNpy } from '../helpers/npy.js';
 import { CAT, FIXTURES } from '../helpers/paths.js';
 import { serveFiles } from '../helpers/server.js';
+import { maxAbsDiff, scaleOf } from '../helpers/compare.js';
 
 const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), `cnnviz-${prefix}-`));
 let weightsPath: string;
@@ -49,28 +50,31 @@ test('filters draws the kernel the file holds, one min-max over the layer', asyn
   }
 });
 
-test('--save-npy writes exactly the activations of the model, and the PNGs beside them', async () => {
-  const out = tmp('out');
-  const { code, stdout } = await cnnviz(['featuremaps', CAT, '--blocks', '1,5', '--weights', weightsPath, '--save-npy', '-o', out]);
-  expect(code).toBe(0);
-  expect(readdirSync(out).sort()).toEqual(['cat-block1_conv2.npy', 'cat-block1_conv2.png', 'cat-block5_conv3.npy', 'cat-block5_conv3.png']);
-  expect(stdout).toContain('block5_conv3 raw activations float32 (14, 14, 512)');
-
+test('--save-npy writes the activations of the model, the same from ONNX Runtime and from tfjs wasm', async () => {
   await initBackend('wasm');
   const file = await openKerasWeights(weightsPath);
   const weights = file.read();
   file.close();
   const model = await buildModel(graphFromKerasConfig(vggConfig('vgg16', false)), ['block1_conv2', 'block5_conv3'], { weights });
   const input = preprocessCaffe(resizeNearest(await decodeImage(CAT), 224, 224).data);
-  const [block1, block5] = await predict(model, input, [1, 224, 224, 3]);
+  const reference = await predict(model, input, [1, 224, 224, 3]);
   model.dispose();
-  const saved1 = parseNpy(readFileSync(join(out, 'cat-block1_conv2.npy')));
-  const saved5 = parseNpy(readFileSync(join(out, 'cat-block5_conv3.npy')));
-  expect(saved1.shape).toEqual([224, 224, 64]);
-  expect(saved5.shape).toEqual([14, 14, 512]);
-  expect(saved1.data).toEqual(block1);
-  expect(saved5.data).toEqual(block5);
-  expect(block5.some((v) => v > 0)).toBe(true);
+  expect(scaleOf(reference[1])).toBeGreaterThan(0);
+
+  for (const engine of ['wasm', 'onnx']) {
+    const out = tmp('out');
+    const { code, stdout, stderr } = await cnnviz(['featuremaps', CAT, '--blocks', '1,5', '--weights', weightsPath, '--save-npy', '--backend', engine, '--verbose', '-o', out]);
+    expect(code).toBe(0);
+    expect(stderr).toContain(`backend: ${engine}`);
+    expect(readdirSync(out).sort()).toEqual(['cat-block1_conv2.npy', 'cat-block1_conv2.png', 'cat-block5_conv3.npy', 'cat-block5_conv3.png']);
+    expect(stdout).toContain('block5_conv3 raw activations float32 (14, 14, 512)');
+    const saved = ['block1_conv2', 'block5_conv3'].map((layer) => parseNpy(readFileSync(join(out, `cat-${layer}.npy`))));
+    expect(saved.map((s) => s.shape)).toEqual([[224, 224, 64], [14, 14, 512]]);
+    saved.forEach((s, i) => {
+      const tolerance = engine === 'wasm' ? 0 : 1e-4 * scaleOf(reference[i]);
+      expect(maxAbsDiff(s.data, reference[i])).toBeLessThanOrEqual(tolerance);
+    });
+  }
 });
 
 test('a weights file of another model, or of other shapes, is refused, naming the layer, and nothing is written', async () => {

@@ -110,8 +110,12 @@ test('a layer class TensorFlow.js cannot run is named with the model, not a cras
   writeFileSync(path, JSON.stringify(json));
   const summary = await cnnviz(['summary', '--model', path]);
   expect(summary.stdout).toMatch(/diff \(Subtract\)\s+\(None, 6, 6, 2\)\s+0/);
-  const result = await cnnviz(['featuremaps', CAT, '--model', path, '--layer', 'diff', '-o', tmp('out')]);
+  const result = await cnnviz(['featuremaps', CAT, '--model', path, '--layer', 'diff', '--backend', 'wasm', '-o', tmp('out')]);
   expect([result.code, result.stderr.trim().split('\n').pop()]).toEqual([1, "cnnviz: model 'odd' uses layer class Subtract, which TensorFlow.js cannot run"]);
+  // ONNX Runtime expresses Subtract, so the default engine draws it.
+  const onnx = await cnnviz(['featuremaps', CAT, '--model', path, '--layer', 'diff', '--verbose', '-o', tmp('out')]);
+  expect(onnx.code).toBe(0);
+  expect(onnx.stderr).toContain('backend: onnx');
 });
 
 describe('the shared tiny-vgg model (a real trained third-party model)', () => {
