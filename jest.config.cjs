@@ -7,5 +7,6 @@ module.exports = {
   // Sources import siblings as './x.js' (Node ESM); jest resolves them to the .ts files.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', useESM: true }] },
+  setupFilesAfterEnv: ['<rootDir>/test/setup.ts'],
   testTimeout: 60000,
 };

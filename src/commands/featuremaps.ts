@@ -41,7 +41,7 @@ export function featuremapsCommand(run: Runner): Command {
     )
     .option('--save-npy', 'also write each layer\'s raw float32 activations (H, W, C) as NumPy .npy')
     .option('--min-tile <px>', 'enlarge smaller maps to at least this many pixels', positiveInt, 64)
-    .option('--batch-size <n>', 'images per forward pass', positiveInt, 8);
+    .option('--batch-size <n>', 'images per forward pass (1 measured fastest with ONNX Runtime, and bounds memory)', positiveInt, 1);
   addModelOptions(addPictureOptions(command, 'colormap for the maps'))
     .addHelpText(
       'after',
@@ -56,7 +56,7 @@ export function featuremapsCommand(run: Runner): Command {
 }
 
 async function featuremaps(images: string[], options: FeaturemapsOptions, ctx: CommandContext): Promise<void> {
-  const { resolveArchitecture, loadWeights } = await import('../model/load.js');
+  const { resolveArchitecture, resolveWeightsHandle } = await import('../model/load.js');
   const { selectFeatureLayers } = await import('../model/select.js');
   const { imageDims, inferShapes, modelInputShape } = await import('../model/shapes.js');
   const { usageError } = await import('../errors.js');
@@ -80,47 +80,55 @@ async function featuremaps(images: string[], options: FeaturemapsOptions, ctx: C
   if (!options.preprocess && arch.file) ctx.report.notice(`preprocessing: '${preprocessing}' (pixels / 255), the default for model files; --preprocess sets another`);
   await prepareOutputDir(options.output);
 
-  const { decodeImage } = await import('../image/decode.js');
+  const { checkImage, decodeImage } = await import('../image/decode.js');
   const { resizeImage } = await import('../image/resize.js');
   const { PREPROCESSORS } = await import('../image/preprocess.js');
   const { createForward } = await import('../model/forward.js');
+  const { cacheDir } = await import('../model/weights.js');
   const { featureMapGrid } = await import('../render/featuremaps.js');
   const { colormapLut } = await import('../render/colormap.js');
   const { writePng, writeFileAtomic } = await import('../render/files.js');
   const { npyBytes } = await import('../render/npy.js');
 
-  // Fail on a bad image before paying for weights and the engine.
-  const inputs = await timed('decode+resize', () =>
+  // Headers first: a missing or unreadable image fails before weights and the engine are paid for.
+  await Promise.all(images.map((path) => checkImage(path)));
+  // Decoding runs on sharp's threads while the engine starts on this one.
+  const decoding = timed('decode+resize', () =>
     Promise.all(images.map(async (path) => resizeImage(await decodeImage(path), width, height, options.resize))),
   );
+  decoding.catch(() => undefined);
   const preprocess = PREPROCESSORS[preprocessing];
 
-  const loaded = await timed('weights', () =>
+  const weights = await timed('weights', () =>
     withDownloadProgress(ctx.report, (progress) =>
-      loadWeights(arch, options.weights, { layers: graph.layers.map((l) => l.name), includeTop: needsTop, ...progress }),
+      resolveWeightsHandle(arch, options.weights, { layers: graph.layers.map((l) => l.name), includeTop: needsTop, ...progress }),
     ),
   );
-  if (loaded.weights === 'random') ctx.report.notice(`weights: ${loaded.description}; the maps show an untrained network`);
-  ctx.report.verbose(`weights: ${loaded.description}`);
+  const random = weights.identity?.startsWith('random') ? ', RANDOM weights' : '';
+  ctx.report.verbose(`weights: ${weights.description}`);
   const forward = await timed('build', () =>
     createForward(graph, layers, {
       engine: ctx.global.backend as EngineName,
-      weights: loaded.weights,
-      weightsSource: loaded.path,
+      weights,
       explain: ctx.report.verbose,
+      onnxCacheDir: join(cacheDir(), 'onnx'),
     }),
   );
   ctx.report.verbose(`backend: ${forward.engine}`);
+  const inputs = await decoding;
+  if (random) ctx.report.notice(`weights: ${weights.description}; the maps show an untrained network`);
 
   const lut = colormapLut(options.colormap);
   const stems = uniqueStems(images);
   const written: WrittenFile[] = [];
-  const random = loaded.weights === 'random' ? ', RANDOM weights' : '';
   const mapShapes = layers.map((name) => imageDims(shapes.get(name)!.outputShape!, graph.dataFormat) as [number, number, number]);
   const asked = options.count ?? 64;
   mapShapes.forEach(([, , c], o) => {
     if (options.count !== undefined && options.count > c && Number.isFinite(options.count)) ctx.report.notice(`${layers[o]} has ${c} maps; drawing ${c}`);
   });
+  // Encoding of one batch's pictures (on sharp's threads) overlaps the next forward pass; at most
+  // two batches of pictures are in memory at once.
+  let encoding: Promise<WrittenFile[]> = Promise.resolve([]);
   for (let start = 0; start < inputs.length; start += options.batchSize) {
     const batch = inputs.slice(start, start + options.batchSize);
     const pixels = new Float32Array(batch.length * height * width * 3);
@@ -150,10 +158,12 @@ async function featuremaps(images: string[], options: FeaturemapsOptions, ctx: C
         }
       });
     });
-    written.push(...(await timed('encode+write', () => Promise.all(jobs))));
+    written.push(...(await timed('encode+write', () => encoding)));
+    encoding = Promise.all(jobs);
   }
+  written.push(...(await timed('encode+write', () => encoding)));
   await forward.dispose();
-  reportFiles(written, Boolean(options.json), ctx.report, { model: graph.name, weights: loaded.description, backend: forward.engine });
+  reportFiles(written, Boolean(options.json), ctx.report, { model: graph.name, weights: weights.description, backend: forward.engine });
 }
 
 /** File stems for the outputs; two inputs with one name get -2, -3 ... */

@@ -15,17 +15,45 @@ export interface RgbImage {
 /** Refuse images over 100 megapixels rather than exhaust memory decoding them. */
 export const MAX_INPUT_PIXELS = 100_000_000;
 
-export async function decodeImage(path: string, maxPixels = MAX_INPUT_PIXELS): Promise<RgbImage> {
-  let bytes: Buffer;
+async function readImageFile(path: string): Promise<Buffer> {
   try {
     const info = await stat(path);
     if (info.isDirectory()) throw usageError(`'${path}' is a directory, not an image`);
     if (info.size === 0) throw usageError(`'${path}' is empty (0 bytes)`);
-    bytes = await readFile(path);
+    return await readFile(path);
   } catch (err) {
     if ((err as { code?: string }).code === 'ENOENT') throw usageError(`image '${path}' does not exist`);
     throw err;
   }
+}
+
+function decodeError(path: string, err: unknown, maxPixels: number): Error {
+  const message = (err as Error).message.split('\n')[0];
+  if (/pixel limit/i.test(message)) {
+    return usageError(`'${path}' is larger than ${maxPixels.toLocaleString('en-US')} pixels; refusing to decode it`);
+  }
+  if (/unsupported image format/i.test(message)) return usageError(`'${path}' is not an image sharp can read`);
+  return runtimeError(`cannot decode '${path}': ${message}`);
+}
+
+/**
+ * Checks a file from its header only (exists, is an image, within the pixel limit): cheap
+ * enough to run on every input before the costly work starts. Truncation shows in decoding.
+ */
+export async function checkImage(path: string, maxPixels = MAX_INPUT_PIXELS): Promise<void> {
+  const bytes = await readImageFile(path);
+  const { default: sharp } = await import('sharp');
+  let size: { width?: number; height?: number };
+  try {
+    size = await sharp(bytes, { limitInputPixels: maxPixels }).metadata();
+  } catch (err) {
+    throw decodeError(path, err, maxPixels);
+  }
+  if ((size.width ?? 0) * (size.height ?? 0) > maxPixels) throw decodeError(path, new Error('pixel limit'), maxPixels);
+}
+
+export async function decodeImage(path: string, maxPixels = MAX_INPUT_PIXELS): Promise<RgbImage> {
+  const bytes = await readImageFile(path);
   const { default: sharp } = await import('sharp');
   try {
     const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated', pages: 1 })
@@ -36,11 +64,6 @@ export async function decodeImage(path: string, maxPixels = MAX_INPUT_PIXELS): P
     if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
   } catch (err) {
-    const message = (err as Error).message.split('\n')[0];
-    if (/pixel limit/i.test(message)) {
-      throw usageError(`'${path}' is larger than ${maxPixels.toLocaleString('en-US')} pixels; refusing to decode it`);
-    }
-    if (/unsupported image format/i.test(message)) throw usageError(`'${path}' is not an image sharp can read`);
-    throw runtimeError(`cannot decode '${path}': ${message}`);
+    throw decodeError(path, err, maxPixels);
   }
 }

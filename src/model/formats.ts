@@ -3,6 +3,7 @@
  * full-model HDF5 file (`model.save("m.h5")`), and a Keras 3 `.keras` archive. Each gives
  * the architecture (as a Keras config) and the weights per layer.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join } from 'node:path';
@@ -13,6 +14,8 @@ import { modelConfigOf } from './keras-config.js';
 
 export interface ModelFile {
   config: KerasModelConfig;
+  /** The files the model is read from (model.json and its shards), for cache identities. */
+  files: string[];
   /** Reads the weights the file holds (all layers). */
   readWeights(): Promise<LayerWeights>;
 }
@@ -46,8 +49,10 @@ async function readTfjsModel(path: string): Promise<ModelFile> {
   const json = await readJson(path, 'TensorFlow.js model');
   if (!json.modelTopology) throw usageError(`'${path}' is not a TensorFlow.js layers model (no modelTopology); graph models cannot be drawn`);
   const config = modelConfigOf(json.modelTopology, `'${path}'`);
+  const shards = (json.weightsManifest ?? []).flatMap((group: { paths: string[] }) => group.paths.map((p) => join(dirname(path), p)));
   return {
     config,
+    files: [path, ...shards.filter((p: string) => existsSync(p))],
     async readWeights() {
       const arrays: WeightArray[] = [];
       for (const group of json.weightsManifest ?? []) {
@@ -92,6 +97,7 @@ async function readKerasH5Model(path: string): Promise<ModelFile> {
   const text = typeof raw === 'string' ? raw : new TextDecoder().decode(raw as Uint8Array);
   return {
     config: modelConfigOf(JSON.parse(text), `'${path}'`),
+    files: [path],
     async readWeights() {
       const file = await openKerasWeights(path);
       try {
@@ -143,6 +149,7 @@ async function readKerasArchive(path: string): Promise<ModelFile> {
   const config = modelConfigOf(JSON.parse(strFromU8(entries['config.json'])), `'${path}'`);
   return {
     config,
+    files: [path],
     async readWeights() {
       const bytes = entries['model.weights.h5'];
       if (!bytes) throw runtimeError(`'${path}' has no model.weights.h5`);

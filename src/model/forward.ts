@@ -4,10 +4,12 @@
  * it loads and can express the model, then tfjs-node, then wasm.
  */
 import { cpus } from 'node:os';
-import { runtimeError } from '../errors.js';
+import { join } from 'node:path';
+import { CnnvizError, runtimeError } from '../errors.js';
 import type { BackendName, EngineName } from './backend.js';
 import { buildModel, DEFAULT_SEED, predict } from './build.js';
-import type { ModelGraph } from './graph.js';
+import { truncatedConfig, type ModelGraph } from './graph.js';
+import type { WeightsHandle } from './load.js';
 import type { LayerWeights } from './h5.js';
 import { inferShapes } from './shapes.js';
 
@@ -22,10 +24,11 @@ export interface Forward {
 
 export interface ForwardOptions {
   engine: EngineName;
-  weights: LayerWeights | 'random';
-  weightsSource?: string;
+  weights: WeightsHandle;
   seed?: number;
   explain?: (line: string) => void;
+  /** Where translated ONNX models are kept between runs; none: not kept. */
+  onnxCacheDir?: string;
 }
 
 /**
@@ -54,25 +57,49 @@ export async function randomWeights(graph: ModelGraph, outputs: string[], seed =
   }
 }
 
-async function onnxForward(graph: ModelGraph, outputs: string[], weights: LayerWeights): Promise<Forward> {
-  const { translateToOnnx } = await import('./onnx.js');
-  const translation = translateToOnnx(graph, inferShapes(graph), weights, outputs);
+async function onnxForward(graph: ModelGraph, outputs: string[], options: ForwardOptions): Promise<Forward> {
+  const { translateToOnnx, onnxInput, onnxOutputs, TRANSLATOR_VERSION } = await import('./onnx.js');
   const ort = await import('onnxruntime-node');
-  const session = await ort.InferenceSession.create(translation.model, {
-    intraOpNumThreads: cpus().length,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
+  // ONNX Runtime's own warnings (e.g. that a saved optimised model is processor-specific) are not the user's.
+  ort.env.logLevel = 'error';
+  const base = { intraOpNumThreads: cpus().length, interOpNumThreads: 1, logSeverityLevel: 3 as const };
+  const cache = options.onnxCacheDir && options.weights.identity ? await import('./onnx-cache.js') : undefined;
+  const key = cache?.onnxCacheKey({
+    translator: TRANSLATOR_VERSION,
+    ort: ort.env.versions.common,
+    weights: options.weights.identity,
+    config: truncatedConfig(graph, outputs),
+    outputs,
   });
+  const cached = key ? await cache!.findCachedOnnx(options.onnxCacheDir!, key) : undefined;
+  let session: Awaited<ReturnType<typeof ort.InferenceSession.create>>;
+  if (cached) {
+    options.explain?.(`ONNX model from the cache: ${cached}`);
+    session = await ort.InferenceSession.create(cached, { ...base, graphOptimizationLevel: 'disabled' });
+  } else {
+    const values = await options.weights.read();
+    const weights = values === 'random' ? await randomWeights(graph, outputs, options.seed) : values;
+    const model = translateToOnnx(graph, inferShapes(graph), weights, outputs).model;
+    const entry = key ? await cache!.reserveCacheEntry(options.onnxCacheDir!, key) : undefined;
+    const save = entry && {
+      optimizedModelFilePath: join(entry.folder, cache!.MODEL_FILE),
+      extra: { session: { optimized_model_external_initializers_file_name: cache!.WEIGHTS_FILE, optimized_model_external_initializers_min_size_in_bytes: '1024' } },
+    };
+    try {
+      session = await ort.InferenceSession.create(model, { ...base, graphOptimizationLevel: 'all', ...save });
+      await entry?.commit();
+    } catch (err) {
+      await entry?.abandon();
+      throw err;
+    }
+  }
+  const inputName = onnxInput;
+  const outputNames = onnxOutputs(outputs);
   return {
     engine: 'onnx',
     async run(input, shape) {
-      const result = await session.run({ [translation.inputName]: new ort.Tensor('float32', input, shape) });
-      return translation.outputNames.map((name) => {
-        const tensor = result[name];
-        const data = tensor.data as Float32Array;
-        tensor.dispose?.();
-        return data;
-      });
+      const result = await session.run({ [inputName]: new ort.Tensor('float32', input, shape) });
+      return outputNames.map((name) => result[name].data as Float32Array);
     },
     dispose: async () => {
       await session.release();
@@ -83,7 +110,7 @@ async function onnxForward(graph: ModelGraph, outputs: string[], weights: LayerW
 async function tfjsForward(graph: ModelGraph, outputs: string[], options: ForwardOptions, backend: BackendName): Promise<Forward> {
   const { initBackend } = await import('./backend.js');
   const engine = await initBackend(backend, options.explain);
-  const model = await buildModel(graph, outputs, { weights: options.weights, weightsSource: options.weightsSource, seed: options.seed });
+  const model = await buildModel(graph, outputs, { weights: await options.weights.read(), weightsSource: options.weights.path, seed: options.seed });
   return {
     engine,
     run: (input, shape) => predict(model, input, shape, graph.dataFormat),
@@ -96,10 +123,11 @@ async function tfjsForward(graph: ModelGraph, outputs: string[], options: Forwar
 export async function createForward(graph: ModelGraph, outputs: string[], options: ForwardOptions): Promise<Forward> {
   if (options.engine === 'onnx' || options.engine === 'auto') {
     try {
-      const weights = options.weights === 'random' ? await randomWeights(graph, outputs, options.seed) : options.weights;
-      return await onnxForward(graph, outputs, weights);
+      return await onnxForward(graph, outputs, options);
     } catch (err) {
       const { UntranslatableError } = await import('./onnx.js');
+      // A user's error (a weights file of another model) is theirs to fix, on any engine.
+      if (err instanceof CnnvizError) throw err;
       const reason = err instanceof UntranslatableError ? `cannot express ${err.message}` : `did not start (${(err as Error).message.split('\n')[0]})`;
       if (options.engine === 'onnx') throw runtimeError(`--backend onnx: ONNX Runtime ${reason}; try --backend wasm`);
       options.explain?.(`ONNX Runtime ${reason}; running on tfjs`);

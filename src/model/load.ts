@@ -3,6 +3,7 @@
  * and from `--weights` to weight values (only when a command needs them).
  */
 import { existsSync } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
 import { usageError, runtimeError } from '../errors.js';
 import type { PreprocessMode } from '../image/preprocess.js';
 import { buildModel, checkLayerWeights, DEFAULT_SEED } from './build.js';
@@ -11,6 +12,7 @@ import { MODEL_FILE_KINDS, readModelFile, type ModelFile } from './formats.js';
 import { openKerasWeights, type LayerWeights, type WeightArray } from './h5.js';
 import { inferShapes } from './shapes.js';
 import { resolveWeights, type ResolveOptions } from './weights.js';
+import { timed } from '../timings.js';
 import { BUILTIN_MODELS, type BuiltinModel } from './zoo.js';
 
 export interface Architecture {
@@ -73,38 +75,84 @@ export interface LoadedWeights {
   path?: string;
 }
 
+/** Resolved `--weights`, not yet read: engines that cache a prepared model may never read them. */
+export interface WeightsHandle {
+  description: string;
+  path?: string;
+  /**
+   * What the values are, for caches: the file(s) with size and modification time, or the
+   * seed. Undefined where it cannot be known (values given in memory).
+   */
+  identity?: string;
+  /** Reads the values of the requested layers, checked against their shapes (once). */
+  read(): Promise<LayerWeights | 'random'>;
+}
+
+/** Weights already in memory, as a handle (no identity: never cached). */
+export function inMemoryWeights(weights: LayerWeights | 'random', description = 'in memory'): WeightsHandle {
+  return { description, read: async () => weights };
+}
+
 async function readWeightsFile(path: string, layers: string[]): Promise<LayerWeights> {
-  const file = await openKerasWeights(path);
-  try {
-    return file.read(layers);
-  } finally {
-    file.close();
-  }
+  return timed('read .h5', async () => {
+    const file = await openKerasWeights(path);
+    try {
+      return file.read(layers);
+    } finally {
+      file.close();
+    }
+  });
+}
+
+async function fileIdentity(paths: string[]): Promise<string> {
+  const stats = await Promise.all(paths.map(async (p) => ({ path: await realpath(p), ...(({ size, mtimeMs }) => ({ size, mtimeMs }))(await stat(p)) })));
+  return JSON.stringify(stats);
 }
 
 /**
- * Resolves `--weights` and reads the values of the requested layers, checked against their
- * shapes. For a model file, the default ('imagenet') means the weights the file holds.
+ * Resolves `--weights` (finding or downloading the file) without reading it. For a model
+ * file, the default ('imagenet') means the weights the file holds.
  */
-export async function loadWeights(arch: Architecture, spec: string, request: WeightsRequest): Promise<LoadedWeights> {
-  let loaded: LoadedWeights;
+export async function resolveWeightsHandle(arch: Architecture, spec: string, request: WeightsRequest): Promise<WeightsHandle> {
+  const checked = (path: string, read: () => Promise<LayerWeights>) => {
+    let values: Promise<LayerWeights> | undefined;
+    return () => {
+      values ??= read().then((weights) => {
+        checkWeightShapes(arch, request.layers, weights, path);
+        return weights;
+      });
+      return values;
+    };
+  };
   if (arch.file && spec === 'imagenet') {
-    loaded = { weights: await arch.file.model.readWeights(), description: `from the model file (${arch.file.path})`, path: arch.file.path };
-  } else {
-    const source = await resolveWeights(spec, arch.builtin, request);
-    if (source.kind === 'none') {
-      return { weights: 'random', description: `none (random initial weights, seed ${request.seed ?? DEFAULT_SEED})` };
-    }
-    const description = `${spec === 'imagenet' ? 'imagenet' : 'file'} (${source.path})`;
-    loaded = { weights: await readWeightsFile(source.path, request.layers), description, path: source.path };
+    const { path, model } = arch.file;
+    return { description: `from the model file (${path})`, path, identity: await fileIdentity(model.files), read: checked(path, () => model.readWeights()) };
   }
-  const weights = loaded.weights as LayerWeights;
+  const source = await resolveWeights(spec, arch.builtin, request);
+  if (source.kind === 'none') {
+    const seed = request.seed ?? DEFAULT_SEED;
+    return { description: `none (random initial weights, seed ${seed})`, identity: `random:${seed}`, read: async () => 'random' };
+  }
+  return {
+    description: `${spec === 'imagenet' ? 'imagenet' : 'file'} (${source.path})`,
+    path: source.path,
+    identity: await fileIdentity([source.path]),
+    read: checked(source.path, () => readWeightsFile(source.path, request.layers)),
+  };
+}
+
+function checkWeightShapes(arch: Architecture, layers: string[], weights: LayerWeights, path: string): void {
   const shapes = new Map(inferShapes(arch.graph).map((s) => [s.layer.name, s]));
-  for (const name of request.layers) {
+  for (const name of layers) {
     const expected = shapes.get(name)?.weights;
-    if (expected && expected.length > 0) checkLayerWeights(name, expected.map((w) => w.shape), weights.get(name), `weights file '${loaded.path}'`);
+    if (expected && expected.length > 0) checkLayerWeights(name, expected.map((w) => w.shape), weights.get(name), `weights file '${path}'`);
   }
-  return loaded;
+}
+
+/** Resolves `--weights` and reads the values of the requested layers, checked against their shapes. */
+export async function loadWeights(arch: Architecture, spec: string, request: WeightsRequest): Promise<LoadedWeights> {
+  const handle = await resolveWeightsHandle(arch, spec, request);
+  return { weights: await handle.read(), description: handle.description, path: handle.path };
 }
 
 /** The weight arrays of one layer, from a file or from the seeded initialisers. */

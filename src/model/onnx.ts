@@ -20,6 +20,13 @@ export class UntranslatableError extends Error {}
 
 const OPSET = 13;
 const INPUT = 'input';
+/** Bumped when a translation changes, so cached models made by an older one are not used. */
+export const TRANSLATOR_VERSION = 1;
+
+/** The graph's input name: channels-last (N, H, W, C). */
+export const onnxInput = INPUT;
+/** The graph's output names, one per requested layer, in order. */
+export const onnxOutputs = (outputs: string[]): string[] => outputs.map((name) => `${name}:out`);
 
 const A = onnx.AttributeProto.AttributeType;
 const int = (name: string, i: number): Attribute => ({ name, type: A.INT, i });
@@ -373,10 +380,10 @@ export function translateToOnnx(graph: ModelGraph, shapes: LayerShapes[], weight
   }
   if (!inputShape) throw new UntranslatableError('a model without an input layer');
 
-  const outputNames = outputs.map((name) => {
-    const s = byName.get(name)!;
-    const rank = s.outputShape!.length;
-    return b.node(rank === 4 ? 'Transpose' : 'Identity', [tensor.get(name)!], rank === 4 ? [ints('perm', NCHW_TO_NHWC)] : [], `${name}:out`);
+  const outputNames = onnxOutputs(outputs).map((outputName, i) => {
+    const name = outputs[i];
+    const rank = byName.get(name)!.outputShape!.length;
+    return b.node(rank === 4 ? 'Transpose' : 'Identity', [tensor.get(name)!], rank === 4 ? [ints('perm', NCHW_TO_NHWC)] : [], outputName);
   });
   const [, d1, d2, d3] = inputShape;
   const [h, w, c] = graph.dataFormat === 'channels_first' ? [d2, d3, d1] : [d1, d2, d3];

@@ -5,6 +5,7 @@
 import * as chromatic from 'd3-scale-chromatic';
 import { rgb } from 'd3-color';
 import { COLORMAPS, type ColormapName } from './colormap-names.js';
+import type { PixelImage } from './mosaic.js';
 
 /** 256 RGB triples, flat: lut[3 * i + c]. */
 export type Lut = Uint8Array;
@@ -36,15 +37,32 @@ export function colormapLut(name: ColormapName): Lut {
   return lut;
 }
 
-/** Maps values in [0, 1] (a normalised map or kernel slice) to RGB bytes. */
-export function applyColormap(values: Float32Array, lut: Lut): Uint8Array {
+/** The table entry of a value in [0, 1]: 256 equal bins, clamped at the ends. */
+export function lutIndex(v: number): number {
+  return v >= 1 ? 255 : v > 0 ? Math.floor(v * 256) : 0;
+}
+
+/**
+ * An image from values in [0, 1] (a normalised map or kernel slice): grey tables give one
+ * channel (a third of the bytes to encode), colour tables RGB.
+ */
+export function colorize(values: Float32Array, width: number, height: number, lut: Lut): PixelImage {
+  if (isGray(lut)) {
+    const grey = new Uint8Array(values.length);
+    for (let i = 0; i < values.length; i++) grey[i] = lut[3 * lutIndex(values[i])];
+    return { width, height, channels: 1, data: grey };
+  }
   const out = new Uint8Array(values.length * 3);
   for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    const index = v >= 1 ? 255 : v > 0 ? Math.floor(v * 256) : 0;
-    out[3 * i] = lut[3 * index];
-    out[3 * i + 1] = lut[3 * index + 1];
-    out[3 * i + 2] = lut[3 * index + 2];
+    const index = 3 * lutIndex(values[i]);
+    out[3 * i] = lut[index];
+    out[3 * i + 1] = lut[index + 1];
+    out[3 * i + 2] = lut[index + 2];
   }
-  return out;
+  return { width, height, channels: 3, data: out };
+}
+
+export function isGray(lut: Lut): boolean {
+  for (let i = 0; i < 256; i++) if (lut[3 * i] !== lut[3 * i + 1] || lut[3 * i] !== lut[3 * i + 2]) return false;
+  return true;
 }

@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { rename, rm, writeFile } from 'node:fs/promises';
-import type { RgbImage } from '../image/decode.js';
+import type { PixelImage } from './mosaic.js';
 
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
@@ -17,15 +17,16 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
   }
 }
 
-export async function encodePng(image: RgbImage): Promise<Buffer> {
+export async function encodePng(image: PixelImage): Promise<Buffer> {
   const { default: sharp } = await import('sharp');
-  return sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .png({ compressionLevel: 6 })
-    .toBuffer();
+  const pipeline = sharp(image.data, { raw: { width: image.width, height: image.height, channels: image.channels } });
+  // Without this sharp widens grey to RGB: three times the bytes to compress for the same picture.
+  if (image.channels === 1) pipeline.toColourspace('b-w');
+  return pipeline.png({ compressionLevel: 6 }).toBuffer();
 }
 
 /** Encodes with sharp and writes atomically; returns the file's size in bytes. */
-export async function writePng(path: string, image: RgbImage): Promise<number> {
+export async function writePng(path: string, image: PixelImage): Promise<number> {
   const png = await encodePng(image);
   await writeFileAtomic(path, png);
   return png.length;

@@ -2,9 +2,8 @@
  * The filters picture: a conv kernel (kh, kw, in, out) as a grid with one row per filter and
  * one column per input channel, as the tutorial plots `layer.get_weights()[0]`.
  */
-import type { RgbImage } from '../image/decode.js';
-import { applyColormap, type Lut } from './colormap.js';
-import { makeMosaic, scaleForMinSize } from './mosaic.js';
+import { colorize, type Lut } from './colormap.js';
+import { makeMosaic, scaleForMinSize, type PixelImage } from './mosaic.js';
 import { minMax, rescale } from './normalize.js';
 
 export type KernelShape = [kh: number, kw: number, inChannels: number, outChannels: number];
@@ -48,10 +47,10 @@ function rangeFor(
   return minMax(kernel);
 }
 
-export function filterGrid(kernel: Float32Array, shape: KernelShape, options: FilterGridOptions): RgbImage {
+export function filterGrid(kernel: Float32Array, shape: KernelShape, options: FilterGridOptions): PixelImage {
   const [kh, kw] = shape;
   const scale = scaleForMinSize(kw, kh, options.cell);
-  const tiles: RgbImage[] = [];
+  const tiles: PixelImage[] = [];
   for (let f = 0; f < options.filters; f++) {
     if (options.rgb) {
       // Scale the filter's 3 channels together, so the colour balance is kept.
@@ -62,13 +61,13 @@ export function filterGrid(kernel: Float32Array, shape: KernelShape, options: Fi
       const [r, g, b] = options.bgr ? [p2, p1, p0] : [p0, p1, p2];
       const data = new Uint8Array(kh * kw * 3);
       for (let i = 0; i < kh * kw; i++) data.set([r[i], g[i], b[i]].map((v) => Math.round(v * 255)), 3 * i);
-      tiles.push({ width: kw, height: kh, data });
+      tiles.push({ width: kw, height: kh, channels: 3, data });
       continue;
     }
     for (let c = 0; c < options.channels; c++) {
       const slice = kernelSlice(kernel, shape, f, c);
       const scaled = rescale(slice, rangeFor(kernel, shape, options.normalize, f, slice, options.channels));
-      tiles.push({ width: kw, height: kh, data: applyColormap(scaled, options.lut) });
+      tiles.push(colorize(scaled, kw, kh, options.lut));
     }
   }
   const nrow = options.rgb ? Math.ceil(Math.sqrt(options.filters)) : options.channels;

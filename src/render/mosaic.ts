@@ -1,16 +1,24 @@
 /**
- * Lays RGB tiles out in a grid, after torchvision's `make_grid`: `nrow` tiles per row,
+ * Lays tiles out in a grid, after torchvision's `make_grid`: `nrow` tiles per row,
  * `padding` pixels of `padValue` between and around them, each tile enlarged by an integer
  * `scale` with nearest neighbour so small maps and 3x3 kernels stay crisp.
  */
-import type { RgbImage } from '../image/decode.js';
+
+/** 8-bit pixels, row-major (height, width, channels): grey (1) or RGB (3). */
+export interface PixelImage {
+  width: number;
+  height: number;
+  channels: 1 | 3;
+  data: Uint8Array;
+}
 
 export interface MosaicOptions {
   /** Tiles per row; default: a near-square grid (8 for 64 tiles). */
   nrow?: number;
   /** Pixels between tiles and around the grid. */
   padding?: number;
-  padValue?: [number, number, number];
+  /** The separators' grey level (0-255). */
+  padValue?: number;
   /** Integer upscaling factor for every tile. */
   scale?: number;
 }
@@ -40,34 +48,34 @@ export function scaleForMinSize(tileWidth: number, tileHeight: number, minSize: 
   return Math.max(1, Math.ceil(minSize / Math.min(tileWidth, tileHeight)));
 }
 
-export function makeMosaic(tiles: RgbImage[], options: MosaicOptions = {}): RgbImage {
+export function makeMosaic(tiles: PixelImage[], options: MosaicOptions = {}): PixelImage {
   if (tiles.length === 0) throw new Error('a mosaic needs at least one tile');
-  const { width: tw, height: th } = tiles[0];
+  const { width: tw, height: th, channels } = tiles[0];
   const padding = options.padding ?? 2;
   const scale = options.scale ?? 1;
-  const [pr, pg, pb] = options.padValue ?? [255, 255, 255];
   const { cols, width, height } = mosaicGeometry(tiles.length, tw, th, options);
-  const data = new Uint8Array(width * height * 3);
-  for (let i = 0; i < data.length; i += 3) {
-    data[i] = pr;
-    data[i + 1] = pg;
-    data[i + 2] = pb;
-  }
+  const data = new Uint8Array(width * height * channels).fill(options.padValue ?? 255);
+  const rowBytes = tw * channels;
   tiles.forEach((tile, t) => {
-    if (tile.width !== tw || tile.height !== th) throw new Error('mosaic tiles must share one size');
+    if (tile.width !== tw || tile.height !== th || tile.channels !== channels) throw new Error('mosaic tiles must share one size and channel count');
     const left = padding + (t % cols) * (tw * scale + padding);
     const top = padding + Math.floor(t / cols) * (th * scale + padding);
-    for (let y = 0; y < th * scale; y++) {
-      const sourceRow = Math.floor(y / scale) * tw;
-      const targetRow = (top + y) * width + left;
-      for (let x = 0; x < tw * scale; x++) {
-        const s = (sourceRow + Math.floor(x / scale)) * 3;
-        const d = (targetRow + x) * 3;
-        data[d] = tile.data[s];
-        data[d + 1] = tile.data[s + 1];
-        data[d + 2] = tile.data[s + 2];
+    for (let y = 0; y < th; y++) {
+      const target = ((top + y * scale) * width + left) * channels;
+      if (scale === 1) {
+        data.set(tile.data.subarray(y * rowBytes, (y + 1) * rowBytes), target);
+        continue;
       }
+      // Widen one source row, then copy it down `scale` times.
+      for (let x = 0; x < tw; x++) {
+        for (let c = 0; c < channels; c++) {
+          const v = tile.data[(y * tw + x) * channels + c];
+          for (let k = 0; k < scale; k++) data[target + (x * scale + k) * channels + c] = v;
+        }
+      }
+      const widened = data.subarray(target, target + rowBytes * scale);
+      for (let k = 1; k < scale; k++) data.copyWithin(target + k * width * channels, target, target + widened.length);
     }
   });
-  return { width, height, data };
+  return { width, height, channels, data };
 }

@@ -2,7 +2,8 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { ROOT } from './paths.js';
 
 export interface CliResult {
@@ -11,11 +12,14 @@ export interface CliResult {
   stderr: string;
 }
 
+/** One cache folder per test file, so runs never touch the user's cache (and do hit their own). */
+const TEST_CACHE = mkdtempSync(join(tmpdir(), 'cnnviz-test-cache-'));
+
 export function cnnviz(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [join(ROOT, 'bin', 'cnnviz.js'), ...args], {
       cwd: ROOT,
-      env: { ...process.env, CNNVIZ_BACKEND: '', ...env },
+      env: { ...process.env, CNNVIZ_BACKEND: '', CNNVIZ_CACHE: TEST_CACHE, ...env },
     });
     let stdout = '';
     let stderr = '';

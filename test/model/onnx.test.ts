@@ -8,6 +8,7 @@ import { initBackend } from '../../src/model/backend.js';
 import { buildModel, predict } from '../../src/model/build.js';
 import { createForward } from '../../src/model/forward.js';
 import { graphFromKerasConfig, type ModelGraph } from '../../src/model/graph.js';
+import { inMemoryWeights } from '../../src/model/load.js';
 import type { LayerWeights } from '../../src/model/h5.js';
 import { convWeight, depthwiseWeight, translateToOnnx, UntranslatableError } from '../../src/model/onnx.js';
 import { inferShapes } from '../../src/model/shapes.js';
@@ -90,7 +91,7 @@ describe.each(['channelsLast', 'channelsFirst'] as const)('%s', (df) => {
     const reference = await buildModel(graph, outputs, { weights });
     const expected = await predict(reference, input, [2, 9, 11, 4], graph.dataFormat);
     reference.dispose();
-    const onnx = await createForward(graph, outputs, { engine: 'onnx', weights });
+    const onnx = await createForward(graph, outputs, { engine: 'onnx', weights: inMemoryWeights(weights) });
     expect(onnx.engine).toBe('onnx');
     const actual = await onnx.run(input, [2, 9, 11, 4]);
     await onnx.dispose();
@@ -122,18 +123,18 @@ test('a layer the translator does not cover is named, and auto falls back to tfj
   model.dispose();
   expect(() => translateToOnnx(graph, inferShapes(graph), weights, ['out'])).toThrow(UntranslatableError);
   const lines: string[] = [];
-  const forward = await createForward(graph, ['out'], { engine: 'auto', weights, explain: (l) => lines.push(l) });
+  const forward = await createForward(graph, ['out'], { engine: 'auto', weights: inMemoryWeights(weights), explain: (l) => lines.push(l) });
   expect(forward.engine).toBe('wasm');
   expect(lines).toEqual(["ONNX Runtime cannot express layer 'up' (UpSampling2D); running on tfjs"]);
   await forward.dispose();
-  await expect(createForward(graph, ['out'], { engine: 'onnx', weights })).rejects.toThrow("--backend onnx: ONNX Runtime cannot express layer 'up' (UpSampling2D)");
+  await expect(createForward(graph, ['out'], { engine: 'onnx', weights: inMemoryWeights(weights) })).rejects.toThrow("--backend onnx: ONNX Runtime cannot express layer 'up' (UpSampling2D)");
   expect(tf.memory().numTensors).toBeGreaterThanOrEqual(0);
 });
 
 test('channels-first BatchNormalization normalises each channel, checked by hand', async () => {
   const { graph, weights } = caseModel(CASES.find(([n]) => n === 'BatchNormalization')![1], 'channelsFirst');
   const input = seededValues(2 * 9 * 11 * 4, 7, 2);
-  const onnx = await createForward(graph, ['first', 'out'], { engine: 'onnx', weights });
+  const onnx = await createForward(graph, ['first', 'out'], { engine: 'onnx', weights: inMemoryWeights(weights) });
   const [first, out] = await onnx.run(input, [2, 9, 11, 4]);
   await onnx.dispose();
   const [gamma, beta, mean, variance] = weights.get('out')!.map((w) => w.data);

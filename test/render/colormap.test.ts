@@ -1,4 +1,4 @@
-import { applyColormap, colormapLut } from '../../src/render/colormap.js';
+import { colorize, colormapLut, isGray } from '../../src/render/colormap.js';
 
 const entry = (lut: Uint8Array, i: number) => Array.from(lut.subarray(3 * i, 3 * i + 3));
 
@@ -19,7 +19,10 @@ test("viridis, magma and inferno have matplotlib's endpoint colours", () => {
   expect(entry(colormapLut('inferno'), 255)).toEqual([252, 255, 164]);
 });
 
-test('values map to the table by 256 equal bins, clamped at the ends', () => {
-  const rgb = applyColormap(Float32Array.of(-1, 0, 0.5, 1, 2), colormapLut('gray'));
-  expect(Array.from(rgb.filter((_, i) => i % 3 === 0))).toEqual([0, 0, 128, 255, 255]);
+test('values map to the table by 256 equal bins, clamped at the ends; grey images have one channel', () => {
+  const gray = colorize(Float32Array.of(-1, 0, 0.5, 1, 2), 5, 1, colormapLut('gray'));
+  expect([gray.channels, Array.from(gray.data)]).toEqual([1, [0, 0, 128, 255, 255]]);
+  const viridis = colorize(Float32Array.of(0, 1), 2, 1, colormapLut('viridis'));
+  expect([viridis.channels, Array.from(viridis.data)]).toEqual([3, [68, 1, 84, 253, 231, 37]]);
+  expect([isGray(colormapLut('gray')), isGray(colormapLut('magma'))]).toEqual([true, false]);
 });

@@ -17,3 +17,20 @@ test('each: every slice uses its own range; together: one range for all', () => 
   expect(normalizeSlices([weak, strong], 'each').map((s) => Array.from(s))).toEqual([[0, 1], [0, 1]]);
   expect(normalizeSlices([weak, strong], 'together').map((s) => Array.from(s))).toEqual([[0, 0.25], [0, 1]]);
 });
+
+test('a feature-map tile is the map scaled by its range and looked up in the table, dead maps flat', async () => {
+  const { mapTile, featureMap, channelRanges } = await import('../../src/render/featuremaps.js');
+  const { colorize, colormapLut } = await import('../../src/render/colormap.js');
+  // 2x2 map, 3 channels (channels-last); channel 2 is dead (constant).
+  const activation = Float32Array.of(0, 5, 7, 1, -5, 7, 2, 0, 7, 3, 5, 7);
+  const ranges = channelRanges(activation, 3);
+  expect(ranges).toEqual([[0, 3], [-5, 5], [7, 7]]);
+  for (const name of ['gray', 'viridis'] as const) {
+    const lut = colormapLut(name);
+    for (const channel of [0, 1, 2]) {
+      const expected = colorize(rescale(featureMap(activation, [2, 2, 3], channel), ranges[channel]), 2, 2, lut);
+      expect(mapTile(activation, [2, 2, 3], channel, ranges[channel], lut)).toEqual(expected);
+    }
+  }
+  expect(Array.from(mapTile(activation, [2, 2, 3], 2, ranges[2], colormapLut('gray')).data)).toEqual([0, 0, 0, 0]);
+});
