@@ -5,7 +5,7 @@
  * gives medians with min-max, the stages the CLI reports (CNNVIZ_TIMINGS), and peak RSS.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { vggConfig } from '../src/model/vgg.js';
@@ -48,12 +48,22 @@ async function prepare(): Promise<string[]> {
   return images;
 }
 
-function runOnce(args: string[], engine: string): Promise<Sample> {
+/** A cache folder holding only the weights file: the first run after a download. */
+function freshCache(): string {
+  const dir = join(CACHE, 'fresh');
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const name = BUILTIN_MODELS.vgg16.weights.notop.fileName;
+  linkSync(join(CACHE, name), join(dir, name));
+  return dir;
+}
+
+function runOnce(args: string[], engine: string, fresh = false): Promise<Sample> {
   const timingsFile = join(CACHE, `timings-${process.pid}.json`);
   rmSync(timingsFile, { force: true });
   const env = {
     ...process.env,
-    CNNVIZ_CACHE: CACHE,
+    CNNVIZ_CACHE: fresh ? freshCache() : CACHE,
     HOME: join(CACHE, 'home'),
     KERAS_HOME: join(CACHE, 'keras'),
     CNNVIZ_TIMINGS: timingsFile,
@@ -89,10 +99,10 @@ interface Row {
   imagesPerSecond?: number;
 }
 
-async function measure(scenario: string, args: string[], engine: string, images = 0): Promise<Row> {
-  await runOnce(args, engine);
+async function measure(scenario: string, args: string[], engine: string, images = 0, fresh = false): Promise<Row> {
+  await runOnce(args, engine, fresh);
   const samples: Sample[] = [];
-  for (let i = 0; i < RUNS; i++) samples.push(await runOnce(args, engine));
+  for (let i = 0; i < RUNS; i++) samples.push(await runOnce(args, engine, fresh));
   const walls = samples.map((s) => s.wallMs);
   const stageNames = [...new Set(samples.flatMap((s) => Object.keys(s.stages)))];
   const row: Row = {
@@ -108,7 +118,7 @@ async function measure(scenario: string, args: string[], engine: string, images 
 }
 
 function table(rows: Row[]): string {
-  const stageOrder = ['startup', 'weights', 'decode+resize', 'build', 'forward', 'normalize+mosaic', 'encode+write'];
+  const stageOrder = ['startup', 'weights', 'read .h5', 'decode+resize', 'build', 'forward', 'normalize+mosaic', 'encode+write'];
   const header = ['scenario', 'engine', 'wall ms median (min-max)', ...stageOrder, 'peak RSS MB', 'img/s'];
   const lines = rows.map((r) => [
     r.scenario,
@@ -132,7 +142,9 @@ async function main(): Promise<void> {
   rows.push(await measure('summary', ['summary'], 'auto'));
   rows.push(await measure('filters', ['filters', '-o', out], 'auto'));
   for (const engine of engines) {
-    rows.push(await measure('featuremaps --blocks all, 1 image', ['featuremaps', CAT, '--blocks', 'all', '-o', out], engine, 1));
+    const args = ['featuremaps', CAT, '--blocks', 'all', '-o', out];
+    if (engine === 'onnx') rows.push(await measure('featuremaps --blocks all, 1 image, first run (no ONNX cache)', args, engine, 1, true));
+    rows.push(await measure('featuremaps --blocks all, 1 image', args, engine, 1));
     rows.push(await measure('featuremaps --blocks all, 16 images', ['featuremaps', ...images, '--blocks', 'all', '-o', out], engine, 16));
   }
   const find = (scenario: string, engine = 'auto') => rows.find((r) => r.scenario === scenario && r.engine === engine)!;
@@ -142,7 +154,7 @@ async function main(): Promise<void> {
     ['--help <= 250 ms', find('--help').wall.median <= 250],
     ['summary <= 500 ms', find('summary').wall.median <= 500],
     ['filters <= 1000 ms (weights cached)', find('filters').wall.median <= 1000],
-    ['reading the 59 MB no-top .h5 <= 500 ms (featuremaps weights stage)', one.stages.weights <= 500],
+    ['reading the 59 MB no-top .h5 <= 500 ms (stage read .h5 of the first run)', (find('featuremaps --blocks all, 1 image, first run (no ONNX cache)', engines[0])?.stages['read .h5'] ?? Infinity) <= 500],
     [`featuremaps, 1 image <= 1500 ms [${engines[0]}]`, one.wall.median <= 1500],
     [`featuremaps peak RSS <= 400 MB [${engines[0]}]`, one.peakRssMB <= 400],
     [`forward pass <= 1.3 x PyTorch's 310 ms = 403 ms [${engines[0]}]`, one.stages.forward <= 403],

@@ -90,6 +90,8 @@ async function featuremaps(images: string[], options: FeaturemapsOptions, ctx: C
   const { writePng, writeFileAtomic } = await import('../render/files.js');
   const { npyBytes } = await import('../render/npy.js');
 
+  // HDF5's wasm module compiles on background threads meanwhile, in case the weights must be read.
+  void import('../model/h5.js').then((h5) => h5.loadH5wasm()).catch(() => undefined);
   // Headers first: a missing or unreadable image fails before weights and the engine are paid for.
   await Promise.all(images.map((path) => checkImage(path)));
   // Decoding runs on sharp's threads while the engine starts on this one.

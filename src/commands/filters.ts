@@ -50,6 +50,8 @@ async function filters(options: FiltersOptions, ctx: CommandContext): Promise<vo
   const { writePng } = await import('../render/files.js');
   const { usageError } = await import('../errors.js');
 
+  // HDF5's wasm module compiles on background threads while the architecture is resolved.
+  void import('../model/h5.js').then((h5) => h5.loadH5wasm()).catch(() => undefined);
   const arch = await resolveArchitecture(options.model, { includeTop: false, size: options.size });
   const convs = arch.graph.layers.filter(isConvolution);
   const layerRef = options.layer ?? (arch.graph.layers.some((l) => l.name === 'block1_conv1') ? 'block1_conv1' : convs[0]?.name);
