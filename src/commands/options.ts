@@ -13,6 +13,18 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+export function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected a whole number of 0 or more, got '${value}'`);
+  return n;
+}
+
+export function unitInterval(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n >= 0 && n <= 1)) throw new InvalidArgumentError(`expected a number from 0 to 1, got '${value}'`);
+  return n;
+}
+
 /** A count that may also be 'all'; `Infinity` stands for all. */
 export function countOrAll(value: string): number {
   return value === 'all' ? Infinity : positiveInt(value);

@@ -48,18 +48,23 @@ export function scaleForMinSize(tileWidth: number, tileHeight: number, minSize: 
   return Math.max(1, Math.ceil(minSize / Math.min(tileWidth, tileHeight)));
 }
 
+/** Where tile `t` starts in the mosaic (its top-left pixel). */
+export function tileOrigin(t: number, tileWidth: number, tileHeight: number, cols: number, options: MosaicOptions = {}): [left: number, top: number] {
+  const padding = options.padding ?? 2;
+  const scale = options.scale ?? 1;
+  return [padding + (t % cols) * (tileWidth * scale + padding), padding + Math.floor(t / cols) * (tileHeight * scale + padding)];
+}
+
 export function makeMosaic(tiles: PixelImage[], options: MosaicOptions = {}): PixelImage {
   if (tiles.length === 0) throw new Error('a mosaic needs at least one tile');
   const { width: tw, height: th, channels } = tiles[0];
-  const padding = options.padding ?? 2;
   const scale = options.scale ?? 1;
   const { cols, width, height } = mosaicGeometry(tiles.length, tw, th, options);
   const data = new Uint8Array(width * height * channels).fill(options.padValue ?? 255);
   const rowBytes = tw * channels;
   tiles.forEach((tile, t) => {
     if (tile.width !== tw || tile.height !== th || tile.channels !== channels) throw new Error('mosaic tiles must share one size and channel count');
-    const left = padding + (t % cols) * (tw * scale + padding);
-    const top = padding + Math.floor(t / cols) * (th * scale + padding);
+    const [left, top] = tileOrigin(t, tw, th, cols, options);
     for (let y = 0; y < th; y++) {
       const target = ((top + y * scale) * width + left) * channels;
       if (scale === 1) {
