@@ -11,6 +11,7 @@ import { consoleReporter, type CommandContext, type GlobalOptions } from './comm
 import { summaryCommand } from './commands/summary.js';
 import { filtersCommand } from './commands/filters.js';
 import { featuremapsCommand } from './commands/featuremaps.js';
+import { reportCommand } from './commands/report.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -47,6 +48,7 @@ export function buildProgram(): Command {
   program.addCommand(summaryCommand(run));
   program.addCommand(filtersCommand(run));
   program.addCommand(featuremapsCommand(run));
+  program.addCommand(reportCommand(run));
   // Subcommands report usage errors the same way as the program.
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ outputError: (text, write) => write(`cnnviz ${command.name()}: ${text.replace(/^error: /, '')}`) });

@@ -16,9 +16,14 @@ export function parseBlocks(value: string, available: number): number[] {
   return [...new Set(numbers.map(Number))];
 }
 
+/**
+ * `blocks` is 'all', a list like '1,3,5', or 'auto' (every block if the model has pooling
+ * layers, else the default layer), which is what a report shows unless told otherwise.
+ */
 export function selectFeatureLayers(graph: ModelGraph, options: { blocks?: string; layers?: string[]; defaultLayer?: string }): string[] {
   const spatial = inferShapes(graph).filter(isSpatial).map((s) => s.layer);
   const chosen = new Set<string>();
+  if (options.blocks === 'auto') options = { ...options, blocks: blockOutputs(graph).length > 0 ? 'all' : undefined };
   if (options.blocks) {
     const ends = blockOutputs(graph);
     if (ends.length === 0) throw usageError(`${graph.name} has no pooling layers, so no blocks; pick layers with --layer (spatial layers: ${spatial.map((l) => l.name).join(', ')})`);

@@ -102,6 +102,11 @@ export interface FeatureMapGridOptions {
   stats?: ChannelStats;
 }
 
+/** The mosaic layout featureMapGrid uses, for callers that place things on its tiles. */
+export function featureMapLayout(width: number, height: number, options: { minTile?: number; padding?: number }): { scale: number; padding: number } {
+  return { scale: scaleForMinSize(width, height, options.minTile ?? 64), padding: options.padding ?? 2 };
+}
+
 export function featureMapGrid(activation: Float32Array, shape: MapShape, options: FeatureMapGridOptions): PixelImage {
   const [h, w, c] = shape;
   const stats = options.stats ?? channelStats(activation, c);
@@ -112,7 +117,7 @@ export function featureMapGrid(activation: Float32Array, shape: MapShape, option
   const tiles = options.channels.map((channel) =>
     mapTile(activation, shape, channel, options.normalize === 'layer' ? layerRange : [stats.min[channel], stats.max[channel]], options.lut, gray),
   );
-  const layout = { scale: scaleForMinSize(w, h, options.minTile ?? 64), padding: options.padding ?? 2 };
+  const layout = featureMapLayout(w, h, options);
   const mosaic = makeMosaic(tiles, layout);
   if (options.labels) {
     const { cols } = mosaicGeometry(tiles.length, w, h, layout);

@@ -84,3 +84,10 @@ export function makeMosaic(tiles: PixelImage[], options: MosaicOptions = {}): Pi
   });
   return { width, height, channels, data };
 }
+
+/** Each tile's box in the mosaic, [left, top, width, height], for image maps and captions. */
+export function tileBoxes(count: number, tileWidth: number, tileHeight: number, options: MosaicOptions = {}): Array<[number, number, number, number]> {
+  const { cols } = mosaicGeometry(count, tileWidth, tileHeight, options);
+  const scale = options.scale ?? 1;
+  return Array.from({ length: count }, (_, t) => [...tileOrigin(t, tileWidth, tileHeight, cols, options), tileWidth * scale, tileHeight * scale]);
+}

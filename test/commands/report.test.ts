@@ -1,0 +1,89 @@
+/**
+ * The report in a real browser (Debian's chromium driven by playwright-core): it loads from
+ * file:// with no console errors and no failed requests, every picture decodes, the sections
+ * are there, and hovering a tile names its channel.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { PNG } from 'pngjs';
+import { chromium, type Browser } from 'playwright-core';
+import { cnnviz } from '../helpers/cli.js';
+import { CAT } from '../helpers/paths.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium) console.log(`skipping browser tests: no chromium at ${CHROMIUM} (apt-get install chromium; .ci/run does)`);
+const browserTest = hasChromium ? test : test.skip;
+
+let out: string;
+let browser: Browser | undefined;
+
+beforeAll(async () => {
+  out = mkdtempSync(join(tmpdir(), 'cnnviz-report-'));
+  const { code, stderr } = await cnnviz(['report', CAT, '--weights', 'none', '-o', out]);
+  if (code !== 0) throw new Error(stderr);
+  if (hasChromium) {
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  }
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+test('the report folder holds index.html and the pictures it shows, by relative paths only', () => {
+  const html = readFileSync(join(out, 'index.html'), 'utf8');
+  const sources = [...html.matchAll(/src="([^"]+)"/g)].map((m) => m[1]);
+  expect(sources.sort()).toEqual(readdirSync(out).filter((f) => f.endsWith('.png')).sort());
+  expect(html).not.toMatch(/https?:\/\//);
+});
+
+browserTest('it loads in Chromium with no errors, every image decodes, and the sections are present', async () => {
+  const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+  const problems: string[] = [];
+  page.on('console', (m) => m.type() === 'error' && problems.push(`console: ${m.text()}`));
+  page.on('pageerror', (e) => problems.push(`page: ${e.message}`));
+  page.on('requestfailed', (r) => problems.push(`request: ${r.url()}`));
+  await page.goto(pathToFileURL(join(out, 'index.html')).href, { waitUntil: 'load' });
+  const images = await page.$$eval('img', (all) => all.map((img) => [img.getAttribute('src'), (img as HTMLImageElement).complete, (img as HTMLImageElement).naturalWidth]));
+  expect(images.length).toBe(7); // input, filters, 5 blocks
+  for (const [src, complete, width] of images) expect([src, complete, (width as number) > 0]).toEqual([src, true, true]);
+  expect(await page.$$eval('h2', (hs) => hs.map((h) => h.id))).toEqual(['input', 'summary', 'filters', 'maps']);
+  const layers = await page.$$eval('section.layer h3', (hs) => hs.map((h) => h.textContent));
+  expect(layers).toEqual([
+    'block1_conv2 (None, 224, 224, 64)',
+    'block2_conv2 (None, 112, 112, 128)',
+    'block3_conv3 (None, 56, 56, 256)',
+    'block4_conv3 (None, 28, 28, 512)',
+    'block5_conv3 (None, 14, 14, 512)',
+  ]);
+  expect(await page.textContent('table.summary tfoot')).toContain('14,714,688');
+  expect(await page.textContent('section#layer-block5_conv3 .stats')).toMatch(/64 of 512 maps shown · normalised per map · mean activation [\d.e-]+ · dead maps [\d.]+%/);
+
+  // The tile under the pointer names its channel.
+  const tile = page.locator('section#layer-block5_conv3 .tile[data-channel="9"]');
+  await tile.hover();
+  expect(await tile.getAttribute('title')).toBe('channel 9');
+  expect(await tile.locator('span').isVisible()).toBe(true);
+  expect(problems).toEqual([]);
+  await page.close();
+});
+
+browserTest('a screenshot of the filters section shows the filter picture, not an empty box', async () => {
+  const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+  await page.goto(pathToFileURL(join(out, 'index.html')).href, { waitUntil: 'load' });
+  const shot = PNG.sync.read(await page.locator('#filters + figure img').screenshot());
+  const filters = PNG.sync.read(readFileSync(join(out, 'filters.png')));
+  expect(shot.width).toBe(filters.width);
+  expect(Math.abs(shot.height - filters.height)).toBeLessThanOrEqual(1); // layout rounding
+  // 64 colour tiles: many distinct colours on screen, as in the file.
+  const colours = new Set<number>();
+  for (let i = 0; i < shot.data.length; i += 4) colours.add((shot.data[i] << 16) | (shot.data[i + 1] << 8) | shot.data[i + 2]);
+  expect(colours.size).toBeGreaterThan(50);
+  await page.close();
+});
