@@ -22,14 +22,3 @@ export function rescale(values: Float32Array, [min, max]: [number, number]): Flo
   for (let i = 0; i < values.length; i++) out[i] = (values[i] - min) / range;
   return out;
 }
-
-/**
- * Scales each slice on its own range (`each`, pyplot's imshow per subplot) or all slices
- * on their common range (`together`, so that strengths compare).
- */
-export function normalizeSlices(slices: Float32Array[], mode: 'each' | 'together'): Float32Array[] {
-  if (mode === 'each') return slices.map((s) => rescale(s, minMax(s)));
-  const ranges = slices.map(minMax);
-  const common: [number, number] = [Math.min(...ranges.map((r) => r[0])), Math.max(...ranges.map((r) => r[1]))];
-  return slices.map((s) => rescale(s, common));
-}

@@ -50,7 +50,8 @@ browserTest('it loads in Chromium with no errors, every image decodes, and the s
   page.on('pageerror', (e) => problems.push(`page: ${e.message}`));
   page.on('requestfailed', (r) => problems.push(`request: ${r.url()}`));
   await page.goto(pathToFileURL(join(out, 'index.html')).href, { waitUntil: 'load' });
-  const images = await page.$$eval('img', (all) => all.map((img) => [img.getAttribute('src'), (img as HTMLImageElement).complete, (img as HTMLImageElement).naturalWidth]));
+  type Img = { getAttribute(name: string): string | null; complete: boolean; naturalWidth: number };
+  const images = await page.$$eval('img', (all) => (all as unknown as Img[]).map((img) => [img.getAttribute('src'), img.complete, img.naturalWidth]));
   expect(images.length).toBe(7); // input, filters, 5 blocks
   for (const [src, complete, width] of images) expect([src, complete, (width as number) > 0]).toEqual([src, true, true]);
   expect(await page.$$eval('h2', (hs) => hs.map((h) => h.id))).toEqual(['input', 'summary', 'filters', 'maps']);

@@ -1,4 +1,4 @@
-import { minMax, normalizeSlices, rescale } from '../../src/render/normalize.js';
+import { minMax, rescale } from '../../src/render/normalize.js';
 
 test('rescale maps the range onto [0, 1] without touching the input', () => {
   const input = Float32Array.of(-2, 0, 2);
@@ -9,13 +9,6 @@ test('rescale maps the range onto [0, 1] without touching the input', () => {
 test('a constant (dead) slice becomes all zeros, never NaN', () => {
   const out = rescale(Float32Array.of(3, 3, 3), [3, 3]);
   expect(Array.from(out)).toEqual([0, 0, 0]);
-});
-
-test('each: every slice uses its own range; together: one range for all', () => {
-  const weak = Float32Array.of(0, 1);
-  const strong = Float32Array.of(0, 4);
-  expect(normalizeSlices([weak, strong], 'each').map((s) => Array.from(s))).toEqual([[0, 1], [0, 1]]);
-  expect(normalizeSlices([weak, strong], 'together').map((s) => Array.from(s))).toEqual([[0, 0.25], [0, 1]]);
 });
 
 test('a feature-map tile is the map scaled by its range and looked up in the table, dead maps flat', async () => {
@@ -33,4 +26,15 @@ test('a feature-map tile is the map scaled by its range and looked up in the tab
     }
   }
   expect(Array.from(mapTile(activation, [2, 2, 3], 2, ranges[2], colormapLut('gray')).data)).toEqual([0, 0, 0, 0]);
+});
+
+test("'layer' normalisation puts every map on the layer's range, so weak maps stay dark", async () => {
+  const { featureMapGrid } = await import('../../src/render/featuremaps.js');
+  const { colormapLut } = await import('../../src/render/colormap.js');
+  // 1x1 maps, 2 channels: a weak (1) and a strong (4) activation.
+  const activation = Float32Array.of(0, 0, 1, 4);
+  const grid = (normalize: 'map' | 'layer') =>
+    featureMapGrid(activation, [2, 1, 2], { channels: [0, 1], normalize, lut: colormapLut('gray'), minTile: 1, padding: 0 });
+  expect(Array.from(grid('map').data)).toEqual([0, 0, 255, 255]);
+  expect(Array.from(grid('layer').data)).toEqual([0, 0, 64, 255]);
 });
