@@ -46,6 +46,15 @@ describe('summary', () => {
   });
 });
 
+test('--version prints the version; with --verbose also the engine in use', async () => {
+  const plain = await cnnviz(['--version']);
+  expect([plain.code, plain.stdout.trim(), plain.stderr]).toEqual([0, 'cnnviz 0.1.0', '']);
+  const verbose = await cnnviz(['--version', '--verbose']);
+  expect(verbose.stderr).toMatch(/backend: onnx \(onnxruntime-node [\d.]+, \d+ threads\)/);
+  const wasm = await cnnviz(['--version', '--verbose', '--backend', 'wasm']);
+  expect(wasm.stderr).toContain('backend: wasm');
+});
+
 describe('pictures with --weights none (offline)', () => {
   test('featuremaps --blocks all writes five 8x8 mosaics, one per block, and says the weights are random', async () => {
     const out = tmp('out');
