@@ -113,7 +113,8 @@ async function featuremaps(args: string[], options: FeaturemapsOptions, ctx: Com
     bases: layers.map((layer) => (many ? join(options.output, stems[i], layer) : join(options.output, `${stems[i]}-${layer}`))),
   }));
   const expected = (job: ImageJob) => job.bases.flatMap((b) => [`${b}.png`, ...(options.saveNpy ? [`${b}.npy`] : []), ...(options.overlay ? [`${b}-overlay.png`] : [])]);
-  const todo = options.force ? jobs : jobs.filter((job) => !expected(job).every((f) => existsSync(f)));
+  // Skipping is for batches (an interrupted run continues); one image is always drawn afresh.
+  const todo = options.force || !many ? jobs : jobs.filter((job) => !expected(job).every((f) => existsSync(f)));
   if (todo.length < jobs.length) ctx.report.notice(`${jobs.length - todo.length} of ${jobs.length} images already have their pictures; skipped (--force redoes them)`);
 
   // Headers first: a missing or unreadable image fails before weights and the engine are paid for.

@@ -53,7 +53,11 @@ export async function reserveCacheEntry(dir: string, key: string): Promise<{ fol
 }
 
 async function prune(dir: string, keep = MAX_CACHED_MODELS): Promise<void> {
-  const entries = (await readdir(dir)).filter((name) => /^[0-9a-f]{32}$/.test(name));
+  const names = await readdir(dir);
+  // Folders a killed run left half-written: gone after an hour (a live one finishes in seconds).
+  const stale = await Promise.all(names.filter((n) => n.endsWith('.tmp')).map(async (n) => ({ n, time: (await stat(join(dir, n))).mtimeMs })));
+  await Promise.all(stale.filter((s) => Date.now() - s.time > 3_600_000).map((s) => rm(join(dir, s.n), { recursive: true, force: true })));
+  const entries = names.filter((name) => /^[0-9a-f]{32}$/.test(name));
   const dated = await Promise.all(entries.map(async (name) => ({ name, time: (await stat(join(dir, name))).mtimeMs })));
   dated.sort((a, b) => b.time - a.time);
   await Promise.all(dated.slice(keep).map((e) => rm(join(dir, e.name), { recursive: true, force: true })));
