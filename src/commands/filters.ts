@@ -62,13 +62,7 @@ async function filters(options: FiltersOptions, ctx: CommandContext): Promise<vo
   const loaded = await timed('weights', () =>
     withDownloadProgress(ctx.report, (progress) => loadWeights(arch, options.weights, { layers: [layer.name], includeTop: false, ...progress })),
   );
-  if (loaded.weights === 'random') ctx.report.notice(`weights: ${loaded.description}; the kernels are not learned`);
   ctx.report.verbose(`weights: ${loaded.description}`);
-  if (loaded.weights === 'random') {
-    // The seeded initialisers run on a tfjs backend; a file's kernel needs none.
-    const { initBackend } = await import('../model/backend.js');
-    ctx.report.verbose(`backend: ${await initBackend(ctx.global.backend as never, ctx.report.verbose)}`);
-  }
   const [kernel] = await layerWeightArrays(arch, layer.name, loaded);
   const shape = kernel.shape as KernelShape;
   const [kh, kw, cin, cout] = shape;
@@ -98,5 +92,6 @@ async function filters(options: FiltersOptions, ctx: CommandContext): Promise<vo
   const shows = options.rgb
     ? `${layer.name} kernel ${kh}x${kw}x${cin}x${cout}: ${count} filters as colour tiles (channels stored ${bgr ? 'B,G,R; shown as R,G,B' : 'R,G,B'}), normalize ${options.normalize}${random}`
     : `${layer.name} kernel ${kh}x${kw}x${cin}x${cout}: ${count} filters (rows) x ${channels} input channels (columns), normalize ${options.normalize}, ${options.colormap}${random}`;
+  if (loaded.weights === 'random') ctx.report.notice(`weights: ${loaded.description}; the kernels are not learned`);
   reportFiles([{ path, bytes, shows }], Boolean(options.json), ctx.report, { model: arch.graph.name, weights: loaded.description });
 }

@@ -38,7 +38,7 @@ async function report(imagePath: string, options: ReportOptions, ctx: CommandCon
   const { resizeImage } = await import('../image/resize.js');
   const { isConvolution } = await import('../model/shapes.js');
   const { summarize, formatShape } = await import('../model/summary.js');
-  const { randomWeights } = await import('../model/forward.js');
+  const { randomWeights } = await import('../model/build.js');
   const { cacheDir } = await import('../model/weights.js');
   const { channelStats, featureMapGrid, featureMapLayout, layerStatistics, selectChannels } = await import('../render/featuremaps.js');
   const { filterGrid } = await import('../render/kernels.js');

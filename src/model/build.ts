@@ -125,3 +125,29 @@ export async function predict(
   tf.dispose(result);
   return arrays;
 }
+
+/**
+ * The seeded initial weights of the layers `outputs` depend on, read out of a tfjs model
+ * built on the cpu backend (initialisers are not a forward pass), so that every engine draws
+ * the same untrained network.
+ */
+export async function randomWeights(graph: ModelGraph, outputs: string[], seed = DEFAULT_SEED): Promise<LayerWeights> {
+  const tf = await import('@tensorflow/tfjs-core');
+  await import('@tensorflow/tfjs-backend-cpu');
+  const { quietTfjs } = await import('./backend.js');
+  quietTfjs(tf);
+  const previous = tf.getBackend();
+  await tf.setBackend('cpu');
+  try {
+    const model = await buildModel(graph, outputs, { weights: 'random', seed });
+    const weights: LayerWeights = new Map();
+    for (const layer of model.layers) {
+      const values = await Promise.all(layer.weights.map(async (w) => ({ name: w.originalName, shape: w.shape as number[], data: (await w.read().data()) as Float32Array })));
+      weights.set(layer.name, values);
+    }
+    model.dispose();
+    return weights;
+  } finally {
+    if (previous && previous !== 'cpu') await tf.setBackend(previous);
+  }
+}

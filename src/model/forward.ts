@@ -7,7 +7,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { CnnvizError, runtimeError } from '../errors.js';
 import type { BackendName, EngineName } from './backend.js';
-import { buildModel, DEFAULT_SEED, predict } from './build.js';
+import { buildModel, predict, randomWeights } from './build.js';
 import { truncatedConfig, type ModelGraph } from './graph.js';
 import type { WeightsHandle } from './load.js';
 import type { LayerWeights } from './h5.js';
@@ -29,32 +29,6 @@ export interface ForwardOptions {
   explain?: (line: string) => void;
   /** Where translated ONNX models are kept between runs; none: not kept. */
   onnxCacheDir?: string;
-}
-
-/**
- * The seeded initial weights of the layers `outputs` depend on, read out of a tfjs model
- * built on the cpu backend (initialisers are not a forward pass), so that every engine draws
- * the same untrained network.
- */
-export async function randomWeights(graph: ModelGraph, outputs: string[], seed = DEFAULT_SEED): Promise<LayerWeights> {
-  const tf = await import('@tensorflow/tfjs-core');
-  await import('@tensorflow/tfjs-backend-cpu');
-  const { quietTfjs } = await import('./backend.js');
-  quietTfjs(tf);
-  const previous = tf.getBackend();
-  await tf.setBackend('cpu');
-  try {
-    const model = await buildModel(graph, outputs, { weights: 'random', seed });
-    const weights: LayerWeights = new Map();
-    for (const layer of model.layers) {
-      const values = await Promise.all(layer.weights.map(async (w) => ({ name: w.originalName, shape: w.shape as number[], data: (await w.read().data()) as Float32Array })));
-      weights.set(layer.name, values);
-    }
-    model.dispose();
-    return weights;
-  } finally {
-    if (previous && previous !== 'cpu') await tf.setBackend(previous);
-  }
 }
 
 async function onnxForward(graph: ModelGraph, outputs: string[], options: ForwardOptions): Promise<Forward> {

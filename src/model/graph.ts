@@ -128,17 +128,17 @@ export function closestName(name: string, candidates: string[]): string | undefi
  * Finds a layer by name or by Keras index ("block1_conv1" or "1"). `allowed` narrows the
  * choice (e.g. conv layers only) so that the error lists the layers that would work.
  */
-export function findLayer(graph: ModelGraph, ref: string, allowed: LayerNode[] = graph.layers, what = 'layer'): LayerNode {
+export function findLayer(graph: ModelGraph, ref: string, allowed: LayerNode[] = graph.layers, what = 'layer', plural = `${what}s`): LayerNode {
   const byIndex = /^\d+$/.test(ref) ? graph.layers.find((l) => l.index === Number(ref)) : undefined;
   const layer = byIndex ?? graph.layers.find((l) => l.name === ref);
   if (layer && allowed.includes(layer)) return layer;
   const valid = allowed.map((l) => `${l.index}:${l.name}`).join(', ');
   if (layer) {
-    throw usageError(`layer '${layer.name}' (${layer.className}) is not a ${what}; ${what}s of ${graph.name}: ${valid}`);
+    throw usageError(`layer '${layer.name}' (${layer.className}) is not a ${what}; ${plural} of ${graph.name}: ${valid}`);
   }
   const guess = closestName(ref, allowed.map((l) => l.name));
   const hint = guess ? ` Did you mean '${guess}'?` : '';
-  throw usageError(`no layer '${ref}' in ${graph.name}.${hint} Valid ${what}s: ${valid}`);
+  throw usageError(`no layer '${ref}' in ${graph.name}.${hint} Valid ${plural}: ${valid}`);
 }
 
 /** The layers that the given layers depend on, themselves included, in model order. */

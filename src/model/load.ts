@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { usageError, runtimeError } from '../errors.js';
 import type { PreprocessMode } from '../image/preprocess.js';
-import { buildModel, checkLayerWeights, DEFAULT_SEED } from './build.js';
+import { checkLayerWeights, DEFAULT_SEED, randomWeights } from './build.js';
 import { graphFromKerasConfig, type KerasModelConfig, type ModelGraph } from './graph.js';
 import { MODEL_FILE_KINDS, readModelFile, type ModelFile } from './formats.js';
 import { openKerasWeights, type LayerWeights, type WeightArray } from './h5.js';
@@ -162,11 +162,5 @@ export async function layerWeightArrays(arch: Architecture, layer: string, loade
     if (!arrays) throw runtimeError(`no weights for layer '${layer}' in ${loaded.path}`);
     return arrays;
   }
-  const model = await buildModel(arch.graph, [layer], { weights: 'random', seed });
-  const weights = model.getLayer(layer).weights;
-  const arrays = await Promise.all(
-    weights.map(async (w) => ({ name: w.name, shape: w.shape as number[], data: (await w.read().data()) as Float32Array })),
-  );
-  model.dispose();
-  return arrays;
+  return (await randomWeights(arch.graph, [layer], seed)).get(layer) ?? [];
 }

@@ -31,7 +31,7 @@ export function selectFeatureLayers(graph: ModelGraph, options: { blocks?: strin
   }
   const fallback = options.defaultLayer && graph.layers.some((l) => l.name === options.defaultLayer) ? options.defaultLayer : spatial[0]?.name;
   const refs = options.layers ?? (options.blocks || !fallback ? [] : [fallback]);
-  for (const ref of refs) chosen.add(findLayer(graph, ref, spatial, 'spatial layer (one with feature maps)').name);
+  for (const ref of refs) chosen.add(findLayer(graph, ref, spatial, 'spatial layer', 'spatial layers (ones with feature maps)').name);
   if (chosen.size === 0) throw usageError(`${graph.name} has no spatial layers to draw feature maps from`);
   return graph.layers.filter((l) => chosen.has(l.name)).map((l) => l.name);
 }
