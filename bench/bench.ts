@@ -8,8 +8,8 @@ import { spawn } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import { vggConfig } from '../src/model/vgg.js';
-import { BUILTIN_MODELS } from '../src/model/zoo.js';
+import { vggConfig } from '../src/formats/vgg.js';
+import { BUILTIN_MODELS } from '../src/formats/builtin.js';
 import { layersFor, writeKerasH5 } from '../test/helpers/keras-h5.js';
 
 const ROOT = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');

@@ -5,7 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { CnnvizError } from './errors.js';
-import { ENGINES } from './model/backend.js';
+import { ENGINES } from './engines/backend.js';
 import { markStartup, writeTimingsIfAsked } from './timings.js';
 import { consoleReporter, type CommandContext, type GlobalOptions } from './commands/context.js';
 import { summaryCommand } from './commands/summary.js';
@@ -40,7 +40,7 @@ export function buildProgram(): Command {
       }
       process.stdout.write(`cnnviz ${version}\n`);
       if (global.verbose) {
-        const { describeEngine } = await import('./model/forward.js');
+        const { describeEngine } = await import('./engines/forward.js');
         const report = consoleReporter(true);
         report.verbose(`backend: ${await describeEngine(global.backend as never, report.verbose)}`);
       }

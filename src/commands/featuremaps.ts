@@ -8,7 +8,7 @@ import { prepareOutputDir, withDownloadProgress, reportFiles, type WrittenFile }
 import { RESIZE_METHODS, type ResizeMethod } from '../image/resize.js';
 import { PREPROCESS_MODES, type PreprocessMode } from '../image/preprocess.js';
 import type { MapNormalize, MapOrder } from '../render/featuremaps.js';
-import type { EngineName } from '../model/backend.js';
+import type { EngineName } from '../engines/backend.js';
 import { timed, timedSync } from '../timings.js';
 import type { RgbImage } from '../image/decode.js';
 
@@ -80,7 +80,7 @@ interface ImageJob {
 }
 
 async function featuremaps(args: string[], options: FeaturemapsOptions, ctx: CommandContext): Promise<void> {
-  const { planFeatures, startFeatureEngine } = await import('../model/features.js');
+  const { planFeatures, startFeatureEngine } = await import('../pipeline/features.js');
   const { listImages } = await import('../image/files.js');
   const { usageError, runtimeError, messageOf } = await import('../errors.js');
 
@@ -92,15 +92,15 @@ async function featuremaps(args: string[], options: FeaturemapsOptions, ctx: Com
   if (overChannel) throw usageError(`--channel ${options.channel}: a chosen layer has only ${overChannel[2]} channels`);
 
   // HDF5's wasm module compiles on background threads meanwhile, in case the weights must be read.
-  void import('../model/h5.js').then((h5) => h5.loadH5wasm()).catch(() => undefined);
+  void import('../weights/h5.js').then((h5) => h5.loadH5wasm()).catch(() => undefined);
   const { checkImage, decodeImage } = await import('../image/decode.js');
   const { resizeImage } = await import('../image/resize.js');
-  const { cacheDir } = await import('../model/weights.js');
+  const { cacheDir } = await import('../weights/resolve.js');
   const { featureMapGrid, channelStats, selectChannels } = await import('../render/featuremaps.js');
   const { activationPlane, overlay } = await import('../render/overlay.js');
   const { colormapLut } = await import('../render/colormap.js');
-  const { writePng, writeFileAtomic } = await import('../render/files.js');
-  const { npyBytes } = await import('../render/npy.js');
+  const { writePng, writeFileAtomic } = await import('../output/files.js');
+  const { npyBytes } = await import('../output/npy.js');
 
   const paths = await listImages(args);
   if (paths.length === 0) throw usageError(`no image files in ${args.join(', ')}`);

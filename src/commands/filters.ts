@@ -42,16 +42,16 @@ export function filtersCommand(run: Runner): Command {
 }
 
 async function filters(options: FiltersOptions, ctx: CommandContext): Promise<void> {
-  const { resolveArchitecture, loadWeights, layerWeightArrays } = await import('../model/load.js');
-  const { findLayer } = await import('../model/graph.js');
-  const { isConvolution } = await import('../model/shapes.js');
+  const { resolveArchitecture, loadWeights, layerWeightArrays } = await import('../formats/model.js');
+  const { findLayer } = await import('../formats/keras/graph.js');
+  const { isConvolution } = await import('../formats/keras/shapes.js');
   const { filterGrid } = await import('../render/kernels.js');
   const { colormapLut } = await import('../render/colormap.js');
-  const { writePng } = await import('../render/files.js');
+  const { writePng } = await import('../output/files.js');
   const { usageError } = await import('../errors.js');
 
   // HDF5's wasm module compiles on background threads while the architecture is resolved.
-  void import('../model/h5.js').then((h5) => h5.loadH5wasm()).catch(() => undefined);
+  void import('../weights/h5.js').then((h5) => h5.loadH5wasm()).catch(() => undefined);
   const arch = await resolveArchitecture(options.model, { includeTop: false, size: options.size });
   const convs = arch.graph.layers.filter(isConvolution);
   const layerRef = options.layer ?? (arch.graph.layers.some((l) => l.name === 'block1_conv1') ? 'block1_conv1' : convs[0]?.name);

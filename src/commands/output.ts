@@ -5,8 +5,8 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { usageError, runtimeError } from '../errors.js';
 import type { Reporter } from './context.js';
-import type { DownloadProgress } from '../model/download.js';
-import type { WeightsFile } from '../model/zoo.js';
+import type { DownloadProgress } from '../weights/download.js';
+import type { WeightsFile } from '../formats/builtin.js';
 
 export interface WrittenFile {
   path: string;

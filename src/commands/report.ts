@@ -4,7 +4,7 @@ import type { CommandContext, Runner } from './context.js';
 import { addModelOptions, addPictureOptions, countOrAll, examples, type ModelOptions, type PictureOptions } from './options.js';
 import { prepareOutputDir, reportFiles, withDownloadProgress, type WrittenFile } from './output.js';
 import { PREPROCESS_MODES, type PreprocessMode } from '../image/preprocess.js';
-import type { EngineName } from '../model/backend.js';
+import type { EngineName } from '../engines/backend.js';
 import type { MapNormalize, MapOrder } from '../render/featuremaps.js';
 
 interface ReportOptions extends ModelOptions, PictureOptions {
@@ -33,19 +33,19 @@ export function reportCommand(run: Runner): Command {
 }
 
 async function report(imagePath: string, options: ReportOptions, ctx: CommandContext): Promise<void> {
-  const { planFeatures, startFeatureEngine } = await import('../model/features.js');
+  const { planFeatures, startFeatureEngine } = await import('../pipeline/features.js');
   const { decodeImage } = await import('../image/decode.js');
   const { resizeImage } = await import('../image/resize.js');
-  const { isConvolution } = await import('../model/shapes.js');
-  const { summarize, formatShape } = await import('../model/summary.js');
-  const { randomWeights } = await import('../model/build.js');
-  const { cacheDir } = await import('../model/weights.js');
+  const { isConvolution } = await import('../formats/keras/shapes.js');
+  const { summarize, formatShape } = await import('../net/summary.js');
+  const { randomWeights } = await import('../engines/tfjs.js');
+  const { cacheDir } = await import('../weights/resolve.js');
   const { channelStats, featureMapGrid, featureMapLayout, layerStatistics, selectChannels } = await import('../render/featuremaps.js');
   const { filterGrid } = await import('../render/kernels.js');
   const { colormapLut } = await import('../render/colormap.js');
   const { tileBoxes } = await import('../render/mosaic.js');
   const { reportHtml } = await import('../render/report.js');
-  const { writeFileAtomic, writePng } = await import('../render/files.js');
+  const { writeFileAtomic, writePng } = await import('../output/files.js');
 
   const plan = await planFeatures({ ...options, blocks: options.blocks ?? (options.layer ? undefined : 'auto'), layers: options.layer });
   const { graph, layers, mapShapes, input, shapes } = plan;

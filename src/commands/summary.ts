@@ -22,9 +22,9 @@ export function summaryCommand(run: Runner): Command {
 
 async function summary(options: SummaryOptions, ctx: CommandContext): Promise<void> {
   // Only the architecture: no weights, no engine. The table needs neither.
-  const { resolveArchitecture } = await import('../model/load.js');
-  const { summarize, convolutionRows } = await import('../model/summary.js');
-  const { inferShapes } = await import('../model/shapes.js');
+  const { resolveArchitecture } = await import('../formats/model.js');
+  const { summarize, convolutionRows } = await import('../net/summary.js');
+  const { inferShapes } = await import('../formats/keras/shapes.js');
   const { renderSummary, renderConvolutions } = await import('../render/table.js');
   const { graph } = await resolveArchitecture(options.model, { includeTop: options.top, size: options.size });
   const shapes = inferShapes(graph);

@@ -4,7 +4,7 @@
  * layer's filters, and every chosen layer's mosaic with its numbers. Each tile carries a
  * transparent box whose title (and caption on hover) names its channel.
  */
-import type { ModelSummary } from '../model/summary.js';
+import type { ModelSummary } from '../net/summary.js';
 import { thousands } from './table.js';
 
 export interface ReportLayer {

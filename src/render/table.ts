@@ -2,7 +2,7 @@
  * Keras-style text tables: columns are data (header and alignment), rows are string[][],
  * and one renderer lays them out between `_` and `=` rules.
  */
-import type { ConvRow, ModelSummary } from '../model/summary.js';
+import type { ConvRow, ModelSummary } from '../net/summary.js';
 
 export interface Column {
   header: string;

@@ -2,11 +2,9 @@
  * Writes Keras-layout weight files with h5wasm (variable-length strings, where h5py writes
  * fixed-length ones: the reader must take both). The layout is Keras' legacy save_weights.
  */
-import { graphFromKerasConfig, type KerasModelConfig } from '../../src/model/graph.js';
-import { writeKerasH5, type H5Layer } from '../../src/model/h5.js';
-
-export { writeKerasH5, type H5Layer };
-import { inferShapes } from '../../src/model/shapes.js';
+import { graphFromKerasConfig, type KerasModelConfig } from '../../src/formats/keras/graph.js';
+import { loadH5wasm, type WeightArray } from '../../src/weights/h5.js';
+import { inferShapes } from '../../src/formats/keras/shapes.js';
 
 /** A small deterministic generator, so generated files are the same on every run. */
 export function seededValues(count: number, seed: number, scale = 0.1): Float32Array {
@@ -27,4 +25,44 @@ export function layersFor(config: KerasModelConfig, seed = 1): H5Layer[] {
       data: seededValues(w.shape.reduce((a, b) => a * b, 1), seed * 1000 + i * 10 + k),
     })),
   }));
+}
+
+/** One layer's weights as a Keras weights file stores them. */
+export interface H5Layer {
+  name: string;
+  weights: WeightArray[];
+}
+
+/**
+ * Writes weights in Keras' legacy layout (what `save_weights` and keras.applications files
+ * hold), or, with `fullModel`, a full-model file: its config in `model_config` and the
+ * weights under `model_weights`. The tests and the benchmark make their files with it.
+ */
+export async function writeKerasH5(path: string, layers: H5Layer[], options: { splitLayerNames?: boolean; fullModel?: KerasModelConfig } = {}): Promise<void> {
+  const h5 = await loadH5wasm();
+  const file = new h5.File(path, 'w');
+  let root: any = file;
+  if (options.fullModel) {
+    file.create_attribute('model_config', JSON.stringify(options.fullModel));
+    root = file.create_group('model_weights');
+  }
+  const names = layers.map((l) => l.name);
+  if (options.splitLayerNames) {
+    const half = Math.ceil(names.length / 2);
+    root.create_attribute('layer_names0', names.slice(0, half));
+    root.create_attribute('layer_names1', names.slice(half));
+  } else {
+    root.create_attribute('layer_names', names);
+  }
+  for (const layer of layers) {
+    const group = root.create_group(layer.name);
+    group.create_attribute('weight_names', layer.weights.map((w) => w.name));
+    for (const w of layer.weights) {
+      const parts = w.name.split('/');
+      let parent = group;
+      for (const part of parts.slice(0, -1)) parent = parent.keys().includes(part) ? parent.get(part) : parent.create_group(part);
+      parent.create_dataset({ name: parts[parts.length - 1], data: w.data, shape: w.shape, dtype: '<f' });
+    }
+  }
+  file.close();
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { zipSync, strToU8 } from 'fflate';
-import { loadH5wasm } from '../../src/model/h5.js';
+import { loadH5wasm } from '../../src/weights/h5.js';
 import { writeKerasH5, type H5Layer } from './keras-h5.js';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

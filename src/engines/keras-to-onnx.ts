@@ -1,0 +1,404 @@
+/**
+ * Translates a Keras model (its config, inferred shapes and weights) into an in-memory ONNX
+ * graph whose outputs are exactly the requested layers, for onnxruntime-node. Inside the
+ * graph every image tensor is NCHW, ONNX's layout: the NHWC input is transposed once at the
+ * start and each requested output transposed back, so callers see channels-last arrays as
+ * from the tfjs path. The protobuf is encoded by onnx-proto (code generated from onnx.proto).
+ */
+import onnxProto from 'onnx-proto';
+import type { DataFormat, LayerNode, ModelGraph } from '../formats/keras/graph.js';
+import type { LayerWeights, WeightArray } from '../weights/h5.js';
+import type { LayerShapes } from '../formats/keras/shapes.js';
+
+const { onnx } = onnxProto;
+type Node = InstanceType<typeof onnx.NodeProto>;
+type Tensor = InstanceType<typeof onnx.TensorProto>;
+type Attribute = { name: string; type: number; i?: number; f?: number; ints?: number[]; s?: Uint8Array };
+
+/** A model the translator cannot express; the caller runs it on tfjs instead. */
+export class UntranslatableError extends Error {}
+
+const OPSET = 13;
+const INPUT = 'input';
+/** Bumped when a translation changes, so cached models made by an older one are not used. */
+export const TRANSLATOR_VERSION = 1;
+
+/** The graph's input name: channels-last (N, H, W, C). */
+export const onnxInput = INPUT;
+/** The graph's output names, one per requested layer, in order. */
+export const onnxOutputs = (outputs: string[]): string[] => outputs.map((name) => `${name}:out`);
+
+const A = onnx.AttributeProto.AttributeType;
+const int = (name: string, i: number): Attribute => ({ name, type: A.INT, i });
+const float = (name: string, f: number): Attribute => ({ name, type: A.FLOAT, f });
+const ints = (name: string, values: number[]): Attribute => ({ name, type: A.INTS, ints: values });
+const string = (name: string, s: string): Attribute => ({ name, type: A.STRING, s: new TextEncoder().encode(s) });
+
+const NCHW_TO_NHWC = [0, 2, 3, 1];
+const NHWC_TO_NCHW = [0, 3, 1, 2];
+
+const pair = (v: number | number[] | undefined, fallback: number): [number, number] =>
+  v === undefined || v === null ? [fallback, fallback] : Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v, v];
+
+/** Builds the node list and initialisers; names are unique per layer. */
+class GraphBuilder {
+  readonly nodes: Node[] = [];
+  readonly initializers: Tensor[] = [];
+  private counter = 0;
+
+  node(opType: string, inputs: string[], attributes: Attribute[] = [], output?: string): string {
+    const name = output ?? `t${this.counter++}_${opType}`;
+    this.nodes.push(onnx.NodeProto.create({ opType, input: inputs, output: [name], name, attribute: attributes }));
+    return name;
+  }
+
+  constant(name: string, dims: number[], data: Float32Array): string {
+    const unique = `${name}__${this.counter++}`;
+    const raw = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+    this.initializers.push(onnx.TensorProto.create({ name: unique, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: raw }));
+    return unique;
+  }
+}
+
+/** Keras kernel (kh, kw, in, out) to ONNX Conv weight (out, in, kh, kw). */
+export function convWeight(kernel: Float32Array, [kh, kw, cin, cout]: number[]): Float32Array {
+  const out = new Float32Array(kernel.length);
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++)
+      for (let c = 0; c < cin; c++)
+        for (let f = 0; f < cout; f++) out[((f * cin + c) * kh + i) * kw + j] = kernel[((i * kw + j) * cin + c) * cout + f];
+  return out;
+}
+
+/** Keras depthwise kernel (kh, kw, in, mult) to a grouped ONNX Conv weight (in * mult, 1, kh, kw). */
+export function depthwiseWeight(kernel: Float32Array, [kh, kw, cin, mult]: number[]): Float32Array {
+  const out = new Float32Array(kernel.length);
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++)
+      for (let c = 0; c < cin; c++)
+        for (let m = 0; m < mult; m++) out[((c * mult + m) * kh + i) * kw + j] = kernel[((i * kw + j) * cin + c) * mult + m];
+  return out;
+}
+
+interface Context {
+  b: GraphBuilder;
+  layer: LayerNode;
+  shapes: LayerShapes;
+  weights: WeightArray[];
+  inputs: string[];
+  dataFormat: DataFormat;
+}
+
+/** The ONNX (NCHW) axis of a Keras axis on a tensor of the given rank. */
+function onnxAxis(axis: number, rank: number, dataFormat: DataFormat): number {
+  const positive = axis < 0 ? rank + axis : axis;
+  return rank === 4 && dataFormat === 'channels_last' ? [0, 2, 3, 1][positive] : positive;
+}
+
+/** Keras activation functions by name, applied to `x`. */
+function activation(b: GraphBuilder, name: string | undefined, x: string, rank: number, dataFormat: DataFormat): string {
+  switch (name ?? 'linear') {
+    case 'linear':
+      return x;
+    case 'relu':
+      return b.node('Relu', [x]);
+    case 'sigmoid':
+      return b.node('Sigmoid', [x]);
+    case 'tanh':
+      return b.node('Tanh', [x]);
+    case 'elu':
+      return b.node('Elu', [x], [float('alpha', 1)]);
+    case 'selu':
+      return b.node('Selu', [x]);
+    case 'softplus':
+      return b.node('Softplus', [x]);
+    case 'softsign':
+      return b.node('Softsign', [x]);
+    case 'hard_sigmoid':
+      return b.node('HardSigmoid', [x], [float('alpha', 0.2), float('beta', 0.5)]);
+    case 'relu6':
+      return b.node('Clip', [x, b.constant('zero', [], Float32Array.of(0)), b.constant('six', [], Float32Array.of(6))]);
+    case 'swish':
+    case 'silu':
+      return b.node('Mul', [x, b.node('Sigmoid', [x])]);
+    case 'softmax':
+      return b.node('Softmax', [x], [int('axis', onnxAxis(-1, rank, dataFormat))]);
+    default:
+      throw new UntranslatableError(`activation '${name}'`);
+  }
+}
+
+/** TensorFlow's 'same' padding along one axis: [begin, end], the odd pixel at the end. */
+export function samePadding(length: number, kernel: number, stride: number, dilation: number): [number, number] {
+  const out = Math.ceil(length / stride);
+  const total = Math.max((out - 1) * stride + (kernel - 1) * dilation + 1 - length, 0);
+  return [Math.floor(total / 2), total - Math.floor(total / 2)];
+}
+
+function spatialAttributes(config: Record<string, any>, kernel: [number, number], input: [number | null, number | null]): Attribute[] {
+  const [sh, sw] = pair(config.strides, 1);
+  const [dh, dw] = pair(config.dilation_rate, 1);
+  const attributes = [ints('kernel_shape', kernel), ints('strides', [sh, sw])];
+  if (dh !== 1 || dw !== 1) attributes.push(ints('dilations', [dh, dw]));
+  if (config.padding === 'same') {
+    const [h, w] = input;
+    if (h !== null && w !== null) {
+      const [top, bottom] = samePadding(h, kernel[0], sh, dh);
+      const [left, right] = samePadding(w, kernel[1], sw, dw);
+      attributes.push(ints('pads', [top, left, bottom, right]));
+    } else if (dh === 1 && dw === 1) {
+      // Same rule as ONNX's SAME_UPPER, which ONNX Runtime supports only without dilation.
+      attributes.push(string('auto_pad', 'SAME_UPPER'));
+    } else {
+      throw new UntranslatableError("a dilated 'same' convolution on an input of undefined size");
+    }
+  } else if (config.padding !== 'valid' && config.padding !== undefined) throw new UntranslatableError(`padding '${config.padding}'`);
+  return attributes;
+}
+
+/** (height, width) of a layer's input. */
+function inputSize({ shapes, dataFormat }: Context): [number | null, number | null] {
+  const shape = shapes.inputShapes[0];
+  return dataFormat === 'channels_first' ? [shape[2], shape[3]] : [shape[1], shape[2]];
+}
+
+const rankOf = (s: LayerShapes): number => s.outputShape?.length ?? 0;
+
+type Translate = (ctx: Context) => string;
+
+const conv2d: Translate = (ctx) => {
+  const { b, layer, weights, inputs, shapes, dataFormat } = ctx;
+  const [kernel, bias] = weights;
+  const [kh, kw, cin, cout] = kernel.shape;
+  if ((layer.config.groups ?? 1) !== 1) throw new UntranslatableError('grouped convolution');
+  const w = b.constant(`${layer.name}_W`, [cout, cin, kh, kw], convWeight(kernel.data, kernel.shape));
+  const conv = b.node('Conv', bias ? [inputs[0], w, b.constant(`${layer.name}_B`, [cout], bias.data)] : [inputs[0], w], spatialAttributes(layer.config, [kh, kw], inputSize(ctx)));
+  return activation(b, layer.config.activation, conv, rankOf(shapes), dataFormat);
+};
+
+const depthwiseConv2d: Translate = (ctx) => {
+  const { b, layer, weights, inputs, shapes, dataFormat } = ctx;
+  const [kernel, bias] = weights;
+  const [kh, kw, cin, mult] = kernel.shape;
+  const w = b.constant(`${layer.name}_W`, [cin * mult, 1, kh, kw], depthwiseWeight(kernel.data, kernel.shape));
+  const attributes = [...spatialAttributes(layer.config, [kh, kw], inputSize(ctx)), int('group', cin)];
+  const conv = b.node('Conv', bias ? [inputs[0], w, b.constant(`${layer.name}_B`, [cin * mult], bias.data)] : [inputs[0], w], attributes);
+  return activation(b, layer.config.activation, conv, rankOf(shapes), dataFormat);
+};
+
+const separableConv2d: Translate = (ctx) => {
+  const { b, layer, weights, inputs, shapes, dataFormat } = ctx;
+  const [depthwise, pointwise, bias] = weights;
+  const [kh, kw, cin, mult] = depthwise.shape;
+  const dw = b.constant(`${layer.name}_DW`, [cin * mult, 1, kh, kw], depthwiseWeight(depthwise.data, depthwise.shape));
+  const mid = b.node('Conv', [inputs[0], dw], [...spatialAttributes(layer.config, [kh, kw], inputSize(ctx)), int('group', cin)]);
+  const cout = pointwise.shape[3];
+  const pw = b.constant(`${layer.name}_PW`, [cout, cin * mult, 1, 1], convWeight(pointwise.data, pointwise.shape));
+  const conv = b.node('Conv', bias ? [mid, pw, b.constant(`${layer.name}_B`, [cout], bias.data)] : [mid, pw], [ints('kernel_shape', [1, 1])]);
+  return activation(b, layer.config.activation, conv, rankOf(shapes), dataFormat);
+};
+
+const pooling =
+  (opType: 'MaxPool' | 'AveragePool'): Translate =>
+  (ctx) => {
+    const { b, layer, inputs } = ctx;
+    const size = pair(layer.config.pool_size, 2);
+    const config = { ...layer.config, strides: layer.config.strides ?? size, dilation_rate: 1, padding: layer.config.padding ?? 'valid' };
+    return b.node(opType, [inputs[0]], spatialAttributes(config, size, inputSize(ctx)));
+  };
+
+const globalPooling =
+  (opType: 'GlobalMaxPool' | 'GlobalAveragePool'): Translate =>
+  ({ b, layer, inputs }) => {
+    const pooled = b.node(opType, [inputs[0]]);
+    return layer.config.keepdims ? pooled : b.node('Flatten', [pooled], [int('axis', 1)]);
+  };
+
+const dense: Translate = ({ b, layer, weights, inputs, shapes, dataFormat }) => {
+  if (shapes.inputShapes[0]?.length !== 2) throw new UntranslatableError('Dense on a tensor of rank other than 2');
+  const [kernel, bias] = weights;
+  const w = b.constant(`${layer.name}_W`, kernel.shape, kernel.data);
+  const gemm = b.node('Gemm', bias ? [inputs[0], w, b.constant(`${layer.name}_B`, bias.shape, bias.data)] : [inputs[0], w]);
+  return activation(b, layer.config.activation, gemm, 2, dataFormat);
+};
+
+const flatten: Translate = ({ b, layer, inputs, shapes, dataFormat }) => {
+  // Keras flattens in (H, W, C) order for channels_last tensors, and a channels_first Flatten
+  // permutes to that order first; only a channels_first tensor under a default Flatten keeps (C, H, W).
+  const flattenFormat = layer.config.data_format ?? 'channels_last';
+  const hwcOrder = shapes.inputShapes[0]?.length === 4 && (dataFormat === 'channels_last' || flattenFormat === 'channels_first');
+  const source = hwcOrder ? b.node('Transpose', [inputs[0]], [ints('perm', NCHW_TO_NHWC)]) : inputs[0];
+  return b.node('Flatten', [source], [int('axis', 1)]);
+};
+
+const batchNorm: Translate = ({ b, layer, weights, inputs, shapes, dataFormat }) => {
+  const rank = shapes.inputShapes[0].length;
+  const axis = onnxAxis(Array.isArray(layer.config.axis) ? layer.config.axis[0] : (layer.config.axis ?? -1), rank, dataFormat);
+  if (axis !== 1) throw new UntranslatableError('BatchNormalization over a non-channel axis');
+  // Keras stores gamma and beta only when `scale` and `center` are on.
+  const names = [...(layer.config.scale !== false ? ['gamma'] : []), ...(layer.config.center !== false ? ['beta'] : []), 'moving_mean', 'moving_variance'];
+  const byName = new Map(names.map((name, i) => [name, weights[i]]));
+  const n = byName.get('moving_mean')!.shape[0];
+  const get = (name: string, fill: number) => b.constant(`${layer.name}_${name}`, [n], byName.get(name)?.data ?? new Float32Array(n).fill(fill));
+  const attributes = [float('epsilon', layer.config.epsilon ?? 1e-3)];
+  return b.node('BatchNormalization', [inputs[0], get('gamma', 1), get('beta', 0), get('moving_mean', 0), get('moving_variance', 1)], attributes);
+};
+
+const zeroPadding: Translate = ({ b, layer, inputs }) => {
+  const p = layer.config.padding ?? 1;
+  const [[top, bottom], [left, right]] = typeof p === 'number' ? [[p, p], [p, p]] : typeof p[0] === 'number' ? [[p[0], p[0]], [p[1], p[1]]] : p;
+  const pads = b.node('Constant', [], [{ name: 'value', type: A.TENSOR, t: onnx.TensorProto.create({ dims: [8], dataType: onnx.TensorProto.DataType.INT64, int64Data: [0, 0, top, left, 0, 0, bottom, right] }) } as never]);
+  return b.node('Pad', [inputs[0], pads]);
+};
+
+const elementwise =
+  (opType: string): Translate =>
+  ({ b, inputs }) =>
+    inputs.slice(1).reduce((acc, x) => b.node(opType, [acc, x]), inputs[0]);
+
+const average: Translate = ({ b, inputs }) => b.node('Mean', inputs);
+
+const concatenate: Translate = ({ b, layer, inputs, shapes, dataFormat }) =>
+  b.node('Concat', inputs, [int('axis', onnxAxis(layer.config.axis ?? -1, shapes.inputShapes[0].length, dataFormat))]);
+
+const identity: Translate = ({ b, inputs }) => b.node('Identity', [inputs[0]]);
+
+const activationLayer: Translate = ({ b, layer, inputs, shapes, dataFormat }) => {
+  switch (layer.className) {
+    case 'Activation':
+      return activation(b, layer.config.activation, inputs[0], rankOf(shapes), dataFormat);
+    case 'ReLU': {
+      const { max_value: max, negative_slope: slope = 0, threshold = 0 } = layer.config;
+      if (slope || threshold) throw new UntranslatableError('ReLU with a slope or threshold');
+      if (max === null || max === undefined) return b.node('Relu', [inputs[0]]);
+      return b.node('Clip', [inputs[0], b.constant('zero', [], Float32Array.of(0)), b.constant('max', [], Float32Array.of(max))]);
+    }
+    case 'LeakyReLU':
+      return b.node('LeakyRelu', [inputs[0]], [float('alpha', layer.config.alpha ?? layer.config.negative_slope ?? 0.3)]);
+    case 'ELU':
+      return b.node('Elu', [inputs[0]], [float('alpha', layer.config.alpha ?? 1)]);
+    case 'Softmax':
+      return b.node('Softmax', [inputs[0]], [int('axis', onnxAxis(layer.config.axis ?? -1, rankOf(shapes), dataFormat))]);
+    default:
+      throw new UntranslatableError(layer.className);
+  }
+};
+
+const TRANSLATORS: Record<string, Translate> = {
+  Conv2D: conv2d,
+  DepthwiseConv2D: depthwiseConv2d,
+  SeparableConv2D: separableConv2d,
+  MaxPooling2D: pooling('MaxPool'),
+  AveragePooling2D: pooling('AveragePool'),
+  GlobalMaxPooling2D: globalPooling('GlobalMaxPool'),
+  GlobalAveragePooling2D: globalPooling('GlobalAveragePool'),
+  Dense: dense,
+  Flatten: flatten,
+  BatchNormalization: batchNorm,
+  ZeroPadding2D: zeroPadding,
+  Add: elementwise('Add'),
+  Subtract: elementwise('Sub'),
+  Multiply: elementwise('Mul'),
+  Maximum: elementwise('Max'),
+  Minimum: elementwise('Min'),
+  Average: average,
+  Concatenate: concatenate,
+  Dropout: identity,
+  SpatialDropout2D: identity,
+  GaussianNoise: identity,
+  GaussianDropout: identity,
+  AlphaDropout: identity,
+  Activation: activationLayer,
+  ReLU: activationLayer,
+  LeakyReLU: activationLayer,
+  ELU: activationLayer,
+  Softmax: activationLayer,
+};
+
+/** A float tensor's name and, when given, its shape (strings are symbolic dimensions). */
+const valueInfo = (name: string, dims?: Array<number | string>) =>
+  onnx.ValueInfoProto.create({
+    name,
+    type: {
+      tensorType: {
+        elemType: onnx.TensorProto.DataType.FLOAT,
+        ...(dims ? { shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } : {}),
+      },
+    },
+  });
+
+export interface OnnxTranslation {
+  model: Uint8Array;
+  /** The graph's input: always channels-last (N, H, W, C). */
+  inputName: string;
+  /** One per requested layer, in the order asked, each channels-last. */
+  outputNames: string[];
+}
+
+/**
+ * Translates the layers needed for `outputs`. Throws UntranslatableError naming the first
+ * layer or option that ONNX translation does not cover.
+ */
+export function translateToOnnx(graph: ModelGraph, shapes: LayerShapes[], weights: LayerWeights, outputs: string[]): OnnxTranslation {
+  const b = new GraphBuilder();
+  const byName = new Map(shapes.map((s) => [s.layer.name, s]));
+  const needed = new Set<string>();
+  const visit = (name: string): void => {
+    if (needed.has(name)) return;
+    needed.add(name);
+    byName.get(name)?.layer.inbound.forEach(visit);
+  };
+  outputs.forEach(visit);
+
+  const tensor = new Map<string, string>();
+  let inputShape: (number | null)[] | undefined;
+  for (const s of shapes) {
+    const { layer } = s;
+    if (!needed.has(layer.name)) continue;
+    const declaredInput = layer.className === 'InputLayer' || layer.inbound.length === 0;
+    if (declaredInput) {
+      if (inputShape) throw new UntranslatableError('a model with several inputs');
+      inputShape = layer.className === 'InputLayer' ? s.outputShape : s.inputShapes[0];
+      if (inputShape?.length !== 4) throw new UntranslatableError('a non-image input');
+      const nchw = b.node('Transpose', [INPUT], [ints('perm', NHWC_TO_NCHW)]);
+      if (layer.className === 'InputLayer') {
+        tensor.set(layer.name, nchw);
+        continue;
+      }
+      tensor.set('', nchw);
+    }
+    const translate = TRANSLATORS[layer.className];
+    if (!translate) throw new UntranslatableError(`layer '${layer.name}' (${layer.className})`);
+    if (!s.outputShape) throw new UntranslatableError(`layer '${layer.name}' of unknown shape`);
+    if (s.outputShape.length === 4 && graph.dataFormat !== (layer.config.data_format ?? graph.dataFormat)) {
+      throw new UntranslatableError(`layer '${layer.name}' in a data format other than the model's`);
+    }
+    const inputs = layer.inbound.length === 0 ? [tensor.get('')!] : layer.inbound.map((n) => tensor.get(n)!);
+    const layerWeights = weights.get(layer.name) ?? [];
+    if ((s.weights?.length ?? 0) !== layerWeights.length) throw new UntranslatableError(`layer '${layer.name}' without its weights`);
+    tensor.set(layer.name, translate({ b, layer, shapes: s, weights: layerWeights, inputs, dataFormat: graph.dataFormat }));
+  }
+  if (!inputShape) throw new UntranslatableError('a model without an input layer');
+
+  const outputNames = onnxOutputs(outputs).map((outputName, i) => {
+    const name = outputs[i];
+    const rank = byName.get(name)!.outputShape!.length;
+    return b.node(rank === 4 ? 'Transpose' : 'Identity', [tensor.get(name)!], rank === 4 ? [ints('perm', NCHW_TO_NHWC)] : [], outputName);
+  });
+  const [, d1, d2, d3] = inputShape;
+  const [h, w, c] = graph.dataFormat === 'channels_first' ? [d2, d3, d1] : [d1, d2, d3];
+  const onnxGraph = onnx.GraphProto.create({
+    name: graph.name,
+    node: b.nodes,
+    initializer: b.initializers,
+    input: [valueInfo(INPUT, ['N', h ?? 'H', w ?? 'W', c ?? 'C'])],
+    output: outputNames.map((name) => valueInfo(name)),
+  });
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: OPSET }],
+    producerName: 'cnnviz',
+    graph: onnxGraph,
+  });
+  return { model: onnx.ModelProto.encode(model).finish(), inputName: INPUT, outputNames };
+}

@@ -1,0 +1,195 @@
+/**
+ * A model's architecture as plain data, read from a Keras model config (the JSON that
+ * `model.to_json()`, tfjs model.json and .h5/.keras files carry). Shapes and parameter
+ * counts come from here without allocating a single weight.
+ */
+import { usageError } from '../../errors.js';
+
+export type Dim = number | null;
+export type Shape = Dim[];
+
+export interface LayerNode {
+  /** Position in `model.layers` as Keras numbers it (the tutorial picks layers by it). */
+  index: number;
+  name: string;
+  className: string;
+  config: Record<string, any>;
+  /** Names of the layers whose outputs feed this one (empty for inputs). */
+  inbound: string[];
+}
+
+export type DataFormat = 'channels_last' | 'channels_first';
+
+export interface ModelGraph {
+  name: string;
+  /** The layout of image tensors, from the layers that declare one (Keras' default: channels_last). */
+  dataFormat: DataFormat;
+  layers: LayerNode[];
+  /** The Keras model config this graph was read from, kept to build the model with tfjs. */
+  kerasConfig: KerasModelConfig;
+}
+
+export interface KerasModelConfig {
+  class_name: string;
+  config: any;
+}
+
+/** Keras 2 writes inbound nodes as nested arrays, Keras 3 as {args: [keras tensors]}. */
+function inboundNames(layer: any): string[] {
+  const nodes: any[] = layer.inbound_nodes ?? [];
+  if (nodes.length === 0) return [];
+  const first = nodes[0];
+  if (Array.isArray(first)) return first.map((entry: any) => String(entry[0]));
+  const names: string[] = [];
+  const visit = (value: any): void => {
+    if (Array.isArray(value)) value.forEach(visit);
+    else if (value && typeof value === 'object') {
+      if (value.class_name === '__keras_tensor__') names.push(String(value.config.keras_history[0]));
+      else Object.values(value).forEach(visit);
+    }
+  };
+  visit(first.args ?? []);
+  return names;
+}
+
+function layerName(layer: any): string {
+  return String(layer.config?.name ?? layer.name);
+}
+
+function dataFormatOf(layers: LayerNode[]): DataFormat {
+  const declared = layers.find((l) => typeof l.config.data_format === 'string');
+  return declared?.config.data_format === 'channels_first' ? 'channels_first' : 'channels_last';
+}
+
+/** Reads a Sequential or Functional Keras model config into a graph. */
+export function graphFromKerasConfig(modelConfig: KerasModelConfig): ModelGraph {
+  const cls = modelConfig.class_name;
+  const cfg = modelConfig.config ?? {};
+  if (cls === 'Sequential') {
+    const raw: any[] = Array.isArray(cfg) ? cfg : cfg.layers;
+    let previous: string | undefined;
+    const layers = raw.map((layer, index): LayerNode => {
+      const node: LayerNode = {
+        index,
+        name: layerName(layer),
+        className: layer.class_name,
+        config: layer.config ?? {},
+        inbound: previous === undefined ? [] : [previous],
+      };
+      previous = node.name;
+      return node;
+    });
+    return { name: String(cfg.name ?? 'sequential'), dataFormat: dataFormatOf(layers), layers, kerasConfig: modelConfig };
+  }
+  if (cls === 'Functional' || cls === 'Model') {
+    const layers = (cfg.layers as any[]).map(
+      (layer, index): LayerNode => ({
+        index,
+        name: layerName(layer),
+        className: layer.class_name,
+        config: layer.config ?? {},
+        inbound: inboundNames(layer),
+      }),
+    );
+    return { name: String(cfg.name ?? 'model'), dataFormat: dataFormatOf(layers), layers, kerasConfig: modelConfig };
+  }
+  throw usageError(`unsupported model class '${cls}': cnnviz reads Sequential and Functional models`);
+}
+
+/** Levenshtein distance, for "did you mean" on layer names. */
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0];
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j];
+      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length];
+}
+
+export function closestName(name: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const candidate of candidates) {
+    const d = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.max(3, Math.floor(name.length / 2)) ? best : undefined;
+}
+
+/**
+ * Finds a layer by name or by Keras index ("block1_conv1" or "1"). `allowed` narrows the
+ * choice (e.g. conv layers only) so that the error lists the layers that would work.
+ */
+export function findLayer(graph: ModelGraph, ref: string, allowed: LayerNode[] = graph.layers, what = 'layer', plural = `${what}s`): LayerNode {
+  const byIndex = /^\d+$/.test(ref) ? graph.layers.find((l) => l.index === Number(ref)) : undefined;
+  const layer = byIndex ?? graph.layers.find((l) => l.name === ref);
+  if (layer && allowed.includes(layer)) return layer;
+  const valid = allowed.map((l) => `${l.index}:${l.name}`).join(', ');
+  if (layer) {
+    throw usageError(`layer '${layer.name}' (${layer.className}) is not a ${what}; ${plural} of ${graph.name}: ${valid}`);
+  }
+  const guess = closestName(ref, allowed.map((l) => l.name));
+  const hint = guess ? ` Did you mean '${guess}'?` : '';
+  throw usageError(`no layer '${ref}' in ${graph.name}.${hint} Valid ${plural}: ${valid}`);
+}
+
+/** The layers that the given layers depend on, themselves included, in model order. */
+export function ancestors(graph: ModelGraph, names: string[]): LayerNode[] {
+  const byName = new Map(graph.layers.map((l) => [l.name, l]));
+  const keep = new Set<string>();
+  const stack = [...names];
+  while (stack.length > 0) {
+    const name = stack.pop()!;
+    if (keep.has(name)) continue;
+    keep.add(name);
+    stack.push(...(byName.get(name)?.inbound ?? []));
+  }
+  return graph.layers.filter((l) => keep.has(l.name));
+}
+
+/**
+ * A block ends at the layer whose output feeds a pooling layer (the tutorial's "last conv
+ * of each block"); for VGG16 these are block1_conv2 ... block5_conv3.
+ */
+export function blockOutputs(graph: ModelGraph): LayerNode[] {
+  const byName = new Map(graph.layers.map((l) => [l.name, l]));
+  const ends: LayerNode[] = [];
+  for (const layer of graph.layers) {
+    if (!/^(Max|Average)Pooling2D$/.test(layer.className)) continue;
+    for (const name of layer.inbound) {
+      const feeder = byName.get(name);
+      if (feeder && !ends.includes(feeder)) ends.push(feeder);
+    }
+  }
+  return ends;
+}
+
+/**
+ * The Keras config of the part of the model that computes `outputs`: layers past them are
+ * never built (VGG16's classifier alone is 124 M weights).
+ */
+export function truncatedConfig(graph: ModelGraph, outputs: string[]): KerasModelConfig {
+  const keep = new Set(ancestors(graph, outputs).map((l) => l.name));
+  const { class_name, config } = graph.kerasConfig;
+  if (class_name === 'Sequential') {
+    const last = Math.max(...graph.layers.filter((l) => keep.has(l.name)).map((l) => l.index));
+    const layers: unknown[] = Array.isArray(config) ? config : config.layers;
+    return { class_name, config: { ...(Array.isArray(config) ? {} : config), layers: layers.slice(0, last + 1) } };
+  }
+  return {
+    class_name,
+    config: {
+      ...config,
+      layers: (config.layers as any[]).filter((l) => keep.has(String(l.config?.name ?? l.name))),
+      output_layers: outputs.map((name) => [name, 0, 0]),
+    },
+  };
+}

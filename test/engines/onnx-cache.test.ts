@@ -1,0 +1,37 @@
+import { mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findCachedOnnx, MAX_CACHED_MODELS, onnxCacheKey, reserveCacheEntry } from '../../src/engines/onnx-cache.js';
+
+test('keys change with anything the prepared model depends on', () => {
+  const base = { translator: 1, ort: '1.30.0', weights: 'w', outputs: ['a'] };
+  expect(onnxCacheKey(base)).toBe(onnxCacheKey({ ...base }));
+  expect(onnxCacheKey(base)).not.toBe(onnxCacheKey({ ...base, outputs: ['b'] }));
+  expect(onnxCacheKey(base)).not.toBe(onnxCacheKey({ ...base, weights: 'w2' }));
+  expect(onnxCacheKey(base)).toMatch(/^[0-9a-f]{32}$/);
+});
+
+test('an entry appears whole on commit, the oldest beyond the limit and stale half-written folders go', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cnnviz-onnx-cache-'));
+  const keys = Array.from({ length: MAX_CACHED_MODELS + 1 }, (_, i) => onnxCacheKey({ i }));
+  mkdirSync(join(dir, 'dead.999.tmp'));
+  utimesSync(join(dir, 'dead.999.tmp'), new Date(0), new Date(0));
+  for (const [i, key] of keys.entries()) {
+    const entry = await reserveCacheEntry(dir, key);
+    expect(await findCachedOnnx(dir, key)).toBeUndefined();
+    writeFileSync(join(entry.folder, 'model.onnx'), 'm');
+    writeFileSync(join(entry.folder, 'weights.bin'), 'w');
+    await entry.commit();
+    utimesSync(join(dir, key), new Date(1000 * (i + 1)), new Date(1000 * (i + 1)));
+  }
+  // The last commit pruned with the times as they were then; one more commit prunes again.
+  const extra = await reserveCacheEntry(dir, onnxCacheKey({ extra: true }));
+  writeFileSync(join(extra.folder, 'model.onnx'), 'm');
+  writeFileSync(join(extra.folder, 'weights.bin'), 'w');
+  await extra.commit();
+  const left = readdirSync(dir);
+  expect(left).toHaveLength(MAX_CACHED_MODELS);
+  expect(left).not.toContain('dead.999.tmp');
+  expect(left).not.toContain(keys[0]);
+  expect(await findCachedOnnx(dir, keys[keys.length - 1])).toBe(join(dir, keys[keys.length - 1], 'model.onnx'));
+});
