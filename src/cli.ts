@@ -58,6 +58,11 @@ export function buildProgram(): Command {
 
 /** Runs the CLI and returns the exit code: 0 done, 1 runtime failure, 2 usage error. */
 export async function main(argv: string[]): Promise<number> {
+  // A reader that stops early (`cnnviz summary | head -1`) closes the pipe: end quietly, as ls does.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
   // An empty variable means unset, as in most shells' habits, not an invalid backend name.
   if (process.env.CNNVIZ_BACKEND === '') delete process.env.CNNVIZ_BACKEND;
   const program = buildProgram();

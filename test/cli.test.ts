@@ -77,7 +77,7 @@ describe('pictures with --weights none (offline)', () => {
     expect(code).toBe(0);
     const png = readPng(join(out, 'filters-block1_conv1.png'));
     expect([png.width, png.height]).toEqual([3 * 35 + 2, 6 * 35 + 2]);
-    expect(stdout).toContain('6 filters (rows) x 3 input channels (columns)');
+    expect(stdout).toContain('6 of 64 filters (rows) x 3 input channels (columns)');
   });
 
   test('--json lists the written files for scripts', async () => {

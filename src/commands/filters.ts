@@ -2,8 +2,8 @@ import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import type { CommandContext, Runner } from './context.js';
 import { addModelOptions, addPictureOptions, countOrAll, examples, positiveInt, type ModelOptions, type PictureOptions } from './options.js';
-import { prepareOutputDir, withDownloadProgress, reportFiles } from './output.js';
-import type { KernelNormalize, KernelShape } from '../render/kernels.js';
+import { reportFiles, withDownloadProgress } from './output.js';
+import type { KernelNormalize } from '../render/kernels.js';
 import { timed } from '../timings.js';
 
 interface FiltersOptions extends ModelOptions, PictureOptions {
@@ -18,7 +18,7 @@ interface FiltersOptions extends ModelOptions, PictureOptions {
 export function filtersCommand(run: Runner): Command {
   const command = new Command('filters')
     .description("draw a conv layer's learned kernels: one row per filter, one column per input channel")
-    .option('-l, --layer <name|index>', 'convolutional layer, by name or Keras index (default: block1_conv1, else the first conv)')
+    .option('-l, --layer <name|index>', 'convolutional layer, by name or index (default: the first convolution)')
     .option('-n, --count <n|all>', 'how many filters (rows), from the first', countOrAll, 6)
     .option('-c, --channels <n|all>', 'how many input channels (columns), from the first', countOrAll, 3)
     .addOption(
@@ -42,56 +42,33 @@ export function filtersCommand(run: Runner): Command {
 }
 
 async function filters(options: FiltersOptions, ctx: CommandContext): Promise<void> {
-  const { resolveArchitecture, loadWeights, layerWeightArrays } = await import('../formats/model.js');
-  const { findLayer } = await import('../formats/keras/graph.js');
-  const { isConvolution } = await import('../formats/keras/shapes.js');
-  const { filterGrid } = await import('../render/kernels.js');
-  const { colormapLut } = await import('../render/colormap.js');
-  const { writePng } = await import('../output/files.js');
+  const { openModel } = await import('../formats/model.js');
+  const { findLayer } = await import('../net/lookup.js');
+  const { isConvolution } = await import('../net/net.js');
+  const { filterPicture } = await import('../pipeline/filters.js');
+  const { fileSafe, prepareOutputDir, writePng } = await import('../output/files.js');
+  const { warmUpH5 } = await import('../weights/h5.js');
   const { usageError } = await import('../errors.js');
 
-  // HDF5's wasm module compiles on background threads while the architecture is resolved.
-  void import('../weights/h5.js').then((h5) => h5.loadH5wasm()).catch(() => undefined);
-  const arch = await resolveArchitecture(options.model, { includeTop: false, size: options.size });
-  const convs = arch.graph.layers.filter(isConvolution);
-  const layerRef = options.layer ?? (arch.graph.layers.some((l) => l.name === 'block1_conv1') ? 'block1_conv1' : convs[0]?.name);
-  if (!layerRef) throw usageError(`${arch.graph.name} has no convolutional layers`);
-  const layer = findLayer(arch.graph, layerRef, convs, 'convolutional layer');
+  warmUpH5();
+  const model = await openModel(options.model, { includeTop: false, size: options.size });
+  const convs = model.net.layers.filter(isConvolution);
+  const layerRef = options.layer ?? convs[0]?.name;
+  if (!layerRef) throw usageError(`${model.net.name} has no convolutional layers, so no filters to draw`);
+  const layer = findLayer(model.net, layerRef, convs, 'convolutional layer');
   await prepareOutputDir(options.output);
 
-  const loaded = await timed('weights', () =>
-    withDownloadProgress(ctx.report, (progress) => loadWeights(arch, options.weights, { layers: [layer.name], includeTop: false, ...progress })),
-  );
-  ctx.report.verbose(`weights: ${loaded.description}`);
-  const [kernel] = await layerWeightArrays(arch, layer.name, loaded);
-  const shape = kernel.shape as KernelShape;
-  const [kh, kw, cin, cout] = shape;
-
-  const clamp = (asked: number, available: number, what: string): number => {
+  const { kernel, weights } = await withDownloadProgress(ctx.report, (download) => model.readKernel(layer.name, { weights: options.weights, download }));
+  ctx.report.verbose(`weights: ${weights.description}`);
+  const [, , cin, cout] = kernel.shape;
+  for (const [asked, available, what] of [[options.count, cout, 'filters'], [options.rgb ? 3 : options.channels, cin, 'input channels']] as const) {
     if (asked > available && Number.isFinite(asked)) ctx.report.notice(`${layer.name} has ${available} ${what}; drawing ${available}`);
-    return Math.min(asked, available);
-  };
-  const count = clamp(options.count, cout, 'filters');
+  }
   if (options.rgb && cin !== 3) throw usageError(`--rgb needs a layer with 3 input channels; ${layer.name} has ${cin}`);
-  const channels = options.rgb ? 3 : clamp(options.channels, cin, 'input channels');
-  // Keras' VGG weights expect caffe input: channel 0 is blue, so colour tiles reverse it.
-  const bgr = arch.builtin?.preprocess === 'caffe';
-  const image = filterGrid(kernel.data, shape, {
-    filters: count,
-    channels,
-    normalize: options.normalize,
-    lut: colormapLut(options.colormap),
-    cell: options.cell,
-    rgb: options.rgb,
-    bgr,
-  });
-  const suffix = options.rgb ? '-rgb' : '';
-  const path = join(options.output, `filters-${layer.name}${suffix}.png`);
-  const bytes = await timed('encode+write', () => writePng(path, image));
-  const random = loaded.weights === 'random' ? ', RANDOM weights' : '';
-  const shows = options.rgb
-    ? `${layer.name} kernel ${kh}x${kw}x${cin}x${cout}: ${count} filters as colour tiles (channels stored ${bgr ? 'B,G,R; shown as R,G,B' : 'R,G,B'}), normalize ${options.normalize}${random}`
-    : `${layer.name} kernel ${kh}x${kw}x${cin}x${cout}: ${count} filters (rows) x ${channels} input channels (columns), normalize ${options.normalize}, ${options.colormap}${random}`;
-  if (loaded.weights === 'random') ctx.report.notice(`weights: ${loaded.description}; the kernels are not learned`);
-  reportFiles([{ path, bytes, shows }], Boolean(options.json), ctx.report, { model: arch.graph.name, weights: loaded.description });
+  const picture = filterPicture(layer.name, kernel, { ...options, count: options.count, channels: options.channels, bgr: model.bgr });
+  const path = join(options.output, `filters-${fileSafe(layer.name)}${options.rgb ? '-rgb' : ''}.png`);
+  const bytes = await timed('encode+write', () => writePng(path, picture.image));
+  if (weights.random) ctx.report.notice(`weights: ${weights.description}; the kernels are not learned`);
+  const shows = `${picture.shows}${weights.random ? ', RANDOM weights' : ''}`;
+  reportFiles([{ path, bytes, shows }], Boolean(options.json), ctx.report, { model: model.net.name, weights: weights.description });
 }

@@ -1,29 +1,30 @@
 /**
- * What the picture-writing commands share: the output folder, the list of written files,
- * and the download progress shown while weights arrive.
+ * What the picture-writing commands share: the list of written files, and progress (weights
+ * arriving, images done) shown as a bar on a terminal.
  */
-import { mkdir, stat } from 'node:fs/promises';
-import { usageError, runtimeError } from '../errors.js';
 import type { Reporter } from './context.js';
-import type { DownloadProgress } from '../weights/download.js';
-import type { WeightsFile } from '../formats/builtin.js';
+import type { WrittenFile } from '../output/files.js';
+import type { DownloadCallbacks } from '../weights/resolve.js';
 
-export interface WrittenFile {
-  path: string;
-  bytes: number;
-  /** What the file shows, in a few words. */
-  shows: string;
+type Bar = InstanceType<typeof import('cli-progress').SingleBar>;
+
+/** Bars on stderr, the cursor hidden while one shows: one style for every bar cnnviz draws. */
+async function barMaker(): Promise<(format: string) => Bar> {
+  const { SingleBar } = await import('cli-progress');
+  return (format) => new SingleBar({ format, stream: process.stderr, hideCursor: true });
 }
 
-/** Creates the output folder; a path that is a file, or unwritable, is the user's to fix. */
-export async function prepareOutputDir(dir: string): Promise<void> {
-  const existing = await stat(dir).catch(() => undefined);
-  if (existing && !existing.isDirectory()) throw usageError(`output path '${dir}' is a file, not a folder`);
-  try {
-    await mkdir(dir, { recursive: true });
-  } catch (err) {
-    throw runtimeError(`cannot create output folder '${dir}': ${(err as Error).message}`);
-  }
+/** Images done, with ETA: a bar on a terminal, nothing in logs (the file list follows). */
+export async function imageProgress(report: Reporter): Promise<{ update(done: number, total: number): void; stop(): void }> {
+  if (!report.interactive) return { update: () => undefined, stop: () => undefined };
+  const bar = (await barMaker())('  {bar} {value}/{total} images | ETA {eta_formatted}');
+  return {
+    update(done, total) {
+      if (!bar.isActive) bar.start(total, 0);
+      bar.update(done);
+    },
+    stop: () => bar.stop(),
+  };
 }
 
 export const humanBytes = (n: number): string =>
@@ -38,18 +39,14 @@ export function reportFiles(files: WrittenFile[], json: boolean, report: Reporte
   for (const f of files) report.out(`${f.path.padEnd(width)}  ${humanBytes(f.bytes).padStart(8)}  ${f.shows}`);
 }
 
-export interface DownloadCallbacks {
-  onDownloadStart: (file: WeightsFile, url: string, destination: string) => void;
-  onProgress: (progress: DownloadProgress) => void;
-}
 
 /**
  * Runs `work` with download feedback: a live bar (bytes, percent, rate, ETA) on a terminal,
  * a line at each quarter otherwise, so logs stay short. The bar is stopped however `work` ends.
  */
 export async function withDownloadProgress<T>(report: Reporter, work: (callbacks: DownloadCallbacks) => Promise<T>): Promise<T> {
-  const { SingleBar } = await import('cli-progress');
-  let bar: InstanceType<typeof SingleBar> | undefined;
+  const newBar = await barMaker();
+  let bar: Bar | undefined;
   let started = 0;
   let nextQuarter = 0.25;
   const rate = (received: number) => humanBytes(Math.round(received / Math.max(0.001, (Date.now() - started) / 1000)));
@@ -60,11 +57,7 @@ export async function withDownloadProgress<T>(report: Reporter, work: (callbacks
     },
     onProgress({ received, total }) {
       if (report.interactive && total) {
-        bar ??= new SingleBar({
-          format: '  {bar} {percentage}% | {done} of {size} | {rate}/s | ETA {eta_formatted}',
-          stream: process.stderr,
-          hideCursor: true,
-        });
+        bar ??= newBar('  {bar} {percentage}% | {done} of {size} | {rate}/s | ETA {eta_formatted}');
         if (!bar.isActive) bar.start(total, 0, { size: humanBytes(total), done: '0 B', rate: '0 B' });
         bar.update(received, { done: humanBytes(received), rate: rate(received) });
       } else if (total && received / total >= nextQuarter) {

@@ -22,19 +22,17 @@ export function summaryCommand(run: Runner): Command {
 
 async function summary(options: SummaryOptions, ctx: CommandContext): Promise<void> {
   // Only the architecture: no weights, no engine. The table needs neither.
-  const { resolveArchitecture } = await import('../formats/model.js');
+  const { openModel } = await import('../formats/model.js');
   const { summarize, convolutionRows } = await import('../net/summary.js');
-  const { inferShapes } = await import('../formats/keras/shapes.js');
   const { renderSummary, renderConvolutions } = await import('../render/table.js');
-  const { graph } = await resolveArchitecture(options.model, { includeTop: options.top, size: options.size });
-  const shapes = inferShapes(graph);
+  const { net } = await openModel(options.model, { includeTop: options.top, size: options.size });
   if (options.conv) {
-    const rows = convolutionRows(shapes);
-    if (options.json) ctx.report.out(JSON.stringify({ model: graph.name, layers: rows }, null, 2));
-    else renderConvolutions(graph.name, rows).forEach(ctx.report.out);
+    const rows = convolutionRows(net);
+    if (options.json) ctx.report.out(JSON.stringify({ model: net.name, layers: rows }, null, 2));
+    else renderConvolutions(net.name, rows).forEach(ctx.report.out);
     return;
   }
-  const result = summarize(graph, shapes);
+  const result = summarize(net);
   if (options.json) ctx.report.out(JSON.stringify(result, null, 2));
   else renderSummary(result).forEach(ctx.report.out);
 }

@@ -1,10 +1,11 @@
 /**
- * Which layers a feature-maps run draws: `--blocks` (the layer feeding each pooling layer)
- * and `--layer` (by name or index), checked to be spatial, in model order.
+ * Which layers a feature-maps run draws: `--blocks` (stage ends, see stages.ts) and
+ * `--layer` (by name or index), checked to be spatial, in model order.
  */
 import { usageError } from '../errors.js';
-import { blockOutputs, findLayer, type ModelGraph } from '../formats/keras/graph.js';
-import { inferShapes, isSpatial } from '../formats/keras/shapes.js';
+import { findLayer } from './lookup.js';
+import { isSpatial, type Net } from './net.js';
+import { stageEnds } from './stages.js';
 
 /** `all`, or block numbers from 1 like "1,3,5". */
 export function parseBlocks(value: string, available: number): number[] {
@@ -17,21 +18,25 @@ export function parseBlocks(value: string, available: number): number[] {
 }
 
 /**
- * `blocks` is 'all', a list like '1,3,5', or 'auto' (every block if the model has pooling
- * layers, else the default layer), which is what a report shows unless told otherwise.
+ * `blocks` is 'all', a list like '1,3,5', or 'auto' (every stage if the model has any, else
+ * the default layer), which is what a report shows unless told otherwise.
  */
-export function selectFeatureLayers(graph: ModelGraph, options: { blocks?: string; layers?: string[]; defaultLayer?: string }): string[] {
-  const spatial = inferShapes(graph).filter(isSpatial).map((s) => s.layer);
+export function selectFeatureLayers(net: Net, options: { blocks?: string; layers?: string[]; defaultLayer?: string }): string[] {
+  const spatial = net.layers.filter(isSpatial);
+  const ends = stageEnds(net);
   const chosen = new Set<string>();
-  if (options.blocks === 'auto') options = { ...options, blocks: blockOutputs(graph).length > 0 ? 'all' : undefined };
-  if (options.blocks) {
-    const ends = blockOutputs(graph);
-    if (ends.length === 0) throw usageError(`${graph.name} has no pooling layers, so no blocks; pick layers with --layer (spatial layers: ${spatial.map((l) => l.name).join(', ')})`);
-    parseBlocks(options.blocks, ends.length).forEach((n) => chosen.add(ends[n - 1].name));
+  const blocks = options.blocks === 'auto' ? (ends.length > 0 ? 'all' : undefined) : options.blocks;
+  if (blocks) {
+    if (ends.length === 0) {
+      const names = spatial.map((l) => l.name);
+      const list = names.length > 20 ? `${names.slice(0, 20).join(', ')}, ...` : names.join(', ');
+      throw usageError(`${net.name} has no stages (no convolution whose maps are larger than 1x1); pick layers with --layer (spatial layers: ${list})`);
+    }
+    parseBlocks(blocks, ends.length).forEach((n) => chosen.add(ends[n - 1].name));
   }
-  const fallback = options.defaultLayer && graph.layers.some((l) => l.name === options.defaultLayer) ? options.defaultLayer : spatial[0]?.name;
-  const refs = options.layers ?? (options.blocks || !fallback ? [] : [fallback]);
-  for (const ref of refs) chosen.add(findLayer(graph, ref, spatial, 'spatial layer', 'spatial layers (ones with feature maps)').name);
-  if (chosen.size === 0) throw usageError(`${graph.name} has no spatial layers to draw feature maps from`);
-  return graph.layers.filter((l) => chosen.has(l.name)).map((l) => l.name);
+  const fallback = spatial.find((l) => l.name === options.defaultLayer)?.name ?? spatial[0]?.name;
+  const refs = options.layers ?? (blocks || !fallback ? [] : [fallback]);
+  for (const ref of refs) chosen.add(findLayer(net, ref, spatial, 'spatial layer', 'spatial layers (ones with feature maps)').name);
+  if (chosen.size === 0) throw usageError(`${net.name} has no spatial layers to draw feature maps from`);
+  return net.layers.filter((l) => chosen.has(l.name)).map((l) => l.name);
 }

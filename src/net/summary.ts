@@ -1,31 +1,33 @@
 /**
  * What `model.summary()` reports, as data: one row per layer with its output shape and
- * parameter count, plus the totals. Rendering is render/table.ts's job.
+ * parameter count, the stage ends marked, plus the totals. Rendering is render/table.ts's job.
  */
-import type { ModelGraph, Shape } from '../formats/keras/graph.js';
-import { countWeights, inferShapes, isConvolution, NESTED_MODELS, type LayerShapes } from '../formats/keras/shapes.js';
+import { formatShape, isConvolution, type Net } from './net.js';
+import { stageEnds } from './stages.js';
 
 export interface SummaryRow {
-  /** Keras' index; inner layers of a nested model get none. */
+  /** What --layer takes; null for rows that cannot be chosen (inside a nested model). */
   index: number | null;
-  /** 0 for the model's own layers, 1 for the layers of a nested model, ... */
   depth: number;
   name: string;
-  className: string;
-  /** e.g. "(None, 224, 224, 64)"; "?" when the class is unknown to cnnviz. */
+  type: string;
+  /** e.g. "(None, 224, 224, 64)"; "?" when unknown. */
   outputShape: string;
   /** null when unknown. */
   params: number | null;
   connectedTo: string[];
+  /** The stage this layer ends (1, 2, ...), as --blocks numbers them. */
+  stage?: number;
 }
 
 export interface ModelSummary {
   name: string;
+  format: string;
   rows: SummaryRow[];
   totalParams: number;
-  trainableParams: number;
-  nonTrainableParams: number;
-  /** Layers whose class cnnviz does not know: their shapes and counts are left out of the totals. */
+  trainableParams?: number;
+  nonTrainableParams?: number;
+  /** Layers cnnviz could not size: their counts are left out of the totals. */
   unknownLayers: string[];
   /** True when every layer feeds only the next one, as in Keras' Sequential summary. */
   sequential: boolean;
@@ -38,55 +40,35 @@ export interface ConvRow {
   outputShape: string;
 }
 
-export function formatShape(shape: Shape | undefined): string {
-  if (!shape) return '?';
-  const dims = shape.map((d) => (d === null ? 'None' : String(d)));
-  return `(${dims.join(', ')}${dims.length === 1 ? ',' : ''})`;
-}
-
-function isChain(graph: ModelGraph): boolean {
-  return graph.layers.every((l, i) => (i === 0 ? l.inbound.length === 0 : l.inbound.length === 1 && l.inbound[0] === graph.layers[i - 1].name));
-}
-
-function rowsOf(shapes: LayerShapes[], depth: number): SummaryRow[] {
-  return shapes.flatMap((s): SummaryRow[] => [
-    {
-      index: depth === 0 ? s.layer.index : null,
-      depth,
-      name: s.layer.name,
-      className: s.layer.className,
-      outputShape: formatShape(s.outputShape),
-      params: s.weights ? countWeights(s.weights) : null,
-      connectedTo: s.layer.inbound,
-    },
-    // A nested model is shown with its own layers beneath it, as Keras' expand_nested does.
-    ...(s.inner ? rowsOf(s.inner, depth + 1) : []),
-  ]);
-}
-
-export function summarize(graph: ModelGraph, shapes: LayerShapes[] = inferShapes(graph)): ModelSummary {
-  const rows = rowsOf(shapes, 0);
-  const weights = shapes.flatMap((s) => s.weights ?? []);
+export function summarize(net: Net): ModelSummary {
+  const stages = new Map(stageEnds(net).map((layer, i) => [layer.name, i + 1]));
   return {
-    name: graph.name,
-    rows,
-    totalParams: countWeights(weights),
-    trainableParams: countWeights(weights, 'trainable'),
-    nonTrainableParams: countWeights(weights, 'non-trainable'),
-    // A nested model with an unknown layer inside is incomplete because of that layer, listed itself.
-    unknownLayers: rows.filter((r) => r.params === null && !NESTED_MODELS.has(r.className)).map((r) => r.name),
-    sequential: isChain(graph),
+    name: net.name,
+    format: net.format,
+    rows: net.layers.map((l) => ({
+      index: l.index,
+      depth: l.depth,
+      name: l.name,
+      type: l.type,
+      outputShape: formatShape(l.outputShape),
+      params: l.params,
+      connectedTo: l.inputs,
+      ...(stages.has(l.name) ? { stage: stages.get(l.name) } : {}),
+    })),
+    totalParams: net.params.total,
+    ...(net.params.trainable !== undefined ? { trainableParams: net.params.trainable } : {}),
+    ...(net.params.nonTrainable !== undefined ? { nonTrainableParams: net.params.nonTrainable } : {}),
+    unknownLayers: net.unknown,
+    sequential: net.sequential,
   };
 }
 
 /** The tutorial's second listing: every convolution with its kernel shape. */
-export function convolutionRows(shapes: LayerShapes[]): ConvRow[] {
-  return shapes
-    .filter((s) => isConvolution(s.layer))
-    .map((s) => ({
-      index: s.layer.index,
-      name: s.layer.name,
-      kernelShape: formatShape(s.weights?.[0]?.shape),
-      outputShape: formatShape(s.outputShape),
-    }));
+export function convolutionRows(net: Net): ConvRow[] {
+  return net.layers.filter(isConvolution).map((l) => ({
+    index: l.index!,
+    name: l.name,
+    kernelShape: formatShape(l.kernelShape),
+    outputShape: formatShape(l.outputShape),
+  }));
 }

@@ -3,7 +3,8 @@
  * name in the same folder, then rename over the target.
  */
 import { randomBytes } from 'node:crypto';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { runtimeError, usageError } from '../errors.js';
 import type { PixelImage } from '../render/mosaic.js';
 
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
@@ -30,4 +31,27 @@ export async function writePng(path: string, image: PixelImage): Promise<number>
   const png = await encodePng(image);
   await writeFileAtomic(path, png);
   return png.length;
+}
+
+/** A layer name as part of a file name: ONNX node names ('/layer1/layer1.0/relu/Relu') hold slashes. */
+export function fileSafe(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[_.]+|_+$/g, '') || 'layer';
+}
+
+export interface WrittenFile {
+  path: string;
+  bytes: number;
+  /** What the file shows, in a few words. */
+  shows: string;
+}
+
+/** Creates the output folder; a path that is a file, or unwritable, is the user's to fix. */
+export async function prepareOutputDir(dir: string): Promise<void> {
+  const existing = await stat(dir).catch(() => undefined);
+  if (existing && !existing.isDirectory()) throw usageError(`output path '${dir}' is a file, not a folder`);
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw runtimeError(`cannot create output folder '${dir}': ${(err as Error).message}`);
+  }
 }

@@ -4,9 +4,9 @@
  */
 import { isGray, lutIndex, type Lut } from './colormap.js';
 import { drawLabel, labelSize } from './labels.js';
+import type { MapShape } from '../net/net.js';
 import { makeMosaic, mosaicGeometry, scaleForMinSize, tileOrigin, type PixelImage } from './mosaic.js';
 
-export type MapShape = [height: number, width: number, channels: number];
 export type MapNormalize = 'map' | 'layer';
 export type MapOrder = 'index' | 'activity';
 

@@ -5,8 +5,8 @@
 import { colorize, type Lut } from './colormap.js';
 import { makeMosaic, scaleForMinSize, type PixelImage } from './mosaic.js';
 import { minMax, rescale } from './normalize.js';
+import type { KernelShape } from '../net/net.js';
 
-export type KernelShape = [kh: number, kw: number, inChannels: number, outChannels: number];
 export type KernelNormalize = 'layer' | 'filter' | 'channel';
 
 /** The (kh, kw) slice of filter `f`, input channel `c`. */

@@ -4,7 +4,7 @@
  */
 import type { RgbImage } from '../image/decode.js';
 import { lutIndex, type Lut } from './colormap.js';
-import type { MapShape } from './featuremaps.js';
+import type { MapShape } from '../net/net.js';
 import { minMax, rescale } from './normalize.js';
 import type { PixelImage } from './mosaic.js';
 

@@ -5,7 +5,7 @@
  * transparent box whose title (and caption on hover) names its channel.
  */
 import type { ModelSummary } from '../net/summary.js';
-import { thousands } from './table.js';
+import { thousands, totalRows } from './table.js';
 
 export interface ReportLayer {
   name: string;
@@ -42,7 +42,7 @@ function summaryTable(summary: ModelSummary): string {
   const rows = summary.rows
     .map(
       (r) =>
-        `<tr${r.depth ? ' class="inner"' : ''}><td>${r.index ?? ''}</td><td>${escape(`${'  '.repeat(r.depth)}${r.name}`)}</td><td>${escape(r.className)}</td>` +
+        `<tr${r.depth ? ' class="inner"' : ''}><td>${r.index ?? ''}</td><td>${escape(`${'  '.repeat(r.depth)}${r.name}`)}</td><td>${escape(r.type)}</td>` +
         `<td>${escape(r.outputShape)}</td><td class="num">${r.params === null ? '?' : thousands(r.params)}</td></tr>`,
     )
     .join('\n');
@@ -50,9 +50,9 @@ function summaryTable(summary: ModelSummary): string {
 <tbody>
 ${rows}
 </tbody>
-<tfoot><tr><td colspan="4">Total params</td><td class="num">${thousands(summary.totalParams)}</td></tr>
-<tr><td colspan="4">Trainable params</td><td class="num">${thousands(summary.trainableParams)}</td></tr>
-<tr><td colspan="4">Non-trainable params</td><td class="num">${thousands(summary.nonTrainableParams)}</td></tr></tfoot></table>`;
+<tfoot>${totalRows(summary)
+    .map(([label, value]) => `<tr><td colspan="4">${label}</td><td class="num">${thousands(value)}</td></tr>`)
+    .join('\n')}</tfoot></table>`;
 }
 
 function layerSection(layer: ReportLayer): string {

@@ -28,30 +28,37 @@ export function renderTable(columns: Column[], rows: string[][], gap = 2): strin
   ];
 }
 
+/** The totals under a summary: what the format knows (ONNX files have no trainable flag). */
+export function totalRows(summary: ModelSummary): Array<[label: string, value: number]> {
+  const rows: Array<[string, number]> = [['Total params', summary.totalParams]];
+  if (summary.trainableParams !== undefined) rows.push(['Trainable params', summary.trainableParams]);
+  if (summary.nonTrainableParams !== undefined) rows.push(['Non-trainable params', summary.nonTrainableParams]);
+  return rows;
+}
+
 export function renderSummary(summary: ModelSummary): string[] {
   const columns: Column[] = [
     { header: '#', align: 'right' },
     { header: 'Layer (type)', align: 'left' },
     { header: 'Output Shape', align: 'left' },
     { header: 'Param #', align: 'right' },
+    { header: 'Stage', align: 'left' },
   ];
   // Keras adds "Connected to" for models that are not a plain chain of layers.
   if (!summary.sequential) columns.push({ header: 'Connected to', align: 'left' });
   const rows = summary.rows.map((r) => {
-    const name = `${'  '.repeat(r.depth)}${r.depth > 0 ? '└ ' : ''}${r.name} (${r.className})`;
-    const cells = [r.index === null ? '' : String(r.index), name, r.outputShape, r.params === null ? '?' : thousands(r.params)];
+    const name = `${'  '.repeat(r.depth)}${r.depth > 0 ? '└ ' : ''}${r.name} (${r.type})`;
+    const cells = [r.index === null ? '' : String(r.index), name, r.outputShape, r.params === null ? '?' : thousands(r.params), r.stage ? `end of ${r.stage}` : ''];
     if (!summary.sequential) cells.push(r.depth > 0 ? '' : r.connectedTo.join(', '));
     return cells;
   });
   const lines = [`Model: "${summary.name}"`, ...renderTable(columns, rows)];
-  lines.push(
-    `Total params: ${thousands(summary.totalParams)}`,
-    `Trainable params: ${thousands(summary.trainableParams)}`,
-    `Non-trainable params: ${thousands(summary.nonTrainableParams)}`,
-  );
+  lines.push(...totalRows(summary).map(([label, value]) => `${label}: ${thousands(value)}`));
   if (summary.unknownLayers.length > 0) {
-    lines.push(`(? = layer class unknown to cnnviz, left out of the totals: ${summary.unknownLayers.join(', ')})`);
+    lines.push(`(? = shape or parameters unknown to cnnviz, left out of the totals: ${summary.unknownLayers.join(', ')})`);
   }
+  const stages = summary.rows.filter((r) => r.stage).length;
+  lines.push(stages > 0 ? `Stages (--blocks): ${stages}, each ending at the last layer of its resolution` : 'Stages (--blocks): none');
   return lines;
 }
 

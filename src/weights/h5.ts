@@ -136,3 +136,8 @@ export async function openKerasWeights(path: string): Promise<KerasWeightsFile> 
     close: () => file.close(),
   };
 }
+
+/** Starts compiling HDF5's wasm on background threads, in case weights must be read later. */
+export function warmUpH5(): void {
+  void loadH5wasm().catch(() => undefined);
+}

@@ -12,12 +12,16 @@ import { DEFAULT_WEIGHTS_BASE_URL, type BuiltinModel, type WeightsFile } from '.
 
 export type WeightsSource = { kind: 'none' } | { kind: 'file'; path: string };
 
-export interface ResolveOptions {
+/** How a download reports itself: the command draws a progress bar from these. */
+export interface DownloadCallbacks {
+  onDownloadStart?: (file: WeightsFile, url: string, destination: string) => void;
+  onProgress?: (progress: DownloadProgress) => void;
+}
+
+export interface ResolveOptions extends DownloadCallbacks {
   /** Whether the command needs the classifier's weights (only then the large file). */
   includeTop: boolean;
   env?: NodeJS.ProcessEnv;
-  onDownloadStart?: (file: WeightsFile, url: string, destination: string) => void;
-  onProgress?: (progress: DownloadProgress) => void;
 }
 
 export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildModel, predict } from '../../src/engines/tfjs.js';
+import { buildModel, predict } from '../../src/formats/keras/tfjs-model.js';
 import { initBackend } from '../../src/engines/backend.js';
 import { graphFromKerasConfig } from '../../src/formats/keras/graph.js';
 import { openKerasWeights } from '../../src/weights/h5.js';

@@ -4,7 +4,7 @@
  * inbound nodes as {args: [keras tensors]}, and InputLayer shapes as `batch_shape`.
  */
 import { runtimeError } from '../../errors.js';
-import type { KerasModelConfig } from './graph.js';
+import { configLayers, type KerasModelConfig } from './graph.js';
 
 const DROPPED_KEYS = new Set(['module', 'registered_name', 'build_config', 'compile_config', 'shared_object_id']);
 
@@ -68,8 +68,7 @@ function normalizeLayer(layer: any): any {
 
 export function normalizeModelConfig(model: KerasModelConfig): KerasModelConfig {
   const config = model.config ?? {};
-  const rawLayers: any[] = Array.isArray(config) ? config : config.layers ?? [];
-  let layers = rawLayers.map(normalizeLayer);
+  let layers = configLayers(model).map(normalizeLayer);
   if (model.class_name === 'Sequential' && layers[0]?.class_name === 'InputLayer') {
     // Keras' model.layers leaves a Sequential model's InputLayer out (indices start at the
     // first real layer); tfjs wants the shape on that first layer instead.

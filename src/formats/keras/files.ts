@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { runtimeError, usageError } from '../../errors.js';
-import type { KerasModelConfig } from './graph.js';
+import { configLayers, type KerasModelConfig } from './graph.js';
 import { loadH5wasm, openKerasWeights, type LayerWeights, type WeightArray } from '../../weights/h5.js';
 import { modelConfigOf } from './config.js';
 
@@ -114,8 +114,7 @@ function readKeras3Weights(root: any, config: KerasModelConfig): LayerWeights {
   const weights: LayerWeights = new Map();
   const layersGroup = root.keys().includes('layers') ? root.get('layers') : undefined;
   if (!layersGroup) return weights;
-  const layers = (Array.isArray(config.config) ? config.config : config.config.layers) as any[];
-  for (const layer of layers) {
+  for (const layer of configLayers(config)) {
     const name = String(layer.config?.name ?? layer.name);
     if (!layersGroup.keys().includes(name)) continue;
     const group = layersGroup.get(name);

@@ -4,9 +4,9 @@
  * counts come from here without allocating a single weight.
  */
 import { usageError } from '../../errors.js';
+import type { DataFormat } from '../../net/net.js';
 
-export type Dim = number | null;
-export type Shape = Dim[];
+export type { DataFormat, Dim, Shape } from '../../net/net.js';
 
 export interface LayerNode {
   /** Position in `model.layers` as Keras numbers it (the tutorial picks layers by it). */
@@ -17,8 +17,6 @@ export interface LayerNode {
   /** Names of the layers whose outputs feed this one (empty for inputs). */
   inbound: string[];
 }
-
-export type DataFormat = 'channels_last' | 'channels_first';
 
 export interface ModelGraph {
   name: string;
@@ -32,6 +30,17 @@ export interface ModelGraph {
 export interface KerasModelConfig {
   class_name: string;
   config: any;
+}
+
+/** A model config's layer list: Sequential configs of old Keras are the bare list. */
+export function configLayers(model: KerasModelConfig): any[] {
+  const config = model.config ?? {};
+  return Array.isArray(config) ? config : (config.layers ?? []);
+}
+
+/** The same model config with another layer list (the other keys kept). */
+export function withConfigLayers(model: KerasModelConfig, layers: any[]): KerasModelConfig {
+  return { ...model, config: Array.isArray(model.config) ? layers : { ...model.config, layers } };
 }
 
 /** Keras 2 writes inbound nodes as nested arrays, Keras 3 as {args: [keras tensors]}. */
@@ -96,51 +105,6 @@ export function graphFromKerasConfig(modelConfig: KerasModelConfig): ModelGraph 
   throw usageError(`unsupported model class '${cls}': cnnviz reads Sequential and Functional models`);
 }
 
-/** Levenshtein distance, for "did you mean" on layer names. */
-function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0];
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j];
-      row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length];
-}
-
-export function closestName(name: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of candidates) {
-    const d = editDistance(name.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return bestDistance <= Math.max(3, Math.floor(name.length / 2)) ? best : undefined;
-}
-
-/**
- * Finds a layer by name or by Keras index ("block1_conv1" or "1"). `allowed` narrows the
- * choice (e.g. conv layers only) so that the error lists the layers that would work.
- */
-export function findLayer(graph: ModelGraph, ref: string, allowed: LayerNode[] = graph.layers, what = 'layer', plural = `${what}s`): LayerNode {
-  const byIndex = /^\d+$/.test(ref) ? graph.layers.find((l) => l.index === Number(ref)) : undefined;
-  const layer = byIndex ?? graph.layers.find((l) => l.name === ref);
-  if (layer && allowed.includes(layer)) return layer;
-  const valid = allowed.map((l) => `${l.index}:${l.name}`).join(', ');
-  if (layer) {
-    throw usageError(`layer '${layer.name}' (${layer.className}) is not a ${what}; ${plural} of ${graph.name}: ${valid}`);
-  }
-  const guess = closestName(ref, allowed.map((l) => l.name));
-  const hint = guess ? ` Did you mean '${guess}'?` : '';
-  throw usageError(`no layer '${ref}' in ${graph.name}.${hint} Valid ${plural}: ${valid}`);
-}
-
 /** The layers that the given layers depend on, themselves included, in model order. */
 export function ancestors(graph: ModelGraph, names: string[]): LayerNode[] {
   const byName = new Map(graph.layers.map((l) => [l.name, l]));
@@ -156,23 +120,6 @@ export function ancestors(graph: ModelGraph, names: string[]): LayerNode[] {
 }
 
 /**
- * A block ends at the layer whose output feeds a pooling layer (the tutorial's "last conv
- * of each block"); for VGG16 these are block1_conv2 ... block5_conv3.
- */
-export function blockOutputs(graph: ModelGraph): LayerNode[] {
-  const byName = new Map(graph.layers.map((l) => [l.name, l]));
-  const ends: LayerNode[] = [];
-  for (const layer of graph.layers) {
-    if (!/^(Max|Average)Pooling2D$/.test(layer.className)) continue;
-    for (const name of layer.inbound) {
-      const feeder = byName.get(name);
-      if (feeder && !ends.includes(feeder)) ends.push(feeder);
-    }
-  }
-  return ends;
-}
-
-/**
  * The Keras config of the part of the model that computes `outputs`: layers past them are
  * never built (VGG16's classifier alone is 124 M weights).
  */
@@ -181,8 +128,7 @@ export function truncatedConfig(graph: ModelGraph, outputs: string[]): KerasMode
   const { class_name, config } = graph.kerasConfig;
   if (class_name === 'Sequential') {
     const last = Math.max(...graph.layers.filter((l) => keep.has(l.name)).map((l) => l.index));
-    const layers: unknown[] = Array.isArray(config) ? config : config.layers;
-    return { class_name, config: { ...(Array.isArray(config) ? {} : config), layers: layers.slice(0, last + 1) } };
+    return { class_name, config: { ...(Array.isArray(config) ? {} : config), layers: configLayers(graph.kerasConfig).slice(0, last + 1) } };
   }
   return {
     class_name,

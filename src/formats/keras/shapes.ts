@@ -3,6 +3,8 @@
  * `model.summary()` prints, computed without building (and so without allocating) a model.
  * One rule per layer class, in a table; a class not in it is shown with '?'.
  */
+import { mapDims, type DataFormat } from '../../net/net.js';
+import { sameOutputLength, windowOutputLength } from '../../net/geometry.js';
 import { graphFromKerasConfig, type LayerNode, type ModelGraph, type Shape } from './graph.js';
 
 export interface WeightSpec {
@@ -26,25 +28,25 @@ export const NESTED_MODELS = new Set(['Functional', 'Sequential', 'Model']);
 
 type Rule = (inputs: Shape[], config: Record<string, any>) => { output: Shape; weights?: WeightSpec[] };
 
-const pair = (v: number | number[] | undefined, fallback: number): [number, number] =>
+/** A Keras size option (kernel_size, strides, pool_size, dilation_rate): one number or a pair. */
+export const pair = (v: number | number[] | undefined | null, fallback: number): [number, number] =>
   v === undefined || v === null ? [fallback, fallback] : Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v, v];
 
-const isChannelsFirst = (config: Record<string, any>): boolean => config.data_format === 'channels_first';
+export const layerDataFormat = (config: Record<string, any>): DataFormat => (config.data_format === 'channels_first' ? 'channels_first' : 'channels_last');
 
-/** Splits a 4-d shape into (batch, h, w, c) whatever the data format, and puts it back. */
+/** (h, w, c) of a layer's 4-d input, by the layer's own data format. */
 function spatial(shape: Shape, config: Record<string, any>): { h: number | null; w: number | null; c: number | null } {
-  return isChannelsFirst(config) ? { c: shape[1], h: shape[2], w: shape[3] } : { h: shape[1], w: shape[2], c: shape[3] };
+  const [h, w, c] = mapDims(shape, layerDataFormat(config)) ?? [null, null, null];
+  return { h, w, c };
 }
 function image(batch: number | null, h: number | null, w: number | null, c: number | null, config: Record<string, any>): Shape {
-  return isChannelsFirst(config) ? [batch, c, h, w] : [batch, h, w, c];
+  return layerDataFormat(config) === 'channels_first' ? [batch, c, h, w] : [batch, h, w, c];
 }
 
 /** The length of a convolution or pooling output along one axis, as Keras computes it. */
 export function convOutputLength(length: number | null, kernel: number, stride: number, padding: string, dilation = 1): number | null {
   if (length === null) return null;
-  const effective = (kernel - 1) * dilation + 1;
-  if (padding === 'same') return Math.ceil(length / stride);
-  return Math.floor((length - effective) / stride) + 1;
+  return padding === 'same' ? sameOutputLength(length, stride) : windowOutputLength(length, kernel, stride, 0, dilation);
 }
 
 const known = (n: number | null, what: string): number => {
@@ -164,13 +166,10 @@ const reshape: Rule = (inputs, config) => ({ output: [inputs[0][0], ...config.ta
 
 const RULES: Record<string, Rule> = {
   Conv2D: conv,
-  Convolution2D: conv,
   DepthwiseConv2D: depthwiseConv,
   SeparableConv2D: separableConv,
   MaxPooling2D: pooling,
   AveragePooling2D: pooling,
-  MaxPool2D: pooling,
-  AvgPool2D: pooling,
   GlobalMaxPooling2D: globalPooling,
   GlobalAveragePooling2D: globalPooling,
   Flatten: flatten,
@@ -186,7 +185,6 @@ const RULES: Record<string, Rule> = {
   ELU: identity,
   Softmax: identity,
   Dropout: identity,
-  SpatialDropout2D: identity,
   GaussianNoise: identity,
   GaussianDropout: identity,
   Rescaling: identity,
@@ -258,15 +256,5 @@ export function modelInputShape(shapes: LayerShapes[]): Shape | undefined {
   return first.layer.className === 'InputLayer' ? first.outputShape : first.inputShapes[0];
 }
 
-export const isConvolution = (layer: LayerNode): boolean =>
-  /^(Conv2D|Convolution2D|DepthwiseConv2D|SeparableConv2D)$/.test(layer.className);
-
-/** Layers whose output is an image-like (batch, h, w, c) tensor: what feature maps are drawn from. */
-export function isSpatial(shapes: LayerShapes): boolean {
-  return shapes.outputShape?.length === 4 && shapes.layer.className !== 'InputLayer';
-}
-
-/** (height, width, channels) of an image-like shape, whatever the data format. */
-export function imageDims(shape: Shape, dataFormat: 'channels_last' | 'channels_first'): [number | null, number | null, number | null] {
-  return dataFormat === 'channels_first' ? [shape[2], shape[3], shape[1]] : [shape[1], shape[2], shape[3]];
-}
+/** Layer classes are Keras' canonical names here: config.ts maps the aliases (Convolution2D, ...). */
+export const isKerasConvolution = (layer: LayerNode): boolean => /^(Conv2D|DepthwiseConv2D|SeparableConv2D)$/.test(layer.className);

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { resolveArchitecture } from '../../../src/formats/model.js';
+import { resolveArchitecture } from '../../../src/formats/keras/model.js';
+import { kerasNet } from '../../../src/formats/keras/net.js';
 import { selectFeatureLayers } from '../../../src/net/select.js';
 import { inferShapes } from '../../../src/formats/keras/shapes.js';
 import { summarize } from '../../../src/net/summary.js';
@@ -53,7 +54,7 @@ test('the same weights saved as model.json, .h5 and .keras give the same picture
   expect(pictures[1]).toEqual(pictures[0]);
   expect(pictures[2]).toEqual(pictures[0]);
   for (const file of files) {
-    const summary = summarize((await resolveArchitecture(file, { includeTop: true })).graph);
+    const summary = summarize(kerasNet((await resolveArchitecture(file, { includeTop: true })).graph));
     expect(summary.totalParams).toBe(model.countParams());
   }
 });
@@ -74,14 +75,15 @@ test('a channels-first model gives the same pictures as its channels-last twin',
   expect(readFileSync(join(filtersFirst, 'filters-conv_b.png'))).toEqual(readFileSync(join(filtersLast, 'filters-conv_b.png')));
 });
 
-test('blocks are the layers feeding pooling layers; without pooling, the message points to --layer', async () => {
-  const dir = tmp('nopool');
+test('a convolution without pooling is one stage; a model without convolutions has none, and the message points to --layer', async () => {
   const input = tfl.input({ shape: [16, 16, 3], name: 'in' });
   const conv = tfl.layers.conv2d({ filters: 2, kernelSize: 3, name: 'only_conv' }).apply(input) as tfl.SymbolicTensor;
-  const path = await saveTfjs(tfl.model({ inputs: input, outputs: conv }), dir);
-  const arch = await resolveArchitecture(path, { includeTop: true });
-  expect(() => selectFeatureLayers(arch.graph, { blocks: 'all' })).toThrow(/has no pooling layers, so no blocks; pick layers with --layer \(spatial layers: only_conv\)/);
-  expect(selectFeatureLayers(arch.graph, {})).toEqual(['only_conv']);
+  const convNet = kerasNet((await resolveArchitecture(await saveTfjs(tfl.model({ inputs: input, outputs: conv }), tmp('nopool')), { includeTop: true })).graph);
+  expect(selectFeatureLayers(convNet, { blocks: 'all' })).toEqual(['only_conv']);
+  const pool = tfl.layers.maxPooling2d({ poolSize: 2, name: 'only_pool' }).apply(input) as tfl.SymbolicTensor;
+  const poolNet = kerasNet((await resolveArchitecture(await saveTfjs(tfl.model({ inputs: input, outputs: pool }), tmp('noconv')), { includeTop: true })).graph);
+  expect(() => selectFeatureLayers(poolNet, { blocks: 'all' })).toThrow(/has no stages \(no convolution whose maps are larger than 1x1\); pick layers with --layer \(spatial layers: only_pool\)/);
+  expect(selectFeatureLayers(poolNet, {})).toEqual(['only_pool']);
 });
 
 test('an undefined input size needs --size, and --size gives the maps their size', async () => {
@@ -123,14 +125,14 @@ describe('the shared tiny-vgg model (a real trained third-party model)', () => {
 
   run('summary counts 19,920 parameters', async () => {
     const arch = await resolveArchitecture(TINY_VGG, { includeTop: true });
-    expect(summarize(arch.graph).totalParams).toBe(19_920);
+    expect(summarize(kerasNet(arch.graph)).totalParams).toBe(19_920);
     const { stdout } = await cnnviz(['summary', '--model', TINY_VGG]);
     expect(stdout).toContain('Total params: 19,920');
   });
 
   run('blocks are relu_1_2 and relu_2_2, its ReLUs being separate layers', async () => {
     const arch = await resolveArchitecture(TINY_VGG, { includeTop: true });
-    expect(selectFeatureLayers(arch.graph, { blocks: 'all' })).toEqual(['relu_1_2', 'relu_2_2']);
+    expect(selectFeatureLayers(kerasNet(arch.graph), { blocks: 'all' })).toEqual(['relu_1_2', 'relu_2_2']);
     expect(inferShapes(arch.graph).find((s) => s.layer.name === 'conv_1_1')!.weights!.map((w) => w.shape)).toEqual([[3, 3, 3, 10], [10]]);
   });
 

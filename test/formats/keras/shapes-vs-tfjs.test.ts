@@ -7,6 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { graphFromKerasConfig } from '../../../src/formats/keras/graph.js';
 import { inferShapes } from '../../../src/formats/keras/shapes.js';
+import { kerasNet } from '../../../src/formats/keras/net.js';
 import { summarize } from '../../../src/net/summary.js';
 
 beforeAll(async () => {
@@ -45,7 +46,7 @@ test.each(['channelsLast', 'channelsFirst'] as const)('shape rules agree with tf
     expect([s.layer.name, s.outputShape]).toEqual([s.layer.name, layer.outputShape]);
     expect([s.layer.name, s.weights!.map((w) => w.shape)]).toEqual([s.layer.name, layer.weights.map((w) => w.shape)]);
   }
-  const summary = summarize(graphFromKerasConfig(config));
+  const summary = summarize(kerasNet(graphFromKerasConfig(config)));
   expect(summary.totalParams).toBe(model.countParams());
   expect(summary.nonTrainableParams).toBe(model.nonTrainableWeights.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0));
   model.dispose();
@@ -64,7 +65,7 @@ test('a nested model counts all its weights and is shown with its inner layers',
   const flat = tfl.layers.flatten({ name: 'flat' }).apply(features) as tfl.SymbolicTensor;
   const out = tfl.layers.dense({ units: 2, name: 'head' }).apply(flat) as tfl.SymbolicTensor;
   const model = tfl.model({ inputs: input, outputs: out, name: 'outer' });
-  const summary = summarize(graphFromKerasConfig(model.toJSON(null, false) as never));
+  const summary = summarize(kerasNet(graphFromKerasConfig(model.toJSON(null, false) as never)));
   expect(summary.totalParams).toBe(model.countParams());
   expect(summary.rows.map((r) => [r.index, r.depth, r.name, r.outputShape])).toEqual([
     [0, 0, 'image', '(None, 16, 16, 3)'],

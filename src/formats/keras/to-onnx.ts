@@ -6,9 +6,11 @@
  * from the tfjs path. The protobuf is encoded by onnx-proto (code generated from onnx.proto).
  */
 import onnxProto from 'onnx-proto';
-import type { DataFormat, LayerNode, ModelGraph } from '../formats/keras/graph.js';
-import type { LayerWeights, WeightArray } from '../weights/h5.js';
-import type { LayerShapes } from '../formats/keras/shapes.js';
+import type { DataFormat, LayerNode, ModelGraph } from './graph.js';
+import type { LayerWeights, WeightArray } from '../../weights/h5.js';
+import { pair, type LayerShapes } from './shapes.js';
+import { mapDims } from '../../net/net.js';
+import { samePadding } from '../../net/geometry.js';
 
 const { onnx } = onnxProto;
 type Node = InstanceType<typeof onnx.NodeProto>;
@@ -37,8 +39,6 @@ const string = (name: string, s: string): Attribute => ({ name, type: A.STRING, 
 const NCHW_TO_NHWC = [0, 2, 3, 1];
 const NHWC_TO_NCHW = [0, 3, 1, 2];
 
-const pair = (v: number | number[] | undefined, fallback: number): [number, number] =>
-  v === undefined || v === null ? [fallback, fallback] : Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v, v];
 
 /** Builds the node list and initialisers; names are unique per layer. */
 class GraphBuilder {
@@ -128,13 +128,6 @@ function activation(b: GraphBuilder, name: string | undefined, x: string, rank: 
   }
 }
 
-/** TensorFlow's 'same' padding along one axis: [begin, end], the odd pixel at the end. */
-export function samePadding(length: number, kernel: number, stride: number, dilation: number): [number, number] {
-  const out = Math.ceil(length / stride);
-  const total = Math.max((out - 1) * stride + (kernel - 1) * dilation + 1 - length, 0);
-  return [Math.floor(total / 2), total - Math.floor(total / 2)];
-}
-
 function spatialAttributes(config: Record<string, any>, kernel: [number, number], input: [number | null, number | null]): Attribute[] {
   const [sh, sw] = pair(config.strides, 1);
   const [dh, dw] = pair(config.dilation_rate, 1);
@@ -158,8 +151,8 @@ function spatialAttributes(config: Record<string, any>, kernel: [number, number]
 
 /** (height, width) of a layer's input. */
 function inputSize({ shapes, dataFormat }: Context): [number | null, number | null] {
-  const shape = shapes.inputShapes[0];
-  return dataFormat === 'channels_first' ? [shape[2], shape[3]] : [shape[1], shape[2]];
+  const [h, w] = mapDims(shapes.inputShapes[0], dataFormat) ?? [null, null];
+  return [h, w];
 }
 
 const rankOf = (s: LayerShapes): number => s.outputShape?.length ?? 0;
@@ -304,7 +297,6 @@ const TRANSLATORS: Record<string, Translate> = {
   Average: average,
   Concatenate: concatenate,
   Dropout: identity,
-  SpatialDropout2D: identity,
   GaussianNoise: identity,
   GaussianDropout: identity,
   AlphaDropout: identity,
@@ -385,8 +377,7 @@ export function translateToOnnx(graph: ModelGraph, shapes: LayerShapes[], weight
     const rank = byName.get(name)!.outputShape!.length;
     return b.node(rank === 4 ? 'Transpose' : 'Identity', [tensor.get(name)!], rank === 4 ? [ints('perm', NCHW_TO_NHWC)] : [], outputName);
   });
-  const [, d1, d2, d3] = inputShape;
-  const [h, w, c] = graph.dataFormat === 'channels_first' ? [d2, d3, d1] : [d1, d2, d3];
+  const [h, w, c] = mapDims(inputShape, graph.dataFormat)!;
   const onnxGraph = onnx.GraphProto.create({
     name: graph.name,
     node: b.nodes,

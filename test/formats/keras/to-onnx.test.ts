@@ -4,16 +4,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { initBackend } from '../../src/engines/backend.js';
-import { buildModel, predict } from '../../src/engines/tfjs.js';
-import { createForward } from '../../src/engines/forward.js';
-import { graphFromKerasConfig, type ModelGraph } from '../../src/formats/keras/graph.js';
-import { inMemoryWeights } from '../../src/formats/model.js';
-import type { LayerWeights } from '../../src/weights/h5.js';
-import { convWeight, depthwiseWeight, translateToOnnx, UntranslatableError } from '../../src/engines/keras-to-onnx.js';
-import { inferShapes } from '../../src/formats/keras/shapes.js';
-import { maxAbsDiff, scaleOf } from '../helpers/compare.js';
-import { seededValues } from '../helpers/keras-h5.js';
+import { initBackend } from '../../../src/engines/backend.js';
+import { buildModel, predict } from '../../../src/formats/keras/tfjs-model.js';
+import { createForward } from '../../../src/formats/keras/forward.js';
+import { graphFromKerasConfig, type ModelGraph } from '../../../src/formats/keras/graph.js';
+import { inMemoryWeights } from '../../../src/formats/keras/weights.js';
+import type { LayerWeights } from '../../../src/weights/h5.js';
+import { convWeight, depthwiseWeight, translateToOnnx, UntranslatableError } from '../../../src/formats/keras/to-onnx.js';
+import { inferShapes } from '../../../src/formats/keras/shapes.js';
+import { maxAbsDiff, scaleOf } from '../../helpers/compare.js';
+import { seededValues } from '../../helpers/keras-h5.js';
 
 type Apply = (x: tfl.SymbolicTensor, df: 'channelsLast' | 'channelsFirst') => tfl.SymbolicTensor | tfl.SymbolicTensor[];
 const L = tfl.layers;

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { buildModel, predict } from '../../src/engines/tfjs.js';
-import { initBackend } from '../../src/engines/backend.js';
-import { graphFromKerasConfig, type KerasModelConfig } from '../../src/formats/keras/graph.js';
-import { openKerasWeights } from '../../src/weights/h5.js';
-import { FIXTURES } from '../helpers/paths.js';
+import { buildModel, predict } from '../../../src/formats/keras/tfjs-model.js';
+import { initBackend } from '../../../src/engines/backend.js';
+import { graphFromKerasConfig, type KerasModelConfig } from '../../../src/formats/keras/graph.js';
+import { openKerasWeights } from '../../../src/weights/h5.js';
+import { FIXTURES } from '../../helpers/paths.js';
 
 const [H, W] = [5, 4];
 

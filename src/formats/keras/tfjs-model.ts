@@ -3,9 +3,9 @@
  * from a Keras file or, for `--weights none`, from the model's own initialisers, seeded.
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { runtimeError } from '../errors.js';
-import { truncatedConfig, type DataFormat, type KerasModelConfig, type ModelGraph } from '../formats/keras/graph.js';
-import type { LayerWeights, WeightArray } from '../weights/h5.js';
+import { runtimeError } from '../../errors.js';
+import { configLayers, truncatedConfig, withConfigLayers, type DataFormat, type KerasModelConfig, type ModelGraph } from './graph.js';
+import type { LayerWeights, WeightArray } from '../../weights/h5.js';
 
 /** Weights for `--weights none`: the same seed gives the same pictures on every run. */
 export const DEFAULT_SEED = 42;
@@ -22,8 +22,7 @@ const RANDOM_INITIALIZERS: Record<string, string[]> = {
 export function seedInitializers(config: KerasModelConfig, seed: number): KerasModelConfig {
   let counter = seed;
   const seeded = (initializer: any): any => ({ ...initializer, config: { ...initializer.config, seed: counter++ } });
-  const layers = (Array.isArray(config.config) ? config.config : config.config.layers) as any[];
-  const seededLayers = layers.map((layer) => {
+  const seededLayers = configLayers(config).map((layer) => {
     const layerConfig: Record<string, any> = { ...layer.config };
     for (const key of RANDOM_INITIALIZERS[layer.class_name] ?? []) {
       layerConfig[key] ??= { class_name: 'GlorotUniform', config: {} };
@@ -35,8 +34,7 @@ export function seedInitializers(config: KerasModelConfig, seed: number): KerasM
     }
     return { ...layer, config: layerConfig };
   });
-  const inner = Array.isArray(config.config) ? seededLayers : { ...config.config, layers: seededLayers };
-  return { ...config, config: inner };
+  return withConfigLayers(config, seededLayers);
 }
 
 const shapeText = (shape: readonly (number | null)[]): string => `(${shape.join(', ')})`;
@@ -76,7 +74,7 @@ export async function buildModel(graph: ModelGraph, outputs: string[], options: 
   let config = truncatedConfig(graph, outputs);
   if (options.weights === 'random') config = seedInitializers(config, options.seed ?? DEFAULT_SEED);
   const known = tf.serialization.SerializationMap.getMap().classNameMap;
-  const layerClasses = ((Array.isArray(config.config) ? config.config : config.config.layers) as any[]).map((l) => String(l.class_name));
+  const layerClasses = configLayers(config).map((l) => String(l.class_name));
   const unknown = [...new Set(layerClasses.filter((c) => !(c in known)))];
   if (unknown.length > 0) {
     throw runtimeError(`model '${graph.name}' uses layer class${unknown.length > 1 ? 'es' : ''} ${unknown.join(', ')}, which TensorFlow.js cannot run`);
@@ -134,7 +132,7 @@ export async function predict(
 export async function randomWeights(graph: ModelGraph, outputs: string[], seed = DEFAULT_SEED): Promise<LayerWeights> {
   const tf = await import('@tensorflow/tfjs-core');
   await import('@tensorflow/tfjs-backend-cpu');
-  const { quietTfjs } = await import('./backend.js');
+  const { quietTfjs } = await import('../../engines/backend.js');
   quietTfjs(tf);
   const previous = tf.getBackend();
   await tf.setBackend('cpu');

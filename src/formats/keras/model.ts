@@ -1,0 +1,89 @@
+/**
+ * The Keras adapter: the built-ins (VGG16, VGG19 as Keras configs), TensorFlow.js layers
+ * models, Keras .h5 and .keras files. Their architecture is a Keras model config; weights
+ * come from the file, a Keras weights file, or seeded initialisers (`--weights none`).
+ */
+import { usageError } from '../../errors.js';
+import type { PreprocessMode } from '../../image/preprocess.js';
+import type { Kernel, KernelShape } from '../../net/net.js';
+import { timed } from '../../timings.js';
+import { BUILTIN_MODELS, type BuiltinModel } from '../builtin.js';
+import type { Model, OpenOptions } from '../model.js';
+import { readModelFile, type ModelFile } from './files.js';
+import { configLayers, graphFromKerasConfig, type KerasModelConfig, type ModelGraph } from './graph.js';
+import { kerasNet } from './net.js';
+import { layerWeightArrays, loadWeights, resolveWeightsHandle } from './weights.js';
+
+export interface Architecture {
+  graph: ModelGraph;
+  /** Set for the built-in models (vgg16, vgg19). */
+  builtin?: BuiltinModel;
+  /** Set for models read from a file; they carry their own weights. */
+  file?: { path: string; model: ModelFile };
+  /** How this model's input is prepared unless --preprocess says otherwise. */
+  preprocess: PreprocessMode;
+}
+
+/** Sets the input's spatial size in a Keras config (on the InputLayer, or a Sequential model's first layer). */
+export function withInputSize(config: KerasModelConfig, [width, height]: [number, number]): KerasModelConfig {
+  const copy: KerasModelConfig = JSON.parse(JSON.stringify(config));
+  const layers = configLayers(copy);
+  const first = layers.find((l) => l.config?.batch_input_shape);
+  if (!first) throw usageError('the model declares no input shape to resize');
+  const shape = first.config.batch_input_shape;
+  const channelsFirst = layers.some((l) => l.config?.data_format === 'channels_first');
+  if (shape.length !== 4) throw usageError(`--size applies to image inputs; this model's input is ${JSON.stringify(shape)}`);
+  first.config.batch_input_shape = channelsFirst ? [shape[0], shape[1], height, width] : [shape[0], height, width, shape[3]];
+  return copy;
+}
+
+export async function resolveArchitecture(model: string, options: OpenOptions): Promise<Architecture> {
+  const builtin = BUILTIN_MODELS[model.toLowerCase()];
+  const sized = (config: KerasModelConfig) => (options.size ? withInputSize(config, options.size) : config);
+  if (builtin) {
+    return { graph: graphFromKerasConfig(sized(builtin.architecture(options.includeTop))), builtin, preprocess: builtin.preprocess };
+  }
+  const file = await readModelFile(model);
+  return { graph: graphFromKerasConfig(sized(file.config)), file: { path: model, model: file }, preprocess: 'unit' };
+}
+
+/**
+ * A Keras kernel in the core's layout, one filter per output channel: Conv2D's (kh, kw, in, out)
+ * as it is; a depthwise kernel (kh, kw, in, multiplier) has one input channel per filter, so
+ * it becomes (kh, kw, 1, in * multiplier), filter c * multiplier + m seeing channel c.
+ */
+export function kernelOf(type: string, shape: number[], data: Float32Array): Kernel {
+  if (type === 'Conv2D') return { shape: shape as KernelShape, data };
+  const [kh, kw, cin, mult] = shape;
+  return { shape: [kh, kw, 1, cin * mult], data };
+}
+
+export async function openKerasModel(ref: string, options: OpenOptions): Promise<Model> {
+  const arch = await resolveArchitecture(ref, options);
+  const net = kerasNet(arch.graph);
+  // Only a built-in with its classifier needs the large weights file (528 MB against 59).
+  const includeTop = Boolean(arch.builtin) && options.includeTop;
+  return {
+    net,
+    preprocess: arch.preprocess,
+    ...(arch.file ? { preprocessNote: `'${arch.preprocess}' (pixels / 255), the default for model files` } : {}),
+    // Keras' VGG weights expect caffe input: channel 0 is blue.
+    bgr: arch.preprocess === 'caffe',
+    ...(includeTop ? { withoutTop: () => openKerasModel(ref, { ...options, includeTop: false }) } : {}),
+    async readKernel(layerName, choice) {
+      const loaded = await timed('weights', () => loadWeights(arch, choice.weights, { layers: [layerName], includeTop, ...choice.download }));
+      const [kernel] = await layerWeightArrays(arch, layerName, loaded);
+      const layer = net.layers.find((l) => l.name === layerName)!;
+      return { kernel: kernelOf(layer.type, kernel.shape, kernel.data), weights: { description: loaded.description, random: loaded.weights === 'random' } };
+    },
+    async startEngine(layers, request) {
+      const { createForward } = await import('./forward.js');
+      const weights = await timed('weights', () =>
+        resolveWeightsHandle(arch, request.weights, { layers: arch.graph.layers.map((l) => l.name), includeTop, ...request.download }),
+      );
+      request.explain?.(`weights: ${weights.description}`);
+      const forward = await timed('build', () => createForward(arch.graph, layers, { engine: request.engine, weights, explain: request.explain, onnxCacheDir: request.onnxCacheDir }));
+      return { forward, weights: { description: weights.description, random: Boolean(weights.identity?.startsWith('random')) } };
+    },
+  };
+}

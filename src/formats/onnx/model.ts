@@ -1,0 +1,192 @@
+/**
+ * The ONNX adapter: a file exported from PyTorch (torch.onnx.export) or any other tool, run
+ * as it is on ONNX Runtime with the chosen tensors added as graph outputs. One layer per
+ * node, named as exported (`/layer1/layer1.0/relu/Relu`); image tensors are NCHW.
+ */
+import { readFile } from 'node:fs/promises';
+import { messageOf, runtimeError, usageError } from '../../errors.js';
+import { isChain, mapDims, type Kernel, type LayerRole, type Net, type NetLayer, type Shape } from '../../net/net.js';
+import { timed } from '../../timings.js';
+import type { Model, OpenOptions } from '../model.js';
+import {
+  checkExternalData,
+  decodeModel,
+  dimsOf,
+  encodeModel,
+  elementCount,
+  FLOAT_TYPES,
+  floatOutput,
+  floatValues,
+  inlineExternalData,
+  onnx,
+  toNumber,
+  type GraphProto,
+  type ModelProto,
+  type ValueInfoProto,
+} from './proto.js';
+import { inferTensorShapes } from './shapes.js';
+
+/** The model's image input: its name, layout and shape (batch first, as the file declares it). */
+interface ImageInput {
+  name: string;
+  layout: 'nchw' | 'nhwc';
+  shape: Shape;
+}
+
+const shapeOf = (info: ValueInfoProto): Shape | undefined => {
+  const dims = info.type?.tensorType?.shape?.dim;
+  if (!dims) return undefined;
+  return dims.map((d) => (d.dimValue !== undefined && d.dimValue !== null && toNumber(d.dimValue) > 0 && !d.dimParam ? toNumber(d.dimValue) : null));
+};
+
+function imageInput(path: string, graph: GraphProto, size?: [number, number]): ImageInput {
+  const initializers = new Set(graph.initializer.map((t) => t.name));
+  // Older exporters list the initializers among the inputs too.
+  const inputs = graph.input.filter((i) => !initializers.has(i.name));
+  if (inputs.length !== 1) throw usageError(`'${path}' has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); cnnviz feeds one image`);
+  const shape = shapeOf(inputs[0]);
+  if (shape?.length !== 4) throw usageError(`'${path}' takes input '${inputs[0].name}' of shape ${JSON.stringify(shape ?? '?')}; cnnviz feeds images (N, C, H, W)`);
+  const layout = shape[3] === 3 && shape[1] !== 3 ? 'nhwc' : 'nchw';
+  if (!size) return { name: inputs[0].name, layout, shape };
+  const [width, height] = size;
+  return { name: inputs[0].name, layout, shape: layout === 'nchw' ? [shape[0], shape[1], height, width] : [shape[0], height, width, shape[3]] };
+}
+
+function roleOf(opType: string): LayerRole {
+  if (opType === 'Conv') return 'conv';
+  if (opType === 'Pad') return 'pad';
+  return 'other';
+}
+
+/**
+ * Shapes from the file's value_info where it gives them in full (and the input keeps its
+ * size), else inferred. Returns which way each was found, for --verbose.
+ */
+function tensorShapes(graph: GraphProto, input: ImageInput, resized: boolean): { shapes: Map<string, Shape>; fromFile: number; inferred: number } {
+  const inferred = inferTensorShapes(graph, { name: input.name, shape: input.shape });
+  const declared = new Map<string, Shape>();
+  if (!resized) {
+    for (const info of [...graph.valueInfo, ...graph.output]) {
+      const shape = shapeOf(info);
+      if (!shape || shape.slice(1).some((d) => d === null)) continue;
+      // Exporters trace with a batch of one: where the input's batch is free, so is the tensor's.
+      if (inferred.get(info.name)?.[0] === null) shape[0] = null;
+      declared.set(info.name, shape);
+    }
+  }
+  const shapes = new Map([...inferred, ...declared]);
+  const outputs = graph.node.map((n) => n.output[0]);
+  return { shapes, fromFile: outputs.filter((o) => declared.has(o)).length, inferred: outputs.filter((o) => !declared.has(o) && inferred.has(o)).length };
+}
+
+export function onnxNet(name: string, graph: GraphProto, input: ImageInput, shapes: Map<string, Shape>): Net {
+  const floats = new Map(graph.initializer.filter((t) => FLOAT_TYPES.has(t.dataType)).map((t) => [t.name, elementCount(dimsOf(t))]));
+  const producer = new Map<string, string>();
+  const seen = new Map<string, number>();
+  const layers: NetLayer[] = [];
+  graph.node.forEach((node, index) => {
+    // Unnamed nodes go by their first output; a repeated name gets #2, #3 ...
+    const base = node.name || node.output[0];
+    const n = (seen.get(base) ?? 0) + 1;
+    seen.set(base, n);
+    const layerName = n === 1 ? base : `${base}#${n}`;
+    node.output.forEach((o) => producer.set(o, layerName));
+    const outputShape = shapes.get(node.output[0]);
+    const params = [...new Set(node.input)].reduce((sum, i) => sum + (floats.get(i) ?? 0), 0);
+    const weight = node.opType === 'Conv' ? graph.initializer.find((t) => t.name === node.input[1]) : undefined;
+    layers.push({
+      index,
+      depth: 0,
+      name: layerName,
+      type: node.opType,
+      role: roleOf(node.opType),
+      inputs: node.input.map((i) => producer.get(i)).filter((p): p is string => p !== undefined),
+      outputShape,
+      mapShape: mapDims(outputShape, input.layout === 'nhwc' ? 'channels_last' : 'channels_first'),
+      params,
+      ...(weight ? { kernelShape: dimsOf(weight) } : {}),
+      aliases: node.output.filter((o) => o !== layerName),
+    });
+  });
+  const total = [...floats.values()].reduce((a, b) => a + b, 0);
+  return {
+    name,
+    format: 'onnx',
+    layers,
+    input: mapDims(input.shape, input.layout === 'nhwc' ? 'channels_last' : 'channels_first')!,
+    params: { total },
+    unknown: layers.filter((l) => !l.outputShape).map((l) => l.name),
+    sequential: isChain(layers),
+  };
+}
+
+/** ONNX Conv weights (out, in / groups, kh, kw) to the core's (kh, kw, in / groups, out). */
+export function onnxKernel(weight: Float32Array, [cout, cin, kh, kw]: number[]): Kernel {
+  const data = new Float32Array(weight.length);
+  for (let f = 0; f < cout; f++)
+    for (let c = 0; c < cin; c++)
+      for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) data[((i * kw + j) * cin + c) * cout + f] = weight[((f * cin + c) * kh + i) * kw + j];
+  return { shape: [kh, kw, cin, cout], data };
+}
+
+/** The file with the chosen tensors added as outputs (and the input resized), ready for a session. */
+function withOutputs(path: string, model: ModelProto, input: ImageInput, tensors: string[]): Uint8Array {
+  const { graph } = model;
+  inlineExternalData(path, graph);
+  const existing = new Set(graph.output.map((o) => o.name));
+  for (const name of tensors) if (!existing.has(name)) graph.output.push(floatOutput(name));
+  const declared = graph.input.find((i) => i.name === input.name);
+  const dims = declared?.type?.tensorType?.shape?.dim;
+  if (dims) input.shape.forEach((d, i) => (dims[i] = d === null ? { dimParam: dims[i]?.dimParam || `d${i}` } : { dimValue: d }));
+  return encodeModel(model);
+}
+
+export async function openOnnxModel(path: string, options: OpenOptions): Promise<Model> {
+  const bytes = await timed('read .onnx', () => readFile(path));
+  const model = decodeModel(path, bytes);
+  const { graph } = model;
+  checkExternalData(path, graph);
+  const input = imageInput(path, graph, options.size);
+  const { shapes, fromFile, inferred } = tensorShapes(graph, input, Boolean(options.size));
+  const name = graph.name && !/^(main_graph|torch[-_]jit([-_]export)?)$/.test(graph.name) ? graph.name : path.split('/').pop()!.replace(/\.onnx$/i, '');
+  const net = onnxNet(name, graph, input, shapes);
+  const fromFileNote = `shapes: ${fromFile} of ${graph.node.length} node outputs from the file's value_info, ${inferred} inferred${net.unknown.length ? `, ${net.unknown.length} unknown` : ''}`;
+  const nodeOf = (layer: string) => graph.node[net.layers.find((l) => l.name === layer)!.index!];
+  const fileWeights = { description: `from the model file (${path})`, random: false };
+  const onlyOwnWeights = (weights: string) => {
+    if (weights !== 'imagenet') throw usageError(`--weights ${weights}: an ONNX model carries its own weights; leave --weights out`);
+  };
+  return {
+    net,
+    preprocess: 'torch',
+    preprocessNote: "'torch' (pixels / 255, ImageNet mean and std), the default for ONNX models",
+    bgr: false,
+    async readKernel(layer, choice) {
+      onlyOwnWeights(choice.weights);
+      const node = nodeOf(layer);
+      const weight = graph.initializer.find((t) => t.name === node.input[1]);
+      if (!weight) throw runtimeError(`the weights of '${layer}' are computed in the graph, not stored; cnnviz draws stored kernels`);
+      if (weight.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) inlineExternalData(path, graph);
+      return { kernel: onnxKernel(floatValues(weight), dimsOf(weight)), weights: fileWeights };
+    },
+    async startEngine(layers, request) {
+      onlyOwnWeights(request.weights);
+      if (request.engine !== 'auto' && request.engine !== 'onnx') {
+        throw usageError(`--backend ${request.engine}: ONNX models run on ONNX Runtime; use --backend onnx (or auto)`);
+      }
+      request.explain?.(fromFileNote);
+      const { loadOrt, baseSessionOptions, sessionForward } = await import('../../engines/onnx-runtime.js');
+      const ort = await loadOrt();
+      const tensors = layers.map((layer) => nodeOf(layer).output[0]);
+      const prepared = await timed('build', () => withOutputs(path, model, input, tensors));
+      let session;
+      try {
+        session = await timed('build', () => ort.InferenceSession.create(prepared, { ...baseSessionOptions(), graphOptimizationLevel: 'all' }));
+      } catch (err) {
+        throw runtimeError(`ONNX Runtime cannot run '${path}': ${messageOf(err).replace(/^\[ONNXRuntimeError\] : \d+ : \w+ : /, '')}`);
+      }
+      const forward = sessionForward(ort, session, { name: input.name, layout: input.layout }, tensors.map((name) => ({ name, layout: input.layout })));
+      return { forward, weights: fileWeights };
+    },
+  };
+}

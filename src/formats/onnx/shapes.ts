@@ -1,0 +1,209 @@
+/**
+ * Output shapes of ONNX nodes, inferred from the input's shape, the initializers' dims and the
+ * nodes' attributes, for files exported without value_info and for inputs given another size
+ * with --size. One rule per op type; an op not here leaves its outputs unknown ('?').
+ */
+import type { Shape } from '../../net/net.js';
+import { sameOutputLength, windowOutputLength } from '../../net/geometry.js';
+import { attribute, dimsOf, intAttribute, intsAttribute, intValues, type GraphProto, type NodeProto, type TensorProto } from './proto.js';
+
+interface Known {
+  shape(name: string): Shape | undefined;
+  /** Integer values of a constant input (a Reshape's shape, Pad's pads), when known. */
+  values(name: string): number[] | undefined;
+}
+
+type Rule = (node: NodeProto, inputs: Array<Shape | undefined>, known: Known) => Shape | undefined;
+
+const product = (dims: Shape): number | null => (dims.some((d) => d === null) ? null : (dims as number[]).reduce((a, b) => a * b, 1));
+const same: Rule = (_node, [x]) => x && [...x];
+
+/** Conv and pooling: N, C (or the kernel's M), then each spatial axis by the window formula. */
+function windowed(node: NodeProto, x: Shape, kernel: number[], channels: number | null): Shape {
+  const spatial = x.slice(2);
+  const strides = intsAttribute(node, 'strides') ?? spatial.map(() => 1);
+  const dilations = intsAttribute(node, 'dilations') ?? spatial.map(() => 1);
+  const pads = intsAttribute(node, 'pads') ?? spatial.flatMap(() => [0, 0]);
+  const autoPad = String(attribute(node, 'auto_pad') ?? 'NOTSET');
+  const ceil = intAttribute(node, 'ceil_mode', 0) === 1;
+  return [
+    x[0],
+    channels,
+    ...spatial.map((length, i) => {
+      if (length === null) return null;
+      if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') return sameOutputLength(length, strides[i]);
+      const total = autoPad === 'VALID' ? 0 : pads[i] + pads[i + spatial.length];
+      return windowOutputLength(length, kernel[i], strides[i], total, dilations[i], ceil);
+    }),
+  ];
+}
+
+const conv: Rule = (node, [x, w]) => {
+  if (!x || !w) return undefined;
+  const kernel = intsAttribute(node, 'kernel_shape') ?? (w.slice(2) as number[]);
+  return windowed(node, x, kernel, w[0]);
+};
+
+const pool: Rule = (node, [x]) => x && windowed(node, x, intsAttribute(node, 'kernel_shape') ?? [], x[1]);
+
+const globalPool: Rule = (_node, [x]) => x && [x[0], x[1], ...x.slice(2).map(() => 1)];
+
+/** numpy broadcasting: align from the right; a 1 stretches. */
+const broadcast: Rule = (_node, inputs) => {
+  if (inputs.some((s) => !s)) return undefined;
+  const rank = Math.max(...inputs.map((s) => s!.length));
+  return Array.from({ length: rank }, (_, i): number | null => {
+    // Missing leading axes count as 1; null (a free size) is kept.
+    const dims = inputs.map((s) => (s!.length - rank + i >= 0 ? s![s!.length - rank + i] : 1));
+    const big = dims.filter((d) => d !== 1);
+    if (big.length === 0) return 1;
+    return big.find((d) => d !== null) ?? null;
+  });
+};
+
+const axisOf = (axis: number, rank: number): number => (axis < 0 ? rank + axis : axis);
+
+const concat: Rule = (node, inputs) => {
+  if (inputs.some((s) => !s)) return undefined;
+  const axis = axisOf(intAttribute(node, 'axis', 0), inputs[0]!.length);
+  const out = [...inputs[0]!];
+  const sizes = inputs.map((s) => s![axis]);
+  out[axis] = sizes.includes(null) ? null : (sizes as number[]).reduce((a, b) => a + b, 0);
+  return out;
+};
+
+const flatten: Rule = (node, [x]) => {
+  if (!x) return undefined;
+  const axis = axisOf(intAttribute(node, 'axis', 1), x.length);
+  return [product(x.slice(0, axis)), product(x.slice(axis))];
+};
+
+const gemm: Rule = (node, [a, b]) => {
+  if (!a || !b) return undefined;
+  const m = intAttribute(node, 'transA', 0) ? a[1] : a[0];
+  const n = intAttribute(node, 'transB', 0) ? b[0] : b[1];
+  return [m, n];
+};
+
+const matmul: Rule = (_node, [a, b]) => a && b && [...a.slice(0, -1), b[b.length - 1]];
+
+const reshape: Rule = (node, [x], known) => {
+  const target = known.values(node.input[1]);
+  if (!x || !target) return undefined;
+  const out: Shape = target.map((d, i) => (d === 0 ? x[i] : d === -1 ? -1 : d));
+  const total = product(x);
+  const rest = out.filter((d) => d !== -1);
+  const restProduct = product(rest);
+  return out.map((d) => (d === -1 ? (total === null || restProduct === null ? null : total / restProduct) : d));
+};
+
+const transpose: Rule = (node, [x]) => x && (intsAttribute(node, 'perm') ?? x.map((_, i) => x.length - 1 - i)).map((p) => x[p]);
+
+const pad: Rule = (node, [x], known) => {
+  const pads = intsAttribute(node, 'pads') ?? known.values(node.input[1]);
+  if (!x || !pads) return undefined;
+  return x.map((d, i) => (d === null ? null : d + pads[i] + pads[i + x.length]));
+};
+
+const axesOf = (node: NodeProto, known: Known): number[] | undefined => intsAttribute(node, 'axes') ?? (node.input[1] ? known.values(node.input[1]) : undefined);
+
+const squeeze: Rule = (node, [x], known) => {
+  if (!x) return undefined;
+  const axes = axesOf(node, known)?.map((a) => axisOf(a, x.length));
+  return x.filter((d, i) => (axes ? !axes.includes(i) : d !== 1));
+};
+
+const unsqueeze: Rule = (node, [x], known) => {
+  const axes = axesOf(node, known);
+  if (!x || !axes) return undefined;
+  const rank = x.length + axes.length;
+  const at = new Set(axes.map((a) => axisOf(a, rank)));
+  const rest = [...x];
+  return Array.from({ length: rank }, (_, i) => (at.has(i) ? 1 : rest.shift()!));
+};
+
+const resize: Rule = (node, [x], known) => {
+  if (!x) return undefined;
+  // Resize(X, roi, scales, sizes) from opset 11; Upsample(X, scales) or a scales attribute before.
+  const sizes = node.input[3] ? known.values(node.input[3]) : undefined;
+  if (sizes && sizes.length === x.length) return sizes;
+  const scales = (node.opType === 'Resize' ? known.values(node.input[2]) : known.values(node.input[1])) ?? (attribute(node, 'scales') as number[] | undefined);
+  if (!scales || scales.length !== x.length) return undefined;
+  return x.map((d, i) => (d === null ? null : Math.floor(d * scales[i])));
+};
+
+const reduce: Rule = (node, [x], known) => {
+  if (!x) return undefined;
+  const axes = (axesOf(node, known) ?? x.map((_, i) => i)).map((a) => axisOf(a, x.length));
+  const keep = intAttribute(node, 'keepdims', 1) === 1;
+  return keep ? x.map((d, i) => (axes.includes(i) ? 1 : d)) : x.filter((_, i) => !axes.includes(i));
+};
+
+const UNARY = [
+  'BatchNormalization', 'InstanceNormalization', 'LRN', 'Relu', 'LeakyRelu', 'PRelu', 'Clip', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh',
+  'Elu', 'Selu', 'Celu', 'Gelu', 'Softplus', 'Softsign', 'Mish', 'Identity', 'Dropout', 'Erf', 'Exp', 'Log', 'Sqrt', 'Neg', 'Abs', 'Reciprocal',
+  'Softmax', 'LogSoftmax', 'Cast', 'Floor', 'Ceil', 'Round', 'Sign',
+];
+const BROADCAST = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean', 'Where', 'Equal', 'Greater', 'Less'];
+
+const RULES: Record<string, Rule> = {
+  ...Object.fromEntries(UNARY.map((op) => [op, same])),
+  ...Object.fromEntries(BROADCAST.map((op) => [op, broadcast])),
+  Conv: conv,
+  MaxPool: pool,
+  AveragePool: pool,
+  LpPool: pool,
+  GlobalAveragePool: globalPool,
+  GlobalMaxPool: globalPool,
+  Concat: concat,
+  Flatten: flatten,
+  Gemm: gemm,
+  MatMul: matmul,
+  Reshape: reshape,
+  Transpose: transpose,
+  Pad: pad,
+  Squeeze: squeeze,
+  Unsqueeze: unsqueeze,
+  Resize: resize,
+  Upsample: resize,
+  ReduceMean: reduce,
+  ReduceMax: reduce,
+  ReduceSum: reduce,
+};
+
+/**
+ * Every tensor's shape, nodes in file order (ONNX requires topological order): the input's
+ * shape as given, initializers and Constant nodes by their dims, the rest by the rules.
+ */
+export function inferTensorShapes(graph: GraphProto, input: { name: string; shape: Shape }): Map<string, Shape> {
+  const shapes = new Map<string, Shape>([[input.name, input.shape]]);
+  const constants = new Map<string, TensorProto>(graph.initializer.map((t) => [t.name, t]));
+  for (const t of graph.initializer) shapes.set(t.name, dimsOf(t));
+  const known: Known = {
+    shape: (name) => shapes.get(name),
+    values: (name) => {
+      const t = constants.get(name);
+      return t ? intValues(t) : undefined;
+    },
+  };
+  for (const node of graph.node) {
+    if (node.opType === 'Constant') {
+      const value = attribute(node, 'value');
+      if (value && typeof value === 'object' && !Array.isArray(value)) {
+        constants.set(node.output[0], value);
+        shapes.set(node.output[0], dimsOf(value));
+      }
+      continue;
+    }
+    const rule = RULES[node.opType];
+    const inputs = node.input.map((name) => (name ? shapes.get(name) : undefined));
+    let output: Shape | undefined;
+    try {
+      output = rule?.(node, inputs, known);
+    } catch {
+      output = undefined; // an attribute of an unexpected form: the shape stays unknown
+    }
+    if (output && output.every((d) => d === null || (Number.isFinite(d) && d >= 0))) shapes.set(node.output[0], output);
+  }
+  return shapes;
+}

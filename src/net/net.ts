@@ -1,0 +1,88 @@
+/**
+ * The network as every command sees it, whatever file it came from: layers with their inputs,
+ * output shapes and parameter counts, and for convolutions the kernel in one layout. Each
+ * model format (src/formats/) produces one; nothing here knows Keras or ONNX.
+ */
+export type Dim = number | null;
+export type Shape = Dim[];
+export type DataFormat = 'channels_last' | 'channels_first';
+
+/** (height, width, channels) of a feature map, the layout every engine returns. */
+export type MapShape = [height: number, width: number, channels: number];
+
+/** A convolution kernel as (kh, kw, in channels per group, out channels): a filter per out channel. */
+export type KernelShape = [kh: number, kw: number, inChannels: number, outChannels: number];
+export interface Kernel {
+  shape: KernelShape;
+  data: Float32Array;
+}
+
+/**
+ * What a layer does, as far as stages and pictures care: `conv` computes features from a
+ * kernel (its filters can be drawn), `pad` only pads or crops, `input` is the image itself.
+ */
+export type LayerRole = 'input' | 'conv' | 'pad' | 'other';
+
+export interface NetLayer {
+  /** What `--layer` takes besides the name (Keras' index, an ONNX node's position); null: not selectable. */
+  index: number | null;
+  /** 0 for the model's own layers, 1 for the layers of a nested model, ... */
+  depth: number;
+  name: string;
+  /** The layer class or op type, as the format names it: Conv2D, MaxPooling2D, Conv, Relu. */
+  type: string;
+  role: LayerRole;
+  /** Names of the layers whose outputs feed this one. */
+  inputs: string[];
+  /** The output shape as the format writes it, batch first; undefined when unknown. */
+  outputShape?: Shape;
+  /** (h, w, c) of an image-like (4-d) output, whatever the format's layout. */
+  mapShape?: [Dim, Dim, Dim];
+  /** Parameters the layer holds; null when unknown. */
+  params: number | null;
+  /** The kernel's shape as the format stores it, for convolutions. */
+  kernelShape?: number[];
+  /** Other names a user may give for this layer's output (an ONNX output tensor's name). */
+  aliases?: string[];
+}
+
+export interface Net {
+  name: string;
+  /** Which adapter made it: 'keras', 'onnx'. */
+  format: string;
+  layers: NetLayer[];
+  /** (h, w, c) of the input image; null where the model leaves it undefined. */
+  input: [Dim, Dim, Dim];
+  params: { total: number; trainable?: number; nonTrainable?: number };
+  /** Layers whose parameters or shapes cnnviz could not work out (left out of the totals). */
+  unknown: string[];
+  /** True when every layer feeds only the next one. */
+  sequential: boolean;
+}
+
+/** (h, w, c) of a 4-d shape in the given layout; undefined for any other rank. */
+export function mapDims(shape: Shape | undefined, dataFormat: DataFormat): [Dim, Dim, Dim] | undefined {
+  if (shape?.length !== 4) return undefined;
+  return dataFormat === 'channels_first' ? [shape[2], shape[3], shape[1]] : [shape[1], shape[2], shape[3]];
+}
+
+/** Layers with an image-like output, the input itself left out: what feature maps are drawn from. */
+export function isSpatial(layer: NetLayer): boolean {
+  return layer.mapShape !== undefined && layer.role !== 'input' && layer.index !== null;
+}
+
+/** Layers whose kernels can be drawn. */
+export function isConvolution(layer: NetLayer): boolean {
+  return layer.role === 'conv' && layer.index !== null;
+}
+
+/** True when every layer feeds exactly the one before it. */
+export function isChain(layers: Array<Pick<NetLayer, 'name' | 'inputs'>>): boolean {
+  return layers.every((l, i) => (i === 0 ? l.inputs.length === 0 : l.inputs.length === 1 && l.inputs[0] === layers[i - 1].name));
+}
+
+export function formatShape(shape: Shape | undefined, none = 'None'): string {
+  if (!shape) return '?';
+  const dims = shape.map((d) => (d === null ? none : String(d)));
+  return `(${dims.join(', ')}${dims.length === 1 ? ',' : ''})`;
+}

@@ -1,0 +1,181 @@
+/**
+ * The featuremaps job: images in, mosaics (and overlays, .npy) out, for any model. Images are
+ * checked before the engine starts, decoded batch by batch (the next batch decodes while this
+ * one runs), and the PNGs of one batch encode while the next forward pass runs, so memory stays
+ * flat whatever the number of images. A bad image in a batch is reported and skipped.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import { messageOf } from '../errors.js';
+import { checkImage, decodeImage, type RgbImage } from '../image/decode.js';
+import { resizeImage, type ResizeMethod } from '../image/resize.js';
+import type { EngineRequest } from '../formats/model.js';
+import { fileSafe, writeFileAtomic, writePng, type WrittenFile } from '../output/files.js';
+import { npyBytes } from '../output/npy.js';
+import { colormapLut, type ColormapName } from '../render/colormap.js';
+import { channelStats, featureMapGrid, selectChannels, type MapNormalize, type MapOrder } from '../render/featuremaps.js';
+import { activationPlane, overlay } from '../render/overlay.js';
+import { timed, timedSync } from '../timings.js';
+import { startFeatureEngine, type FeaturePlan } from './features.js';
+
+export interface FeaturemapsOptions {
+  output: string;
+  /** How many maps per layer (Infinity: all); with `top`, the strongest. */
+  count?: number;
+  top?: number;
+  sort: MapOrder;
+  normalize: MapNormalize;
+  colormap: ColormapName;
+  minTile: number;
+  labels?: boolean;
+  resize: ResizeMethod;
+  saveNpy?: boolean;
+  overlay?: boolean;
+  channel?: number;
+  alpha: number;
+  batchSize: number;
+  /** Redraw images whose pictures exist (batches skip them otherwise). */
+  force?: boolean;
+}
+
+export interface FeaturemapsEvents {
+  /** Things a user should know: a clamped count, skipped images, random weights. */
+  notice(line: string): void;
+  /** Images done out of the total, after each batch. */
+  progress?(done: number, total: number): void;
+}
+
+export interface FeaturemapsResult {
+  written: WrittenFile[];
+  /** `path: reason` of each image that could not be drawn. */
+  failures: string[];
+  images: number;
+  engine: string;
+  weights: string;
+}
+
+interface ImageJob {
+  path: string;
+  /** Output path without extension, per layer. */
+  bases: string[];
+}
+
+/** File stems for the outputs; two inputs with one name get -2, -3 ... */
+function uniqueStems(paths: string[]): string[] {
+  const seen = new Map<string, number>();
+  return paths.map((p) => {
+    const stem = basename(p, extname(p));
+    const n = (seen.get(stem) ?? 0) + 1;
+    seen.set(stem, n);
+    return n === 1 ? stem : `${stem}-${n}`;
+  });
+}
+
+export async function drawFeatureMaps(plan: FeaturePlan, paths: string[], options: FeaturemapsOptions, request: EngineRequest, events: FeaturemapsEvents): Promise<FeaturemapsResult> {
+  const { layers, mapShapes, input } = plan;
+  const many = paths.length > 1;
+  // One image: out/<image>-<layer>.png, as the tutorial's pictures; many: a folder each.
+  const stems = uniqueStems(paths);
+  const names = layers.map(fileSafe);
+  const jobs: ImageJob[] = paths.map((path, i) => ({
+    path,
+    bases: names.map((layer) => (many ? join(options.output, stems[i], layer) : join(options.output, `${stems[i]}-${layer}`))),
+  }));
+  const expected = (job: ImageJob) => job.bases.flatMap((b) => [`${b}.png`, ...(options.saveNpy ? [`${b}.npy`] : []), ...(options.overlay ? [`${b}-overlay.png`] : [])]);
+  // Skipping is for batches (an interrupted run continues); one image is always drawn afresh.
+  const todo = options.force || !many ? jobs : jobs.filter((job) => !expected(job).every((f) => existsSync(f)));
+  if (todo.length < jobs.length) events.notice(`${jobs.length - todo.length} of ${jobs.length} images already have their pictures; skipped (--force redoes them)`);
+
+  const failures: string[] = [];
+  const skip = (job: ImageJob, err: unknown): undefined => {
+    if (!many) throw err;
+    failures.push(`${job.path}: ${messageOf(err)}`);
+    events.notice(`skipping ${job.path}: ${messageOf(err)}`);
+    return undefined;
+  };
+  // Headers first: a missing or unreadable image fails before weights and the engine are paid for.
+  const readable: ImageJob[] = [];
+  for (const job of todo) {
+    try {
+      await checkImage(job.path);
+      readable.push(job);
+    } catch (err) {
+      skip(job, err);
+    }
+  }
+  const decode = (job: ImageJob): Promise<RgbImage | undefined> =>
+    timed('decode+resize', async () => resizeImage(await decodeImage(job.path), input.width, input.height, options.resize)).catch((err) => skip(job, err));
+  const batches: ImageJob[][] = [];
+  for (let i = 0; i < readable.length; i += options.batchSize) batches.push(readable.slice(i, i + options.batchSize));
+  const written: WrittenFile[] = [];
+  if (batches.length === 0) return { written, failures, images: jobs.length, engine: 'none', weights: request.weights };
+
+  // The first batch decodes on sharp's threads while the engine starts on this one.
+  let decoding = Promise.all(batches[0].map(decode));
+  decoding.catch(() => undefined);
+  const engine = await startFeatureEngine(plan, request);
+  const random = engine.weights.random ? ', RANDOM weights' : '';
+  let randomNoticed = !engine.weights.random;
+  const lut = colormapLut(options.colormap);
+  // A grey heat map over a photo reads as fog: overlays take a colour map unless one is given.
+  const overlayLut = colormapLut(options.colormap === 'gray' ? 'inferno' : options.colormap);
+  const order: MapOrder = options.top ? 'activity' : options.sort;
+  const asked = options.top ?? options.count ?? 64;
+  const labels = Boolean(options.labels || order === 'activity');
+  if (options.count !== undefined || options.top !== undefined) {
+    mapShapes.forEach(([, , c], o) => {
+      if (asked > c && Number.isFinite(asked)) events.notice(`${layers[o]} has ${c} maps; drawing ${c}`);
+    });
+  }
+
+  const pictures = (job: ImageJob, image: RgbImage, activations: Float32Array[]): Array<Promise<WrittenFile>> =>
+    activations.flatMap((activation, o) => {
+      const [h, w, c] = mapShapes[o];
+      const base = job.bases[o];
+      const stats = channelStats(activation, c);
+      const channels = selectChannels(stats, asked, order);
+      const mosaic = timedSync('normalize+mosaic', () => featureMapGrid(activation, [h, w, c], { channels, normalize: options.normalize, lut, minTile: options.minTile, labels, stats }));
+      const which = order === 'activity' ? `the ${channels.length} most active of ${c} maps` : `${channels.length} of ${c} maps`;
+      const files = [writePng(`${base}.png`, mosaic).then((bytes) => ({ path: `${base}.png`, bytes, shows: `${layers[o]} ${h}x${w}: ${which}, normalize ${options.normalize}, ${options.colormap}${random}` }))];
+      if (options.overlay) {
+        const plane = activationPlane(activation, [h, w, c], options.channel);
+        const blended = overlay(image, plane, [h, w], overlayLut, options.alpha);
+        const what = `${layers[o]} ${options.channel === undefined ? 'mean over channels' : `channel ${options.channel}`} over the ${input.width}x${input.height} input, alpha ${options.alpha}`;
+        files.push(writePng(`${base}-overlay.png`, blended).then((bytes) => ({ path: `${base}-overlay.png`, bytes, shows: what })));
+      }
+      if (options.saveNpy) {
+        const npy = npyBytes(activation, [h, w, c]);
+        const what = `${layers[o]} raw activations float32 (${h}, ${w}, ${c})`;
+        files.push(writeFileAtomic(`${base}.npy`, npy).then(() => ({ path: `${base}.npy`, bytes: npy.length, shows: what })));
+      }
+      return files;
+    });
+
+  try {
+    // Encoding of one batch's pictures (on sharp's threads) overlaps the next forward pass; at
+    // most two batches of pictures are in memory at once, whatever the number of images.
+    let encoding: Promise<WrittenFile[]> = Promise.resolve([]);
+    for (let b = 0; b < batches.length; b++) {
+      const decoded = await decoding;
+      decoding = b + 1 < batches.length ? Promise.all(batches[b + 1].map(decode)) : Promise.resolve([]);
+      decoding.catch(() => undefined);
+      const ready = batches[b].map((job, i) => ({ job, image: decoded[i] })).filter((x): x is { job: ImageJob; image: RgbImage } => !!x.image);
+      if (ready.length === 0) continue;
+      // Said once the first image is readable, so that a run that draws nothing says only why.
+      if (!randomNoticed) events.notice(`weights: ${engine.weights.description}; the maps show an untrained network`);
+      randomNoticed = true;
+      const activations = await engine.activations(ready.map((x) => x.image));
+      if (many) await Promise.all(ready.map(({ job }) => mkdir(dirname(job.bases[0]), { recursive: true })));
+      const pending = ready.flatMap(({ job, image }, i) => pictures(job, image, activations[i]));
+      written.push(...(await timed('encode+write', () => encoding)));
+      encoding = Promise.all(pending);
+      encoding.catch(() => undefined);
+      events.progress?.(Math.min(readable.length, (b + 1) * options.batchSize), readable.length);
+    }
+    written.push(...(await timed('encode+write', () => encoding)));
+  } finally {
+    await engine.dispose();
+  }
+  return { written, failures, images: jobs.length, engine: engine.engine, weights: engine.weights.description };
+}

@@ -1,0 +1,100 @@
+/**
+ * The report's assembly: one forward pass of one image, a mosaic per chosen layer with its
+ * numbers, the first convolution's filters, the layer table, and index.html beside the PNGs.
+ */
+import { basename, join } from 'node:path';
+import { decodeImage } from '../image/decode.js';
+import { resizeImage } from '../image/resize.js';
+import type { EngineRequest } from '../formats/model.js';
+import { formatShape, isConvolution } from '../net/net.js';
+import { summarize } from '../net/summary.js';
+import { fileSafe, writeFileAtomic, writePng, type WrittenFile } from '../output/files.js';
+import { colormapLut, type ColormapName } from '../render/colormap.js';
+import { channelStats, featureMapGrid, featureMapLayout, layerStatistics, selectChannels, type MapNormalize, type MapOrder } from '../render/featuremaps.js';
+import { tileBoxes, type PixelImage } from '../render/mosaic.js';
+import { reportHtml, type ReportLayer } from '../render/report.js';
+import { startFeatureEngine, type FeaturePlan } from './features.js';
+import { filterPicture } from './filters.js';
+
+export interface ReportOptions {
+  output: string;
+  count: number;
+  normalize: MapNormalize;
+  sort: MapOrder;
+  colormap: ColormapName;
+}
+
+export interface ReportEvents {
+  notice(line: string): void;
+}
+
+/** Writes the report; returns the files, index.html first. */
+export async function writeReport(plan: FeaturePlan, imagePath: string, options: ReportOptions, request: EngineRequest, events: ReportEvents): Promise<WrittenFile[]> {
+  const { net, layers, mapShapes, input } = plan;
+  const image = await resizeImage(await decodeImage(imagePath), input.width, input.height, 'nearest');
+  const engine = await startFeatureEngine(plan, request);
+  let activations: Float32Array[];
+  try {
+    if (engine.weights.random) events.notice(`weights: ${engine.weights.description}; the report shows an untrained network`);
+    [activations] = await engine.activations([image]);
+  } finally {
+    await engine.dispose();
+  }
+  const lut = colormapLut(options.colormap);
+  const written: WrittenFile[] = [];
+  const write = async (name: string, picture: PixelImage, shows: string) => {
+    const path = join(options.output, name);
+    written.push({ path, bytes: await writePng(path, picture), shows });
+    return name;
+  };
+
+  const inputName = await write('input.png', { ...image, channels: 3 }, `the input as the model saw it, ${input.width}x${input.height}`);
+  const reportLayers = await Promise.all(
+    layers.map(async (name, o): Promise<ReportLayer> => {
+      const [h, w, c] = mapShapes[o];
+      const stats = channelStats(activations[o], c);
+      const channels = selectChannels(stats, options.count, options.sort);
+      const mosaic = featureMapGrid(activations[o], [h, w, c], { channels, normalize: options.normalize, lut, labels: options.sort === 'activity', stats });
+      const boxes = tileBoxes(channels.length, w, h, featureMapLayout(w, h, {}));
+      const file = await write(`maps-${fileSafe(name)}.png`, mosaic, `${name} ${h}x${w}: ${channels.length} of ${c} maps`);
+      const { mean, deadShare } = layerStatistics(stats);
+      return {
+        name,
+        outputShape: formatShape(net.layers.find((l) => l.name === name)!.outputShape),
+        image: file,
+        imageSize: [mosaic.width, mosaic.height],
+        shown: channels.length,
+        total: c,
+        normalize: options.normalize,
+        meanActivation: mean,
+        deadShare,
+        tiles: channels.map((channel, t) => [channel, ...boxes[t]] as [number, number, number, number, number]),
+      };
+    }),
+  );
+
+  // The first convolution's kernels: colour tiles for an RGB input layer, else a grey grid.
+  const firstConv = net.layers.find(isConvolution);
+  let filters: { image: string; layer: string; caption: string } | undefined;
+  if (firstConv) {
+    const { kernel } = await plan.model.readKernel(firstConv.name, request);
+    const rgb = kernel.shape[2] === 3;
+    const picture = filterPicture(firstConv.name, kernel, { count: rgb ? 64 : 16, channels: 8, normalize: 'layer', colormap: 'gray', cell: 24, rgb, bgr: plan.model.bgr });
+    filters = { image: await write('filters.png', picture.image, `${firstConv.name} filters`), layer: firstConv.name, caption: picture.shows };
+  }
+
+  const html = reportHtml({
+    title: `cnnviz report: ${basename(imagePath)} through ${net.name}`,
+    model: net.name,
+    weights: engine.weights.description,
+    engine: engine.engine,
+    input: { image: inputName, source: basename(imagePath), width: input.width, height: input.height, preprocessing: plan.preprocessing },
+    summary: summarize(net),
+    filters,
+    layers: reportLayers,
+  });
+  const index = join(options.output, 'index.html');
+  await writeFileAtomic(index, new TextEncoder().encode(html));
+  written.unshift({ path: index, bytes: Buffer.byteLength(html), shows: `the report: open it in a browser (${reportLayers.length} layers)` });
+  return written;
+}
