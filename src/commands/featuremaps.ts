@@ -64,8 +64,7 @@ async function featuremaps(args: string[], options: FeaturemapsOptions, ctx: Com
   const { warmUpH5 } = await import('../weights/h5.js');
   const { usageError, runtimeError } = await import('../errors.js');
 
-  const plan = await planFeatures({ ...options, layers: options.layer });
-  if (!options.preprocess && plan.model.preprocessNote) ctx.report.notice(`preprocessing: ${plan.model.preprocessNote}; --preprocess sets another`);
+  const plan = await planFeatures({ ...options, engine: ctx.global.backend as EngineName, layers: options.layer });
   if (options.channel !== undefined && !options.overlay) throw usageError('--channel goes with --overlay');
   const overChannel = plan.mapShapes.find(([, , c]) => options.channel !== undefined && options.channel >= c);
   if (overChannel) throw usageError(`--channel ${options.channel}: a chosen layer has only ${overChannel[2]} channels`);

@@ -46,6 +46,8 @@ export interface Model {
    * (much smaller) weights file; absent where there is nothing to leave out.
    */
   withoutTop?(): Promise<Model>;
+  /** Refuses, before any work, an engine or `--weights` this model cannot take (a usage error). */
+  checkChoices(choices: { engine?: EngineName; weights?: string }): void;
   /** One convolution's kernel, (kh, kw, in per group, out). */
   readKernel(layer: string, choice: WeightsChoice): Promise<{ kernel: Kernel; weights: WeightsInfo }>;
   /** An engine whose outputs are the named layers' activations, channels-last. */

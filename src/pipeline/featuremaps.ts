@@ -116,7 +116,11 @@ export async function drawFeatureMaps(plan: FeaturePlan, paths: string[], option
   decoding.catch(() => undefined);
   const engine = await startFeatureEngine(plan, request);
   const random = engine.weights.random ? ', RANDOM weights' : '';
-  let randomNoticed = !engine.weights.random;
+  // Said once the first image is readable, so that a run that draws nothing says only why.
+  const notices = [
+    ...(plan.preprocessNote ? [`preprocessing: ${plan.preprocessNote}; --preprocess sets another`] : []),
+    ...(engine.weights.random ? [`weights: ${engine.weights.description}; the maps show an untrained network`] : []),
+  ];
   const lut = colormapLut(options.colormap);
   // A grey heat map over a photo reads as fog: overlays take a colour map unless one is given.
   const overlayLut = colormapLut(options.colormap === 'gray' ? 'inferno' : options.colormap);
@@ -162,9 +166,7 @@ export async function drawFeatureMaps(plan: FeaturePlan, paths: string[], option
       decoding.catch(() => undefined);
       const ready = batches[b].map((job, i) => ({ job, image: decoded[i] })).filter((x): x is { job: ImageJob; image: RgbImage } => !!x.image);
       if (ready.length === 0) continue;
-      // Said once the first image is readable, so that a run that draws nothing says only why.
-      if (!randomNoticed) events.notice(`weights: ${engine.weights.description}; the maps show an untrained network`);
-      randomNoticed = true;
+      notices.splice(0).forEach(events.notice);
       const activations = await engine.activations(ready.map((x) => x.image));
       if (many) await Promise.all(ready.map(({ job }) => mkdir(dirname(job.bases[0]), { recursive: true })));
       const pending = ready.flatMap(({ job, image }, i) => pictures(job, image, activations[i]));

@@ -6,6 +6,7 @@
 import { usageError } from '../errors.js';
 import type { RgbImage } from '../image/decode.js';
 import { PREPROCESSORS, type PreprocessMode } from '../image/preprocess.js';
+import type { EngineName } from '../engines/backend.js';
 import { openModel, type EngineRequest, type Model, type WeightsInfo } from '../formats/model.js';
 import type { MapShape, Net } from '../net/net.js';
 import { selectFeatureLayers } from '../net/select.js';
@@ -13,6 +14,9 @@ import { timed } from '../timings.js';
 
 export interface FeatureRequest {
   model: string;
+  /** `--weights` and `--backend`, checked against the model before any work. */
+  weights?: string;
+  engine?: EngineName;
   size?: [number, number];
   blocks?: string;
   layers?: string[];
@@ -28,11 +32,14 @@ export interface FeaturePlan {
   mapShapes: MapShape[];
   input: { width: number; height: number };
   preprocessing: PreprocessMode;
+  /** Why this preprocessing, when it is a default worth announcing (unset when --preprocess chose). */
+  preprocessNote?: string;
 }
 
 export async function planFeatures(request: FeatureRequest): Promise<FeaturePlan> {
   // Layers are looked up in the whole model, so that asking for fc1 says "not spatial", not "unknown".
   const full = await openModel(request.model, { includeTop: true, size: request.size });
+  full.checkChoices({ engine: request.engine, weights: request.weights });
   const layers = selectFeatureLayers(full.net, { blocks: request.blocks, layers: request.layers, defaultLayer: 'block1_conv1' });
   // Feature maps rarely need a classifier: then the network is its convolutional base.
   const base = await full.withoutTop?.();
@@ -48,7 +55,8 @@ export async function planFeatures(request: FeatureRequest): Promise<FeaturePlan
     if (shape.some((d) => typeof d !== 'number')) throw usageError(`the maps of '${name}' have an undefined size; give the input size with --size WxH`);
     return shape as MapShape;
   });
-  return { model, net, layers, mapShapes, input: { width, height }, preprocessing: request.preprocess ?? model.preprocess };
+  const preprocessNote = request.preprocess ? undefined : model.preprocessNote;
+  return { model, net, layers, mapShapes, input: { width, height }, preprocessing: request.preprocess ?? model.preprocess, ...(preprocessNote ? { preprocessNote } : {}) };
 }
 
 export interface FeatureEngine {

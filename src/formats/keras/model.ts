@@ -70,6 +70,7 @@ export async function openKerasModel(ref: string, options: OpenOptions): Promise
     // Keras' VGG weights expect caffe input: channel 0 is blue.
     bgr: arch.preprocess === 'caffe',
     ...(includeTop ? { withoutTop: () => openKerasModel(ref, { ...options, includeTop: false }) } : {}),
+    checkChoices: () => undefined,
     async readKernel(layerName, choice) {
       const loaded = await timed('weights', () => loadWeights(arch, choice.weights, { layers: [layerName], includeTop, ...choice.download }));
       const [kernel] = await layerWeightArrays(arch, layerName, loaded);

@@ -141,6 +141,12 @@ function withOutputs(path: string, model: ModelProto, input: ImageInput, tensors
   return encodeModel(model);
 }
 
+/** ONNX Runtime's reason, without its error-code prefix and the node dump before 'Error'. */
+export function ortReason(message: string): string {
+  const reason = message.replace(/^\[ONNXRuntimeError\] : \d+ : \w+ : /, '');
+  return /, Error (.*)$/.exec(reason)?.[1] ?? reason;
+}
+
 export async function openOnnxModel(path: string, options: OpenOptions): Promise<Model> {
   const bytes = await timed('read .onnx', () => readFile(path));
   const model = decodeModel(path, bytes);
@@ -153,16 +159,18 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
   const fromFileNote = `shapes: ${fromFile} of ${graph.node.length} node outputs from the file's value_info, ${inferred} inferred${net.unknown.length ? `, ${net.unknown.length} unknown` : ''}`;
   const nodeOf = (layer: string) => graph.node[net.layers.find((l) => l.name === layer)!.index!];
   const fileWeights = { description: `from the model file (${path})`, random: false };
-  const onlyOwnWeights = (weights: string) => {
-    if (weights !== 'imagenet') throw usageError(`--weights ${weights}: an ONNX model carries its own weights; leave --weights out`);
+  const checkChoices = ({ engine, weights }: { engine?: string; weights?: string }) => {
+    if (weights !== undefined && weights !== 'imagenet') throw usageError(`--weights ${weights}: an ONNX model carries its own weights; leave --weights out`);
+    if (engine !== undefined && engine !== 'auto' && engine !== 'onnx') throw usageError(`--backend ${engine}: ONNX models run on ONNX Runtime; use --backend onnx (or auto)`);
   };
   return {
     net,
     preprocess: 'torch',
     preprocessNote: "'torch' (pixels / 255, ImageNet mean and std), the default for ONNX models",
     bgr: false,
+    checkChoices,
     async readKernel(layer, choice) {
-      onlyOwnWeights(choice.weights);
+      checkChoices(choice);
       const node = nodeOf(layer);
       const weight = graph.initializer.find((t) => t.name === node.input[1]);
       if (!weight) throw runtimeError(`the weights of '${layer}' are computed in the graph, not stored; cnnviz draws stored kernels`);
@@ -170,10 +178,7 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
       return { kernel: onnxKernel(floatValues(weight), dimsOf(weight)), weights: fileWeights };
     },
     async startEngine(layers, request) {
-      onlyOwnWeights(request.weights);
-      if (request.engine !== 'auto' && request.engine !== 'onnx') {
-        throw usageError(`--backend ${request.engine}: ONNX models run on ONNX Runtime; use --backend onnx (or auto)`);
-      }
+      checkChoices(request);
       request.explain?.(fromFileNote);
       const { loadOrt, baseSessionOptions, sessionForward } = await import('../../engines/onnx-runtime.js');
       const ort = await loadOrt();
@@ -183,7 +188,7 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
       try {
         session = await timed('build', () => ort.InferenceSession.create(prepared, { ...baseSessionOptions(), graphOptimizationLevel: 'all' }));
       } catch (err) {
-        throw runtimeError(`ONNX Runtime cannot run '${path}': ${messageOf(err).replace(/^\[ONNXRuntimeError\] : \d+ : \w+ : /, '')}`);
+        throw runtimeError(`ONNX Runtime cannot run '${path}': ${ortReason(messageOf(err))}`);
       }
       const forward = sessionForward(ort, session, { name: input.name, layout: input.layout }, tensors.map((name) => ({ name, layout: input.layout })));
       return { forward, weights: fileWeights };
