@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import { vggConfig } from '../src/formats/vgg.js';
 import { BUILTIN_MODELS } from '../src/formats/builtin.js';
 import { layersFor, writeKerasH5 } from '../test/helpers/keras-h5.js';
+import { writeResnet50 } from './resnet50.js';
 
 const ROOT = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
 const CACHE = join(ROOT, 'bench', '.cache');
@@ -22,6 +23,38 @@ interface Sample {
   wallMs: number;
   stages: Record<string, number>;
   peakRssMB: number;
+}
+
+/** The ResNet-50-sized ONNX file, written once. */
+function prepareResnet50(): string {
+  const path = join(CACHE, 'resnet50.onnx');
+  if (!existsSync(path)) {
+    process.stderr.write('bench: writing a ResNet-50 ONNX file (seeded weights) once...\n');
+    writeResnet50(path);
+  }
+  return path;
+}
+
+/**
+ * The floor for an ONNX file: ONNX Runtime's own session.run of the unmodified file, in this
+ * process, with the CLI's thread settings; the first run and the median of the next RUNS.
+ */
+async function ortFloor(path: string): Promise<{ firstMs: number; medianMs: number }> {
+  const ort = await import('onnxruntime-node');
+  const { cpus } = await import('node:os');
+  const session = await ort.InferenceSession.create(path, { intraOpNumThreads: cpus().length, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  const input = new ort.Tensor('float32', Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.sin(i)), [1, 3, 224, 224]);
+  const time = async () => {
+    const start = performance.now();
+    await session.run({ [session.inputNames[0]]: input });
+    return performance.now() - start;
+  };
+  const firstMs = await time();
+  const runs: number[] = [];
+  for (let i = 0; i < Math.max(RUNS, 5); i++) runs.push(await time());
+  await session.release();
+  process.stderr.write(`bench: ONNX Runtime alone on ${path}: first run ${firstMs.toFixed(0)} ms, then median ${median(runs).toFixed(0)} ms\n`);
+  return { firstMs, medianMs: median(runs) };
 }
 
 async function prepare(): Promise<string[]> {
@@ -118,7 +151,7 @@ async function measure(scenario: string, args: string[], engine: string, images 
 }
 
 function table(rows: Row[]): string {
-  const stageOrder = ['startup', 'weights', 'read .h5', 'decode+resize', 'build', 'forward', 'normalize+mosaic', 'encode+write'];
+  const stageOrder = ['startup', 'weights', 'read .h5', 'read .onnx', 'decode+resize', 'build', 'forward', 'normalize+mosaic', 'encode+write'];
   const header = ['scenario', 'engine', 'wall ms median (min-max)', ...stageOrder, 'peak RSS MB', 'img/s'];
   const lines = rows.map((r) => [
     r.scenario,
@@ -145,8 +178,15 @@ async function main(): Promise<void> {
     const args = ['featuremaps', CAT, '--blocks', 'all', '-o', out];
     if (engine === 'onnx') rows.push(await measure('featuremaps --blocks all, 1 image, first run (no ONNX cache)', args, engine, 1, true));
     rows.push(await measure('featuremaps --blocks all, 1 image', args, engine, 1));
-    rows.push(await measure('featuremaps --blocks all, 16 images', ['featuremaps', ...images, '--blocks', 'all', '-o', out], engine, 16));
+    // --force: the warm-up run draws them all, and a batch skips images whose pictures exist.
+    rows.push(await measure('featuremaps --blocks all, 16 images', ['featuremaps', ...images, '--blocks', 'all', '--force', '-o', out], engine, 16));
   }
+  const resnet50 = prepareResnet50();
+  rows.push(await measure('summary, ResNet-50 .onnx', ['summary', '--model', resnet50], 'auto'));
+  rows.push(await measure('featuremaps --blocks all, ResNet-50 .onnx, first run (no ONNX cache)', ['featuremaps', CAT, '--model', resnet50, '--blocks', 'all', '-o', out], 'onnx', 1, true));
+  const resnet = await measure('featuremaps --blocks all, ResNet-50 .onnx', ['featuremaps', CAT, '--model', resnet50, '--blocks', 'all', '-o', out], 'onnx', 1);
+  rows.push(resnet);
+  const floor = await ortFloor(resnet50);
   const find = (scenario: string, engine = 'auto') => rows.find((r) => r.scenario === scenario && r.engine === engine)!;
   const one = find('featuremaps --blocks all, 1 image', engines[0]);
   const batch = find('featuremaps --blocks all, 16 images', engines[0]);
@@ -159,6 +199,8 @@ async function main(): Promise<void> {
     [`featuremaps peak RSS <= 400 MB [${engines[0]}]`, one.peakRssMB <= 400],
     [`forward pass <= 1.3 x PyTorch's 310 ms = 403 ms [${engines[0]}]`, one.stages.forward <= 403],
     [`16 images >= 2 images/s [${engines[0]}]`, (batch.imagesPerSecond ?? 0) >= 2],
+    [`ResNet-50 .onnx forward (${resnet.stages.forward.toFixed(0)} ms, one image) <= 1.1 x ONNX Runtime's own run of the file (${floor.firstMs.toFixed(0)} ms first, ${floor.medianMs.toFixed(0)} ms median)`, resnet.stages.forward <= 1.1 * floor.medianMs],
+    ['ResNet-50 .onnx featuremaps --blocks all <= 1000 ms (prepared model cached)', resnet.wall.median <= 1000],
   ] as const;
   const text = [
     `cnnviz bench, ${new Date().toISOString()}, node ${process.version}, ${RUNS} runs after a warm-up, medians`,

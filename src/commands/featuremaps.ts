@@ -65,6 +65,7 @@ async function featuremaps(args: string[], options: FeaturemapsOptions, ctx: Com
   const { usageError, runtimeError } = await import('../errors.js');
 
   const plan = await planFeatures({ ...options, engine: ctx.global.backend as EngineName, layers: options.layer });
+  plan.model.details.forEach(ctx.report.verbose);
   if (options.channel !== undefined && !options.overlay) throw usageError('--channel goes with --overlay');
   const overChannel = plan.mapShapes.find(([, , c]) => options.channel !== undefined && options.channel >= c);
   if (overChannel) throw usageError(`--channel ${options.channel}: a chosen layer has only ${overChannel[2]} channels`);

@@ -53,6 +53,7 @@ async function filters(options: FiltersOptions, ctx: CommandContext): Promise<vo
   warmUpH5();
   const model = await openModel(options.model, { includeTop: false, size: options.size });
   model.checkChoices({ weights: options.weights });
+  model.details.forEach(ctx.report.verbose);
   const convs = model.net.layers.filter(isConvolution);
   const layerRef = options.layer ?? convs[0]?.name;
   if (!layerRef) throw usageError(`${model.net.name} has no convolutional layers, so no filters to draw`);

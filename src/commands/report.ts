@@ -35,6 +35,7 @@ async function report(imagePath: string, options: ReportOptions, ctx: CommandCon
   const { prepareOutputDir } = await import('../output/files.js');
   const { cacheDir } = await import('../weights/resolve.js');
   const plan = await planFeatures({ ...options, engine: ctx.global.backend as EngineName, blocks: options.blocks ?? (options.layer ? undefined : 'auto'), layers: options.layer });
+  plan.model.details.forEach(ctx.report.verbose);
   await prepareOutputDir(options.output);
   const written = await withDownloadProgress(ctx.report, (download) =>
     writeReport(plan, imagePath, options, { engine: ctx.global.backend as EngineName, weights: options.weights, onnxCacheDir: join(cacheDir(), 'onnx'), explain: ctx.report.verbose, download }, { notice: ctx.report.notice }),

@@ -25,7 +25,8 @@ async function summary(options: SummaryOptions, ctx: CommandContext): Promise<vo
   const { openModel } = await import('../formats/model.js');
   const { summarize, convolutionRows } = await import('../net/summary.js');
   const { renderSummary, renderConvolutions } = await import('../render/table.js');
-  const { net } = await openModel(options.model, { includeTop: options.top, size: options.size });
+  const { net, details } = await openModel(options.model, { includeTop: options.top, size: options.size });
+  details.forEach(ctx.report.verbose);
   if (options.conv) {
     const rows = convolutionRows(net);
     if (options.json) ctx.report.out(JSON.stringify({ model: net.name, layers: rows }, null, 2));

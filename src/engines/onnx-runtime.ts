@@ -4,6 +4,7 @@
  * (that a saved optimised model is processor-specific, say) are not the user's.
  */
 import { cpus } from 'node:os';
+import { join } from 'node:path';
 import type { Forward } from './forward.js';
 
 export type Ort = typeof import('onnxruntime-node');
@@ -18,45 +19,57 @@ export async function loadOrt(): Promise<Ort> {
 
 export const baseSessionOptions = (): OrtSessionOptions => ({ intraOpNumThreads: cpus().length, interOpNumThreads: 1, logSeverityLevel: 3 });
 
-/** How a tensor is laid out: image tensors NCHW or NHWC, anything else as it is. */
-export type TensorLayout = 'nchw' | 'nhwc' | 'flat';
-
-/** (N, H, W, C) to (N, C, H, W), or back with `toChannelsLast`. */
-export function transposeImage(data: Float32Array, [n, a, b, c]: number[], toChannelsLast = false): Float32Array {
-  const out = new Float32Array(data.length);
-  if (!toChannelsLast) {
-    // data is (n, h=a, w=b, c)
-    for (let i = 0; i < n; i++)
-      for (let y = 0; y < a; y++)
-        for (let x = 0; x < b; x++)
-          for (let k = 0; k < c; k++) out[((i * c + k) * a + y) * b + x] = data[((i * a + y) * b + x) * c + k];
-    return out;
-  }
-  // data is (n, c=a, h=b, w=c)
-  const [ch, h, w] = [a, b, c];
-  for (let i = 0; i < n; i++)
-    for (let k = 0; k < ch; k++)
-      for (let y = 0; y < h; y++)
-        for (let x = 0; x < w; x++) out[((i * h + y) * w + x) * ch + k] = data[((i * ch + k) * h + y) * w + x];
-  return out;
+export interface PreparedSessionOptions {
+  /** Where optimised models are kept between runs; none: not kept. */
+  cacheDir?: string;
+  /** Everything the prepared model depends on (weights' identity, outputs, sizes); none: not cached. */
+  key?: Record<string, unknown>;
+  /** The model to optimise, made only when the cache has no entry. */
+  build(): Promise<Uint8Array> | Uint8Array;
+  explain?: (line: string) => void;
 }
 
 /**
- * A Forward over a session: the channels-last batch goes in as the input expects it, and each
- * output comes back channels-last, so every engine hands the pipeline one layout.
+ * A session over a model ONNX Runtime has optimised once: the first run builds the model and
+ * lets the runtime optimise it (its NCHWc convolution layout is most of the set-up time),
+ * saving the result with its weights in a separate file; later runs open that, the weights
+ * memory-mapped and nothing optimised again.
  */
-export function sessionForward(ort: Ort, session: OrtSession, input: { name: string; layout: TensorLayout }, outputs: Array<{ name: string; layout: TensorLayout }>): Forward {
+export async function preparedSession(ort: Ort, options: PreparedSessionOptions): Promise<OrtSession> {
+  const base = baseSessionOptions();
+  const cache = options.cacheDir && options.key ? await import('./onnx-cache.js') : undefined;
+  const key = cache?.onnxCacheKey({ ...options.key, ort: ort.env.versions.common });
+  const cached = key ? await cache!.findCachedOnnx(options.cacheDir!, key) : undefined;
+  if (cached) {
+    options.explain?.(`ONNX model from the cache: ${cached}`);
+    return ort.InferenceSession.create(cached, { ...base, graphOptimizationLevel: 'disabled' });
+  }
+  const model = await options.build();
+  const entry = key ? await cache!.reserveCacheEntry(options.cacheDir!, key) : undefined;
+  const save = entry && {
+    optimizedModelFilePath: join(entry.folder, cache!.MODEL_FILE),
+    extra: { session: { optimized_model_external_initializers_file_name: cache!.WEIGHTS_FILE, optimized_model_external_initializers_min_size_in_bytes: '1024' } },
+  };
+  try {
+    const session = await ort.InferenceSession.create(model, { ...base, graphOptimizationLevel: 'all', ...save });
+    await entry?.commit();
+    return session;
+  } catch (err) {
+    await entry?.abandon();
+    throw err;
+  }
+}
+
+/**
+ * A Forward over a session whose input and image outputs are channels-last already (formats
+ * put any transposes inside the graph, where ONNX Runtime runs them on every core).
+ */
+export function sessionForward(ort: Ort, session: OrtSession, input: string, outputs: string[]): Forward {
   return {
     engine: 'onnx',
-    async run(batch, [n, h, w, c]) {
-      const nchw = input.layout === 'nchw';
-      const tensor = new ort.Tensor('float32', nchw ? transposeImage(batch, [n, h, w, c]) : batch, nchw ? [n, c, h, w] : [n, h, w, c]);
-      const result = await session.run({ [input.name]: tensor }, outputs.map((o) => o.name));
-      return outputs.map(({ name, layout }) => {
-        const value = result[name];
-        const data = value.data as Float32Array;
-        return layout === 'nchw' && value.dims.length === 4 ? transposeImage(data, value.dims as number[], true) : data;
-      });
+    async run(batch, shape) {
+      const result = await session.run({ [input]: new ort.Tensor('float32', batch, shape) }, outputs);
+      return outputs.map((name) => result[name].data as Float32Array);
     },
     dispose: async () => {
       await session.release();

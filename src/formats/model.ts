@@ -35,6 +35,8 @@ export interface EngineRequest extends WeightsChoice {
 
 export interface Model {
   net: Net;
+  /** How the description was made (where shapes came from, say), for --verbose. */
+  details: string[];
   /** How the input is prepared unless --preprocess says otherwise. */
   preprocess: PreprocessMode;
   /** Set when the default is a guess worth announcing (model files say nothing of it). */

@@ -54,7 +54,7 @@ export interface Net {
   /** (h, w, c) of the input image; null where the model leaves it undefined. */
   input: [Dim, Dim, Dim];
   params: { total: number; trainable?: number; nonTrainable?: number };
-  /** Layers whose parameters or shapes cnnviz could not work out (left out of the totals). */
+  /** Layers whose shape (Keras: also parameters) cnnviz could not work out. */
   unknown: string[];
   /** True when every layer feeds only the next one. */
   sequential: boolean;

@@ -27,7 +27,7 @@ export interface ModelSummary {
   totalParams: number;
   trainableParams?: number;
   nonTrainableParams?: number;
-  /** Layers cnnviz could not size: their counts are left out of the totals. */
+  /** Layers cnnviz could not size; where their parameters are unknown too (null), the totals leave them out. */
   unknownLayers: string[];
   /** True when every layer feeds only the next one, as in Keras' Sequential summary. */
   sequential: boolean;

@@ -55,7 +55,9 @@ export function renderSummary(summary: ModelSummary): string[] {
   const lines = [`Model: "${summary.name}"`, ...renderTable(columns, rows)];
   lines.push(...totalRows(summary).map(([label, value]) => `${label}: ${thousands(value)}`));
   if (summary.unknownLayers.length > 0) {
-    lines.push(`(? = shape or parameters unknown to cnnviz, left out of the totals: ${summary.unknownLayers.join(', ')})`);
+    // Keras layers of an unknown class have no count; an ONNX node's parameters are always known.
+    const uncounted = summary.rows.some((r) => r.params === null);
+    lines.push(`(? = unknown to cnnviz${uncounted ? ', left out of the totals' : ''}: ${summary.unknownLayers.join(', ')})`);
   }
   const stages = summary.rows.filter((r) => r.stage).length;
   lines.push(stages > 0 ? `Stages (--blocks): ${stages}, each ending at the last layer of its resolution` : 'Stages (--blocks): none');

@@ -43,6 +43,8 @@ export interface GraphSpec {
   initializers?: Initializer[];
   /** Graph outputs (tensor names); default: the last node's output. */
   outputs?: string[];
+  /** Declared shapes of intermediate tensors (value_info), as exporters write them when asked. */
+  valueInfo?: Record<string, Array<number | string>>;
   /** Where to put each initializer: inline (default) or in an external file beside the model. */
   external?: { file: string; dir: string };
 }
@@ -78,6 +80,7 @@ export function onnxModelBytes(spec: GraphSpec): Uint8Array {
     initializer,
     input: [{ name: spec.input.name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: dims(spec.input.shape) } } }],
     output: outputs.map((name) => ({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } })),
+    valueInfo: Object.entries(spec.valueInfo ?? {}).map(([name, shape]) => ({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: dims(shape) } } })),
   });
   const model = onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 13 }], producerName: 'cnnviz tests', graph });
   return onnx.ModelProto.encode(model).finish();

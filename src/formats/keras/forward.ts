@@ -3,11 +3,9 @@
  * kept in a cache), or built with tfjs-layers on a tfjs backend. `auto` takes ONNX Runtime
  * when it loads and can express the model, then tfjs-node, then wasm.
  */
-import { join } from 'node:path';
 import { CnnvizError, runtimeError } from '../../errors.js';
 import type { BackendName, EngineName } from '../../engines/backend.js';
 import type { Forward } from '../../engines/forward.js';
-import type { OrtSession } from '../../engines/onnx-runtime.js';
 import { buildModel, predict, randomWeights } from './tfjs-model.js';
 import { truncatedConfig, type ModelGraph } from './graph.js';
 import type { WeightsHandle } from './weights.js';
@@ -26,41 +24,20 @@ export interface ForwardOptions {
 
 async function onnxForward(graph: ModelGraph, outputs: string[], options: ForwardOptions): Promise<Forward> {
   const { translateToOnnx, onnxInput, onnxOutputs, TRANSLATOR_VERSION } = await import('./to-onnx.js');
-  const { loadOrt, baseSessionOptions, sessionForward } = await import('../../engines/onnx-runtime.js');
+  const { loadOrt, preparedSession, sessionForward } = await import('../../engines/onnx-runtime.js');
   const ort = await loadOrt();
-  const base = baseSessionOptions();
-  const cache = options.onnxCacheDir && options.weights.identity ? await import('../../engines/onnx-cache.js') : undefined;
-  const key = cache?.onnxCacheKey({
-    translator: TRANSLATOR_VERSION,
-    ort: ort.env.versions.common,
-    weights: options.weights.identity,
-    config: truncatedConfig(graph, outputs),
-    outputs,
+  const session = await preparedSession(ort, {
+    cacheDir: options.onnxCacheDir,
+    key: options.weights.identity ? { translator: TRANSLATOR_VERSION, weights: options.weights.identity, config: truncatedConfig(graph, outputs), outputs } : undefined,
+    explain: options.explain,
+    async build() {
+      const values = await options.weights.read();
+      const weights = values === 'random' ? await randomWeights(graph, outputs, options.seed) : values;
+      return translateToOnnx(graph, inferShapes(graph), weights, outputs).model;
+    },
   });
-  const cached = key ? await cache!.findCachedOnnx(options.onnxCacheDir!, key) : undefined;
-  let session: OrtSession;
-  if (cached) {
-    options.explain?.(`ONNX model from the cache: ${cached}`);
-    session = await ort.InferenceSession.create(cached, { ...base, graphOptimizationLevel: 'disabled' });
-  } else {
-    const values = await options.weights.read();
-    const weights = values === 'random' ? await randomWeights(graph, outputs, options.seed) : values;
-    const model = translateToOnnx(graph, inferShapes(graph), weights, outputs).model;
-    const entry = key ? await cache!.reserveCacheEntry(options.onnxCacheDir!, key) : undefined;
-    const save = entry && {
-      optimizedModelFilePath: join(entry.folder, cache!.MODEL_FILE),
-      extra: { session: { optimized_model_external_initializers_file_name: cache!.WEIGHTS_FILE, optimized_model_external_initializers_min_size_in_bytes: '1024' } },
-    };
-    try {
-      session = await ort.InferenceSession.create(model, { ...base, graphOptimizationLevel: 'all', ...save });
-      await entry?.commit();
-    } catch (err) {
-      await entry?.abandon();
-      throw err;
-    }
-  }
   // The translation takes channels-last input and gives channels-last outputs.
-  return sessionForward(ort, session, { name: onnxInput, layout: 'nhwc' }, onnxOutputs(outputs).map((name) => ({ name, layout: 'nhwc' })));
+  return sessionForward(ort, session, onnxInput, onnxOutputs(outputs));
 }
 
 async function tfjsForward(graph: ModelGraph, outputs: string[], options: ForwardOptions, backend: BackendName): Promise<Forward> {

@@ -65,6 +65,7 @@ export async function openKerasModel(ref: string, options: OpenOptions): Promise
   const includeTop = Boolean(arch.builtin) && options.includeTop;
   return {
     net,
+    details: [`${arch.builtin ? 'built-in' : 'Keras'} model config: shapes and parameters inferred from it, layer by layer`],
     preprocess: arch.preprocess,
     ...(arch.file ? { preprocessNote: `'${arch.preprocess}' (pixels / 255), the default for model files` } : {}),
     // Keras' VGG weights expect caffe input: channel 0 is blue.

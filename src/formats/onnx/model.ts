@@ -3,8 +3,8 @@
  * as it is on ONNX Runtime with the chosen tensors added as graph outputs. One layer per
  * node, named as exported (`/layer1/layer1.0/relu/Relu`); image tensors are NCHW.
  */
-import { readFile } from 'node:fs/promises';
-import { messageOf, runtimeError, usageError } from '../../errors.js';
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { CnnvizError, messageOf, runtimeError, usageError } from '../../errors.js';
 import { isChain, mapDims, type Kernel, type LayerRole, type Net, type NetLayer, type Shape } from '../../net/net.js';
 import { timed } from '../../timings.js';
 import type { Model, OpenOptions } from '../model.js';
@@ -16,6 +16,7 @@ import {
   elementCount,
   FLOAT_TYPES,
   floatOutput,
+  transposeNode,
   floatValues,
   inlineExternalData,
   onnx,
@@ -129,15 +130,37 @@ export function onnxKernel(weight: Float32Array, [cout, cin, kh, kw]: number[]):
   return { shape: [kh, kw, cin, cout], data };
 }
 
-/** The file with the chosen tensors added as outputs (and the input resized), ready for a session. */
-function withOutputs(path: string, model: ModelProto, input: ImageInput, tensors: string[]): Uint8Array {
+/** The names the prepared model's channels-last input and outputs go by. */
+const NHWC_INPUT = 'cnnviz_input_nhwc';
+const nhwcOutput = (tensor: string) => `${tensor}:cnnviz_nhwc`;
+
+/**
+ * The file made ready for a session: its outputs are the chosen tensors alone (what only the
+ * classifier needs is pruned), and for an NCHW model Transpose nodes take a channels-last
+ * input and give channels-last maps, so ONNX Runtime's multithreaded transposes replace
+ * copies in JavaScript. The input gets --size where given.
+ */
+function prepareForMaps(path: string, model: ModelProto, input: ImageInput, tensors: Array<{ name: string; rank: number }>): Uint8Array {
   const { graph } = model;
   inlineExternalData(path, graph);
-  const existing = new Set(graph.output.map((o) => o.name));
-  for (const name of tensors) if (!existing.has(name)) graph.output.push(floatOutput(name));
-  const declared = graph.input.find((i) => i.name === input.name);
-  const dims = declared?.type?.tensorType?.shape?.dim;
+  const declared = graph.input.find((i) => i.name === input.name)!;
+  const dims = declared.type?.tensorType?.shape?.dim;
   if (dims) input.shape.forEach((d, i) => (dims[i] = d === null ? { dimParam: dims[i]?.dimParam || `d${i}` } : { dimValue: d }));
+  graph.output = [];
+  if (input.layout === 'nhwc') {
+    for (const { name } of tensors) graph.output.push(floatOutput(name));
+    return encodeModel(model);
+  }
+  const [n, c, h, w] = input.shape;
+  const nhwc = floatOutput(NHWC_INPUT);
+  nhwc.type!.tensorType!.shape = { dim: [n, h, w, c].map((d, i) => (d === null ? { dimParam: `d${i}` } : { dimValue: d })) };
+  graph.input = [nhwc, ...graph.input.filter((i) => i.name !== input.name)];
+  const transposes = [transposeNode(NHWC_INPUT, input.name, [0, 3, 1, 2])];
+  for (const { name, rank } of tensors) {
+    if (rank === 4) transposes.push(transposeNode(name, nhwcOutput(name), [0, 2, 3, 1]));
+    graph.output.push(floatOutput(rank === 4 ? nhwcOutput(name) : name));
+  }
+  graph.node = [transposes[0], ...graph.node, ...transposes.slice(1)];
   return encodeModel(model);
 }
 
@@ -149,6 +172,9 @@ export function ortReason(message: string): string {
 
 export async function openOnnxModel(path: string, options: OpenOptions): Promise<Model> {
   const bytes = await timed('read .onnx', () => readFile(path));
+  // What a prepared (optimised) copy in the cache depends on: this file as it is now.
+  const { size, mtimeMs } = await stat(path);
+  const identity = { path: await realpath(path), size, mtimeMs };
   const model = decodeModel(path, bytes);
   const { graph } = model;
   checkExternalData(path, graph);
@@ -156,7 +182,7 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
   const { shapes, fromFile, inferred } = tensorShapes(graph, input, Boolean(options.size));
   const name = graph.name && !/^(main_graph|torch[-_]jit([-_]export)?)$/.test(graph.name) ? graph.name : path.split('/').pop()!.replace(/\.onnx$/i, '');
   const net = onnxNet(name, graph, input, shapes);
-  const fromFileNote = `shapes: ${fromFile} of ${graph.node.length} node outputs from the file's value_info, ${inferred} inferred${net.unknown.length ? `, ${net.unknown.length} unknown` : ''}`;
+  const shapesNote = `shapes: ${fromFile} of ${graph.node.length} node outputs from the file's value_info, ${inferred} inferred${net.unknown.length ? `, ${net.unknown.length} unknown` : ''}`;
   const nodeOf = (layer: string) => graph.node[net.layers.find((l) => l.name === layer)!.index!];
   const fileWeights = { description: `from the model file (${path})`, random: false };
   const checkChoices = ({ engine, weights }: { engine?: string; weights?: string }) => {
@@ -165,6 +191,7 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
   };
   return {
     net,
+    details: [`ONNX file, opset ${model.opsetImport?.map((o) => toNumber(o.version)).join(', ') || '?'}, ${graph.node.length} nodes`, shapesNote],
     preprocess: 'torch',
     preprocessNote: "'torch' (pixels / 255, ImageNet mean and std), the default for ONNX models",
     bgr: false,
@@ -179,18 +206,25 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
     },
     async startEngine(layers, request) {
       checkChoices(request);
-      request.explain?.(fromFileNote);
-      const { loadOrt, baseSessionOptions, sessionForward } = await import('../../engines/onnx-runtime.js');
+      const { loadOrt, preparedSession, sessionForward } = await import('../../engines/onnx-runtime.js');
       const ort = await loadOrt();
-      const tensors = layers.map((layer) => nodeOf(layer).output[0]);
-      const prepared = await timed('build', () => withOutputs(path, model, input, tensors));
+      const tensors = layers.map((layer) => ({ name: nodeOf(layer).output[0], rank: net.layers.find((l) => l.name === layer)!.outputShape?.length ?? 0 }));
       let session;
       try {
-        session = await timed('build', () => ort.InferenceSession.create(prepared, { ...baseSessionOptions(), graphOptimizationLevel: 'all' }));
+        session = await timed('build', () =>
+          preparedSession(ort, {
+            cacheDir: request.onnxCacheDir,
+            key: { onnxFile: identity, outputs: tensors, input: input.shape, prepared: 2 },
+            explain: request.explain,
+            build: () => prepareForMaps(path, model, input, tensors),
+          }),
+        );
       } catch (err) {
+        if (err instanceof CnnvizError) throw err;
         throw runtimeError(`ONNX Runtime cannot run '${path}': ${ortReason(messageOf(err))}`);
       }
-      const forward = sessionForward(ort, session, { name: input.name, layout: input.layout }, tensors.map((name) => ({ name, layout: input.layout })));
+      const nchw = input.layout === 'nchw';
+      const forward = sessionForward(ort, session, nchw ? NHWC_INPUT : input.name, tensors.map(({ name, rank }) => (nchw && rank === 4 ? nhwcOutput(name) : name)));
       return { forward, weights: fileWeights };
     },
   };

@@ -63,6 +63,7 @@ export interface GraphProto {
 }
 export interface ModelProto {
   graph: GraphProto;
+  opsetImport?: Array<{ domain?: string; version: Int64 }>;
 }
 
 const DataType = onnx.TensorProto.DataType;
@@ -211,4 +212,9 @@ export function encodeModel(model: ModelProto): Uint8Array {
 /** A float tensor's declaration, with no shape: how an added graph output is declared. */
 export function floatOutput(name: string): ValueInfoProto {
   return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }) as unknown as ValueInfoProto;
+}
+
+export function transposeNode(input: string, output: string, perm: number[]): NodeProto {
+  const attribute = { name: 'perm', type: onnx.AttributeProto.AttributeType.INTS, ints: perm };
+  return onnx.NodeProto.create({ opType: 'Transpose', name: output, input: [input], output: [output], attribute: [attribute] }) as unknown as NodeProto;
 }
