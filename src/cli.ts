@@ -4,7 +4,8 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { createRequire } from 'node:module';
-import { CnnvizError } from './errors.js';
+import { CnnvizError, fileSystemReason } from './errors.js';
+import { removeTempFilesSync } from './temp-files.js';
 import { ENGINES } from './engines/backend.js';
 import { markStartup, writeTimingsIfAsked } from './timings.js';
 import { consoleReporter, type CommandContext, type GlobalOptions } from './commands/context.js';
@@ -58,6 +59,16 @@ export function buildProgram(): Command {
 
 /** Runs the CLI and returns the exit code: 0 done, 1 runtime failure, 2 usage error. */
 export async function main(argv: string[]): Promise<number> {
+  // Ctrl-C or a kill: the terminal gets its cursor and line wrap back (a progress bar hides
+  // them), this run's temporary files go, and the exit code says which signal it was.
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      removeTempFilesSync();
+      if (process.stderr.isTTY) process.stderr.write('\x1b[?25h\x1b[?7h\n');
+      process.stderr.write(`cnnviz: interrupted (${signal}); files written so far are complete, a batch run again continues where it stopped\n`);
+      process.exit(code);
+    });
+  }
   // A reader that stops early (`cnnviz summary | head -1`) closes the pipe: end quietly, as ls does.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(0);
@@ -79,6 +90,13 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`cnnviz: ${err.message}\n`);
       if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
       return err.exitCode;
+    }
+    const system = err as NodeJS.ErrnoException;
+    if (system?.code && system.syscall) {
+      // A file-system failure nothing above caught (a full disk under a report, say): in words.
+      process.stderr.write(`cnnviz: cannot ${system.syscall} '${system.path ?? '?'}': ${fileSystemReason(err)}\n`);
+      if (verbose && system.stack) process.stderr.write(`${system.stack}\n`);
+      return 1;
     }
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`cnnviz: unexpected error: ${message.split('\n')[0]}${verbose ? '' : ' (run with --verbose for details)'}\n`);

@@ -28,3 +28,24 @@ export function messageOf(err: unknown): string {
   const text = err instanceof Error ? err.message : String(err);
   return text.split('\n')[0].trim();
 }
+
+/** The reason a file-system call failed, in words (the code in brackets for searching). */
+export function fileSystemReason(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  const words: Record<string, string> = {
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded',
+    EROFS: 'the file system is read-only',
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted (an immutable or protected file or folder?)',
+    ENOENT: 'no such file or folder',
+    ENOTDIR: 'a part of the path is a file, not a folder',
+    EEXIST: 'a file of that name is in the way',
+    EISDIR: 'it is a folder',
+    EMFILE: 'too many open files',
+  };
+  return code && words[code] ? `${words[code]} (${code})` : messageOf(err);
+}
+
+/** True for the failures that stop a whole run: the device is full. */
+export const isDiskFull = (err: unknown): boolean => ['ENOSPC', 'EDQUOT'].includes((err as { code?: string }).code ?? '');

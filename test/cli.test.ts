@@ -1,9 +1,9 @@
 /** The CLI end to end, as a user runs it: exit codes, messages, and the files it writes. */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cnnviz, readPng } from './helpers/cli.js';
-import { CAT } from './helpers/paths.js';
+import { CAT, ROOT } from './helpers/paths.js';
 import { closedPort } from './helpers/server.js';
 
 const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), `cnnviz-${prefix}-`));
@@ -182,3 +182,43 @@ function crc32(bytes: Buffer): number {
   }
   return ~crc >>> 0;
 }
+
+describe('interruptions', () => {
+  test('a closed pipe (summary | head -1) ends quietly, with no stack trace', async () => {
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'cnnviz.js'), 'summary', '--model', 'vgg19'], { cwd: ROOT });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    // Close our end before the table is written, as `head -1` does once it has its line.
+    child.stdout.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect([code, stderr]).toEqual([0, '']);
+  });
+
+  test('Ctrl-C under a terminal during a batch: cursor and line wrap restored, no temporary file, exit 130', async () => {
+    const { spawn } = await import('node:child_process');
+    const dir = tmp('sigint');
+    mkdirSync(join(dir, 'photos'));
+    for (let i = 0; i < 40; i++) copyFileSync(CAT, join(dir, 'photos', `cat${i}.jpg`));
+    const command = `${process.execPath} ${join(ROOT, 'bin', 'cnnviz.js')} featuremaps photos --weights none --blocks all -o out`;
+    // script(1) gives the CLI a pseudo-terminal, so it draws its progress bar (hiding the cursor).
+    const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: dir, env: { ...process.env, CNNVIZ_BACKEND: '', CNNVIZ_CACHE: join(dir, 'cache') } });
+    let screen = '';
+    child.stdout.on('data', (d) => (screen += d));
+    await new Promise<void>((resolve) => {
+      const check = () => (/ \d+\/40 images/.test(screen) ? resolve() : setTimeout(check, 50));
+      check();
+    });
+    child.stdin.write('\x03'); // Ctrl-C at the terminal: SIGINT to the foreground process
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(130);
+    expect(screen).toContain('\x1b[?25l');
+    const end = screen.slice(screen.lastIndexOf('\x1b[?25l'));
+    expect(end).toContain('\x1b[?25h');
+    expect(end).toContain('\x1b[?7h');
+    expect(screen).toMatch(/cnnviz: interrupted \(SIGINT\)/);
+    expect(screen).not.toMatch(/\n\s+at /);
+    const { filesBelow } = await import('./helpers/faults.js');
+    expect(filesBelow(join(dir, 'out')).filter((f) => /\.(tmp|part)$/.test(f))).toEqual([]);
+  }, 120_000);
+});

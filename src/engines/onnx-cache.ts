@@ -11,6 +11,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { arch, cpus } from 'node:os';
 import { join } from 'node:path';
+import { trackTemp, untrackTemp } from '../temp-files.js';
 
 /** A few models: VGG16's convolutional base takes 59 MB. */
 export const MAX_CACHED_MODELS = 4;
@@ -38,6 +39,7 @@ export async function findCachedOnnx(dir: string, key: string): Promise<string |
 export async function reserveCacheEntry(dir: string, key: string): Promise<{ folder: string; commit(): Promise<void>; abandon(): Promise<void> }> {
   const folder = join(dir, `${key}.${process.pid}.tmp`);
   await mkdir(folder, { recursive: true });
+  trackTemp(folder);
   return {
     folder,
     async commit() {
@@ -46,9 +48,13 @@ export async function reserveCacheEntry(dir: string, key: string): Promise<{ fol
       } catch {
         await rm(folder, { recursive: true, force: true }); // another run stored it first
       }
+      untrackTemp(folder);
       await prune(dir);
     },
-    abandon: () => rm(folder, { recursive: true, force: true }),
+    async abandon() {
+      await rm(folder, { recursive: true, force: true });
+      untrackTemp(folder);
+    },
   };
 }
 

@@ -3,18 +3,23 @@
  * name in the same folder, then rename over the target.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { runtimeError, usageError } from '../errors.js';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileSystemReason, runtimeError, usageError } from '../errors.js';
+import { isAlive, pidOfTemp, trackTemp, untrackTemp } from '../temp-files.js';
 import type { PixelImage } from '../render/mosaic.js';
 
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  trackTemp(temporary);
   try {
     await writeFile(temporary, data);
     await rename(temporary, path);
   } catch (err) {
     await rm(temporary, { force: true });
     throw err;
+  } finally {
+    untrackTemp(temporary);
   }
 }
 
@@ -46,12 +51,52 @@ export interface WrittenFile {
 }
 
 /** Creates the output folder; a path that is a file, or unwritable, is the user's to fix. */
+/**
+ * Creates the output folder and proves it writable (a probe file, removed at once), so that a
+ * read-only, full or immutable folder fails before any work; leftovers of killed runs go.
+ */
 export async function prepareOutputDir(dir: string): Promise<void> {
   const existing = await stat(dir).catch(() => undefined);
   if (existing && !existing.isDirectory()) throw usageError(`output path '${dir}' is a file, not a folder`);
   try {
     await mkdir(dir, { recursive: true });
   } catch (err) {
-    throw runtimeError(`cannot create output folder '${dir}': ${(err as Error).message}`);
+    throw runtimeError(`cannot create output folder '${dir}': ${fileSystemReason(await realCause(dir, err))}`);
   }
+  const probe = join(dir, `.cnnviz-probe.${process.pid}.tmp`);
+  try {
+    await writeFile(probe, 'cnnviz');
+  } catch (err) {
+    throw runtimeError(`cannot write in output folder '${dir}': ${fileSystemReason(err)}`);
+  } finally {
+    await rm(probe, { force: true });
+  }
+  await removeDeadTemps(dir);
+}
+
+/**
+ * Node's recursive mkdir says ENOENT for a read-only or unwritable parent: making the first
+ * missing folder on its own gives the real reason.
+ */
+async function realCause(dir: string, err: unknown): Promise<unknown> {
+  if ((err as { code?: string }).code !== 'ENOENT') return err;
+  let missing = resolve(dir);
+  while (dirname(missing) !== missing && !(await stat(dirname(missing)).catch(() => undefined))) missing = dirname(missing);
+  return mkdir(missing).then(
+    () => rm(missing, { recursive: true }).then(() => err),
+    (cause) => cause,
+  );
+}
+
+/** Temporary files that killed runs left in `dir` and its subfolders (one level deep, as batches write). */
+export async function removeDeadTemps(dir: string, depth = 1): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  await Promise.all(
+    entries.map(async (entry) => {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory() && depth > 0) return removeDeadTemps(path, depth - 1);
+      const pid = pidOfTemp(entry.name);
+      if (pid !== undefined && pid !== process.pid && !isAlive(pid)) await rm(path, { force: true });
+    }),
+  );
 }

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
-import { messageOf } from '../errors.js';
+import { fileSystemReason, isDiskFull, messageOf, runtimeError } from '../errors.js';
 import { checkImage, decodeImage, type RgbImage } from '../image/decode.js';
 import { resizeImage, type ResizeMethod } from '../image/resize.js';
 import type { EngineRequest } from '../formats/model.js';
@@ -133,6 +133,22 @@ export async function drawFeatureMaps(plan: FeaturePlan, paths: string[], option
     });
   }
 
+  // An image whose pictures cannot be written is skipped like a broken input; a full disk ends the run.
+  const drawn = async (job: ImageJob, image: RgbImage, activations: Float32Array[]): Promise<WrittenFile[]> => {
+    const folder = dirname(job.bases[0]);
+    let files: Array<Promise<WrittenFile>> = [];
+    try {
+      if (many) await mkdir(folder, { recursive: true });
+      files = pictures(job, image, activations);
+      return await Promise.all(files);
+    } catch (err) {
+      await Promise.allSettled(files); // the image's other writes end (and clean up) first
+      const reason = `cannot write in '${folder}': ${fileSystemReason(err)}`;
+      if (isDiskFull(err)) throw runtimeError(`${reason}; the run stopped (${written.length} files written before)`);
+      return skip(job, runtimeError(reason)) ?? [];
+    }
+  };
+
   const pictures = (job: ImageJob, image: RgbImage, activations: Float32Array[]): Array<Promise<WrittenFile>> =>
     activations.flatMap((activation, o) => {
       const [h, w, c] = mapShapes[o];
@@ -156,10 +172,10 @@ export async function drawFeatureMaps(plan: FeaturePlan, paths: string[], option
       return files;
     });
 
+  // Encoding of one batch's pictures (on sharp's threads) overlaps the next forward pass; at
+  // most two batches of pictures are in memory at once, whatever the number of images.
+  let encoding: Promise<WrittenFile[]> = Promise.resolve([]);
   try {
-    // Encoding of one batch's pictures (on sharp's threads) overlaps the next forward pass; at
-    // most two batches of pictures are in memory at once, whatever the number of images.
-    let encoding: Promise<WrittenFile[]> = Promise.resolve([]);
     for (let b = 0; b < batches.length; b++) {
       const decoded = await decoding;
       decoding = b + 1 < batches.length ? Promise.all(batches[b + 1].map(decode)) : Promise.resolve([]);
@@ -168,15 +184,16 @@ export async function drawFeatureMaps(plan: FeaturePlan, paths: string[], option
       if (ready.length === 0) continue;
       notices.splice(0).forEach(events.notice);
       const activations = await engine.activations(ready.map((x) => x.image));
-      if (many) await Promise.all(ready.map(({ job }) => mkdir(dirname(job.bases[0]), { recursive: true })));
-      const pending = ready.flatMap(({ job, image }, i) => pictures(job, image, activations[i]));
+      const pending = Promise.all(ready.map(({ job, image }, i) => drawn(job, image, activations[i]))).then((lists) => lists.flat());
+      pending.catch(() => undefined); // awaited below, after the next forward pass
       written.push(...(await timed('encode+write', () => encoding)));
-      encoding = Promise.all(pending);
-      encoding.catch(() => undefined);
+      encoding = pending;
       events.progress?.(Math.min(readable.length, (b + 1) * options.batchSize), readable.length);
     }
     written.push(...(await timed('encode+write', () => encoding)));
   } finally {
+    // However the run ends, no write is left running (half a file) when the process exits.
+    await Promise.allSettled([encoding]);
     await engine.dispose();
   }
   return { written, failures, images: jobs.length, engine: engine.engine, weights: engine.weights.description };

@@ -10,6 +10,7 @@ import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
+import { trackTemp, untrackTemp } from '../temp-files.js';
 
 export interface DownloadProgress {
   received: number;
@@ -52,6 +53,7 @@ export async function download(url: string, destination: string, options: Downlo
   const total = header === null ? undefined : Number(header);
   await mkdir(dirname(destination), { recursive: true });
   const temporary = `${destination}.${process.pid}.${randomBytes(4).toString('hex')}.part`;
+  trackTemp(temporary);
   const md5 = createHash('md5');
   let received = 0;
   const meter = new Transform({
@@ -76,5 +78,7 @@ export async function download(url: string, destination: string, options: Downlo
     await rm(temporary, { force: true });
     if (err instanceof DownloadError) throw err;
     throw new DownloadError(`download of ${url} failed after ${received} bytes (${reasonOf(err)})`, false);
+  } finally {
+    untrackTemp(temporary);
   }
 }
