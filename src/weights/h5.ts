@@ -6,24 +6,80 @@
  *   a dataset per weight at `<layer>/<weight name>` (nested when the name holds '/').
  * Full-model files (`model.save("m.h5")`) hold the same layout under `model_weights`.
  */
+import fs from 'node:fs';
 import { open } from 'node:fs/promises';
-import { runtimeError } from '../errors.js';
+import { CnnvizError, messageOf, runtimeError } from '../errors.js';
 
 const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
 
-/** HDF5 files start with a signature (at 0, or after a user block of 512, 1024, ... bytes). */
-async function hasHdf5Signature(path: string): Promise<boolean> {
+/**
+ * Checks the file before HDF5 sees it (HDF5 prints pages of diagnostics for a bad file): the
+ * signature (at 0, or after a user block of 512, 1024, ... bytes), and the end-of-file address
+ * the superblock records against the file's size, which tells a cut download.
+ */
+async function checkHdf5File(path: string): Promise<void> {
   const handle = await open(path, 'r');
   try {
     const { size } = await handle.stat();
     const probe = Buffer.alloc(8);
+    let start = -1;
     for (let offset = 0; offset + 8 <= size; offset = offset === 0 ? 512 : offset * 2) {
       await handle.read(probe, 0, 8, offset);
-      if (probe.equals(HDF5_SIGNATURE)) return true;
+      if (probe.equals(HDF5_SIGNATURE)) {
+        start = offset;
+        break;
+      }
     }
-    return false;
+    if (start < 0) throw runtimeError(`'${path}' is not an HDF5 file (no HDF5 signature)`);
+    const superblock = Buffer.alloc(96);
+    await handle.read(superblock, 0, 96, start);
+    const end = superblockEnd(superblock);
+    if (end !== undefined && start + end > size) {
+      throw runtimeError(`'${path}' is truncated: ${size.toLocaleString('en-US')} of ${(start + end).toLocaleString('en-US')} bytes; fetch or save it again`);
+    }
   } finally {
     await handle.close();
+  }
+}
+
+/** The end-of-file address a superblock (versions 0 to 3) records, relative to its base. */
+export function superblockEnd(block: Buffer): number | undefined {
+  const version = block[8];
+  const readAddress = (at: number, width: number): number => (width === 8 ? Number(block.readBigUInt64LE(at)) : block.readUInt32LE(at));
+  if (version === 0 || version === 1) {
+    const width = block[13];
+    // version(1) 3 versions(3) reserved(1) shared(1) widths(2) reserved(1) K(2+2) flags(4) [v1: K(2) reserved(2)], then base, free space, end.
+    const addresses = 8 + 16 + (version === 1 ? 4 : 0);
+    return width === 4 || width === 8 ? readAddress(addresses + 2 * width, width) : undefined;
+  }
+  if (version === 2 || version === 3) {
+    const width = block[9];
+    // version(1) widths(2) flags(1), then base, extension, end.
+    return width === 4 || width === 8 ? readAddress(8 + 4 + 2 * width, width) : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Runs an h5wasm call with HDF5's own error stack kept off the terminal (its Emscripten build
+ * writes it to file descriptor 2 with fs.writeSync): cnnviz says what went wrong in one line
+ * instead. The calls are synchronous, so nothing else of cnnviz's can write meanwhile.
+ */
+export function withoutHdf5Diagnostics<T>(work: () => T, path?: string): T {
+  const writeSync = fs.writeSync;
+  fs.writeSync = ((fd: number, buffer: string | ArrayBufferView, ...rest: unknown[]) => {
+    if (fd !== 2) return (writeSync as (...args: unknown[]) => number)(fd, buffer, ...rest);
+    const length = rest[1];
+    return typeof length === 'number' ? length : typeof buffer === 'string' ? Buffer.byteLength(buffer) : buffer.byteLength;
+  }) as typeof fs.writeSync;
+  try {
+    return work();
+  } catch (err) {
+    // A structure HDF5 cannot follow: a damaged file, in one line.
+    if (path === undefined || err instanceof CnnvizError) throw err;
+    throw runtimeError(`'${path}' is damaged: HDF5 cannot read it (${messageOf(err)})`);
+  } finally {
+    fs.writeSync = writeSync;
   }
 }
 
@@ -98,25 +154,23 @@ export interface KerasWeightsFile {
 
 /** Opens a Keras weights or full-model .h5 file. */
 export async function openKerasWeights(path: string): Promise<KerasWeightsFile> {
-  // Checked first: HDF5 itself prints pages of diagnostics to stderr for a non-HDF5 file.
-  if (!(await hasHdf5Signature(path))) throw runtimeError(`'${path}' is not an HDF5 file (no HDF5 signature)`);
+  await checkHdf5File(path);
   const h5 = await loadH5wasm();
-  let file: InstanceType<H5['File']>;
-  try {
-    file = new h5.File(path, 'r');
-  } catch (err) {
-    throw runtimeError(`cannot read '${path}' as HDF5: ${(err as Error).message}`);
-  }
-  if (file.file_id === undefined || file.file_id < 0n) throw runtimeError(`cannot read '${path}' as HDF5`);
-  const root = (child(file, 'model_weights') as H5Group | undefined) ?? file;
-  const layerNames = stringListAttribute(root, 'layer_names');
-  if (!layerNames) {
-    file.close();
-    throw runtimeError(`'${path}' is not a Keras weights file: it has no 'layer_names' attribute`);
-  }
+  const { file, root, layerNames } = withoutHdf5Diagnostics(() => {
+    const opened = new h5.File(path, 'r');
+    if (opened.file_id === undefined || opened.file_id < 0n) throw runtimeError(`cannot read '${path}' as HDF5`);
+    const group = (child(opened, 'model_weights') as H5Group | undefined) ?? opened;
+    const names = stringListAttribute(group, 'layer_names');
+    if (!names) {
+      opened.close();
+      throw runtimeError(`'${path}' is not a Keras weights file: it has no 'layer_names' attribute`);
+    }
+    return { file: opened, root: group, layerNames: names };
+  }, path);
   return {
     layerNames,
-    read(layers = layerNames) {
+    read: (layers = layerNames) =>
+      withoutHdf5Diagnostics(() => {
       const result: LayerWeights = new Map();
       for (const layer of layers) {
         const group = child(root, layer) as H5Group | undefined;
@@ -132,7 +186,7 @@ export async function openKerasWeights(path: string): Promise<KerasWeightsFile> 
         );
       }
       return result;
-    },
+    }, path),
     close: () => file.close(),
   };
 }

@@ -1,7 +1,8 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openKerasWeights } from '../../src/weights/h5.js';
+import { openKerasWeights, superblockEnd } from '../../src/weights/h5.js';
+import { cnnviz } from '../helpers/cli.js';
 import { writeKerasH5 } from '../helpers/keras-h5.js';
 import { FIXTURES } from '../helpers/paths.js';
 
@@ -62,4 +63,29 @@ test('a file that is not HDF5, or HDF5 without Keras weights, is refused with it
   f.create_group('x');
   f.close();
   await expect(openKerasWeights(join(dir, 'plain.h5'))).rejects.toThrow(/not a Keras weights file: it has no 'layer_names'/);
+});
+
+describe('a damaged file says so in one line, without HDF5-DIAG pages', () => {
+  const bad = mkdtempSync(join(tmpdir(), 'cnnviz-h5-bad-'));
+  const source = readFileSync(join(H5_FIXTURES, 'tiny_conv.h5'));
+
+  test('the superblock records the end of file: h5py (version 0) and h5wasm files end where it says', async () => {
+    expect(superblockEnd(source)).toBe(source.length);
+    await writeKerasH5(join(bad, 'h5wasm.h5'), [{ name: 'a', weights: [{ name: 'a/kernel:0', shape: [2], data: Float32Array.of(1, 2) }] }]);
+    const written = readFileSync(join(bad, 'h5wasm.h5'));
+    expect(superblockEnd(written)).toBe(written.length);
+  });
+
+  test.each([
+    ['cut short (a download that stopped)', (b: Buffer) => b.subarray(0, 3000), /'.*cut\.h5' is truncated: 3,000 of 11,880 bytes; fetch or save it again/],
+    ['with its middle zeroed', (b: Buffer) => Buffer.concat([b.subarray(0, 800), Buffer.alloc(5200), b.subarray(6000)]), /'.*zeroed\.h5' is damaged: HDF5 cannot read it/],
+  ])('%s', async (what, damage, message) => {
+    const path = join(bad, what.startsWith('cut') ? 'cut.h5' : 'zeroed.h5');
+    writeFileSync(path, damage(source));
+    const { code, stdout, stderr } = await cnnviz(['filters', '--weights', path, '-o', join(bad, 'out')]);
+    expect([code, stdout]).toEqual([1, '']);
+    expect(stderr).toMatch(message);
+    expect(stderr).not.toContain('HDF5-DIAG');
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+  });
 });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, extname, join } from 'node:path';
 import { runtimeError, usageError } from '../../errors.js';
 import { configLayers, type KerasModelConfig } from './graph.js';
-import { loadH5wasm, openKerasWeights, type LayerWeights, type WeightArray } from '../../weights/h5.js';
+import { loadH5wasm, openKerasWeights, withoutHdf5Diagnostics, type LayerWeights, type WeightArray } from '../../weights/h5.js';
 import { modelConfigOf } from './config.js';
 
 export interface ModelFile {
@@ -88,9 +88,14 @@ async function readKerasH5Model(path: string): Promise<ModelFile> {
   // openKerasWeights checks the signature and layout first; then the config attribute is read.
   const weights = await openKerasWeights(path);
   weights.close();
-  const file = new h5.File(path, 'r');
-  const raw = 'model_config' in file.attrs ? file.attrs['model_config'].value : undefined;
-  file.close();
+  const raw = withoutHdf5Diagnostics(() => {
+    const file = new h5.File(path, 'r');
+    try {
+      return 'model_config' in file.attrs ? file.attrs['model_config'].value : undefined;
+    } finally {
+      file.close();
+    }
+  }, path);
   if (raw === undefined) {
     throw usageError(`'${path}' holds weights only, no architecture: use it as --weights with a --model that matches`);
   }
@@ -157,12 +162,14 @@ async function readKerasArchive(path: string): Promise<ModelFile> {
       try {
         await writeFile(join(dir, 'model.weights.h5'), bytes);
         const h5 = await loadH5wasm();
-        const file = new h5.File(join(dir, 'model.weights.h5'), 'r');
-        try {
-          return readKeras3Weights(file, config);
-        } finally {
-          file.close();
-        }
+        return withoutHdf5Diagnostics(() => {
+          const file = new h5.File(join(dir, 'model.weights.h5'), 'r');
+          try {
+            return readKeras3Weights(file, config);
+          } finally {
+            file.close();
+          }
+        }, path);
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
