@@ -12,6 +12,7 @@ import type { PreprocessMode } from '../image/preprocess.js';
 import type { Kernel, Net } from '../net/net.js';
 import type { DownloadCallbacks } from '../weights/resolve.js';
 import { BUILTIN_MODELS } from './builtin.js';
+import { firstEmptyMap, formatBytes, largestActivation, memoryBudget, smallestWorkingSize } from '../net/sizes.js';
 
 /** Where the values came from, for every output line: 'imagenet (~/.keras/...)', 'from the model file (...)'. */
 export interface WeightsInfo {
@@ -48,6 +49,8 @@ export interface Model {
    * (much smaller) weights file; absent where there is nothing to leave out.
    */
   withoutTop?(): Promise<Model>;
+  /** The network at another (square) input size, for finding the smallest that works. */
+  netAt?(side: number): Net;
   /** Refuses, before any work, an engine or `--weights` this model cannot take (a usage error). */
   checkChoices(choices: { engine?: EngineName; weights?: string }): void;
   /** One convolution's kernel, (kh, kw, in per group, out). */
@@ -61,6 +64,8 @@ export interface OpenOptions {
   includeTop: boolean;
   /** Input width and height, for models that leave them undefined (or to override them). */
   size?: [width: number, height: number];
+  /** Bytes one activation may take; default CNNVIZ_MAX_MEMORY, else 4 GB. */
+  memoryBudget?: number;
 }
 
 export const MODEL_FILE_KINDS = '.json (TensorFlow.js), .h5 (Keras model.save), .keras (Keras 3), .onnx';
@@ -70,10 +75,33 @@ export async function openModel(ref: string, options: OpenOptions): Promise<Mode
   if (!builtin && !existsSync(ref)) {
     throw usageError(`unknown model '${ref}': not a built-in model (${Object.keys(BUILTIN_MODELS).join(', ')}) nor an existing file (${MODEL_FILE_KINDS})`);
   }
+  let model: Model;
   if (!builtin && extname(ref).toLowerCase() === '.onnx') {
     const { openOnnxModel } = await import('./onnx/model.js');
-    return openOnnxModel(ref, options);
+    model = await openOnnxModel(ref, options);
+  } else {
+    const { openKerasModel } = await import('./keras/model.js');
+    model = await openKerasModel(ref, options);
   }
-  const { openKerasModel } = await import('./keras/model.js');
-  return openKerasModel(ref, options);
+  checkInputSize(model, options.memoryBudget ?? memoryBudget(process.env.CNNVIZ_MAX_MEMORY));
+  return model;
+}
+
+/** An input size the network cannot take is refused before any work: too small, or too large for memory. */
+export function checkInputSize(model: Model, budget: number): void {
+  const { net } = model;
+  const [h, w] = net.input;
+  const empty = firstEmptyMap(net);
+  if (empty) {
+    const [eh, ew] = empty.mapShape!;
+    const smallest = model.netAt ? smallestWorkingSize(model.netAt) : undefined;
+    const hint = smallest ? `; the smallest input that works is ${smallest}x${smallest} (--size ${smallest}x${smallest})` : '';
+    throw usageError(`a ${w}x${h} input is too small for ${net.name}: the maps of '${empty.name}' would be ${eh}x${ew}${hint}`);
+  }
+  const largest = largestActivation(net);
+  if (largest.bytes > budget) {
+    throw usageError(
+      `a ${w}x${h} input is too large for ${net.name}: ${largest.name} alone would take ${formatBytes(largest.bytes)} per image, over the ${formatBytes(budget)} budget (CNNVIZ_MAX_MEMORY=16GB raises it)`,
+    );
+  }
 }

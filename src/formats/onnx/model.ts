@@ -196,6 +196,11 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
     preprocessNote: "'torch' (pixels / 255, ImageNet mean and std), the default for ONNX models",
     bgr: false,
     checkChoices,
+    netAt(side) {
+      const [n, a, b, c] = input.shape;
+      const resized: ImageInput = { ...input, shape: input.layout === 'nchw' ? [n, a, side, side] : [n, side, side, c] };
+      return onnxNet(name, graph, resized, inferTensorShapes(graph, resized));
+    },
     async readKernel(layer, choice) {
       checkChoices(choice);
       const node = nodeOf(layer);

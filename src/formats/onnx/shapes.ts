@@ -203,7 +203,8 @@ export function inferTensorShapes(graph: GraphProto, input: { name: string; shap
     } catch {
       output = undefined; // an attribute of an unexpected form: the shape stays unknown
     }
-    if (output && output.every((d) => d === null || (Number.isFinite(d) && d >= 0))) shapes.set(node.output[0], output);
+    // Sizes below 1 are kept: an input too small for the network shows where it runs out.
+    if (output && output.every((d) => d === null || Number.isFinite(d))) shapes.set(node.output[0], output);
   }
   return shapes;
 }
