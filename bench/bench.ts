@@ -173,13 +173,16 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   rows.push(await measure('--help', ['--help'], 'auto'));
   rows.push(await measure('summary', ['summary'], 'auto'));
-  rows.push(await measure('filters', ['filters', '-o', out], 'auto'));
+  // The seeded VGG16 file is named by --weights: as imagenet, cnnviz would check it against the
+  // real file's md5 and look for another copy.
+  const vgg = ['--weights', join(CACHE, BUILTIN_MODELS.vgg16.weights.notop.fileName)];
+  rows.push(await measure('filters', ['filters', ...vgg, '-o', out], 'auto'));
   for (const engine of engines) {
-    const args = ['featuremaps', CAT, '--blocks', 'all', '-o', out];
+    const args = ['featuremaps', CAT, ...vgg, '--blocks', 'all', '-o', out];
     if (engine === 'onnx') rows.push(await measure('featuremaps --blocks all, 1 image, first run (no ONNX cache)', args, engine, 1, true));
     rows.push(await measure('featuremaps --blocks all, 1 image', args, engine, 1));
     // --force: the warm-up run draws them all, and a batch skips images whose pictures exist.
-    rows.push(await measure('featuremaps --blocks all, 16 images', ['featuremaps', ...images, '--blocks', 'all', '--force', '-o', out], engine, 16));
+    rows.push(await measure('featuremaps --blocks all, 16 images', ['featuremaps', ...images, ...vgg, '--blocks', 'all', '--force', '-o', out], engine, 16));
   }
   const resnet50 = prepareResnet50();
   rows.push(await measure('summary, ResNet-50 .onnx', ['summary', '--model', resnet50], 'auto'));

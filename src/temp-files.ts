@@ -5,6 +5,8 @@
  * a dead process from a live one's work.
  */
 import { rmSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 
 const open = new Set<string>();
 
@@ -36,4 +38,18 @@ export function isAlive(pid: number): boolean {
   } catch (err) {
     return (err as { code?: string }).code === 'EPERM';
   }
+}
+
+/** Temporary files and folders that killed runs left in `dir` and its subfolders (`depth` levels down). */
+export async function removeDeadTemps(dir: string, depth = 1): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+  await Promise.all(
+    entries.map(async (entry) => {
+      const path = join(dir, entry.name);
+      const pid = pidOfTemp(entry.name);
+      if (pid !== undefined && pid !== process.pid && !isAlive(pid)) return rm(path, { recursive: true, force: true });
+      if (entry.isDirectory() && depth > 0) return removeDeadTemps(path, depth - 1);
+      return undefined;
+    }),
+  );
 }

@@ -80,7 +80,7 @@ async function featuremaps(args: string[], options: FeaturemapsOptions, ctx: Com
       plan,
       paths,
       options,
-      { engine: ctx.global.backend as EngineName, weights: options.weights, onnxCacheDir: join(cacheDir(), 'onnx'), explain: ctx.report.verbose, download },
+      { engine: ctx.global.backend as EngineName, weights: options.weights, onnxCacheDir: join(cacheDir(), 'onnx'), explain: ctx.report.verbose, notice: ctx.report.notice, download },
       { notice: ctx.report.notice, progress: progress?.update },
     ).finally(() => progress?.stop()),
   );

@@ -51,6 +51,7 @@ export async function withDownloadProgress<T>(report: Reporter, work: (callbacks
   let nextQuarter = 0.25;
   const rate = (received: number) => humanBytes(Math.round(received / Math.max(0.001, (Date.now() - started) / 1000)));
   const callbacks: DownloadCallbacks = {
+    notice: report.notice,
     onDownloadStart(file, url, destination) {
       report.notice(`downloading ${file.fileName} (${humanBytes(file.bytes)}, once) from ${url} to ${destination}`);
       started = Date.now();

@@ -38,7 +38,7 @@ async function report(imagePath: string, options: ReportOptions, ctx: CommandCon
   plan.model.details.forEach(ctx.report.verbose);
   await prepareOutputDir(options.output);
   const written = await withDownloadProgress(ctx.report, (download) =>
-    writeReport(plan, imagePath, options, { engine: ctx.global.backend as EngineName, weights: options.weights, onnxCacheDir: join(cacheDir(), 'onnx'), explain: ctx.report.verbose, download }, { notice: ctx.report.notice }),
+    writeReport(plan, imagePath, options, { engine: ctx.global.backend as EngineName, weights: options.weights, onnxCacheDir: join(cacheDir(), 'onnx'), explain: ctx.report.verbose, notice: ctx.report.notice, download }, { notice: ctx.report.notice }),
   );
   reportFiles(written, false, ctx.report, {});
 }

@@ -8,10 +8,12 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { arch, cpus } from 'node:os';
 import { join } from 'node:path';
-import { trackTemp, untrackTemp } from '../temp-files.js';
+import { crc32 } from 'node:zlib';
+import { makeFolder } from '../folders.js';
+import { removeDeadTemps, trackTemp, untrackTemp } from '../temp-files.js';
 
 /** A few models: VGG16's convolutional base takes 59 MB. */
 export const MAX_CACHED_MODELS = 4;
@@ -23,27 +25,100 @@ export function onnxCacheKey(parts: Record<string, unknown>): string {
   return createHash('sha256').update(JSON.stringify({ ...parts, machine })).digest('hex').slice(0, 32);
 }
 
-/** The cached model file, if there is one (its folder's time is touched, so pruning keeps it). */
-export async function findCachedOnnx(dir: string, key: string): Promise<string | undefined> {
-  const model = join(dir, key, MODEL_FILE);
-  if (!existsSync(model) || !existsSync(join(dir, key, WEIGHTS_FILE))) return undefined;
-  const now = new Date();
-  await utimes(join(dir, key), now, now).catch(() => undefined);
-  return model;
+/** Each file of an entry as it was written: what a later run checks before trusting it. */
+const MANIFEST = 'entry.json';
+type Manifest = Record<string, { size: number; mtimeMs: number; crc32: number }>;
+
+/** CRC-32 of a file, read through one reusable buffer (a 100 MB weights file in about 60 ms). */
+async function crc32Of(path: string): Promise<number> {
+  const handle = await open(path, 'r');
+  const buffer = Buffer.allocUnsafe(4 << 20);
+  let crc = 0;
+  try {
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) return crc;
+      crc = crc32(buffer.subarray(0, bytesRead), crc);
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+async function describeFiles(folder: string): Promise<Manifest> {
+  const manifest: Manifest = {};
+  for (const name of [MODEL_FILE, WEIGHTS_FILE]) {
+    const { size, mtimeMs } = await stat(join(folder, name));
+    manifest[name] = { size, mtimeMs, crc32: await crc32Of(join(folder, name)) };
+  }
+  return manifest;
 }
 
 /**
- * A private folder for ONNX Runtime to write the optimised model into; `commit` moves it to
- * its place in one rename (a reader never sees half an entry) and prunes old entries.
+ * What is wrong with an entry, or undefined when it can be trusted. Sizes are checked on every
+ * run; the checksums whenever a file's modification time differs from the manifest's (so warm
+ * runs read nothing, and a file changed in place is caught).
+ */
+async function entryProblem(folder: string): Promise<string | undefined> {
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(await readFile(join(folder, MANIFEST), 'utf8'));
+  } catch {
+    return 'it has no readable checksums';
+  }
+  let touched = false;
+  for (const name of [MODEL_FILE, WEIGHTS_FILE]) {
+    const expected = manifest[name];
+    const found = await stat(join(folder, name)).catch(() => undefined);
+    if (!expected || !found) return `${name} is missing`;
+    if (found.size !== expected.size) return `${name} has ${found.size} bytes, not ${expected.size}`;
+    if (found.mtimeMs === expected.mtimeMs) continue;
+    if ((await crc32Of(join(folder, name))) !== expected.crc32) return `${name} does not match its checksum`;
+    manifest[name] = { ...expected, mtimeMs: found.mtimeMs };
+    touched = true;
+  }
+  if (touched) await writeFile(join(folder, MANIFEST), JSON.stringify(manifest)).catch(() => undefined);
+  return undefined;
+}
+
+export type CacheLookup = { model: string } | { damaged: string } | undefined;
+
+/**
+ * The cached model file, if there is one and its files check out (its folder's time is
+ * touched, so pruning keeps it); a damaged entry is removed and its problem returned.
+ */
+export async function findCachedOnnx(dir: string, key: string): Promise<CacheLookup> {
+  const folder = join(dir, key);
+  if (!existsSync(folder)) return undefined;
+  const problem = await entryProblem(folder);
+  if (problem) {
+    await removeEntry(dir, key);
+    return { damaged: problem };
+  }
+  const now = new Date();
+  await utimes(folder, now, now).catch(() => undefined);
+  return { model: join(folder, MODEL_FILE) };
+}
+
+/** Removes an entry (one ONNX Runtime could not load, say) so that the next run rebuilds it. */
+export async function removeEntry(dir: string, key: string): Promise<void> {
+  await rm(join(dir, key), { recursive: true, force: true });
+}
+
+/**
+ * A private folder for ONNX Runtime to write the optimised model into; `commit` records the
+ * files' checksums and moves the folder to its place in one rename (a reader never sees half
+ * an entry), then prunes old entries and what dead runs left.
  */
 export async function reserveCacheEntry(dir: string, key: string): Promise<{ folder: string; commit(): Promise<void>; abandon(): Promise<void> }> {
   const folder = join(dir, `${key}.${process.pid}.tmp`);
-  await mkdir(folder, { recursive: true });
+  await makeFolder(folder);
   trackTemp(folder);
   return {
     folder,
     async commit() {
       try {
+        await writeFile(join(folder, MANIFEST), JSON.stringify(await describeFiles(folder)));
         await rename(folder, join(dir, key));
       } catch {
         await rm(folder, { recursive: true, force: true }); // another run stored it first
@@ -59,10 +134,9 @@ export async function reserveCacheEntry(dir: string, key: string): Promise<{ fol
 }
 
 async function prune(dir: string, keep = MAX_CACHED_MODELS): Promise<void> {
+  // Folders a killed run left half-written: its process is gone.
+  await removeDeadTemps(dir, 0);
   const names = await readdir(dir);
-  // Folders a killed run left half-written: gone after an hour (a live one finishes in seconds).
-  const stale = await Promise.all(names.filter((n) => n.endsWith('.tmp')).map(async (n) => ({ n, time: (await stat(join(dir, n))).mtimeMs })));
-  await Promise.all(stale.filter((s) => Date.now() - s.time > 3_600_000).map((s) => rm(join(dir, s.n), { recursive: true, force: true })));
   const entries = names.filter((name) => /^[0-9a-f]{32}$/.test(name));
   const dated = await Promise.all(entries.map(async (name) => ({ name, time: (await stat(join(dir, name))).mtimeMs })));
   dated.sort((a, b) => b.time - a.time);

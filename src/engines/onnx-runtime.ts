@@ -5,6 +5,7 @@
  */
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { fileSystemReason, messageOf } from '../errors.js';
 import type { Forward } from './forward.js';
 
 export type Ort = typeof import('onnxruntime-node');
@@ -12,6 +13,9 @@ export type OrtSession = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
 export type OrtSessionOptions = NonNullable<Parameters<Ort['InferenceSession']['create']>[1]>;
 
 export async function loadOrt(): Promise<Ort> {
+  // Its telemetry leaves an empty mat-debug-<pid>.log and a .ses file in the temp folder on
+  // every run; cnnviz sends nothing anywhere, so it is off unless the user set it themselves.
+  process.env.ORT_DISABLE_TELEMETRY ??= '1';
   const ort = await import('onnxruntime-node');
   ort.env.logLevel = 'error';
   return ort;
@@ -24,40 +28,64 @@ export interface PreparedSessionOptions {
   cacheDir?: string;
   /** Everything the prepared model depends on (weights' identity, outputs, sizes); none: not cached. */
   key?: Record<string, unknown>;
-  /** The model to optimise, made only when the cache has no entry. */
+  /** The model to optimise, made only when the cache has no good entry. */
   build(): Promise<Uint8Array> | Uint8Array;
   explain?: (line: string) => void;
+  /** What the user should know: a damaged entry rebuilt, a cache that cannot be written. */
+  notice?: (line: string) => void;
 }
 
 /**
  * A session over a model ONNX Runtime has optimised once: the first run builds the model and
  * lets the runtime optimise it (its NCHWc convolution layout is most of the set-up time),
  * saving the result with its weights in a separate file; later runs open that, the weights
- * memory-mapped and nothing optimised again.
+ * memory-mapped and nothing optimised again. A damaged entry is rebuilt once, saying so; a
+ * cache that cannot be written leaves the run on the model built in memory, saying so.
  */
 export async function preparedSession(ort: Ort, options: PreparedSessionOptions): Promise<OrtSession> {
   const base = baseSessionOptions();
   const cache = options.cacheDir && options.key ? await import('./onnx-cache.js') : undefined;
   const key = cache?.onnxCacheKey({ ...options.key, ort: ort.env.versions.common });
-  const cached = key ? await cache!.findCachedOnnx(options.cacheDir!, key) : undefined;
-  if (cached) {
-    options.explain?.(`ONNX model from the cache: ${cached}`);
-    return ort.InferenceSession.create(cached, { ...base, graphOptimizationLevel: 'disabled' });
+  const dir = options.cacheDir!;
+  if (key) {
+    const found = await cache!.findCachedOnnx(dir, key);
+    if (found && 'damaged' in found) options.notice?.(`the prepared model in the cache was damaged (${found.damaged}); rebuilding it`);
+    if (found && 'model' in found) {
+      options.explain?.(`ONNX model from the cache: ${found.model}`);
+      try {
+        return await ort.InferenceSession.create(found.model, { ...base, graphOptimizationLevel: 'disabled' });
+      } catch (err) {
+        await cache!.removeEntry(dir, key);
+        options.notice?.(`the prepared model in the cache could not be loaded (${messageOf(err)}); rebuilding it`);
+      }
+    }
   }
   const model = await options.build();
-  const entry = key ? await cache!.reserveCacheEntry(options.cacheDir!, key) : undefined;
-  const save = entry && {
+  const fromMemory = () => ort.InferenceSession.create(model, { ...base, graphOptimizationLevel: 'all' });
+  if (!key) return fromMemory();
+  let entry: Awaited<ReturnType<NonNullable<typeof cache>['reserveCacheEntry']>>;
+  try {
+    entry = await cache!.reserveCacheEntry(dir, key);
+  } catch (err) {
+    options.notice?.(`cannot write the ONNX cache in '${dir}' (${fileSystemReason(err)}); running without it, so set-up is not saved for next time`);
+    return fromMemory();
+  }
+  const save = {
     optimizedModelFilePath: join(entry.folder, cache!.MODEL_FILE),
     extra: { session: { optimized_model_external_initializers_file_name: cache!.WEIGHTS_FILE, optimized_model_external_initializers_min_size_in_bytes: '1024' } },
   };
+  let session: OrtSession;
   try {
-    const session = await ort.InferenceSession.create(model, { ...base, graphOptimizationLevel: 'all', ...save });
-    await entry?.commit();
-    return session;
+    session = await ort.InferenceSession.create(model, { ...base, graphOptimizationLevel: 'all', ...save });
   } catch (err) {
-    await entry?.abandon();
-    throw err;
+    await entry.abandon();
+    // The model itself is at fault unless it loads without saving: then the cache was (a full disk).
+    session = await fromMemory();
+    options.notice?.(`cannot write the ONNX cache in '${dir}' (${messageOf(err)}); running without it`);
+    return session;
   }
+  await entry.commit().catch((err) => options.notice?.(`cannot write the ONNX cache in '${dir}' (${fileSystemReason(err)}); running without it`));
+  return session;
 }
 
 /**

@@ -32,6 +32,8 @@ export interface EngineRequest extends WeightsChoice {
   /** Where prepared ONNX models are kept between runs; none: not kept. */
   onnxCacheDir?: string;
   explain?: (line: string) => void;
+  /** What the user should see (a slower engine, a cache rebuilt); --verbose not needed. */
+  notice?: (line: string) => void;
 }
 
 export interface Model {

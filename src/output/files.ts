@@ -3,10 +3,11 @@
  * name in the same folder, then rename over the target.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { rename, rm, stat, writeFile } from 'node:fs/promises';
+import { makeFolder } from '../folders.js';
+import { join } from 'node:path';
 import { fileSystemReason, runtimeError, usageError } from '../errors.js';
-import { isAlive, pidOfTemp, trackTemp, untrackTemp } from '../temp-files.js';
+import { removeDeadTemps, trackTemp, untrackTemp } from '../temp-files.js';
 import type { PixelImage } from '../render/mosaic.js';
 
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
@@ -59,9 +60,9 @@ export async function prepareOutputDir(dir: string): Promise<void> {
   const existing = await stat(dir).catch(() => undefined);
   if (existing && !existing.isDirectory()) throw usageError(`output path '${dir}' is a file, not a folder`);
   try {
-    await mkdir(dir, { recursive: true });
+    await makeFolder(dir);
   } catch (err) {
-    throw runtimeError(`cannot create output folder '${dir}': ${fileSystemReason(await realCause(dir, err))}`);
+    throw runtimeError(`cannot create output folder '${dir}': ${fileSystemReason(err)}`);
   }
   const probe = join(dir, `.cnnviz-probe.${process.pid}.tmp`);
   try {
@@ -74,29 +75,4 @@ export async function prepareOutputDir(dir: string): Promise<void> {
   await removeDeadTemps(dir);
 }
 
-/**
- * Node's recursive mkdir says ENOENT for a read-only or unwritable parent: making the first
- * missing folder on its own gives the real reason.
- */
-async function realCause(dir: string, err: unknown): Promise<unknown> {
-  if ((err as { code?: string }).code !== 'ENOENT') return err;
-  let missing = resolve(dir);
-  while (dirname(missing) !== missing && !(await stat(dirname(missing)).catch(() => undefined))) missing = dirname(missing);
-  return mkdir(missing).then(
-    () => rm(missing, { recursive: true }).then(() => err),
-    (cause) => cause,
-  );
-}
 
-/** Temporary files that killed runs left in `dir` and its subfolders (one level deep, as batches write). */
-export async function removeDeadTemps(dir: string, depth = 1): Promise<void> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
-  await Promise.all(
-    entries.map(async (entry) => {
-      const path = join(dir, entry.name);
-      if (entry.isDirectory() && depth > 0) return removeDeadTemps(path, depth - 1);
-      const pid = pidOfTemp(entry.name);
-      if (pid !== undefined && pid !== process.pid && !isAlive(pid)) await rm(path, { force: true });
-    }),
-  );
-}

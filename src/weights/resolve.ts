@@ -2,18 +2,25 @@
  * Where `--weights` comes from. `imagenet` is resolved as Keras users expect: a file Keras
  * already downloaded (~/.keras/models), then cnnviz's cache, then a one-time download.
  */
-import { existsSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import envPaths from 'env-paths';
 import { runtimeError, usageError } from '../errors.js';
 import { download, DownloadError, type DownloadProgress } from './download.js';
+import { removeDeadTemps } from '../temp-files.js';
+import { writeFileAtomic } from '../output/files.js';
 import { DEFAULT_WEIGHTS_BASE_URL, type BuiltinModel, type WeightsFile } from '../formats/builtin.js';
 
 export type WeightsSource = { kind: 'none' } | { kind: 'file'; path: string };
 
 /** How a download reports itself: the command draws a progress bar from these. */
 export interface DownloadCallbacks {
+  /** A line the user should see (a damaged copy passed over). */
+  notice?: (line: string) => void;
   onDownloadStart?: (file: WeightsFile, url: string, destination: string) => void;
   onProgress?: (progress: DownloadProgress) => void;
 }
@@ -40,6 +47,26 @@ export function weightsUrl(model: BuiltinModel, file: WeightsFile, env: NodeJS.P
   return `${base.replace(/\/?$/, '/')}${file.fileName}`;
 }
 
+/** Where checked files are remembered: path to size, time and md5. */
+const VERIFIED = 'verified.json';
+
+async function matchesMd5(path: string, md5: string, cache: string): Promise<boolean> {
+  const { size, mtimeMs } = await stat(path);
+  const record = join(cache, VERIFIED);
+  const known: Record<string, { size: number; mtimeMs: number; md5: string }> = await readFile(record, 'utf8').then(JSON.parse, () => ({}));
+  const seen = known[path];
+  if (seen && seen.size === size && seen.mtimeMs === mtimeMs) return seen.md5 === md5;
+  const hash = createHash('md5');
+  await pipeline(createReadStream(path), hash);
+  const digest = hash.digest('hex');
+  known[path] = { size, mtimeMs, md5: digest };
+  // Remembering is an optimisation: a read-only cache only means checking again next time.
+  await mkdir(cache, { recursive: true })
+    .then(() => writeFileAtomic(record, new TextEncoder().encode(JSON.stringify(known))))
+    .catch(() => undefined);
+  return digest === md5;
+}
+
 const isFile = (path: string): boolean => existsSync(path) && statSync(path).isFile() && statSync(path).size > 0;
 
 export async function resolveWeights(spec: string, model: BuiltinModel | undefined, options: ResolveOptions): Promise<WeightsSource> {
@@ -53,8 +80,15 @@ export async function resolveWeights(spec: string, model: BuiltinModel | undefin
   const file = options.includeTop ? model.weights.top : model.weights.notop;
   const cache = cacheDir(env);
   const places = [...kerasModelDirs(env), cache];
-  const found = places.map((dir) => join(dir, file.fileName)).find(isFile);
-  if (found) return { kind: 'file', path: found };
+  // Found copies are checked against the md5, as Keras checks its cache: once per file,
+  // remembered by size and time, so warm runs only stat it.
+  await removeDeadTemps(cache, 0);
+  for (const path of places.map((dir) => join(dir, file.fileName)).filter(isFile)) {
+    if (await matchesMd5(path, file.md5, cache)) return { kind: 'file', path };
+    const inCache = path.startsWith(cache);
+    options.notice?.(`${path} does not match its md5 (damaged or cut short); ${inCache ? 'removed it, ' : ''}looking further`);
+    if (inCache) await rm(path, { force: true });
+  }
 
   const url = weightsUrl(model, file, env);
   const destination = join(cache, file.fileName);

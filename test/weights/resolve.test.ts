@@ -88,6 +88,32 @@ test('a file Keras already downloaded (~/.keras/models or $KERAS_HOME/models) is
   expect(found).toEqual({ kind: 'file', path: join(kerasHome, 'models', NOTOP) });
 });
 
+test('a damaged copy is passed over, saying which file: a bad cache copy is replaced by a fresh download', async () => {
+  server = await serveFiles({ [NOTOP]: { body: h5Bytes } });
+  const { env, cache, home } = sandbox(server.baseUrl);
+  const damaged = Buffer.from(h5Bytes);
+  damaged[5000] ^= 0xff;
+  mkdirSync(join(home, '.keras', 'models'), { recursive: true });
+  writeFileSync(join(home, '.keras', 'models', NOTOP), damaged);
+  mkdirSync(cache, { recursive: true });
+  writeFileSync(join(cache, NOTOP), damaged.subarray(0, 1000));
+  const notices: string[] = [];
+  const source = await resolveWeights('imagenet', model, { includeTop: false, env, notice: (line) => notices.push(line) });
+  expect(source).toEqual({ kind: 'file', path: join(cache, NOTOP) });
+  expect(notices).toEqual([
+    `${join(home, '.keras', 'models', NOTOP)} does not match its md5 (damaged or cut short); looking further`,
+    `${join(cache, NOTOP)} does not match its md5 (damaged or cut short); removed it, looking further`,
+  ]);
+  expect(readFileSync(join(cache, NOTOP)).equals(h5Bytes)).toBe(true);
+  // The user's Keras copy is theirs: left as it was.
+  expect(readFileSync(join(home, '.keras', 'models', NOTOP)).equals(damaged)).toBe(true);
+  // Checked once: the next run trusts the good copy by its size and time, without reading it.
+  const again: string[] = [];
+  await resolveWeights('imagenet', model, { includeTop: false, env, notice: (line) => again.push(line) });
+  expect(server.requests).toEqual([NOTOP]);
+  expect(JSON.parse(readFileSync(join(cache, 'verified.json'), 'utf8'))[join(cache, NOTOP)].md5).toBe(model.weights.notop.md5);
+});
+
 test('offline with no copy: the message names the file, where it looked, and the three ways out', async () => {
   const { env, cache, home } = sandbox(await closedPort());
   const attempt = resolveWeights('imagenet', model, { includeTop: false, env });

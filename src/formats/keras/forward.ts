@@ -18,6 +18,7 @@ export interface ForwardOptions {
   weights: WeightsHandle;
   seed?: number;
   explain?: (line: string) => void;
+  notice?: (line: string) => void;
   /** Where translated ONNX models are kept between runs; none: not kept. */
   onnxCacheDir?: string;
 }
@@ -30,6 +31,7 @@ async function onnxForward(graph: ModelGraph, outputs: string[], options: Forwar
     cacheDir: options.onnxCacheDir,
     key: options.weights.identity ? { translator: TRANSLATOR_VERSION, weights: options.weights.identity, config: truncatedConfig(graph, outputs), outputs } : undefined,
     explain: options.explain,
+    notice: options.notice,
     async build() {
       const values = await options.weights.read();
       const weights = values === 'random' ? await randomWeights(graph, outputs, options.seed) : values;
@@ -63,7 +65,8 @@ export async function createForward(graph: ModelGraph, outputs: string[], option
       if (err instanceof CnnvizError) throw err;
       const reason = err instanceof UntranslatableError ? `cannot express ${err.message}` : `did not start (${(err as Error).message.split('\n')[0]})`;
       if (options.engine === 'onnx') throw runtimeError(`--backend onnx: ONNX Runtime ${reason}; try --backend wasm`);
-      options.explain?.(`ONNX Runtime ${reason}; running on tfjs`);
+      // Never a silent slow path: tfjs is several times slower than ONNX Runtime.
+      options.notice?.(`ONNX Runtime ${reason}; running on tfjs instead (slower)`);
     }
   }
   return tfjsForward(graph, outputs, options, options.engine as BackendName);

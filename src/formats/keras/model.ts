@@ -85,7 +85,7 @@ export async function openKerasModel(ref: string, options: OpenOptions): Promise
         resolveWeightsHandle(arch, request.weights, { layers: arch.graph.layers.map((l) => l.name), includeTop, ...request.download }),
       );
       request.explain?.(`weights: ${weights.description}`);
-      const forward = await timed('build', () => createForward(arch.graph, layers, { engine: request.engine, weights, explain: request.explain, onnxCacheDir: request.onnxCacheDir }));
+      const forward = await timed('build', () => createForward(arch.graph, layers, { engine: request.engine, weights, explain: request.explain, notice: request.notice, onnxCacheDir: request.onnxCacheDir }));
       return { forward, weights: { description: weights.description, random: Boolean(weights.identity?.startsWith('random')) } };
     },
   };

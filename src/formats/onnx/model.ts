@@ -221,6 +221,7 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
             cacheDir: request.onnxCacheDir,
             key: { onnxFile: identity, outputs: tensors, input: input.shape, prepared: 2 },
             explain: request.explain,
+            notice: request.notice,
             build: () => prepareForMaps(path, model, input, tensors),
           }),
         );

@@ -97,7 +97,6 @@ describe.each(['channelsLast', 'channelsFirst'] as const)('%s', (df) => {
     await onnx.dispose();
     outputs.forEach((name, i) => {
       expect([name, actual[i].length]).toEqual([name, expected[i].length]);
-      expect([name, maxAbsDiff(actual[i], expected[i])]).toEqual([name, expect.any(Number)]);
       expect(maxAbsDiff(actual[i], expected[i])).toBeLessThanOrEqual(1e-4 * Math.max(scaleOf(expected[i]), 1e-6));
     });
   });
@@ -122,13 +121,16 @@ test('a layer the translator does not cover is named, and auto falls back to tfj
   const weights: LayerWeights = new Map(model.layers.map((l) => [l.name, l.getWeights().map((w, k) => ({ name: String(k), shape: w.shape, data: w.dataSync() as Float32Array }))]));
   model.dispose();
   expect(() => translateToOnnx(graph, inferShapes(graph), weights, ['out'])).toThrow(UntranslatableError);
+  const tensorsBefore = tf.memory().numTensors;
   const lines: string[] = [];
-  const forward = await createForward(graph, ['out'], { engine: 'auto', weights: inMemoryWeights(weights), explain: (l) => lines.push(l) });
+  const forward = await createForward(graph, ['out'], { engine: 'auto', weights: inMemoryWeights(weights), notice: (l) => lines.push(l) });
   expect(forward.engine).toBe('wasm');
-  expect(lines).toEqual(["ONNX Runtime cannot express layer 'up' (UpSampling2D); running on tfjs"]);
+  // Said as a notice, not under --verbose only: tfjs is the slower path.
+  expect(lines).toEqual(["ONNX Runtime cannot express layer 'up' (UpSampling2D); running on tfjs instead (slower)"]);
   await forward.dispose();
   await expect(createForward(graph, ['out'], { engine: 'onnx', weights: inMemoryWeights(weights) })).rejects.toThrow("--backend onnx: ONNX Runtime cannot express layer 'up' (UpSampling2D)");
-  expect(tf.memory().numTensors).toBeGreaterThanOrEqual(0);
+  // The model built on tfjs is disposed with the forward pass: no tensor leaks.
+  expect(tf.memory().numTensors).toBe(tensorsBefore);
 });
 
 test('channels-first BatchNormalization normalises each channel, checked by hand', async () => {

@@ -1,0 +1,87 @@
+/**
+ * The ONNX cache heals itself: a damaged entry (bytes changed, cut short, a file gone, not
+ * loadable) is found by its checksums, rebuilt once with one line saying so, and the maps are
+ * those of a clean run; a cache that cannot be written leaves the run on ONNX Runtime all the
+ * same, saying so. Leftovers of dead runs go; ONNX Runtime leaves nothing in the temp folder.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cnnviz } from '../helpers/cli.js';
+import { asRoot, tinyDisk } from '../helpers/faults.js';
+import { FIXTURES } from '../helpers/paths.js';
+
+const MODEL = join(FIXTURES, 'onnx', 'tiny_resnet.onnx');
+const IMAGE = join(FIXTURES, 'onnx', 'cat64.png');
+const tmp = (name: string) => mkdtempSync(join(tmpdir(), `cnnviz-${name}-`));
+
+async function run(cache: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
+  const out = tmp('heal-out');
+  const result = await cnnviz(['featuremaps', IMAGE, '--model', MODEL, '--layer', '/layer2/layer2.0/relu_1/Relu', '--save-npy', '-o', out, ...extra], { CNNVIZ_CACHE: cache, ...env });
+  const npy = join(out, 'cat64-layer2_layer2.0_relu_1_Relu.npy');
+  const notices = result.stderr.split('\n').filter((l) => l && !l.includes('preprocessing:'));
+  return { ...result, notices, npy: existsSync(npy) ? readFileSync(npy) : undefined };
+}
+
+const entryOf = (cache: string) => join(cache, 'onnx', readdirSync(join(cache, 'onnx')).find((n) => /^[0-9a-f]{32}$/.test(n))!);
+
+test.each([
+  ['weights.bin changed in place, same size', (entry: string) => {
+    const bytes = readFileSync(join(entry, 'weights.bin'));
+    bytes[1000] ^= 0xff;
+    writeFileSync(join(entry, 'weights.bin'), bytes);
+  }, /weights\.bin does not match its checksum/],
+  ['model.onnx cut short', (entry: string) => truncateSync(join(entry, 'model.onnx'), 100), /model\.onnx has 100 bytes, not \d+/],
+  ['weights.bin deleted', (entry: string) => rmSync(join(entry, 'weights.bin')), /weights\.bin is missing/],
+  ['no checksums (an entry from before they were kept)', (entry: string) => rmSync(join(entry, 'entry.json')), /it has no readable checksums/],
+])('%s: rebuilt once, saying so in one line; the maps equal a clean run', async (_what, damage, reason) => {
+  const cache = tmp('heal-cache');
+  const clean = await run(cache);
+  expect(clean.code).toBe(0);
+  damage(entryOf(cache));
+  const healed = await run(cache, ['--verbose']);
+  expect(healed.code).toBe(0);
+  const said = healed.notices.filter((l) => !l.startsWith('cnnviz: ONNX file') && !l.startsWith('cnnviz: shapes') && !l.startsWith('cnnviz: backend'));
+  expect(said).toHaveLength(1);
+  expect(said[0]).toMatch(/^cnnviz: the prepared model in the cache was damaged \(.*\); rebuilding it$/);
+  expect(said[0]).toMatch(reason);
+  expect(healed.stderr).toContain('cnnviz: backend: onnx');
+  expect(healed.npy!.equals(clean.npy!)).toBe(true);
+  const after = await run(cache);
+  expect(after.notices).toEqual([]);
+});
+
+asRoot()('a read-only cache folder: the run stays on ONNX Runtime with the model built in memory, and says once that the cache could not be written', async () => {
+  const disk = tinyDisk('16k', true);
+  try {
+    const clean = await run(tmp('heal-clean'));
+    const result = await run(join(disk.path, 'cache'), ['--verbose']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('cnnviz: backend: onnx');
+    expect(result.notices.filter((l) => l.includes('cache'))).toEqual([
+      `cnnviz: cannot write the ONNX cache in '${join(disk.path, 'cache', 'onnx')}' (the file system is read-only (EROFS)); running without it, so set-up is not saved for next time`,
+    ]);
+    expect(result.npy!.equals(clean.npy!)).toBe(true);
+  } finally {
+    disk.remove();
+  }
+});
+
+test("a dead run's half-made entry and half-downloaded weights go on the next run; a live run's stay", async () => {
+  const cache = tmp('heal-leftovers');
+  mkdirSync(join(cache, 'onnx', '0123456789abcdef0123456789abcdef.999999.tmp'), { recursive: true });
+  mkdirSync(join(cache, 'onnx', `fedcba9876543210fedcba9876543210.${process.pid}.tmp`), { recursive: true });
+  writeFileSync(join(cache, 'vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5.999999.0a1b2c3d.part'), 'half');
+  await run(cache);
+  expect(readdirSync(join(cache, 'onnx')).filter((n) => n.endsWith('.tmp'))).toEqual([`fedcba9876543210fedcba9876543210.${process.pid}.tmp`]);
+  // The weights cache is cleaned when imagenet weights are looked for.
+  await cnnviz(['filters', '-o', tmp('heal-f')], { CNNVIZ_CACHE: cache, HOME: tmp('home'), CNNVIZ_WEIGHTS_BASE_URL: 'http://127.0.0.1:9/' });
+  expect(readdirSync(cache).filter((n) => n.endsWith('.part'))).toEqual([]);
+});
+
+test('ONNX Runtime leaves no mat-debug log nor .ses file in the temp folder', async () => {
+  const temp = tmp('ortemp');
+  const result = await run(tmp('heal-tmpdir'), [], { TMPDIR: temp });
+  expect(result.code).toBe(0);
+  expect(readdirSync(temp)).toEqual([]);
+});
