@@ -46,7 +46,8 @@ async function filters(options: FiltersOptions, ctx: CommandContext): Promise<vo
   const { findLayer } = await import('../net/lookup.js');
   const { isConvolution } = await import('../net/net.js');
   const { filterPicture } = await import('../pipeline/filters.js');
-  const { fileSafe, prepareOutputDir, writePng } = await import('../output/files.js');
+  const { prepareOutputDir, writePng } = await import('../output/files.js');
+  const { fileSafe } = await import('../output/names.js');
   const { warmUpH5 } = await import('../weights/h5.js');
   const { usageError } = await import('../errors.js');
 

@@ -39,10 +39,6 @@ export async function writePng(path: string, image: PixelImage): Promise<number>
   return png.length;
 }
 
-/** A layer name as part of a file name: ONNX node names ('/layer1/layer1.0/relu/Relu') hold slashes. */
-export function fileSafe(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[_.]+|_+$/g, '') || 'layer';
-}
 
 export interface WrittenFile {
   path: string;

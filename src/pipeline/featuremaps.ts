@@ -4,14 +4,16 @@
  * one runs), and the PNGs of one batch encode while the next forward pass runs, so memory stays
  * flat whatever the number of images. A bad image in a batch is reported and skipped.
  */
-import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileSystemReason, isDiskFull, messageOf, runtimeError } from '../errors.js';
 import { checkImage, decodeImage, type RgbImage } from '../image/decode.js';
 import { resizeImage, type ResizeMethod } from '../image/resize.js';
 import type { EngineRequest } from '../formats/model.js';
-import { fileSafe, writeFileAtomic, writePng, type WrittenFile } from '../output/files.js';
+import { writeFileAtomic, writePng, type WrittenFile } from '../output/files.js';
+import { fileSafe, imageStems } from '../output/names.js';
 import { npyBytes } from '../output/npy.js';
 import { colormapLut, type ColormapName } from '../render/colormap.js';
 import { channelStats, featureMapGrid, selectChannels, type MapNormalize, type MapOrder } from '../render/featuremaps.js';
@@ -55,36 +57,46 @@ export interface FeaturemapsResult {
   weights: string;
 }
 
+/** Beside a batch image's pictures: the options they were drawn with. */
+const STAMP = '.cnnviz.json';
+
+/** A digest of everything that shapes a picture: the model, its weights and input, the layers, the picture options. */
+function picturesStamp(plan: FeaturePlan, options: FeaturemapsOptions, weights: string): string {
+  const { count, top, sort, normalize, colormap, minTile, labels, resize, saveNpy, overlay, channel, alpha } = options;
+  const shaping = { model: plan.net.name, weights, input: plan.input, preprocessing: plan.preprocessing, layers: plan.layers, count, top, sort, normalize, colormap, minTile, labels, resize, saveNpy, overlay, channel, alpha };
+  return createHash('sha256').update(JSON.stringify(shaping)).digest('hex').slice(0, 16);
+}
+
 interface ImageJob {
   path: string;
   /** Output path without extension, per layer. */
   bases: string[];
 }
 
-/** File stems for the outputs; two inputs with one name get -2, -3 ... */
-function uniqueStems(paths: string[]): string[] {
-  const seen = new Map<string, number>();
-  return paths.map((p) => {
-    const stem = basename(p, extname(p));
-    const n = (seen.get(stem) ?? 0) + 1;
-    seen.set(stem, n);
-    return n === 1 ? stem : `${stem}-${n}`;
-  });
-}
 
 export async function drawFeatureMaps(plan: FeaturePlan, paths: string[], options: FeaturemapsOptions, request: EngineRequest, events: FeaturemapsEvents): Promise<FeaturemapsResult> {
   const { layers, mapShapes, input } = plan;
   const many = paths.length > 1;
   // One image: out/<image>-<layer>.png, as the tutorial's pictures; many: a folder each.
-  const stems = uniqueStems(paths);
+  const stems = imageStems(paths);
   const names = layers.map(fileSafe);
   const jobs: ImageJob[] = paths.map((path, i) => ({
     path,
     bases: names.map((layer) => (many ? join(options.output, stems[i], layer) : join(options.output, `${stems[i]}-${layer}`))),
   }));
   const expected = (job: ImageJob) => job.bases.flatMap((b) => [`${b}.png`, ...(options.saveNpy ? [`${b}.npy`] : []), ...(options.overlay ? [`${b}-overlay.png`] : [])]);
+  // What shapes the pictures: a batch rerun with other options redraws instead of skipping.
+  const stamp = JSON.stringify({ pictures: picturesStamp(plan, options, request.weights) });
+  const stampOf = (job: ImageJob) => join(dirname(job.bases[0]), STAMP);
+  const done = (job: ImageJob): boolean => {
+    try {
+      return expected(job).every((f) => existsSync(f)) && readFileSync(stampOf(job), 'utf8') === stamp;
+    } catch {
+      return false; // no stamp: drawn by an older cnnviz, or interrupted before it was written
+    }
+  };
   // Skipping is for batches (an interrupted run continues); one image is always drawn afresh.
-  const todo = options.force || !many ? jobs : jobs.filter((job) => !expected(job).every((f) => existsSync(f)));
+  const todo = options.force || !many ? jobs : jobs.filter((job) => !done(job));
   if (todo.length < jobs.length) events.notice(`${jobs.length - todo.length} of ${jobs.length} images already have their pictures; skipped (--force redoes them)`);
 
   const failures: string[] = [];
@@ -140,7 +152,9 @@ export async function drawFeatureMaps(plan: FeaturePlan, paths: string[], option
     try {
       if (many) await mkdir(folder, { recursive: true });
       files = pictures(job, image, activations);
-      return await Promise.all(files);
+      const written = await Promise.all(files);
+      if (many) await writeFileAtomic(stampOf(job), new TextEncoder().encode(stamp));
+      return written;
     } catch (err) {
       await Promise.allSettled(files); // the image's other writes end (and clean up) first
       const reason = `cannot write in '${folder}': ${fileSystemReason(err)}`;

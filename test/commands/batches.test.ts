@@ -1,9 +1,9 @@
 /** Many images: folders, a folder each, skipping what exists, and bad files that do not stop the batch. */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cnnviz } from '../helpers/cli.js';
-import { CAT, TINY_VGG, withTinyVgg } from '../helpers/paths.js';
+import { CAT, FIXTURES, TINY_VGG, withTinyVgg } from '../helpers/paths.js';
 
 const run = withTinyVgg();
 const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), `cnnviz-${prefix}-`));
@@ -22,7 +22,8 @@ run('a folder of images, one bad among them: the others are drawn, each in its f
   expect(first.stderr).toContain(`skipping ${join(photos, 'broken.png')}`);
   expect(first.stderr.trim().split('\n').pop()).toBe(`cnnviz: 1 of 3 images failed (${join(photos, 'broken.png')}); the others were drawn`);
   expect(readdirSync(out).sort()).toEqual(['a', 'b']);
-  expect(readdirSync(join(out, 'a')).sort()).toEqual(['relu_1_2.png', 'relu_2_2.png']);
+  // .cnnviz.json: the options the pictures were drawn with, so a rerun knows whether to redraw.
+  expect(readdirSync(join(out, 'a')).sort()).toEqual(['.cnnviz.json', 'relu_1_2.png', 'relu_2_2.png']);
   expect(first.stdout.trim().split('\n')).toHaveLength(4);
 
   const stamp = statSync(join(out, 'a', 'relu_1_2.png')).mtimeMs;
@@ -47,4 +48,45 @@ test('--channel without --overlay, or past the layer, is a usage error', async (
   expect((await cnnviz(['featuremaps', CAT, '--channel', '2', '--weights', 'none'])).stderr).toContain('--channel goes with --overlay');
   const past = await cnnviz(['featuremaps', CAT, '--overlay', '--channel', '64', '--weights', 'none', '-o', tmp('out')]);
   expect([past.code, past.stderr.trim()]).toEqual([2, 'cnnviz: --channel 64: a chosen layer has only 64 channels']);
+});
+
+const MODEL = join(FIXTURES, 'onnx', 'tiny_resnet.onnx');
+
+test('colliding names (a.jpg, a.png, x/a.jpg, y/a.jpg) each get their own folder; nothing is drawn over', async () => {
+  const photos = tmp('collide');
+  for (const dir of ['x', 'y']) mkdirSync(join(photos, dir));
+  for (const file of ['a.jpg', 'x/a.jpg', 'y/a.jpg']) copyFileSync(CAT, join(photos, file));
+  copyFileSync(join(FIXTURES, 'onnx', 'cat64.png'), join(photos, 'a.png'));
+  const out = tmp('out');
+  const { code } = await cnnviz(['featuremaps', photos, '--model', MODEL, '--layer', '/relu/Relu', '-o', out]);
+  expect(code).toBe(0);
+  expect(readdirSync(out).sort()).toEqual(['a-jpg', 'a-png', 'x_a-jpg', 'y_a-jpg']);
+});
+
+test('a batch rerun with options that change the pictures redraws them; with the same options it skips', async () => {
+  const photos = tmp('restamp');
+  copyFileSync(CAT, join(photos, 'a.jpg'));
+  copyFileSync(CAT, join(photos, 'b.jpg'));
+  const out = tmp('out');
+  const args = ['featuremaps', photos, '--model', MODEL, '--layer', '/relu/Relu', '-o', out];
+  await cnnviz(args);
+  const drawn = readFileSync(join(out, 'a', 'relu_Relu.png'));
+  const same = await cnnviz(args);
+  expect(same.stderr).toContain('2 of 2 images already have their pictures; skipped');
+  const viridis = await cnnviz([...args, '--colormap', 'viridis']);
+  expect(viridis.stderr).not.toContain('skipped');
+  expect(readFileSync(join(out, 'a', 'relu_Relu.png')).equals(drawn)).toBe(false);
+});
+
+test('a folder search lists what sharp can decode (no .bmp) and follows links to image files', async () => {
+  const photos = tmp('links');
+  const elsewhere = tmp('elsewhere');
+  copyFileSync(CAT, join(elsewhere, 'real.jpg'));
+  symlinkSync(join(elsewhere, 'real.jpg'), join(photos, 'linked.jpg'));
+  symlinkSync(join(elsewhere, 'gone.jpg'), join(photos, 'dangling.jpg'));
+  writeFileSync(join(photos, 'old.bmp'), 'BM');
+  const out = tmp('out');
+  const { code, stdout, stderr } = await cnnviz(['featuremaps', photos, '--model', MODEL, '--layer', '/relu/Relu', '-o', out]);
+  expect([code, stderr.includes('old.bmp'), stderr.includes('dangling')]).toEqual([0, false, false]);
+  expect(stdout).toContain(join(out, 'linked-relu_Relu.png'));
 });

@@ -14,6 +14,8 @@ import { CAT } from '../helpers/paths.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
+// Under CI a missing browser is a failure, not a skip: a green run must have checked the page.
+if (!hasChromium && process.env.CI === 'true') throw new Error(`CI=true and no chromium at ${CHROMIUM}: .ci/run installs it; the browser tests must run`);
 if (!hasChromium) console.log(`skipping browser tests: no chromium at ${CHROMIUM} (apt-get install chromium; .ci/run does)`);
 const browserTest = hasChromium ? test : test.skip;
 

@@ -153,3 +153,18 @@ describe('the shared tiny-vgg model (a real trained third-party model)', () => {
     expect(stderr).toContain("'relu_1_1' (Activation) is not a convolutional layer; convolutional layers of sequential: 0:conv_1_1, 2:conv_1_2, 5:conv_2_1, 7:conv_2_2");
   });
 });
+
+test("model.json shard paths that leave the model's folder are refused, named as written", async () => {
+  const dir = tmp('escape');
+  const input = tfl.input({ shape: [8, 8, 3], name: 'in' });
+  const conv = tfl.layers.conv2d({ filters: 2, kernelSize: 3, name: 'c' }).apply(input) as tfl.SymbolicTensor;
+  const path = await saveTfjs(tfl.model({ inputs: input, outputs: conv }), dir);
+  writeFileSync(join(dir, '..', 'outside.bin'), readFileSync(join(dir, 'group1-shard1of1.bin')));
+  for (const shard of ['../../etc/passwd', '../outside.bin', '/etc/passwd']) {
+    const json = JSON.parse(readFileSync(path, 'utf8'));
+    json.weightsManifest[0].paths = [shard];
+    writeFileSync(path, JSON.stringify(json));
+    const { code, stderr } = await cnnviz(['filters', '--model', path, '-o', join(dir, 'out')]);
+    expect([code, stderr]).toEqual([2, `cnnviz: '${path}' names weight shard '${shard}', which is outside the model's folder; refused\n`]);
+  }
+});
