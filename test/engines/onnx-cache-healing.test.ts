@@ -67,6 +67,33 @@ asRoot()('a read-only cache folder: the run stays on ONNX Runtime with the model
   }
 });
 
+asRoot()('a full cache disk: writing the prepared model fails, the run goes on from memory on ONNX Runtime, saying so', async () => {
+  // 64 KB: the folder is made, the 312 KB weights file of the prepared model does not fit.
+  const disk = tinyDisk('64k');
+  try {
+    const clean = await run(tmp('heal-clean-full'));
+    const result = await run(join(disk.path, 'cache'), ['--verbose']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toContain('cnnviz: backend: onnx');
+    expect(result.notices.filter((l) => l.includes('cache'))).toEqual([expect.stringMatching(new RegExp(`^cnnviz: cannot write the ONNX cache in '${join(disk.path, 'cache', 'onnx')}' \\(.+\\); running without it$`))]);
+    expect(result.npy!.equals(clean.npy!)).toBe(true);
+    expect(readdirSync(join(disk.path, 'cache', 'onnx')).filter((n) => !n.startsWith('.'))).toEqual([]);
+  } finally {
+    disk.remove();
+  }
+});
+
+test("a dead run's half-written pictures in the output folder go on the next run; a live run's stay", async () => {
+  const out = tmp('heal-out-temps');
+  mkdirSync(join(out, 'a'));
+  writeFileSync(join(out, 'a', 'relu_Relu.png.999999.0a1b2c3d.tmp'), 'half a png');
+  writeFileSync(join(out, `b.png.${process.pid}.0a1b2c3d.tmp`), 'being written');
+  const result = await cnnviz(['featuremaps', IMAGE, '--model', MODEL, '--layer', '/relu/Relu', '-o', out], { CNNVIZ_CACHE: tmp('heal-c') });
+  expect(result.code).toBe(0);
+  expect(readdirSync(join(out, 'a'))).toEqual([]);
+  expect(readdirSync(out).sort()).toEqual(['a', `b.png.${process.pid}.0a1b2c3d.tmp`, 'cat64-relu_Relu.png']);
+});
+
 test("a dead run's half-made entry and half-downloaded weights go on the next run; a live run's stay", async () => {
   const cache = tmp('heal-leftovers');
   mkdirSync(join(cache, 'onnx', '0123456789abcdef0123456789abcdef.999999.tmp'), { recursive: true });
