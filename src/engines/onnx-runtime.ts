@@ -4,6 +4,7 @@
  * (that a saved optimised model is processor-specific, say) are not the user's.
  */
 import { cpus } from 'node:os';
+import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileSystemReason, messageOf } from '../errors.js';
 import type { Forward } from './forward.js';
@@ -19,6 +20,16 @@ export async function loadOrt(): Promise<Ort> {
   const ort = await import('onnxruntime-node');
   ort.env.logLevel = 'error';
   return ort;
+}
+
+/**
+ * ONNX Runtime's reason in a line: without its source locations, function signatures and
+ * error-code prefixes, and without the node dump before 'Error'.
+ */
+export function ortReason(message: string): string {
+  const last = message.split(/\[ONNXRuntimeError\] : \d+ : \w+ : /).pop()!;
+  const reason = last.replace(/^\S+\.(cc|h):\d+ \S+ /, '').trim();
+  return /, Error (.*)$/.exec(reason)?.[1] ?? reason;
 }
 
 export const baseSessionOptions = (): OrtSessionOptions => ({ intraOpNumThreads: cpus().length, interOpNumThreads: 1, logSeverityLevel: 3 });
@@ -81,7 +92,9 @@ export async function preparedSession(ort: Ort, options: PreparedSessionOptions)
     await entry.abandon();
     // The model itself is at fault unless it loads without saving: then the cache was (a full disk).
     session = await fromMemory();
-    options.notice?.(`cannot write the ONNX cache in '${dir}' (${messageOf(err)}); running without it`);
+    const free = await statfs(dir).then((s) => s.bavail * s.bsize, () => Infinity);
+    const reason = free < model.byteLength ? fileSystemReason({ code: 'ENOSPC' }) : ortReason(messageOf(err));
+    options.notice?.(`cannot write the ONNX cache in '${dir}' (${reason}); running without it`);
     return session;
   }
   await entry.commit().catch((err) => options.notice?.(`cannot write the ONNX cache in '${dir}' (${fileSystemReason(err)}); running without it`));

@@ -26,6 +26,7 @@ import {
   type ValueInfoProto,
 } from './proto.js';
 import { inferTensorShapes } from './shapes.js';
+import { ortReason } from '../../engines/onnx-runtime.js';
 
 /** The model's image input: its name, layout and shape (batch first, as the file declares it). */
 interface ImageInput {
@@ -164,11 +165,6 @@ function prepareForMaps(path: string, model: ModelProto, input: ImageInput, tens
   return encodeModel(model);
 }
 
-/** ONNX Runtime's reason, without its error-code prefix and the node dump before 'Error'. */
-export function ortReason(message: string): string {
-  const reason = message.replace(/^\[ONNXRuntimeError\] : \d+ : \w+ : /, '');
-  return /, Error (.*)$/.exec(reason)?.[1] ?? reason;
-}
 
 export async function openOnnxModel(path: string, options: OpenOptions): Promise<Model> {
   const bytes = await timed('read .onnx', () => readFile(path));
