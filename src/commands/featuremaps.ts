@@ -64,7 +64,7 @@ async function featuremaps(args: string[], options: FeaturemapsOptions, ctx: Com
   const { warmUpH5 } = await import('../weights/h5.js');
   const { usageError, runtimeError } = await import('../errors.js');
 
-  const plan = await planFeatures({ ...options, engine: ctx.global.backend as EngineName, layers: options.layer });
+  const plan = await planFeatures({ ...options, engine: ctx.global.backend as EngineName, cacheDir: cacheDir(), layers: options.layer });
   plan.model.details.forEach(ctx.report.verbose);
   if (options.channel !== undefined && !options.overlay) throw usageError('--channel goes with --overlay');
   const overChannel = plan.mapShapes.find(([, , c]) => options.channel !== undefined && options.channel >= c);

@@ -52,7 +52,8 @@ async function filters(options: FiltersOptions, ctx: CommandContext): Promise<vo
   const { usageError } = await import('../errors.js');
 
   warmUpH5();
-  const model = await openModel(options.model, { includeTop: false, size: options.size });
+  const { cacheDir } = await import('../weights/resolve.js');
+  const model = await openModel(options.model, { includeTop: false, size: options.size, cacheDir: cacheDir() });
   model.checkChoices({ weights: options.weights });
   model.details.forEach(ctx.report.verbose);
   const convs = model.net.layers.filter(isConvolution);

@@ -34,7 +34,7 @@ async function report(imagePath: string, options: ReportOptions, ctx: CommandCon
   const { writeReport } = await import('../pipeline/report.js');
   const { prepareOutputDir } = await import('../output/files.js');
   const { cacheDir } = await import('../weights/resolve.js');
-  const plan = await planFeatures({ ...options, engine: ctx.global.backend as EngineName, blocks: options.blocks ?? (options.layer ? undefined : 'auto'), layers: options.layer });
+  const plan = await planFeatures({ ...options, engine: ctx.global.backend as EngineName, cacheDir: cacheDir(), blocks: options.blocks ?? (options.layer ? undefined : 'auto'), layers: options.layer });
   plan.model.details.forEach(ctx.report.verbose);
   await prepareOutputDir(options.output);
   const written = await withDownloadProgress(ctx.report, (download) =>

@@ -52,7 +52,7 @@ export interface Model {
    */
   withoutTop?(): Promise<Model>;
   /** The network at another (square) input size, for finding the smallest that works. */
-  netAt?(side: number): Net;
+  netAt?(side: number): Promise<Net>;
   /** Refuses, before any work, an engine or `--weights` this model cannot take (a usage error). */
   checkChoices(choices: { engine?: EngineName; weights?: string }): void;
   /** One convolution's kernel, (kh, kw, in per group, out). */
@@ -68,6 +68,8 @@ export interface OpenOptions {
   size?: [width: number, height: number];
   /** Bytes one activation may take; default CNNVIZ_MAX_MEMORY, else 4 GB. */
   memoryBudget?: number;
+  /** cnnviz's cache folder, where formats may keep what they worked out about a file. */
+  cacheDir?: string;
 }
 
 export const MODEL_FILE_KINDS = '.json (TensorFlow.js), .h5 (Keras model.save), .keras (Keras 3), .onnx';
@@ -85,18 +87,18 @@ export async function openModel(ref: string, options: OpenOptions): Promise<Mode
     const { openKerasModel } = await import('./keras/model.js');
     model = await openKerasModel(ref, options);
   }
-  checkInputSize(model, options.memoryBudget ?? memoryBudget(process.env.CNNVIZ_MAX_MEMORY));
+  await checkInputSize(model, options.memoryBudget ?? memoryBudget(process.env.CNNVIZ_MAX_MEMORY));
   return model;
 }
 
 /** An input size the network cannot take is refused before any work: too small, or too large for memory. */
-export function checkInputSize(model: Model, budget: number): void {
+export async function checkInputSize(model: Model, budget: number): Promise<void> {
   const { net } = model;
   const [h, w] = net.input;
   const empty = firstEmptyMap(net);
   if (empty) {
     const [eh, ew] = empty.mapShape!;
-    const smallest = model.netAt ? smallestWorkingSize(model.netAt) : undefined;
+    const smallest = model.netAt ? await smallestWorkingSize(model.netAt) : undefined;
     const hint = smallest ? `; the smallest input that works is ${smallest}x${smallest} (--size ${smallest}x${smallest})` : '';
     throw usageError(`a ${w}x${h} input is too small for ${net.name}: the maps of '${empty.name}' would be ${eh}x${ew}${hint}`);
   }

@@ -24,12 +24,12 @@ export function largestActivation(net: Net): { name: string; bytes: number } {
 }
 
 /** The smallest square input at which no map is empty, between 1 and `upTo` (shapes only grow with the input). */
-export function smallestWorkingSize(netAt: (side: number) => Net, upTo = 4096): number | undefined {
-  if (firstEmptyMap(netAt(upTo))) return undefined;
+export async function smallestWorkingSize(netAt: (side: number) => Promise<Net> | Net, upTo = 4096): Promise<number | undefined> {
+  if (firstEmptyMap(await netAt(upTo))) return undefined;
   let [low, high] = [1, upTo];
   while (low < high) {
     const mid = Math.floor((low + high) / 2);
-    if (firstEmptyMap(netAt(mid))) low = mid + 1;
+    if (firstEmptyMap(await netAt(mid))) low = mid + 1;
     else high = mid;
   }
   return low;

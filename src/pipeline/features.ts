@@ -14,6 +14,8 @@ import { timed } from '../timings.js';
 
 export interface FeatureRequest {
   model: string;
+  /** cnnviz's cache folder (formats keep what they worked out about a file there). */
+  cacheDir?: string;
   /** `--weights` and `--backend`, checked against the model before any work. */
   weights?: string;
   engine?: EngineName;
@@ -38,7 +40,7 @@ export interface FeaturePlan {
 
 export async function planFeatures(request: FeatureRequest): Promise<FeaturePlan> {
   // Layers are looked up in the whole model, so that asking for fc1 says "not spatial", not "unknown".
-  const full = await openModel(request.model, { includeTop: true, size: request.size });
+  const full = await openModel(request.model, { includeTop: true, size: request.size, cacheDir: request.cacheDir });
   full.checkChoices({ engine: request.engine, weights: request.weights });
   const layers = selectFeatureLayers(full.net, { blocks: request.blocks, layers: request.layers, defaultLayer: 'block1_conv1' });
   // Feature maps rarely need a classifier: then the network is its convolutional base.

@@ -30,7 +30,18 @@ root('an immutable image folder: that image is reported and skipped, the others 
     expect(stderr).toMatch(/skipping .*cat002\.jpg: cannot write in '.*cat002': operation not permitted .*\(EPERM\)/);
     expect(stderr).toMatch(/1 of 3 images failed \(.*cat002\.jpg\); the others were drawn\n$/);
     expect(stdout.trim().split('\n')).toHaveLength(4);
-    expect(filesBelow(out)).toEqual(['cat001', 'cat001/layer1_layer1.0_relu_1_Relu.png', 'cat001/relu_Relu.png', 'cat002', 'cat003', 'cat003/layer1_layer1.0_relu_1_Relu.png', 'cat003/relu_Relu.png']);
+    // cat002 stays empty (no stamp either, so a rerun draws it); the others have their pictures and stamp.
+    expect(filesBelow(out)).toEqual([
+      'cat001',
+      'cat001/.cnnviz.json',
+      'cat001/layer1_layer1.0_relu_1_Relu.png',
+      'cat001/relu_Relu.png',
+      'cat002',
+      'cat003',
+      'cat003/.cnnviz.json',
+      'cat003/layer1_layer1.0_relu_1_Relu.png',
+      'cat003/relu_Relu.png',
+    ]);
   } finally {
     undo();
   }

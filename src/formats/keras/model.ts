@@ -72,7 +72,7 @@ export async function openKerasModel(ref: string, options: OpenOptions): Promise
     bgr: arch.preprocess === 'caffe',
     ...(includeTop ? { withoutTop: () => openKerasModel(ref, { ...options, includeTop: false }) } : {}),
     checkChoices: () => undefined,
-    netAt: (side) => kerasNet(graphFromKerasConfig(withInputSize(arch.graph.kerasConfig, [side, side]))),
+    netAt: async (side) => kerasNet(graphFromKerasConfig(withInputSize(arch.graph.kerasConfig, [side, side]))),
     async readKernel(layerName, choice) {
       const loaded = await timed('weights', () => loadWeights(arch, choice.weights, { layers: [layerName], includeTop, ...choice.download }));
       const [kernel] = await layerWeightArrays(arch, layerName, loaded);

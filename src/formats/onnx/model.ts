@@ -3,7 +3,11 @@
  * as it is on ONNX Runtime with the chosen tensors added as graph outputs. One layer per
  * node, named as exported (`/layer1/layer1.0/relu/Relu`); image tensors are NCHW.
  */
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { makeFolder } from '../../folders.js';
+import { writeFileAtomic } from '../../output/files.js';
 import { CnnvizError, messageOf, runtimeError, usageError } from '../../errors.js';
 import { isChain, mapDims, type Kernel, type LayerRole, type Net, type NetLayer, type Shape } from '../../net/net.js';
 import { timed } from '../../timings.js';
@@ -166,20 +170,81 @@ function prepareForMaps(path: string, model: ModelProto, input: ImageInput, tens
 }
 
 
-export async function openOnnxModel(path: string, options: OpenOptions): Promise<Model> {
-  const bytes = await timed('read .onnx', () => readFile(path));
-  // What a prepared (optimised) copy in the cache depends on: this file as it is now.
-  const { size, mtimeMs } = await stat(path);
-  const identity = { path: await realpath(path), size, mtimeMs };
-  const model = decodeModel(path, bytes);
+/** What a run needs of the file when its prepared model is cached: kept beside that cache. */
+interface Description {
+  name: string;
+  input: ImageInput;
+  net: Net;
+  /** The output tensor of each layer (node). */
+  tensors: Record<string, string>;
+  details: string[];
+}
+
+/** Bumped when a description's form or content changes, so older ones are not read. */
+const DESCRIPTION_VERSION = 1;
+const MAX_DESCRIPTIONS = 16;
+
+function describe(path: string, model: ModelProto, options: OpenOptions): Description {
   const { graph } = model;
-  checkExternalData(path, graph);
   const input = imageInput(path, graph, options.size);
   const { shapes, fromFile, inferred } = tensorShapes(graph, input, Boolean(options.size));
-  const name = graph.name && !/^(main_graph|torch[-_]jit([-_]export)?)$/.test(graph.name) ? graph.name : path.split('/').pop()!.replace(/\.onnx$/i, '');
+  const name = graph.name && !/^(main_graph|torch[-_]jit([-_]export)?)$/.test(graph.name) ? graph.name : basename(path).replace(/\.onnx$/i, '');
   const net = onnxNet(name, graph, input, shapes);
+  const tensors = Object.fromEntries(net.layers.map((l) => [l.name, graph.node[l.index!].output[0]]));
+  const opsets = model.opsetImport?.map((o) => toNumber(o.version)).join(', ') || '?';
   const shapesNote = `shapes: ${fromFile} of ${graph.node.length} node outputs from the file's value_info, ${inferred} inferred${net.unknown.length ? `, ${net.unknown.length} unknown` : ''}`;
-  const nodeOf = (layer: string) => graph.node[net.layers.find((l) => l.name === layer)!.index!];
+  return { name, input, net, tensors, details: [`ONNX file, opset ${opsets}, ${graph.node.length} nodes`, shapesNote] };
+}
+
+/**
+ * The description of a file is kept in the cache, keyed by the file's path, size and time:
+ * a run whose prepared model is cached too never reads the file (100 MB for a ResNet-50).
+ */
+async function cachedDescription(folder: string | undefined, key: string, make: () => Promise<Description>): Promise<{ description: Description; fromCache: boolean }> {
+  const file = folder && join(folder, `${key}.json`);
+  if (file) {
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    try {
+      if (text) return { description: JSON.parse(text) as Description, fromCache: true };
+    } catch {
+      // A damaged description is made again below.
+    }
+  }
+  const description = await make();
+  if (folder && file) {
+    await makeFolder(folder)
+      .then(() => writeFileAtomic(file, new TextEncoder().encode(JSON.stringify(description))))
+      .then(() => pruneOldest(folder, MAX_DESCRIPTIONS))
+      .catch(() => undefined); // only an optimisation: a cache that cannot be written costs a read
+  }
+  return { description, fromCache: false };
+}
+
+async function pruneOldest(folder: string, keep: number): Promise<void> {
+  const names = (await readdir(folder)).filter((n) => n.endsWith('.json'));
+  const dated = await Promise.all(names.map(async (n) => ({ n, time: (await stat(join(folder, n))).mtimeMs })));
+  dated.sort((a, b) => b.time - a.time);
+  await Promise.all(dated.slice(keep).map(({ n }) => rm(join(folder, n), { force: true })));
+}
+
+export async function openOnnxModel(path: string, options: OpenOptions): Promise<Model> {
+  // What cached things made from this file depend on: the file as it is now.
+  const { size, mtimeMs } = await stat(path).catch(() => {
+    throw usageError(`model file '${path}' cannot be read`);
+  });
+  const identity = { path: await realpath(path), size, mtimeMs };
+  let decoded: ModelProto | undefined;
+  const load = async (): Promise<ModelProto> => {
+    if (!decoded) {
+      decoded = decodeModel(path, await timed('read .onnx', () => readFile(path)));
+      checkExternalData(path, decoded.graph);
+    }
+    return decoded;
+  };
+  const key = createHash('sha256').update(JSON.stringify({ identity, size: options.size ?? null, version: DESCRIPTION_VERSION })).digest('hex').slice(0, 32);
+  const folder = options.cacheDir && join(options.cacheDir, 'onnx', 'descriptions');
+  const { description, fromCache } = await cachedDescription(folder, key, async () => describe(path, await load(), options));
+  const { name, input, net, tensors } = description;
   const fileWeights = { description: `from the model file (${path})`, random: false };
   const checkChoices = ({ engine, weights }: { engine?: string; weights?: string }) => {
     if (weights !== undefined && weights !== 'imagenet') throw usageError(`--weights ${weights}: an ONNX model carries its own weights; leave --weights out`);
@@ -187,19 +252,21 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
   };
   return {
     net,
-    details: [`ONNX file, opset ${model.opsetImport?.map((o) => toNumber(o.version)).join(', ') || '?'}, ${graph.node.length} nodes`, shapesNote],
+    details: [...description.details, ...(fromCache ? ['description from the cache (the file unchanged since)'] : [])],
     preprocess: 'torch',
     preprocessNote: "'torch' (pixels / 255, ImageNet mean and std), the default for ONNX models",
     bgr: false,
     checkChoices,
-    netAt(side) {
-      const [n, a, b, c] = input.shape;
+    async netAt(side) {
+      const { graph } = await load();
+      const [n, a, , c] = input.shape;
       const resized: ImageInput = { ...input, shape: input.layout === 'nchw' ? [n, a, side, side] : [n, side, side, c] };
       return onnxNet(name, graph, resized, inferTensorShapes(graph, resized));
     },
     async readKernel(layer, choice) {
       checkChoices(choice);
-      const node = nodeOf(layer);
+      const { graph } = await load();
+      const node = graph.node[net.layers.find((l) => l.name === layer)!.index!];
       const weight = graph.initializer.find((t) => t.name === node.input[1]);
       if (!weight) throw runtimeError(`the weights of '${layer}' are computed in the graph, not stored; cnnviz draws stored kernels`);
       if (weight.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) inlineExternalData(path, graph);
@@ -209,16 +276,16 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
       checkChoices(request);
       const { loadOrt, preparedSession, sessionForward } = await import('../../engines/onnx-runtime.js');
       const ort = await loadOrt();
-      const tensors = layers.map((layer) => ({ name: nodeOf(layer).output[0], rank: net.layers.find((l) => l.name === layer)!.outputShape?.length ?? 0 }));
+      const chosen = layers.map((layer) => ({ name: tensors[layer], rank: net.layers.find((l) => l.name === layer)!.outputShape?.length ?? 0 }));
       let session;
       try {
         session = await timed('build', () =>
           preparedSession(ort, {
             cacheDir: request.onnxCacheDir,
-            key: { onnxFile: identity, outputs: tensors, input: input.shape, prepared: 2 },
+            key: { onnxFile: identity, outputs: chosen, input: input.shape, prepared: 2 },
             explain: request.explain,
             notice: request.notice,
-            build: () => prepareForMaps(path, model, input, tensors),
+            build: async () => prepareForMaps(path, await load(), input, chosen),
           }),
         );
       } catch (err) {
@@ -226,7 +293,7 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
         throw runtimeError(`ONNX Runtime cannot run '${path}': ${ortReason(messageOf(err))}`);
       }
       const nchw = input.layout === 'nchw';
-      const forward = sessionForward(ort, session, nchw ? NHWC_INPUT : input.name, tensors.map(({ name, rank }) => (nchw && rank === 4 ? nhwcOutput(name) : name)));
+      const forward = sessionForward(ort, session, nchw ? NHWC_INPUT : input.name, chosen.map(({ name, rank }) => (nchw && rank === 4 ? nhwcOutput(name) : name)));
       return { forward, weights: fileWeights };
     },
   };
