@@ -11,6 +11,7 @@ import { runtimeError, usageError } from '../../errors.js';
 import { configLayers, type KerasModelConfig } from './graph.js';
 import { loadH5wasm, openKerasWeights, withoutHdf5Diagnostics, type LayerWeights, type WeightArray } from '../../weights/h5.js';
 import { modelConfigOf } from './config.js';
+import { decodeTfjsWeights, type WeightSpec } from '../../weights/tfjs-weights.js';
 
 export interface ModelFile {
   config: KerasModelConfig;
@@ -77,20 +78,7 @@ async function readTfjsModel(path: string): Promise<ModelFile> {
             }),
           ),
         );
-        const buffer = Buffer.concat(shards);
-        let offset = 0;
-        for (const spec of group.weights as Array<{ name: string; shape: number[]; dtype: string; quantization?: unknown }>) {
-          if (spec.dtype !== 'float32' || spec.quantization) {
-            throw runtimeError(`'${path}': weight '${spec.name}' is ${spec.quantization ? 'quantized' : spec.dtype}; cnnviz reads float32 weights`);
-          }
-          const count = spec.shape.reduce((a, b) => a * b, 1);
-          if (offset + count * 4 > buffer.length) throw runtimeError(`'${path}': the weight shards are shorter than the manifest says`);
-          const data = new Float32Array(count);
-          // Copy out: the shard buffer's offset need not be 4-byte aligned.
-          Buffer.from(data.buffer).set(buffer.subarray(offset, offset + count * 4));
-          arrays.push({ name: spec.name, shape: spec.shape, data });
-          offset += count * 4;
-        }
+        arrays.push(...decodeTfjsWeights(Buffer.concat(shards), group.weights as WeightSpec[], `'${path}'`));
       }
       return groupByLayer(arrays);
     },

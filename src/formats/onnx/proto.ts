@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { messageOf, runtimeError } from '../../errors.js';
+import { halfToFloat } from '../../weights/tfjs-weights.js';
 
 export const { onnx } = onnxProto;
 
@@ -146,15 +147,6 @@ export function floatValues(tensor: TensorProto): Float32Array {
   throw runtimeError(`tensor '${tensor.name}' is not a float tensor`);
 }
 
-/** IEEE half to float. */
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exponent = (h >> 10) & 0x1f;
-  const fraction = h & 0x3ff;
-  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
-  if (exponent === 31) return fraction ? NaN : sign * Infinity;
-  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
-}
 
 /** An integer tensor's values (shapes, axes, pads held as int64 or int32 tensors). */
 export function intValues(tensor: TensorProto): number[] {
