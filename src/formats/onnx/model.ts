@@ -146,27 +146,31 @@ const nhwcOutput = (tensor: string) => `${tensor}:cnnviz_nhwc`;
  * copies in JavaScript. The input gets --size where given.
  */
 function prepareForMaps(path: string, model: ModelProto, input: ImageInput, tensors: Array<{ name: string; rank: number }>): Uint8Array {
-  const { graph } = model;
-  inlineExternalData(path, graph);
-  const declared = graph.input.find((i) => i.name === input.name)!;
-  const dims = declared.type?.tensorType?.shape?.dim;
-  if (dims) input.shape.forEach((d, i) => (dims[i] = d === null ? { dimParam: dims[i]?.dimParam || `d${i}` } : { dimValue: d }));
-  graph.output = [];
+  // A new graph around the file's nodes: the decoded model stays as read (node indices are layer indices).
+  inlineExternalData(path, model.graph);
+  const sized = (name: string, shape: Shape) => {
+    const info = floatOutput(name);
+    info.type!.tensorType!.shape = { dim: shape.map((d, i) => (d === null ? { dimParam: `d${i}` } : { dimValue: d })) };
+    return info;
+  };
+  const others = model.graph.input.filter((i) => i.name !== input.name);
   if (input.layout === 'nhwc') {
-    for (const { name } of tensors) graph.output.push(floatOutput(name));
-    return encodeModel(model);
+    const graph = { ...model.graph, input: [sized(input.name, input.shape), ...others], output: tensors.map(({ name }) => floatOutput(name)) };
+    return encodeModel({ ...model, graph });
   }
   const [n, c, h, w] = input.shape;
-  const nhwc = floatOutput(NHWC_INPUT);
-  nhwc.type!.tensorType!.shape = { dim: [n, h, w, c].map((d, i) => (d === null ? { dimParam: `d${i}` } : { dimValue: d })) };
-  graph.input = [nhwc, ...graph.input.filter((i) => i.name !== input.name)];
-  const transposes = [transposeNode(NHWC_INPUT, input.name, [0, 3, 1, 2])];
-  for (const { name, rank } of tensors) {
-    if (rank === 4) transposes.push(transposeNode(name, nhwcOutput(name), [0, 2, 3, 1]));
-    graph.output.push(floatOutput(rank === 4 ? nhwcOutput(name) : name));
-  }
-  graph.node = [transposes[0], ...graph.node, ...transposes.slice(1)];
-  return encodeModel(model);
+  const outputs = tensors.map(({ name, rank }) => (rank === 4 ? nhwcOutput(name) : name));
+  const graph = {
+    ...model.graph,
+    input: [sized(NHWC_INPUT, [n, h, w, c]), ...others],
+    node: [
+      transposeNode(NHWC_INPUT, input.name, [0, 3, 1, 2]),
+      ...model.graph.node,
+      ...tensors.filter(({ rank }) => rank === 4).map(({ name }) => transposeNode(name, nhwcOutput(name), [0, 2, 3, 1])),
+    ],
+    output: outputs.map(floatOutput),
+  };
+  return encodeModel({ ...model, graph });
 }
 
 

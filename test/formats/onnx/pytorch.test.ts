@@ -111,3 +111,15 @@ test('the cat.jpg at any size: featuremaps resizes to the exported 64x64 and dra
   expect(stdout.trim().split('\n')).toHaveLength(5);
   expect(stdout).toContain('/layer4/layer4.0/relu_1/Relu 2x2: 64 of 64 maps');
 });
+
+test('report of an ONNX model: the 5 stages and conv1 filters (the kernel read after the engine was built)', async () => {
+  const out = tmp();
+  const { code, stdout } = await cnnviz(['report', CAT, '--model', join(ONNX, 'tiny_resnet.onnx'), '-o', out], { CNNVIZ_CACHE: tmp() });
+  expect(code).toBe(0);
+  expect(stdout.match(/maps-.*\.png/g)).toHaveLength(5);
+  expect(stdout).toMatch(/filters\.png .* \/conv1\/Conv filters/);
+  const html = readFileSync(join(out, 'index.html'), 'utf8');
+  expect(html).toContain('Filters of /conv1/Conv');
+  expect(html).toContain('8 filters as colour tiles');
+  expect(readPng(join(out, 'filters.png')).width).toBeGreaterThan(0);
+});
