@@ -61,7 +61,6 @@ async function featuremaps(args: string[], options: FeaturemapsOptions, ctx: Com
   const { listImages } = await import('../image/files.js');
   const { prepareOutputDir } = await import('../output/files.js');
   const { cacheDir } = await import('../weights/resolve.js');
-  const { warmUpH5 } = await import('../weights/h5.js');
   const { usageError, runtimeError } = await import('../errors.js');
 
   const plan = await planFeatures({ ...options, engine: ctx.global.backend as EngineName, cacheDir: cacheDir(), layers: options.layer });
@@ -69,7 +68,6 @@ async function featuremaps(args: string[], options: FeaturemapsOptions, ctx: Com
   if (options.channel !== undefined && !options.overlay) throw usageError('--channel goes with --overlay');
   const overChannel = plan.mapShapes.find(([, , c]) => options.channel !== undefined && options.channel >= c);
   if (overChannel) throw usageError(`--channel ${options.channel}: a chosen layer has only ${overChannel[2]} channels`);
-  warmUpH5();
   const paths = await listImages(args);
   if (paths.length === 0) throw usageError(`no image files in ${args.join(', ')}`);
   await prepareOutputDir(options.output);

@@ -11,6 +11,7 @@ import { openModel, type EngineRequest, type Model, type WeightsInfo } from '../
 import type { MapShape, Net } from '../net/net.js';
 import { selectFeatureLayers } from '../net/select.js';
 import { timed } from '../timings.js';
+import { warmUpH5 } from '../weights/h5.js';
 
 export interface FeatureRequest {
   model: string;
@@ -40,6 +41,8 @@ export interface FeaturePlan {
 
 export async function planFeatures(request: FeatureRequest): Promise<FeaturePlan> {
   // Layers are looked up in the whole model, so that asking for fc1 says "not spatial", not "unknown".
+  // HDF5 compiles on background threads while the model is opened, in case .h5 weights are read.
+  if (!/\.onnx$/i.test(request.model)) warmUpH5();
   const full = await openModel(request.model, { includeTop: true, size: request.size, cacheDir: request.cacheDir });
   full.checkChoices({ engine: request.engine, weights: request.weights });
   const layers = selectFeatureLayers(full.net, { blocks: request.blocks, layers: request.layers, defaultLayer: 'block1_conv1' });
