@@ -73,7 +73,6 @@ interface ImageJob {
   bases: string[];
 }
 
-
 export async function drawFeatureMaps(plan: FeaturePlan, paths: string[], options: FeaturemapsOptions, request: EngineRequest, events: FeaturemapsEvents): Promise<FeaturemapsResult> {
   const { layers, mapShapes, input } = plan;
   const many = paths.length > 1;
