@@ -33,14 +33,27 @@ export function closestName(name: string, candidates: string[]): string | undefi
   return bestDistance <= Math.max(3, Math.floor(name.length / 2)) ? best : undefined;
 }
 
-/** The layer a reference names, without judging whether it fits; undefined when none does. */
+/**
+ * The layer a reference names, without judging whether it fits; undefined when none does.
+ * Besides whole names and indices, a unique trailing part of a path-like name works
+ * (`b1_conv1` for `base/b1_conv1`, `layer4.1/relu_1/Relu` for an ONNX node's name).
+ */
 export function lookupLayer(net: Net, ref: string): NetLayer | undefined {
   const selectable = net.layers.filter((l) => l.index !== null);
   if (/^\d+$/.test(ref)) {
     const byIndex = selectable.find((l) => l.index === Number(ref));
     if (byIndex) return byIndex;
   }
-  return selectable.find((l) => l.name === ref) ?? selectable.find((l) => l.aliases?.includes(ref));
+  const exact = selectable.find((l) => l.name === ref) ?? selectable.find((l) => l.aliases?.includes(ref));
+  if (exact) return exact;
+  const outer = ref.includes('/') ? selectable.find((l) => l.name === ref.slice(0, ref.indexOf('/'))) : undefined;
+  if (outer && outer.role !== 'model') throw usageError(`'${outer.name}' (${outer.type}) is not a model, so '${ref}' names nothing inside it`);
+  const tails = selectable.filter((l) => l.name.endsWith(`/${ref}`));
+  if (tails.length > 1) {
+    const shown = tails.slice(0, 8).map((l) => `${l.index}:${l.name}`);
+    throw usageError(`'${ref}' ends ${tails.length} layer names (${shown.join(', ')}${tails.length > 8 ? ', ...' : ''}); give more of the name`);
+  }
+  return tails[0];
 }
 
 /** Long lists (an ONNX file has hundreds of nodes) are cut, saying how many more there are. */

@@ -19,9 +19,10 @@ export interface Kernel {
 
 /**
  * What a layer does, as far as stages and pictures care: `conv` computes features from a
- * kernel (its filters can be drawn), `pad` only pads or crops, `input` is the image itself.
+ * kernel (its filters can be drawn), `pad` only pads or crops, `input` is the image itself,
+ * `model` a nested model (its own layers follow it, one level deeper).
  */
-export type LayerRole = 'input' | 'conv' | 'pad' | 'other';
+export type LayerRole = 'input' | 'conv' | 'pad' | 'model' | 'other';
 
 export interface NetLayer {
   /** What `--layer` takes besides the name (Keras' index, an ONNX node's position); null: not selectable. */

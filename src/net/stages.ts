@@ -27,7 +27,8 @@ export function stageEnds(net: Net): NetLayer[] {
     if (last && computes) ends.push(last);
   };
   for (const layer of net.layers) {
-    if (!isSpatial(layer) || layer.role === 'pad') continue;
+    // A nested model's row stands for its last layer: its own layers, listed after it, count.
+    if (!isSpatial(layer) || layer.role === 'pad' || layer.role === 'model') continue;
     const [h, w] = layer.mapShape!;
     if (typeof h !== 'number' || typeof w !== 'number' || h * w <= 1) continue;
     const here = strideLevel([inputHeight, inputWidth], [h, w]);

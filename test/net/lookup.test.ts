@@ -28,3 +28,12 @@ test("another name of a layer's output (an ONNX tensor name) finds the layer; lo
   expect(findLayer(net, 't7').name).toBe('/n7/Relu');
   expect(() => findLayer(net, '/n7/Rellu')).toThrow(/Did you mean '\/n7\/Relu'\?.*39:\/n39\/Relu, \.\.\. \(20 more; see 'cnnviz summary'\)/);
 });
+
+test('a unique trailing part of a path-like name finds the layer; an ambiguous one lists the matches', () => {
+  const names = ['/layer1/layer1.0/relu/Relu', '/layer1/layer1.1/relu/Relu', '/layer1/layer1.1/relu_1/Relu'];
+  const layers = names.map((name, index) => ({ index, depth: 0, name, type: 'Relu', role: 'other' as const, inputs: [], params: 0 }));
+  const net: Net = { name: 'r', format: 'onnx', layers, input: [8, 8, 3], params: { total: 0 }, unknown: [], sequential: true };
+  expect(findLayer(net, 'relu_1/Relu').index).toBe(2);
+  expect(findLayer(net, 'layer1.0/relu/Relu').index).toBe(0);
+  expect(() => findLayer(net, 'relu/Relu')).toThrow("'relu/Relu' ends 2 layer names (0:/layer1/layer1.0/relu/Relu, 1:/layer1/layer1.1/relu/Relu); give more of the name");
+});

@@ -12,6 +12,9 @@ import type { Model, OpenOptions } from '../model.js';
 import { readModelFile, type ModelFile } from './files.js';
 import { configLayers, graphFromKerasConfig, type KerasModelConfig, type ModelGraph } from './graph.js';
 import { kerasNet } from './net.js';
+import { flattenNested, flattenWeights, hasNestedModels } from './flatten.js';
+import type { LayerWeights } from '../../weights/h5.js';
+import type { DownloadCallbacks } from '../../weights/resolve.js';
 import { layerWeightArrays, loadWeights, resolveWeightsHandle } from './weights.js';
 
 export interface Architecture {
@@ -63,9 +66,24 @@ export async function openKerasModel(ref: string, options: OpenOptions): Promise
   const net = kerasNet(arch.graph);
   // Only a built-in with its classifier needs the large weights file (528 MB against 59).
   const includeTop = Boolean(arch.builtin) && options.includeTop;
+  // A model holding models runs flat (its inner layers named outer/inner); the net lists it as saved.
+  const nested = hasNestedModels(arch.graph.kerasConfig);
+  const run: Architecture = nested ? { ...arch, graph: graphFromKerasConfig(flattenNested(arch.graph.kerasConfig)) } : arch;
+  const flatten = nested ? (weights: LayerWeights) => flattenWeights(weights, arch.graph.kerasConfig) : undefined;
+  // A nested model's own row stands for its output layer.
+  const flatName = (layer: string): string => {
+    const row = net.layers.find((l) => l.name === layer);
+    if (row?.role !== 'model') return layer;
+    const inner = net.layers.filter((l) => l.name.startsWith(`${layer}/`) && l.depth === row.depth + 1);
+    return flatName(inner[inner.length - 1].name);
+  };
+  const weightsRequest = (layers: string[], download?: DownloadCallbacks) => ({ layers, includeTop, ...(flatten ? { flatten } : {}), ...download });
   return {
     net,
-    details: [`${arch.builtin ? 'built-in' : 'Keras'} model config: shapes and parameters inferred from it, layer by layer`],
+    details: [
+      `${arch.builtin ? 'built-in' : 'Keras'} model config: shapes and parameters inferred from it, layer by layer`,
+      ...(nested ? [`it holds models: their ${net.layers.filter((l) => l.depth > 0).length} inner layers are addressed as outer/inner`] : []),
+    ],
     preprocess: arch.preprocess,
     ...(arch.file ? { preprocessNote: `'${arch.preprocess}' (pixels / 255), the default for model files` } : {}),
     // Keras' VGG weights expect caffe input: channel 0 is blue.
@@ -74,18 +92,16 @@ export async function openKerasModel(ref: string, options: OpenOptions): Promise
     checkChoices: () => undefined,
     netAt: async (side) => kerasNet(graphFromKerasConfig(withInputSize(arch.graph.kerasConfig, [side, side]))),
     async readKernel(layerName, choice) {
-      const loaded = await timed('weights', () => loadWeights(arch, choice.weights, { layers: [layerName], includeTop, ...choice.download }));
-      const [kernel] = await layerWeightArrays(arch, layerName, loaded);
+      const loaded = await timed('weights', () => loadWeights(run, choice.weights, weightsRequest([layerName], choice.download)));
+      const [kernel] = await layerWeightArrays(run, layerName, loaded);
       const layer = net.layers.find((l) => l.name === layerName)!;
       return { kernel: kernelOf(layer.type, kernel.shape, kernel.data), weights: { description: loaded.description, random: loaded.weights === 'random' } };
     },
     async startEngine(layers, request) {
       const { createForward } = await import('./forward.js');
-      const weights = await timed('weights', () =>
-        resolveWeightsHandle(arch, request.weights, { layers: arch.graph.layers.map((l) => l.name), includeTop, ...request.download }),
-      );
+      const weights = await timed('weights', () => resolveWeightsHandle(run, request.weights, weightsRequest(run.graph.layers.map((l) => l.name), request.download)));
       request.explain?.(`weights: ${weights.description}`);
-      const forward = await timed('build', () => createForward(arch.graph, layers, { engine: request.engine, weights, explain: request.explain, notice: request.notice, onnxCacheDir: request.onnxCacheDir }));
+      const forward = await timed('build', () => createForward(run.graph, layers.map(flatName), { engine: request.engine, weights, explain: request.explain, notice: request.notice, onnxCacheDir: request.onnxCacheDir }));
       return { forward, weights: { description: weights.description, random: Boolean(weights.identity?.startsWith('random')) } };
     },
   };

@@ -9,26 +9,32 @@ import { countWeights, inferShapes, isKerasConvolution, modelInputShape, NESTED_
 
 function roleOf(layer: LayerNode): LayerRole {
   if (layer.className === 'InputLayer') return 'input';
+  if (NESTED_MODELS.has(layer.className)) return 'model';
   if (isKerasConvolution(layer)) return 'conv';
   if (/^(ZeroPadding2D|Cropping2D)$/.test(layer.className)) return 'pad';
   return 'other';
 }
 
-function layersOf(shapes: LayerShapes[], graph: ModelGraph, depth: number): NetLayer[] {
+/**
+ * Rows in summary order. A nested model's layers follow its row, named `outer/inner` and
+ * numbered after the model's own layers (whose numbers stay Keras'), so --layer reaches them.
+ */
+function layersOf(shapes: LayerShapes[], graph: ModelGraph, depth: number, prefix = '', next = { index: shapes.length }): NetLayer[] {
+  const inner = new Set(shapes.map((s) => s.layer.name));
   return shapes.flatMap((s): NetLayer[] => [
     {
-      index: depth === 0 ? s.layer.index : null,
+      index: depth === 0 ? s.layer.index : next.index++,
       depth,
-      name: s.layer.name,
+      name: `${prefix}${s.layer.name}`,
       type: s.layer.className,
       role: roleOf(s.layer),
-      inputs: s.layer.inbound,
+      inputs: s.layer.inbound.map((name) => (inner.has(name) ? `${prefix}${name}` : name)),
       outputShape: s.outputShape,
       mapShape: mapDims(s.outputShape, graph.dataFormat),
       params: s.weights ? countWeights(s.weights) : null,
       ...(isKerasConvolution(s.layer) && s.weights?.[0] ? { kernelShape: s.weights[0].shape } : {}),
     },
-    ...(s.inner ? layersOf(s.inner, graph, depth + 1) : []),
+    ...(s.inner ? layersOf(s.inner, graph, depth + 1, `${prefix}${s.layer.name}/`, next) : []),
   ]);
 }
 

@@ -17,6 +17,11 @@ export interface WeightsRequest extends DownloadCallbacks {
   /** Whether the classifier top is part of the architecture (selects the weights file). */
   includeTop: boolean;
   seed?: number;
+  /**
+   * For a model holding models: the values as files keep them (by the inner models' names) to
+   * the flat layers' names. The whole file is read then, since its names are not the layers'.
+   */
+  flatten?: (weights: LayerWeights) => LayerWeights;
 }
 
 export interface LoadedWeights {
@@ -45,7 +50,7 @@ export function inMemoryWeights(weights: LayerWeights | 'random', description = 
   return { description, read: async () => weights };
 }
 
-async function readWeightsFile(path: string, layers: string[]): Promise<LayerWeights> {
+async function readWeightsFile(path: string, layers?: string[]): Promise<LayerWeights> {
   return timed('read .h5', async () => {
     const file = await openKerasWeights(path);
     try {
@@ -69,7 +74,8 @@ export async function resolveWeightsHandle(arch: Architecture, spec: string, req
   const checked = (path: string, read: () => Promise<LayerWeights>) => {
     let values: Promise<LayerWeights> | undefined;
     return () => {
-      values ??= read().then((weights) => {
+      values ??= read().then((read) => {
+        const weights = request.flatten ? request.flatten(read) : read;
         checkWeightShapes(arch, request.layers, weights, path);
         return weights;
       });
@@ -89,7 +95,7 @@ export async function resolveWeightsHandle(arch: Architecture, spec: string, req
     description: `${spec === 'imagenet' ? 'imagenet' : 'file'} (${source.path})`,
     path: source.path,
     identity: await fileIdentity([source.path]),
-    read: checked(source.path, () => readWeightsFile(source.path, request.layers)),
+    read: checked(source.path, () => readWeightsFile(source.path, request.flatten ? undefined : request.layers)),
   };
 }
 

@@ -70,8 +70,9 @@ test('a nested model counts all its weights and is shown with its inner layers',
   expect(summary.rows.map((r) => [r.index, r.depth, r.name, r.outputShape])).toEqual([
     [0, 0, 'image', '(None, 16, 16, 3)'],
     [1, 0, 'features', '(None, 7, 7, 4)'],
-    [null, 1, 'inner_conv', '(None, 14, 14, 4)'],
-    [null, 1, 'inner_pool', '(None, 7, 7, 4)'],
+    // Inner layers: numbered after the outer model's four, named as --layer takes them.
+    [4, 1, 'features/inner_conv', '(None, 14, 14, 4)'],
+    [5, 1, 'features/inner_pool', '(None, 7, 7, 4)'],
     [2, 0, 'flat', '(None, 196)'],
     [3, 0, 'head', '(None, 2)'],
   ]);
