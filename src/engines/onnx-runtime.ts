@@ -81,9 +81,11 @@ export async function preparedSession(ort: Ort, options: PreparedSessionOptions)
     options.notice?.(`cannot write the ONNX cache in '${dir}' (${fileSystemReason(err)}); running without it, so set-up is not saved for next time`);
     return fromMemory();
   }
+  // The weights are saved prepacked (in the layout ONNX Runtime's kernels use), so later runs
+  // neither repack them nor page them in twice on the first forward pass.
   const save = {
     optimizedModelFilePath: join(entry.folder, cache!.MODEL_FILE),
-    extra: { session: { optimized_model_external_initializers_file_name: cache!.WEIGHTS_FILE, optimized_model_external_initializers_min_size_in_bytes: '1024' } },
+    extra: { session: { optimized_model_external_initializers_file_name: cache!.WEIGHTS_FILE, optimized_model_external_initializers_min_size_in_bytes: '1024', save_external_prepacked_constant_initializers: '1' } },
   };
   let session: OrtSession;
   try {
