@@ -5,24 +5,15 @@
 import type { KerasModelConfig } from './keras/graph.js';
 import { vggConfig } from './vgg.js';
 import type { PreprocessMode } from '../image/preprocess.js';
+import type { KerasApplicationWeights } from '../weights/resolve.js';
 
-export interface WeightsFile {
-  fileName: string;
-  md5: string;
-  /** Approximate size, for messages before a download. */
-  bytes: number;
-}
+export { DEFAULT_WEIGHTS_BASE_URL, type WeightsFile } from '../weights/resolve.js';
 
-export interface BuiltinModel {
+export interface BuiltinModel extends KerasApplicationWeights {
   name: string;
   architecture(includeTop: boolean): KerasModelConfig;
-  /** The folder of `keras.applications` under the weights base URL. */
-  weightsFolder: string;
-  weights: { top: WeightsFile; notop: WeightsFile };
   preprocess: PreprocessMode;
 }
-
-export const DEFAULT_WEIGHTS_BASE_URL = 'https://storage.googleapis.com/tensorflow/keras-applications/';
 
 export const BUILTIN_MODELS: Record<string, BuiltinModel> = {
   vgg16: {

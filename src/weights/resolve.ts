@@ -13,9 +13,24 @@ import { runtimeError, usageError } from '../errors.js';
 import { download, DownloadError, type DownloadProgress } from './download.js';
 import { removeDeadTemps } from '../temp-files.js';
 import { writeFileAtomic } from '../output/files.js';
-import { DEFAULT_WEIGHTS_BASE_URL, type BuiltinModel, type WeightsFile } from '../formats/builtin.js';
 
 export type WeightsSource = { kind: 'none' } | { kind: 'file'; path: string };
+
+export interface WeightsFile {
+  fileName: string;
+  md5: string;
+  /** Approximate size, for messages before a download. */
+  bytes: number;
+}
+
+/** Where keras.applications keeps a model's ImageNet weights: the files with and without the classifier. */
+export interface KerasApplicationWeights {
+  /** The folder of `keras.applications` under the weights base URL. */
+  weightsFolder: string;
+  weights: { top: WeightsFile; notop: WeightsFile };
+}
+
+export const DEFAULT_WEIGHTS_BASE_URL = 'https://storage.googleapis.com/tensorflow/keras-applications/';
 
 /** How a download reports itself: the command draws a progress bar from these. */
 export interface DownloadCallbacks {
@@ -42,7 +57,7 @@ export function kerasModelDirs(env: NodeJS.ProcessEnv = process.env): string[] {
   return dirs;
 }
 
-export function weightsUrl(model: BuiltinModel, file: WeightsFile, env: NodeJS.ProcessEnv = process.env): string {
+export function weightsUrl(model: KerasApplicationWeights, file: WeightsFile, env: NodeJS.ProcessEnv = process.env): string {
   const base = env.CNNVIZ_WEIGHTS_BASE_URL || `${DEFAULT_WEIGHTS_BASE_URL}${model.weightsFolder}/`;
   return `${base.replace(/\/?$/, '/')}${file.fileName}`;
 }
@@ -69,7 +84,7 @@ async function matchesMd5(path: string, md5: string, cache: string): Promise<boo
 
 const isFile = (path: string): boolean => existsSync(path) && statSync(path).isFile() && statSync(path).size > 0;
 
-export async function resolveWeights(spec: string, model: BuiltinModel | undefined, options: ResolveOptions): Promise<WeightsSource> {
+export async function resolveWeights(spec: string, model: KerasApplicationWeights | undefined, options: ResolveOptions): Promise<WeightsSource> {
   const env = options.env ?? process.env;
   if (spec === 'none') return { kind: 'none' };
   if (spec !== 'imagenet') {
