@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cnnviz } from '../../helpers/cli.js';
 import { writeOnnxModel } from '../../helpers/onnx-builder.js';
+import { FIXTURES } from '../../helpers/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cnnviz-onnx-shapes-'));
 // SpaceToDepth has no inference rule in cnnviz: its shape is known only from value_info.
@@ -38,4 +39,21 @@ test('--size on a free input infers every shape anew (value_info describes the e
   const { stdout } = await cnnviz(['summary', '--model', model({ s2d: ['batch', 12, 4, 4] }), '--size', '16x16']);
   expect(stdout).toMatch(/0 {2}relu \(Relu\)\s+\(None, 3, 16, 16\)/);
   expect(stdout).toMatch(/1 {2}s2d \(SpaceToDepth\)\s+\?/);
+});
+
+test('a free height and width take --size: refused without it, drawn with it', async () => {
+  const free = writeOnnxModel(join(dir, 'free-size.onnx'), {
+    input: { name: 'x', shape: ['batch', 3, 'height', 'width'] },
+    initializers: [{ name: 'w', dims: [2, 3, 3, 3], values: new Float32Array(54).fill(0.1) }],
+    nodes: [
+      { op: 'Conv', name: 'conv', inputs: ['x', 'w'], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] } },
+      { op: 'Relu', name: 'relu', inputs: ['conv'] },
+    ],
+  });
+  const without = await cnnviz(['featuremaps', join(FIXTURES, 'onnx', 'cat64.png'), '--model', free, '-o', join(dir, 'free-out')]);
+  expect([without.code, without.stderr]).toEqual([2, 'cnnviz: test_graph leaves its input size undefined; give one with --size WxH\n']);
+  const sized = await cnnviz(['featuremaps', join(FIXTURES, 'onnx', 'cat64.png'), '--model', free, '--size', '40x30', '--blocks', 'all', '-o', join(dir, 'free-out')]);
+  expect(sized.code).toBe(0);
+  // A 3x3 conv, stride 2, padding 1: ceil(30 / 2) x ceil(40 / 2).
+  expect(sized.stdout).toContain('relu 15x20: 2 of 2 maps');
 });
