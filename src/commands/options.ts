@@ -69,11 +69,11 @@ export function addPictureOptions(command: Command, colormapHelp: string): Comma
 export function addModelOptions(command: Command): Command {
   return command
     .addOption(
-      new Option('-m, --model <name|path>', 'vgg16, vgg19, or a model file: model.json (TensorFlow.js), .h5 (Keras), .keras').default('vgg16'),
+      new Option('-m, --model <name|path>', 'vgg16, vgg19, or a model file: model.json (TensorFlow.js), .h5 (Keras), .keras, .onnx (PyTorch and others)').default('vgg16'),
     )
     .option('--size <WxH>', "the input's width and height, for models that leave it undefined", imageSize)
     .addOption(
-      new Option('-w, --weights <imagenet|none|path>', "'imagenet' (built-ins: found or downloaded once; model files: their own), 'none' (seeded random), or a Keras .h5 weights file").default(
+      new Option('-w, --weights <imagenet|none|path>', "'imagenet' (built-ins: found or downloaded once; model files: their own), 'none' (seeded random; not for .onnx), or a Keras .h5 weights file").default(
         'imagenet',
       ),
     );
