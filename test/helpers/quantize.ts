@@ -1,3 +1,7 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
 /**
  * Quantizing weights as tfjs-converter does (`--quantize_uint8`, `--quantize_uint16`,
  * `--quantize_float16`, its quantization.py): affine with the zero nudged to be exact, or IEEE
@@ -46,4 +50,26 @@ export function quantize(data: Float32Array, as: QuantizeAs): { bytes: Uint8Arra
   const q = Array.from(data, (v) => Math.min(quantMax, Math.max(0, Math.round((Math.min(max, Math.max(min, v)) - min) / scale))));
   const bytes = as === 'uint8' ? Uint8Array.from(q) : new Uint8Array(Uint16Array.from(q).buffer);
   return { bytes, quantization: { dtype: as, min, scale } };
+}
+
+/** A copy of a float32 model.json (one manifest group) with every weight quantized as the converter does. */
+export function quantizeModelJson(modelJson: string, kind: QuantizeAs): string {
+  const json = JSON.parse(readFileSync(modelJson, 'utf8'));
+  const [group] = json.weightsManifest;
+  const source = Buffer.concat(group.paths.map((p: string) => readFileSync(join(dirname(modelJson), p))));
+  let offset = 0;
+  const parts: Uint8Array[] = [];
+  group.weights = group.weights.map((spec: { shape: number[] }) => {
+    const count = spec.shape.reduce((x, y) => x * y, 1);
+    const values = new Float32Array(source.buffer.slice(source.byteOffset + offset, source.byteOffset + offset + count * 4));
+    offset += count * 4;
+    const q = quantize(values, kind);
+    parts.push(q.bytes);
+    return { ...spec, quantization: q.quantization };
+  });
+  const dir = mkdtempSync(join(tmpdir(), `cnnviz-q-${kind}-`));
+  writeFileSync(join(dir, 'weights.bin'), Buffer.concat(parts));
+  group.paths = ['weights.bin'];
+  writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
+  return join(dir, 'model.json');
 }

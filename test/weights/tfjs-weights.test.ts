@@ -3,7 +3,7 @@
  * tf.io.decodeWeights, and the shared trained tiny-vgg quantized as tfjs-converter does
  * (uint8, uint16, float16) drawn by cnnviz equal to tfjs running the same files.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -18,7 +18,7 @@ import { maxAbsDiff, scaleOf } from '../helpers/compare.js';
 import { seededValues } from '../helpers/keras-h5.js';
 import { parseNpy } from '../helpers/npy.js';
 import { CAT, TINY_VGG, withTinyVgg } from '../helpers/paths.js';
-import { quantize, type QuantizeAs } from '../helpers/quantize.js';
+import { quantize, quantizeModelJson, type QuantizeAs } from '../helpers/quantize.js';
 
 const KINDS: QuantizeAs[] = ['uint8', 'uint16', 'float16'];
 
@@ -51,31 +51,9 @@ test('an unknown quantization dtype, or shards shorter than the manifest, is nam
   );
 });
 
-/** The shared tiny-vgg with every weight quantized as the converter does. */
-function quantizedTinyVgg(kind: QuantizeAs): string {
-  const json = JSON.parse(readFileSync(TINY_VGG, 'utf8'));
-  const [group] = json.weightsManifest;
-  const source = readFileSync(join(TINY_VGG, '..', group.paths[0]));
-  let offset = 0;
-  const parts: Uint8Array[] = [];
-  group.weights = group.weights.map((spec: WeightSpec) => {
-    const count = spec.shape.reduce((x, y) => x * y, 1);
-    const values = new Float32Array(source.buffer.slice(source.byteOffset + offset, source.byteOffset + offset + count * 4));
-    offset += count * 4;
-    const q = quantize(values, kind);
-    parts.push(q.bytes);
-    return { ...spec, quantization: q.quantization };
-  });
-  const dir = mkdtempSync(join(tmpdir(), `cnnviz-q-${kind}-`));
-  writeFileSync(join(dir, 'weights.bin'), Buffer.concat(parts));
-  group.paths = ['weights.bin'];
-  writeFileSync(join(dir, 'model.json'), JSON.stringify(json));
-  return join(dir, 'model.json');
-}
-
 describe.each(KINDS)('tiny-vgg quantized to %s', (kind) => {
   withTinyVgg()('featuremaps of both stages equal tfjs on the same files within 1e-4 of the max', async () => {
-    const path = quantizedTinyVgg(kind);
+    const path = quantizeModelJson(TINY_VGG, kind);
     const out = mkdtempSync(join(tmpdir(), 'cnnviz-q-out-'));
     const { code, stderr } = await cnnviz(['featuremaps', CAT, '--model', path, '--blocks', 'all', '--save-npy', '--resize', 'nearest', '-o', out]);
     expect([code, stderr.includes('quantized')]).toEqual([0, false]);
