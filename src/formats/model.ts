@@ -4,6 +4,7 @@
  * prepared, its kernels, and an engine for its activations. Commands never ask the format.
  */
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { usageError } from '../errors.js';
 import type { EngineName } from '../engines/backend.js';
@@ -80,7 +81,11 @@ export async function openModel(ref: string, options: OpenOptions): Promise<Mode
     throw usageError(`unknown model '${ref}': not a built-in model (${Object.keys(BUILTIN_MODELS).join(', ')}) nor an existing file (${MODEL_FILE_KINDS})`);
   }
   let model: Model;
-  if (!builtin && extname(ref).toLowerCase() === '.onnx') {
+  const graphJson = !builtin && extname(ref).toLowerCase() === '.json' ? await readGraphModelJson(ref) : undefined;
+  if (graphJson) {
+    const { openGraphModel } = await import('./tfjs-graph/model.js');
+    model = await openGraphModel(ref, graphJson, options);
+  } else if (!builtin && extname(ref).toLowerCase() === '.onnx') {
     const { openOnnxModel } = await import('./onnx/model.js');
     model = await openOnnxModel(ref, options);
   } else {
@@ -89,6 +94,13 @@ export async function openModel(ref: string, options: OpenOptions): Promise<Mode
   }
   await checkInputSize(model, options.memoryBudget ?? memoryBudget(process.env.CNNVIZ_MAX_MEMORY));
   return model;
+}
+
+/** A model.json's content when it is a graph model (converted from a SavedModel or TF Hub). */
+async function readGraphModelJson(path: string): Promise<unknown> {
+  const json = await readFile(path, 'utf8').then(JSON.parse, () => undefined);
+  const { isGraphModelJson } = await import('./tfjs-graph/model.js');
+  return isGraphModelJson(json) ? json : undefined;
 }
 
 /** An input size the network cannot take is refused before any work: too small, or too large for memory. */

@@ -48,7 +48,7 @@ export function lookupLayer(net: Net, ref: string): NetLayer | undefined {
   if (exact) return exact;
   const outer = ref.includes('/') ? selectable.find((l) => l.name === ref.slice(0, ref.indexOf('/'))) : undefined;
   if (outer && outer.role !== 'model') throw usageError(`'${outer.name}' (${outer.type}) is not a model, so '${ref}' names nothing inside it`);
-  const tails = selectable.filter((l) => l.name.endsWith(`/${ref}`));
+  const tails = selectable.filter((l) => [l.name, ...(l.aliases ?? [])].some((name) => name.endsWith(`/${ref}`)));
   if (tails.length > 1) {
     const shown = tails.slice(0, 8).map((l) => `${l.index}:${l.name}`);
     throw usageError(`'${ref}' ends ${tails.length} layer names (${shown.join(', ')}${tails.length > 8 ? ', ...' : ''}); give more of the name`);

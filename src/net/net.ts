@@ -61,6 +61,15 @@ export interface Net {
   sequential: boolean;
 }
 
+/**
+ * A depthwise kernel (kh, kw, in, multiplier), as Keras and TensorFlow store it, in the core's
+ * layout: one input channel per filter, (kh, kw, 1, in * multiplier), filter c * m + k seeing
+ * channel c. The values need no moving: the flat order is the same.
+ */
+export function depthwiseKernel([kh, kw, cin, mult]: number[], data: Float32Array): Kernel {
+  return { shape: [kh, kw, 1, cin * mult], data };
+}
+
 /** (h, w, c) of a 4-d shape in the given layout; undefined for any other rank. */
 export function mapDims(shape: Shape | undefined, dataFormat: DataFormat): [Dim, Dim, Dim] | undefined {
   if (shape?.length !== 4) return undefined;

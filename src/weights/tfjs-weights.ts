@@ -20,7 +20,8 @@ function storedWidth(spec: WeightSpec, source: string): number {
     if (!width) throw runtimeError(`${source}: weight '${spec.name}' is quantized as '${spec.quantization.dtype}', which tfjs does not define (uint8, uint16, float16)`);
     return width;
   }
-  if (spec.dtype !== 'float32') throw runtimeError(`${source}: weight '${spec.name}' is ${spec.dtype}; model weights are float32`);
+  // int32: the integer constants of graph models (axes, shapes, paddings).
+  if (spec.dtype !== 'float32' && spec.dtype !== 'int32') throw runtimeError(`${source}: weight '${spec.name}' is ${spec.dtype}; cnnviz reads float32 and int32 values`);
   return 4;
 }
 
@@ -39,7 +40,7 @@ function decodeOne(spec: WeightSpec, bytes: Uint8Array): Float32Array {
   const count = spec.shape.reduce((a, b) => a * b, 1);
   const copy = new Uint8Array(bytes); // aligned
   const q = spec.quantization;
-  if (!q) return new Float32Array(copy.buffer, 0, count);
+  if (!q) return spec.dtype === 'int32' ? Float32Array.from(new Int32Array(copy.buffer, 0, count)) : new Float32Array(copy.buffer, 0, count);
   if (q.dtype === 'float16') return Float32Array.from(new Uint16Array(copy.buffer, 0, count), halfToFloat);
   const stored = q.dtype === 'uint8' ? copy : new Uint16Array(copy.buffer, 0, count);
   const [scale, min] = [q.scale ?? 1, q.min ?? 0];

@@ -5,7 +5,7 @@
  */
 import { usageError } from '../../errors.js';
 import type { PreprocessMode } from '../../image/preprocess.js';
-import type { Kernel, KernelShape } from '../../net/net.js';
+import { depthwiseKernel, type Kernel, type KernelShape } from '../../net/net.js';
 import { timed } from '../../timings.js';
 import { BUILTIN_MODELS, type BuiltinModel } from '../builtin.js';
 import type { Model, OpenOptions } from '../model.js';
@@ -56,9 +56,7 @@ export async function resolveArchitecture(model: string, options: OpenOptions): 
  * it becomes (kh, kw, 1, in * multiplier), filter c * multiplier + m seeing channel c.
  */
 export function kernelOf(type: string, shape: number[], data: Float32Array): Kernel {
-  if (type === 'Conv2D') return { shape: shape as KernelShape, data };
-  const [kh, kw, cin, mult] = shape;
-  return { shape: [kh, kw, 1, cin * mult], data };
+  return type === 'Conv2D' ? { shape: shape as KernelShape, data } : depthwiseKernel(shape, data);
 }
 
 export async function openKerasModel(ref: string, options: OpenOptions): Promise<Model> {

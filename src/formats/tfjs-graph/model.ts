@@ -1,0 +1,172 @@
+/**
+ * The TensorFlow.js graph-model adapter (`"format": "graph-model"`: models converted from
+ * TensorFlow SavedModels or TF Hub). One layer per node (constants aside), shown by the
+ * shortest unique tail of its long name; NHWC maps; kernels HWIO (Conv2D, _FusedConv2D) and
+ * HWCM (depthwise). It runs on tfjs-converter's GraphModel.execute on a tfjs backend.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { messageOf, runtimeError, usageError } from '../../errors.js';
+import { depthwiseKernel, isChain, mapDims, type Kernel, type KernelShape, type LayerRole, type Net, type NetLayer } from '../../net/net.js';
+import { timed } from '../../timings.js';
+import { decodeTfjsWeights, type WeightSpec } from '../../weights/tfjs-weights.js';
+import type { WeightArray } from '../../weights/h5.js';
+import { shardPath } from '../keras/files.js';
+import type { Model, OpenOptions } from '../model.js';
+import { inferGraphShapes, sourceOf, type GraphNode } from './shapes.js';
+
+const CONV = new Set(['Conv2D', '_FusedConv2D']);
+const DEPTHWISE = new Set(['DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative']);
+
+function roleOf(op: string): LayerRole {
+  if (op === 'Placeholder') return 'input';
+  if (CONV.has(op) || DEPTHWISE.has(op)) return 'conv';
+  if (op === 'Pad' || op === 'MirrorPad') return 'pad';
+  return 'other';
+}
+
+/** The shortest trailing part (on '/') of each name that no other name ends with. */
+export function shortestTails(names: string[]): string[] {
+  return names.map((name) => {
+    const parts = name.split('/');
+    for (let k = 1; k < parts.length; k++) {
+      const tail = parts.slice(-k).join('/');
+      if (names.every((other) => other === name || !(other === tail || other.endsWith(`/${tail}`)))) return tail;
+    }
+    return name;
+  });
+}
+
+export function isGraphModelJson(json: any): boolean {
+  return json?.format === 'graph-model' || Array.isArray(json?.modelTopology?.node);
+}
+
+async function readConstants(path: string, json: any): Promise<Map<string, WeightArray>> {
+  const constants = new Map<string, WeightArray>();
+  for (const group of json.weightsManifest ?? []) {
+    const shards = await Promise.all(
+      (group.paths as string[]).map((p) =>
+        readFile(shardPath(path, p)).catch(() => {
+          throw runtimeError(`weight shard '${p}' of '${path}' is missing`);
+        }),
+      ),
+    );
+    for (const w of decodeTfjsWeights(Buffer.concat(shards), group.weights as WeightSpec[], `'${path}'`)) constants.set(w.name, w);
+  }
+  return constants;
+}
+
+export async function openGraphModel(path: string, json: any, options: OpenOptions): Promise<Model> {
+  const nodes: GraphNode[] = json.modelTopology.node;
+  const constants = await timed('weights', () => readConstants(path, json));
+  // Parameters are the float constants (int32 ones are axes, shapes and paddings).
+  const floats = new Set<string>((json.weightsManifest ?? []).flatMap((g: { weights: WeightSpec[] }) => g.weights.filter((w) => w.dtype === 'float32').map((w) => w.name)));
+  const paramsOf = (names: string[]) => names.reduce((sum, n) => sum + (floats.has(n) ? (constants.get(n)?.data.length ?? 0) : 0), 0);
+  const values = new Map([...constants].map(([name, w]) => [name, { shape: w.shape, values: w.data.length <= 64 ? Array.from(w.data) : undefined }]));
+  const placeholders = nodes.filter((n) => n.op === 'Placeholder');
+  if (placeholders.length !== 1) throw usageError(`'${path}' has ${placeholders.length} inputs (${placeholders.map((n) => n.name).join(', ')}); cnnviz feeds one image`);
+  const input = placeholders[0];
+  if (options.size) {
+    const [width, height] = options.size;
+    const dims = input.attr?.shape?.shape?.dim;
+    if (dims?.length === 4) input.attr!.shape.shape.dim = [dims[0], { size: String(height) }, { size: String(width) }, dims[3]];
+  }
+  const shapes = inferGraphShapes(nodes, values);
+  const layersOf = nodes.filter((n) => n.op !== 'Const' && n.op !== 'NoOp');
+  const tails = shortestTails(layersOf.map((n) => n.name));
+  const displayName = new Map(layersOf.map((n, i) => [n.name, tails[i]]));
+  const layers: NetLayer[] = layersOf.map((node, index) => {
+    const inputs = (node.input ?? []).filter((i) => !i.startsWith('^')).map(sourceOf);
+    const outputShape = shapes.get(node.name);
+    const weights = inputs.map((i) => constants.get(i)).filter((w): w is WeightArray => w !== undefined && w.shape.length > 1);
+    return {
+      index,
+      depth: 0,
+      name: displayName.get(node.name)!,
+      type: node.op,
+      role: roleOf(node.op),
+      inputs: inputs.filter((i) => displayName.has(i)).map((i) => displayName.get(i)!),
+      outputShape,
+      mapShape: mapDims(outputShape, 'channels_last'),
+      params: paramsOf(inputs),
+      ...(roleOf(node.op) === 'conv' && weights[0] ? { kernelShape: weights[0].shape } : {}),
+      aliases: displayName.get(node.name) === node.name ? [] : [node.name],
+    };
+  });
+  const name = path.split('/').slice(-2, -1)[0] || 'graph-model';
+  const net: Net = {
+    name,
+    format: 'tfjs-graph',
+    layers,
+    input: mapDims(shapes.get(input.name), 'channels_last') ?? [null, null, null],
+    params: { total: paramsOf([...constants.keys()]) },
+    unknown: layers.filter((l) => !l.outputShape).map((l) => l.name),
+    sequential: isChain(layers),
+  };
+  const fullName = (layer: string) => layersOf[net.layers.find((l) => l.name === layer)!.index!].name;
+  const fileWeights = { description: `from the model file (${path})`, random: false };
+  const checkChoices = ({ engine, weights }: { engine?: string; weights?: string }) => {
+    if (weights !== undefined && weights !== 'imagenet') throw usageError(`--weights ${weights}: a graph model carries its own weights; leave --weights out`);
+    if (engine === 'onnx') throw usageError('--backend onnx: graph models run on TensorFlow.js (no ONNX translation yet); use --backend auto, wasm or tensorflow');
+  };
+  return {
+    net,
+    details: [`TensorFlow.js graph model, ${nodes.length} nodes (${nodes.length - layersOf.length} constants), shapes inferred`],
+    preprocess: 'unit',
+    preprocessNote: "'unit' (pixels / 255), the default for model files",
+    bgr: false,
+    checkChoices,
+    async readKernel(layer, choice) {
+      checkChoices(choice);
+      const node = layersOf[net.layers.find((l) => l.name === layer)!.index!];
+      const weight = constants.get(sourceOf(node.input![1]));
+      if (!weight) throw runtimeError(`the weights of '${layer}' are computed in the graph, not stored; cnnviz draws stored kernels`);
+      const kernel: Kernel = DEPTHWISE.has(node.op) ? depthwiseKernel(weight.shape, weight.data) : { shape: weight.shape as KernelShape, data: weight.data };
+      return { kernel, weights: fileWeights };
+    },
+    async startEngine(chosen, request) {
+      checkChoices(request);
+      const { initBackend } = await import('../../engines/backend.js');
+      const engine = await initBackend(request.engine === 'auto' ? 'auto' : (request.engine as never), request.explain);
+      const tf = await import('@tensorflow/tfjs-core');
+      const converter = await import('@tensorflow/tfjs-converter');
+      const weightData = Buffer.concat(await Promise.all((json.weightsManifest ?? []).flatMap((g: { paths: string[] }) => g.paths.map((p) => readFile(shardPath(path, p))))));
+      let graph: Awaited<ReturnType<typeof converter.loadGraphModel>>;
+      try {
+        graph = await timed('build', () =>
+          converter.loadGraphModel(
+            tf.io.fromMemory({
+              modelTopology: json.modelTopology,
+              weightSpecs: (json.weightsManifest ?? []).flatMap((g: { weights: unknown[] }) => g.weights),
+              weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.length),
+            }),
+          ),
+        );
+      } catch (err) {
+        throw runtimeError(`TensorFlow.js cannot load '${path}': ${messageOf(err)}`);
+      }
+      const outputs = chosen.map(fullName);
+      return {
+        weights: fileWeights,
+        forward: {
+          engine,
+          async run(batch, shape) {
+            const x = tf.tensor4d(batch, shape);
+            try {
+              const result = graph.execute({ [input.name]: x }, outputs);
+              const tensors = Array.isArray(result) ? result : [result];
+              const data = await Promise.all(tensors.map(async (t) => (await t.data()) as Float32Array));
+              tf.dispose(tensors);
+              return data;
+            } catch (err) {
+              throw runtimeError(`TensorFlow.js cannot run '${path}': ${messageOf(err)}`);
+            } finally {
+              x.dispose();
+            }
+          },
+          dispose: async () => graph.dispose(),
+        },
+      };
+    },
+  };
+}
