@@ -3,7 +3,7 @@
  * `--layer` (by name or index), checked to be spatial, in model order.
  */
 import { usageError } from '../errors.js';
-import { findLayer } from './lookup.js';
+import { findLayer, lookupLayer } from './lookup.js';
 import { isSpatial, type Net } from './net.js';
 import { stageEnds } from './stages.js';
 
@@ -36,7 +36,16 @@ export function selectFeatureLayers(net: Net, options: { blocks?: string; layers
   }
   const fallback = spatial.find((l) => l.name === options.defaultLayer)?.name ?? spatial[0]?.name;
   const refs = options.layers ?? (blocks || !fallback ? [] : [fallback]);
-  for (const ref of refs) chosen.add(findLayer(net, ref, spatial, 'spatial layer', 'spatial layers (ones with feature maps)').name);
+  for (const ref of refs) {
+    const layer = lookupLayer(net, ref);
+    if (layer && !layer.outputShape) {
+      // Not "not spatial": cnnviz could not size it, most often past an op it does not know.
+      const first = net.layers.find((l) => l.name === net.unknown[0]);
+      const cause = first && first !== layer ? `: the first layer cnnviz cannot size is '${first.name}' (${first.type})` : `: cnnviz cannot size a ${layer.type}`;
+      throw usageError(`the shape of '${layer.name}' is unknown${cause}`);
+    }
+    chosen.add(findLayer(net, ref, spatial, 'spatial layer', 'spatial layers (ones with feature maps)').name);
+  }
   if (chosen.size === 0) throw usageError(`${net.name} has no spatial layers to draw feature maps from`);
   return net.layers.filter((l) => chosen.has(l.name)).map((l) => l.name);
 }

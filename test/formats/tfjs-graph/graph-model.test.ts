@@ -138,3 +138,12 @@ test('--backend onnx is refused in one line (graph models run on tfjs)', async (
   const { code, stderr } = await cnnviz(['featuremaps', CAT, '--model', MODEL, '--backend', 'onnx', '-o', tmp('onnx')]);
   expect([code, stderr]).toEqual([2, 'cnnviz: --backend onnx: graph models run on TensorFlow.js (no ONNX translation yet); use --backend auto, wasm or tensorflow\n']);
 });
+
+test('a layer past an op cnnviz cannot size is named with that op, in one line', async () => {
+  const json = JSON.parse(readFileSync(MODEL, 'utf8'));
+  json.modelTopology.node.find((n: { name: string }) => n.name === 'model/block/pool/MaxPool').op = 'MyFancyPool';
+  const path = join(dir, 'converted', 'fancy.json');
+  writeFileSync(path, JSON.stringify(json));
+  const { code, stderr } = await cnnviz(['featuremaps', CAT, '--model', path, '--layer', 'depthwise', '-o', tmp('fancy')]);
+  expect([code, stderr]).toEqual([2, "cnnviz: the shape of 'depthwise' is unknown: the first layer cnnviz cannot size is 'MaxPool' (MyFancyPool)\n"]);
+});
