@@ -40,9 +40,9 @@ export interface FeaturePlan {
 }
 
 export async function planFeatures(request: FeatureRequest): Promise<FeaturePlan> {
-  // Layers are looked up in the whole model, so that asking for fc1 says "not spatial", not "unknown".
   // HDF5 compiles on background threads while the model is opened, in case .h5 weights are read.
   if (!/\.onnx$/i.test(request.model)) warmUpH5();
+  // Layers are looked up in the whole model, so that asking for fc1 says "not spatial", not "unknown".
   const full = await openModel(request.model, { includeTop: true, size: request.size, cacheDir: request.cacheDir });
   full.checkChoices({ engine: request.engine, weights: request.weights });
   const layers = selectFeatureLayers(full.net, { blocks: request.blocks, layers: request.layers, defaultLayer: 'block1_conv1' });

@@ -9,7 +9,6 @@ import type { Forward } from '../../engines/forward.js';
 import { buildModel, predict, randomWeights } from './tfjs-model.js';
 import { truncatedConfig, type ModelGraph } from './graph.js';
 import type { WeightsHandle } from './weights.js';
-import type { LayerWeights } from '../../weights/h5.js';
 import { inferShapes } from './shapes.js';
 
 

@@ -3,7 +3,7 @@
  * only when an engine or a filters picture needs the values, checked against the layers' shapes.
  */
 import { realpath, stat } from 'node:fs/promises';
-import { usageError, runtimeError } from '../../errors.js';
+import { runtimeError } from '../../errors.js';
 import { checkLayerWeights, DEFAULT_SEED, randomWeights } from './tfjs-model.js';
 import type { Architecture } from './model.js';
 import { openKerasWeights, type LayerWeights, type WeightArray } from '../../weights/h5.js';

@@ -5,7 +5,6 @@
  * HWCM (depthwise). It runs on tfjs-converter's GraphModel.execute on a tfjs backend.
  */
 import { readFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { messageOf, runtimeError, usageError } from '../../errors.js';
 import { depthwiseKernel, isChain, mapDims, type Kernel, type KernelShape, type LayerRole, type Net, type NetLayer } from '../../net/net.js';
 import { timed } from '../../timings.js';
@@ -41,8 +40,10 @@ export function isGraphModelJson(json: any): boolean {
   return json?.format === 'graph-model' || Array.isArray(json?.modelTopology?.node);
 }
 
-async function readConstants(path: string, json: any): Promise<Map<string, WeightArray>> {
+/** Every constant by name, and the shards' bytes in manifest order (tfjs-converter takes them as they are). */
+async function readConstants(path: string, json: any): Promise<{ constants: Map<string, WeightArray>; weightData: Buffer }> {
   const constants = new Map<string, WeightArray>();
+  const groups: Buffer[] = [];
   for (const group of json.weightsManifest ?? []) {
     const shards = await Promise.all(
       (group.paths as string[]).map((p) =>
@@ -51,14 +52,15 @@ async function readConstants(path: string, json: any): Promise<Map<string, Weigh
         }),
       ),
     );
-    for (const w of decodeTfjsWeights(Buffer.concat(shards), group.weights as WeightSpec[], `'${path}'`)) constants.set(w.name, w);
+    groups.push(Buffer.concat(shards));
+    for (const w of decodeTfjsWeights(groups[groups.length - 1], group.weights as WeightSpec[], `'${path}'`)) constants.set(w.name, w);
   }
-  return constants;
+  return { constants, weightData: Buffer.concat(groups) };
 }
 
 export async function openGraphModel(path: string, json: any, options: OpenOptions): Promise<Model> {
   const nodes: GraphNode[] = json.modelTopology.node;
-  const constants = await timed('weights', () => readConstants(path, json));
+  const { constants, weightData } = await timed('weights', () => readConstants(path, json));
   // Parameters are the float constants (int32 ones are axes, shapes and paddings).
   const floats = new Set<string>((json.weightsManifest ?? []).flatMap((g: { weights: WeightSpec[] }) => g.weights.filter((w) => w.dtype === 'float32').map((w) => w.name)));
   const paramsOf = (names: string[]) => names.reduce((sum, n) => sum + (floats.has(n) ? (constants.get(n)?.data.length ?? 0) : 0), 0);
@@ -130,7 +132,6 @@ export async function openGraphModel(path: string, json: any, options: OpenOptio
       const engine = await initBackend(request.engine === 'auto' ? 'auto' : (request.engine as never), request.explain);
       const tf = await import('@tensorflow/tfjs-core');
       const converter = await import('@tensorflow/tfjs-converter');
-      const weightData = Buffer.concat(await Promise.all((json.weightsManifest ?? []).flatMap((g: { paths: string[] }) => g.paths.map((p) => readFile(shardPath(path, p))))));
       let graph: Awaited<ReturnType<typeof converter.loadGraphModel>>;
       try {
         graph = await timed('build', () =>
