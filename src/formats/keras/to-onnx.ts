@@ -5,80 +5,16 @@
  * start and each requested output transposed back, so callers see channels-last arrays as
  * from the tfjs path. The protobuf is encoded by onnx-proto (code generated from onnx.proto).
  */
-import onnxProto from 'onnx-proto';
 import type { DataFormat, LayerNode, ModelGraph } from './graph.js';
 import type { LayerWeights, WeightArray } from '../../weights/h5.js';
 import { pair, type LayerShapes } from './shapes.js';
 import { mapDims } from '../../net/net.js';
-import { samePadding } from '../../net/geometry.js';
+import { convWeight, depthwiseWeight, encodeModel, float, GraphBuilder, int, ints, NCHW_TO_NHWC, NHWC_TO_NCHW, onnxInput, onnxOutputs, UntranslatableError, windowAttributes, type Attribute } from '../onnx/build.js';
 
-const { onnx } = onnxProto;
-type Node = InstanceType<typeof onnx.NodeProto>;
-type Tensor = InstanceType<typeof onnx.TensorProto>;
-type Attribute = { name: string; type: number; i?: number; f?: number; ints?: number[]; s?: Uint8Array };
+export { convWeight, depthwiseWeight, onnxInput, onnxOutputs, UntranslatableError };
 
-/** A model the translator cannot express; the caller runs it on tfjs instead. */
-export class UntranslatableError extends Error {}
-
-const OPSET = 13;
-const INPUT = 'input';
 /** Bumped when a translation changes, so cached models made by an older one are not used. */
 export const TRANSLATOR_VERSION = 1;
-
-/** The graph's input name: channels-last (N, H, W, C). */
-export const onnxInput = INPUT;
-/** The graph's output names, one per requested layer, in order. */
-export const onnxOutputs = (outputs: string[]): string[] => outputs.map((name) => `${name}:out`);
-
-const A = onnx.AttributeProto.AttributeType;
-const int = (name: string, i: number): Attribute => ({ name, type: A.INT, i });
-const float = (name: string, f: number): Attribute => ({ name, type: A.FLOAT, f });
-const ints = (name: string, values: number[]): Attribute => ({ name, type: A.INTS, ints: values });
-const string = (name: string, s: string): Attribute => ({ name, type: A.STRING, s: new TextEncoder().encode(s) });
-
-const NCHW_TO_NHWC = [0, 2, 3, 1];
-const NHWC_TO_NCHW = [0, 3, 1, 2];
-
-
-/** Builds the node list and initialisers; names are unique per layer. */
-class GraphBuilder {
-  readonly nodes: Node[] = [];
-  readonly initializers: Tensor[] = [];
-  private counter = 0;
-
-  node(opType: string, inputs: string[], attributes: Attribute[] = [], output?: string): string {
-    const name = output ?? `t${this.counter++}_${opType}`;
-    this.nodes.push(onnx.NodeProto.create({ opType, input: inputs, output: [name], name, attribute: attributes }));
-    return name;
-  }
-
-  constant(name: string, dims: number[], data: Float32Array): string {
-    const unique = `${name}__${this.counter++}`;
-    const raw = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-    this.initializers.push(onnx.TensorProto.create({ name: unique, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: raw }));
-    return unique;
-  }
-}
-
-/** Keras kernel (kh, kw, in, out) to ONNX Conv weight (out, in, kh, kw). */
-export function convWeight(kernel: Float32Array, [kh, kw, cin, cout]: number[]): Float32Array {
-  const out = new Float32Array(kernel.length);
-  for (let i = 0; i < kh; i++)
-    for (let j = 0; j < kw; j++)
-      for (let c = 0; c < cin; c++)
-        for (let f = 0; f < cout; f++) out[((f * cin + c) * kh + i) * kw + j] = kernel[((i * kw + j) * cin + c) * cout + f];
-  return out;
-}
-
-/** Keras depthwise kernel (kh, kw, in, mult) to a grouped ONNX Conv weight (in * mult, 1, kh, kw). */
-export function depthwiseWeight(kernel: Float32Array, [kh, kw, cin, mult]: number[]): Float32Array {
-  const out = new Float32Array(kernel.length);
-  for (let i = 0; i < kh; i++)
-    for (let j = 0; j < kw; j++)
-      for (let c = 0; c < cin; c++)
-        for (let m = 0; m < mult; m++) out[((c * mult + m) * kh + i) * kw + j] = kernel[((i * kw + j) * cin + c) * mult + m];
-  return out;
-}
 
 interface Context {
   b: GraphBuilder;
@@ -117,7 +53,7 @@ function activation(b: GraphBuilder, name: string | undefined, x: string, rank: 
     case 'hard_sigmoid':
       return b.node('HardSigmoid', [x], [float('alpha', 0.2), float('beta', 0.5)]);
     case 'relu6':
-      return b.node('Clip', [x, b.constant('zero', [], Float32Array.of(0)), b.constant('six', [], Float32Array.of(6))]);
+      return b.clip(x, 0, 6);
     case 'swish':
     case 'silu':
       return b.node('Mul', [x, b.node('Sigmoid', [x])]);
@@ -129,24 +65,9 @@ function activation(b: GraphBuilder, name: string | undefined, x: string, rank: 
 }
 
 function spatialAttributes(config: Record<string, any>, kernel: [number, number], input: [number | null, number | null]): Attribute[] {
-  const [sh, sw] = pair(config.strides, 1);
-  const [dh, dw] = pair(config.dilation_rate, 1);
-  const attributes = [ints('kernel_shape', kernel), ints('strides', [sh, sw])];
-  if (dh !== 1 || dw !== 1) attributes.push(ints('dilations', [dh, dw]));
-  if (config.padding === 'same') {
-    const [h, w] = input;
-    if (h !== null && w !== null) {
-      const [top, bottom] = samePadding(h, kernel[0], sh, dh);
-      const [left, right] = samePadding(w, kernel[1], sw, dw);
-      attributes.push(ints('pads', [top, left, bottom, right]));
-    } else if (dh === 1 && dw === 1) {
-      // Same rule as ONNX's SAME_UPPER, which ONNX Runtime supports only without dilation.
-      attributes.push(string('auto_pad', 'SAME_UPPER'));
-    } else {
-      throw new UntranslatableError("a dilated 'same' convolution on an input of undefined size");
-    }
-  } else if (config.padding !== 'valid' && config.padding !== undefined) throw new UntranslatableError(`padding '${config.padding}'`);
-  return attributes;
+  const padding = config.padding ?? 'valid';
+  if (padding !== 'same' && padding !== 'valid') throw new UntranslatableError(`padding '${padding}'`);
+  return windowAttributes({ kernel, strides: pair(config.strides, 1), dilations: pair(config.dilation_rate, 1), padding }, input);
 }
 
 /** (height, width) of a layer's input. */
@@ -240,8 +161,7 @@ const batchNorm: Translate = ({ b, layer, weights, inputs, shapes, dataFormat })
 const zeroPadding: Translate = ({ b, layer, inputs }) => {
   const p = layer.config.padding ?? 1;
   const [[top, bottom], [left, right]] = typeof p === 'number' ? [[p, p], [p, p]] : typeof p[0] === 'number' ? [[p[0], p[0]], [p[1], p[1]]] : p;
-  const pads = b.node('Constant', [], [{ name: 'value', type: A.TENSOR, t: onnx.TensorProto.create({ dims: [8], dataType: onnx.TensorProto.DataType.INT64, int64Data: [0, 0, top, left, 0, 0, bottom, right] }) } as never]);
-  return b.node('Pad', [inputs[0], pads]);
+  return b.node('Pad', [inputs[0], b.int64s('pads', [0, 0, top, left, 0, 0, bottom, right])]);
 };
 
 const elementwise =
@@ -264,7 +184,7 @@ const activationLayer: Translate = ({ b, layer, inputs, shapes, dataFormat }) =>
       const { max_value: max, negative_slope: slope = 0, threshold = 0 } = layer.config;
       if (slope || threshold) throw new UntranslatableError('ReLU with a slope or threshold');
       if (max === null || max === undefined) return b.node('Relu', [inputs[0]]);
-      return b.node('Clip', [inputs[0], b.constant('zero', [], Float32Array.of(0)), b.constant('max', [], Float32Array.of(max))]);
+      return b.clip(inputs[0], 0, max);
     }
     case 'LeakyReLU':
       return b.node('LeakyRelu', [inputs[0]], [float('alpha', layer.config.alpha ?? layer.config.negative_slope ?? 0.3)]);
@@ -307,18 +227,6 @@ const TRANSLATORS: Record<string, Translate> = {
   Softmax: activationLayer,
 };
 
-/** A float tensor's name and, when given, its shape (strings are symbolic dimensions). */
-const valueInfo = (name: string, dims?: Array<number | string>) =>
-  onnx.ValueInfoProto.create({
-    name,
-    type: {
-      tensorType: {
-        elemType: onnx.TensorProto.DataType.FLOAT,
-        ...(dims ? { shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } : {}),
-      },
-    },
-  });
-
 export interface OnnxTranslation {
   model: Uint8Array;
   /** The graph's input: always channels-last (N, H, W, C). */
@@ -352,7 +260,7 @@ export function translateToOnnx(graph: ModelGraph, shapes: LayerShapes[], weight
       if (inputShape) throw new UntranslatableError('a model with several inputs');
       inputShape = layer.className === 'InputLayer' ? s.outputShape : s.inputShapes[0];
       if (inputShape?.length !== 4) throw new UntranslatableError('a non-image input');
-      const nchw = b.node('Transpose', [INPUT], [ints('perm', NHWC_TO_NCHW)]);
+      const nchw = b.node('Transpose', [onnxInput], [ints('perm', NHWC_TO_NCHW)]);
       if (layer.className === 'InputLayer') {
         tensor.set(layer.name, nchw);
         continue;
@@ -377,19 +285,6 @@ export function translateToOnnx(graph: ModelGraph, shapes: LayerShapes[], weight
     const rank = byName.get(name)!.outputShape!.length;
     return b.node(rank === 4 ? 'Transpose' : 'Identity', [tensor.get(name)!], rank === 4 ? [ints('perm', NCHW_TO_NHWC)] : [], outputName);
   });
-  const [h, w, c] = mapDims(inputShape, graph.dataFormat)!;
-  const onnxGraph = onnx.GraphProto.create({
-    name: graph.name,
-    node: b.nodes,
-    initializer: b.initializers,
-    input: [valueInfo(INPUT, ['N', h ?? 'H', w ?? 'W', c ?? 'C'])],
-    output: outputNames.map((name) => valueInfo(name)),
-  });
-  const model = onnx.ModelProto.create({
-    irVersion: 8,
-    opsetImport: [{ domain: '', version: OPSET }],
-    producerName: 'cnnviz',
-    graph: onnxGraph,
-  });
-  return { model: onnx.ModelProto.encode(model).finish(), inputName: INPUT, outputNames };
+  const model = encodeModel(graph.name, b, mapDims(inputShape, graph.dataFormat)!, outputNames);
+  return { model, inputName: onnxInput, outputNames };
 }
