@@ -12,6 +12,8 @@ import { vggConfig } from '../src/formats/vgg.js';
 import { BUILTIN_MODELS } from '../src/formats/builtin.js';
 import { layersFor, writeKerasH5 } from '../test/helpers/keras-h5.js';
 import { writeResnet50 } from './resnet50.js';
+import { writeInceptionV3 } from './inception.js';
+import { mobileNetV2Graph } from '../test/helpers/graph-model.js';
 
 const ROOT = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
 const CACHE = join(ROOT, 'bench', '.cache');
@@ -55,6 +57,21 @@ async function ortFloor(path: string): Promise<{ firstMs: number; medianMs: numb
   await session.release();
   process.stderr.write(`bench: ONNX Runtime alone on ${path}: first run ${firstMs.toFixed(0)} ms, then median ${median(runs).toFixed(0)} ms\n`);
   return { firstMs, medianMs: median(runs) };
+}
+
+/** A MobileNetV2 graph model (224, alpha 1, 1000 classes; seeded weights), written once. */
+function prepareMobileNetGraph(): string {
+  const dir = join(CACHE, 'mobilenetv2-graph');
+  if (!existsSync(join(dir, 'model.json'))) mobileNetV2Graph({ size: 224, alpha: 1, classes: 1000 }).write(dir);
+  return join(dir, 'model.json');
+}
+
+/** The InceptionV3-sized layers model, written once. */
+async function prepareInception(): Promise<string> {
+  const dir = join(CACHE, 'inception-v3');
+  if (existsSync(join(dir, 'model.json'))) return join(dir, 'model.json');
+  process.stderr.write('bench: writing an InceptionV3 layers model once...\n');
+  return writeInceptionV3(dir);
 }
 
 async function prepare(): Promise<string[]> {
@@ -166,11 +183,51 @@ function table(rows: Row[]): string {
   return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n');
 }
 
+/** BENCH_ONLY=vgg,resnet,mobilenet,inception runs those groups (default: all). */
+const only = (group: string) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(',').includes(group);
+
 async function main(): Promise<void> {
   const images = await prepare();
   const out = join(CACHE, 'out');
   const engines = (process.env.BENCH_ENGINES ?? 'onnx,wasm').split(',');
   const rows: Row[] = [];
+  const targets: Array<readonly [string, boolean]> = [];
+  const find = (scenario: string, engine = 'auto') => rows.find((r) => r.scenario === scenario && r.engine === engine)!;
+  if (only('vgg')) await vggCases(rows, targets, images, engines, out, find);
+  if (only('resnet')) await resnetCases(rows, targets, out);
+  if (only('mobilenet')) {
+    const model = prepareMobileNetGraph();
+    const args = ['featuremaps', CAT, '--model', model, '--blocks', 'all', '-o', out];
+    const runs = { onnx: await measure('featuremaps --blocks all, MobileNetV2 graph model', args, 'onnx', 1), wasm: await measure('featuremaps --blocks all, MobileNetV2 graph model', args, 'wasm', 1) };
+    rows.push(runs.onnx, runs.wasm);
+    targets.push([`MobileNetV2 graph model featuremaps --blocks all <= 600 ms warm [onnx, the default] (tfjs-converter on wasm: ${runs.wasm.wall.median.toFixed(0)} ms)`, runs.onnx.wall.median <= 600]);
+    targets.push(['the ONNX translation beats tfjs-converter on the MobileNetV2 graph (so it is the default)', runs.onnx.wall.median < runs.wasm.wall.median]);
+  }
+  if (only('inception')) {
+    const model = await prepareInception();
+    const row = await measure('featuremaps --blocks all, InceptionV3 layers model (21.8 M parameters, 299x299)', ['featuremaps', CAT, '--model', model, '--blocks', 'all', '-o', out], 'auto', 1);
+    rows.push(row);
+    targets.push(['InceptionV3-sized layers model featuremaps --blocks all <= 1500 ms warm', row.wall.median <= 1500]);
+    targets.push([`InceptionV3-sized layers model peak RSS <= 450 MB (${row.peakRssMB.toFixed(0)} MB)`, row.peakRssMB <= 450]);
+  }
+  const text = [
+    `cnnviz bench, ${new Date().toISOString()}, node ${process.version}, ${RUNS} runs after a warm-up, medians`,
+    '',
+    table(rows),
+    '',
+    ...targets.map(([name, ok]) => `${ok ? 'met ' : 'MISSED'}  ${name}`),
+  ].join('\n');
+  process.stdout.write(`${text}\n`);
+  mkdirSync(RESULTS, { recursive: true });
+  const file = join(RESULTS, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ runs: RUNS, node: process.version, rows, targets }, null, 2));
+  process.stdout.write(`\nwrote ${file}\n`);
+}
+
+type Find = (scenario: string, engine?: string) => Row;
+type Targets = Array<readonly [string, boolean]>;
+
+async function vggCases(rows: Row[], targets: Targets, images: string[], engines: string[], out: string, find: Find): Promise<void> {
   rows.push(await measure('--help', ['--help'], 'auto'));
   rows.push(await measure('summary', ['summary'], 'auto'));
   // The seeded VGG16 file is named by --weights: as imagenet, cnnviz would check it against the
@@ -184,16 +241,9 @@ async function main(): Promise<void> {
     // --force: the warm-up run draws them all, and a batch skips images whose pictures exist.
     rows.push(await measure('featuremaps --blocks all, 16 images', ['featuremaps', ...images, ...vgg, '--blocks', 'all', '--force', '-o', out], engine, 16));
   }
-  const resnet50 = prepareResnet50();
-  rows.push(await measure('summary, ResNet-50 .onnx', ['summary', '--model', resnet50], 'auto'));
-  rows.push(await measure('featuremaps --blocks all, ResNet-50 .onnx, first run (no ONNX cache)', ['featuremaps', CAT, '--model', resnet50, '--blocks', 'all', '-o', out], 'onnx', 1, true));
-  const resnet = await measure('featuremaps --blocks all, ResNet-50 .onnx', ['featuremaps', CAT, '--model', resnet50, '--blocks', 'all', '-o', out], 'onnx', 1);
-  rows.push(resnet);
-  const floor = await ortFloor(resnet50);
-  const find = (scenario: string, engine = 'auto') => rows.find((r) => r.scenario === scenario && r.engine === engine)!;
   const one = find('featuremaps --blocks all, 1 image', engines[0]);
   const batch = find('featuremaps --blocks all, 16 images', engines[0]);
-  const targets = [
+  targets.push(
     ['--help <= 250 ms', find('--help').wall.median <= 250],
     ['summary <= 500 ms', find('summary').wall.median <= 500],
     ['filters <= 1000 ms (weights cached)', find('filters').wall.median <= 1000],
@@ -202,21 +252,20 @@ async function main(): Promise<void> {
     [`featuremaps peak RSS <= 400 MB [${engines[0]}]`, one.peakRssMB <= 400],
     [`forward pass <= 1.3 x PyTorch's 310 ms = 403 ms [${engines[0]}]`, one.stages.forward <= 403],
     [`16 images >= 2 images/s [${engines[0]}]`, (batch.imagesPerSecond ?? 0) >= 2],
+  );
+}
+
+async function resnetCases(rows: Row[], targets: Targets, out: string): Promise<void> {
+  const resnet50 = prepareResnet50();
+  rows.push(await measure('summary, ResNet-50 .onnx', ['summary', '--model', resnet50], 'auto'));
+  rows.push(await measure('featuremaps --blocks all, ResNet-50 .onnx, first run (no ONNX cache)', ['featuremaps', CAT, '--model', resnet50, '--blocks', 'all', '-o', out], 'onnx', 1, true));
+  const resnet = await measure('featuremaps --blocks all, ResNet-50 .onnx', ['featuremaps', CAT, '--model', resnet50, '--blocks', 'all', '-o', out], 'onnx', 1);
+  rows.push(resnet);
+  const floor = await ortFloor(resnet50);
+  targets.push(
     [`ResNet-50 .onnx forward (${resnet.stages.forward.toFixed(0)} ms, one image) <= 1.1 x ONNX Runtime's own run of the file (${floor.firstMs.toFixed(0)} ms first, ${floor.medianMs.toFixed(0)} ms median)`, resnet.stages.forward <= 1.1 * floor.medianMs],
     ['ResNet-50 .onnx featuremaps --blocks all <= 1000 ms (prepared model cached)', resnet.wall.median <= 1000],
-  ] as const;
-  const text = [
-    `cnnviz bench, ${new Date().toISOString()}, node ${process.version}, ${RUNS} runs after a warm-up, medians`,
-    '',
-    table(rows),
-    '',
-    ...targets.map(([name, ok]) => `${ok ? 'met ' : 'MISSED'}  ${name}`),
-  ].join('\n');
-  process.stdout.write(`${text}\n`);
-  mkdirSync(RESULTS, { recursive: true });
-  const file = join(RESULTS, `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ runs: RUNS, node: process.version, rows, targets }, null, 2));
-  process.stdout.write(`\nwrote ${file}\n`);
+  );
 }
 
 main().catch((err) => {

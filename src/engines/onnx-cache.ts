@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, realpath, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { arch, cpus } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -16,6 +16,12 @@ import { makeFolder } from '../folders.js';
 import { removeDeadTemps, trackTemp, untrackTemp } from '../temp-files.js';
 
 /** A few models: VGG16's convolutional base takes 59 MB. */
+/** The files a cache entry was made from, as a key part: a changed file (size or time) misses. */
+export async function fileIdentity(paths: string[]): Promise<string> {
+  const stats = await Promise.all(paths.map(async (p) => ({ path: await realpath(p), ...(({ size, mtimeMs }) => ({ size, mtimeMs }))(await stat(p)) })));
+  return JSON.stringify(stats);
+}
+
 export const MAX_CACHED_MODELS = 4;
 export const MODEL_FILE = 'model.onnx';
 export const WEIGHTS_FILE = 'weights.bin';

@@ -41,7 +41,7 @@ export interface FeaturePlan {
 
 export async function planFeatures(request: FeatureRequest): Promise<FeaturePlan> {
   // HDF5 compiles on background threads while the model is opened, in case .h5 weights are read.
-  if (!/\.onnx$/i.test(request.model)) warmUpH5();
+  warmUpH5(request.model);
   // Layers are looked up in the whole model, so that asking for fc1 says "not spatial", not "unknown".
   const full = await openModel(request.model, { includeTop: true, size: request.size, cacheDir: request.cacheDir });
   full.checkChoices({ engine: request.engine, weights: request.weights });

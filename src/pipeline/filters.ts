@@ -78,7 +78,7 @@ export interface FiltersEvents {
 /** The filters command's work: find the convolution, read its kernel, draw and write the grid. */
 export async function drawFilters(request: DrawFiltersRequest, events: FiltersEvents): Promise<{ file: WrittenFile; model: string; weights: string }> {
   // HDF5 compiles on background threads while the model is opened, in case .h5 weights are read.
-  if (!/\.onnx$/i.test(request.model)) warmUpH5();
+  warmUpH5(request.model);
   const model = await openModel(request.model, { includeTop: false, size: request.size, cacheDir: request.cacheDir });
   model.checkChoices({ weights: request.weights });
   model.details.forEach(events.verbose);

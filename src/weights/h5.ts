@@ -191,7 +191,10 @@ export async function openKerasWeights(path: string): Promise<KerasWeightsFile> 
   };
 }
 
-/** Starts compiling HDF5's wasm on background threads, in case weights must be read later. */
-export function warmUpH5(): void {
-  void loadH5wasm().catch(() => undefined);
+/**
+ * Starts compiling HDF5's wasm on background threads for a model whose weights are HDF5 (the
+ * built-ins, .h5, .keras), so that it is ready when they are read; other formats never pay for it.
+ */
+export function warmUpH5(model: string): void {
+  if (!/\.(onnx|json)$/i.test(model)) void loadH5wasm().catch(() => undefined);
 }

@@ -3,7 +3,9 @@
  * (`--quantize_uint8`, `--quantize_uint16`: value = q * scale + min; `--quantize_float16`:
  * IEEE halves), all turned into float32 exactly as tf.io.decodeWeights does.
  */
-import { runtimeError } from '../errors.js';
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import { runtimeError, usageError } from '../errors.js';
 import type { WeightArray } from './h5.js';
 
 export interface WeightSpec {
@@ -35,14 +37,15 @@ export function halfToFloat(h: number): number {
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
-/** One weight's values from its stored bytes (a copy: shard offsets need not be aligned). */
+/** One weight's values from its stored bytes: a view of the shard when aligned and unquantized, else a new array. */
 function decodeOne(spec: WeightSpec, bytes: Uint8Array): Float32Array {
   const count = spec.shape.reduce((a, b) => a * b, 1);
-  const copy = new Uint8Array(bytes); // aligned
+  // Typed views need their element alignment: a copy only where the shard's layout breaks it.
+  const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes);
   const q = spec.quantization;
-  if (!q) return spec.dtype === 'int32' ? Float32Array.from(new Int32Array(copy.buffer, 0, count)) : new Float32Array(copy.buffer, 0, count);
-  if (q.dtype === 'float16') return Float32Array.from(new Uint16Array(copy.buffer, 0, count), halfToFloat);
-  const stored = q.dtype === 'uint8' ? copy : new Uint16Array(copy.buffer, 0, count);
+  if (!q) return spec.dtype === 'int32' ? Float32Array.from(new Int32Array(aligned.buffer, aligned.byteOffset, count)) : new Float32Array(aligned.buffer, aligned.byteOffset, count);
+  if (q.dtype === 'float16') return Float32Array.from(new Uint16Array(aligned.buffer, aligned.byteOffset, count), halfToFloat);
+  const stored = q.dtype === 'uint8' ? aligned : new Uint16Array(aligned.buffer, aligned.byteOffset, count);
   const [scale, min] = [q.scale ?? 1, q.min ?? 0];
   return Float32Array.from(stored, (v) => v * scale + min);
 }
@@ -59,4 +62,45 @@ export function decodeTfjsWeights(buffer: Uint8Array, specs: WeightSpec[], sourc
     offset += length;
     return { name: spec.name, shape: spec.shape, data };
   });
+}
+
+/**
+ * A weight shard's file: beside model.json or below it, never elsewhere (a manifest naming
+ * '../../etc/passwd' would otherwise have cnnviz read it as weights).
+ */
+export function shardPath(modelJson: string, shard: string): string {
+  const folder = resolve(dirname(modelJson));
+  const file = resolve(folder, shard);
+  const inside = relative(folder, file);
+  if (isAbsolute(shard) || inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
+    throw usageError(`'${modelJson}' names weight shard '${shard}', which is outside the model's folder; refused`);
+  }
+  return file;
+}
+
+export interface ManifestGroup {
+  paths: string[];
+  weights: WeightSpec[];
+}
+
+/** Every shard file a model.json's manifest names, in order. */
+export const manifestShards = (modelJson: string, manifest: ManifestGroup[] = []): string[] => manifest.flatMap((group) => group.paths.map((p) => shardPath(modelJson, p)));
+
+/** Every weight of a model.json's manifest, and each group's shards joined (tfjs takes those as they are). */
+export async function readManifestWeights(modelJson: string, manifest: ManifestGroup[] = []): Promise<{ weights: WeightArray[]; groups: Buffer[] }> {
+  const weights: WeightArray[] = [];
+  const groups: Buffer[] = [];
+  for (const group of manifest) {
+    const shards = await Promise.all(
+      group.paths.map((p) =>
+        readFile(shardPath(modelJson, p)).catch(() => {
+          throw runtimeError(`weight shard '${p}' of '${modelJson}' is missing`);
+        }),
+      ),
+    );
+    const bytes = shards.length === 1 ? shards[0] : Buffer.concat(shards);
+    groups.push(bytes);
+    weights.push(...decodeTfjsWeights(bytes, group.weights, `'${modelJson}'`));
+  }
+  return { weights, groups };
 }

@@ -6,12 +6,12 @@
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { extname, join } from 'node:path';
 import { runtimeError, usageError } from '../../errors.js';
 import { configLayers, type KerasModelConfig } from './graph.js';
 import { loadH5wasm, openKerasWeights, withoutHdf5Diagnostics, type LayerWeights, type WeightArray } from '../../weights/h5.js';
 import { modelConfigOf } from './config.js';
-import { decodeTfjsWeights, type WeightSpec } from '../../weights/tfjs-weights.js';
+import { manifestShards, readManifestWeights } from '../../weights/tfjs-weights.js';
 
 export interface ModelFile {
   config: KerasModelConfig;
@@ -46,42 +46,14 @@ function groupByLayer(arrays: WeightArray[]): LayerWeights {
   return weights;
 }
 
-/**
- * A weight shard's file: beside model.json or below it, never elsewhere (a manifest naming
- * '../../etc/passwd' would otherwise have cnnviz read it as weights).
- */
-export function shardPath(modelJson: string, shard: string): string {
-  const folder = resolve(dirname(modelJson));
-  const file = resolve(folder, shard);
-  const inside = relative(folder, file);
-  if (isAbsolute(shard) || inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
-    throw usageError(`'${modelJson}' names weight shard '${shard}', which is outside the model's folder; refused`);
-  }
-  return file;
-}
-
 async function readTfjsModel(path: string): Promise<ModelFile> {
   const json = await readJson(path, 'TensorFlow.js model');
   if (!json.modelTopology) throw usageError(`'${path}' is not a TensorFlow.js layers model (no modelTopology); graph models cannot be drawn`);
   const config = modelConfigOf(json.modelTopology, `'${path}'`);
-  const shards = (json.weightsManifest ?? []).flatMap((group: { paths: string[] }) => group.paths.map((p) => shardPath(path, p)));
   return {
     config,
-    files: [path, ...shards.filter((p: string) => existsSync(p))],
-    async readWeights() {
-      const arrays: WeightArray[] = [];
-      for (const group of json.weightsManifest ?? []) {
-        const shards = await Promise.all(
-          (group.paths as string[]).map((p) =>
-            readFile(shardPath(path, p)).catch(() => {
-              throw runtimeError(`weight shard '${p}' of '${path}' is missing`);
-            }),
-          ),
-        );
-        arrays.push(...decodeTfjsWeights(Buffer.concat(shards), group.weights as WeightSpec[], `'${path}'`));
-      }
-      return groupByLayer(arrays);
-    },
+    files: [path, ...manifestShards(path, json.weightsManifest).filter((p: string) => existsSync(p))],
+    readWeights: async () => groupByLayer((await readManifestWeights(path, json.weightsManifest)).weights),
   };
 }
 

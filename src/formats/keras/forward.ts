@@ -3,7 +3,6 @@
  * kept in a cache), or built with tfjs-layers on a tfjs backend. `auto` takes ONNX Runtime
  * when it loads and can express the model, then tfjs-node, then wasm.
  */
-import { CnnvizError, runtimeError } from '../../errors.js';
 import type { BackendName, EngineName } from '../../engines/backend.js';
 import type { Forward } from '../../engines/forward.js';
 import { buildModel, predict, randomWeights } from './tfjs-model.js';
@@ -55,18 +54,6 @@ async function tfjsForward(graph: ModelGraph, outputs: string[], options: Forwar
 }
 
 export async function createForward(graph: ModelGraph, outputs: string[], options: ForwardOptions): Promise<Forward> {
-  if (options.engine === 'onnx' || options.engine === 'auto') {
-    try {
-      return await onnxForward(graph, outputs, options);
-    } catch (err) {
-      const { UntranslatableError } = await import('./to-onnx.js');
-      // A user's error (a weights file of another model) is theirs to fix, on any engine.
-      if (err instanceof CnnvizError) throw err;
-      const reason = err instanceof UntranslatableError ? `cannot express ${err.message}` : `did not start (${(err as Error).message.split('\n')[0]})`;
-      if (options.engine === 'onnx') throw runtimeError(`--backend onnx: ONNX Runtime ${reason}; try --backend wasm`);
-      // Never a silent slow path: tfjs is several times slower than ONNX Runtime.
-      options.notice?.(`ONNX Runtime ${reason}; running on tfjs instead (slower)`);
-    }
-  }
-  return tfjsForward(graph, outputs, options, options.engine as BackendName);
+  const { translatedOrTfjs } = await import('../onnx/translated.js');
+  return translatedOrTfjs(options, () => onnxForward(graph, outputs, options), () => tfjsForward(graph, outputs, options, options.engine as BackendName));
 }

@@ -2,7 +2,7 @@
  * `--weights` for Keras models: resolved (found or downloaded) without reading, then read
  * only when an engine or a filters picture needs the values, checked against the layers' shapes.
  */
-import { realpath, stat } from 'node:fs/promises';
+import { fileIdentity } from '../../engines/onnx-cache.js';
 import { runtimeError } from '../../errors.js';
 import { checkLayerWeights, DEFAULT_SEED, randomWeights } from './tfjs-model.js';
 import type { Architecture } from './model.js';
@@ -59,11 +59,6 @@ async function readWeightsFile(path: string, layers?: string[]): Promise<LayerWe
       file.close();
     }
   });
-}
-
-async function fileIdentity(paths: string[]): Promise<string> {
-  const stats = await Promise.all(paths.map(async (p) => ({ path: await realpath(p), ...(({ size, mtimeMs }) => ({ size, mtimeMs }))(await stat(p)) })));
-  return JSON.stringify(stats);
 }
 
 /**

@@ -2,16 +2,17 @@
  * The TensorFlow.js graph-model adapter (`"format": "graph-model"`: models converted from
  * TensorFlow SavedModels or TF Hub). One layer per node (constants aside), shown by the
  * shortest unique tail of its long name; NHWC maps; kernels HWIO (Conv2D, _FusedConv2D) and
- * HWCM (depthwise). It runs on tfjs-converter's GraphModel.execute on a tfjs backend.
+ * HWCM (depthwise). It runs translated to ONNX on ONNX Runtime, or, for ops the translation
+ * does not cover, on tfjs-converter's GraphModel.execute on a tfjs backend.
  */
-import { readFile } from 'node:fs/promises';
 import { messageOf, runtimeError, usageError } from '../../errors.js';
 import { depthwiseKernel, isChain, mapDims, type Kernel, type KernelShape, type LayerRole, type Net, type NetLayer } from '../../net/net.js';
 import { timed } from '../../timings.js';
-import { decodeTfjsWeights, type WeightSpec } from '../../weights/tfjs-weights.js';
+import { manifestShards, readManifestWeights, type WeightSpec } from '../../weights/tfjs-weights.js';
 import type { WeightArray } from '../../weights/h5.js';
-import { shardPath } from '../keras/files.js';
-import type { Model, OpenOptions } from '../model.js';
+import type { EngineRequest, Model, OpenOptions } from '../model.js';
+import type { BackendName } from '../../engines/backend.js';
+import type { Forward } from '../../engines/forward.js';
 import { inferGraphShapes, sourceOf, type GraphNode } from './shapes.js';
 
 const CONV = new Set(['Conv2D', '_FusedConv2D']);
@@ -40,27 +41,11 @@ export function isGraphModelJson(json: any): boolean {
   return json?.format === 'graph-model' || Array.isArray(json?.modelTopology?.node);
 }
 
-/** Every constant by name, and the shards' bytes in manifest order (tfjs-converter takes them as they are). */
-async function readConstants(path: string, json: any): Promise<{ constants: Map<string, WeightArray>; weightData: Buffer }> {
-  const constants = new Map<string, WeightArray>();
-  const groups: Buffer[] = [];
-  for (const group of json.weightsManifest ?? []) {
-    const shards = await Promise.all(
-      (group.paths as string[]).map((p) =>
-        readFile(shardPath(path, p)).catch(() => {
-          throw runtimeError(`weight shard '${p}' of '${path}' is missing`);
-        }),
-      ),
-    );
-    groups.push(Buffer.concat(shards));
-    for (const w of decodeTfjsWeights(groups[groups.length - 1], group.weights as WeightSpec[], `'${path}'`)) constants.set(w.name, w);
-  }
-  return { constants, weightData: Buffer.concat(groups) };
-}
-
 export async function openGraphModel(path: string, json: any, options: OpenOptions): Promise<Model> {
   const nodes: GraphNode[] = json.modelTopology.node;
-  const { constants, weightData } = await timed('weights', () => readConstants(path, json));
+  const files = manifestShards(path, json.weightsManifest);
+  const { weights, groups } = await timed('weights', () => readManifestWeights(path, json.weightsManifest));
+  const constants = new Map(weights.map((w) => [w.name, w]));
   // Parameters are the float constants (int32 ones are axes, shapes and paddings).
   const floats = new Set<string>((json.weightsManifest ?? []).flatMap((g: { weights: WeightSpec[] }) => g.weights.filter((w) => w.dtype === 'float32').map((w) => w.name)));
   const paramsOf = (names: string[]) => names.reduce((sum, n) => sum + (floats.has(n) ? (constants.get(n)?.data.length ?? 0) : 0), 0);
@@ -107,9 +92,68 @@ export async function openGraphModel(path: string, json: any, options: OpenOptio
   };
   const fullName = (layer: string) => layersOf[net.layers.find((l) => l.name === layer)!.index!].name;
   const fileWeights = { description: `from the model file (${path})`, random: false };
-  const checkChoices = ({ engine, weights }: { engine?: string; weights?: string }) => {
+  const checkChoices = ({ weights }: { engine?: string; weights?: string }) => {
     if (weights !== undefined && weights !== 'imagenet') throw usageError(`--weights ${weights}: a graph model carries its own weights; leave --weights out`);
-    if (engine === 'onnx') throw usageError('--backend onnx: graph models run on TensorFlow.js (no ONNX translation yet); use --backend auto, wasm or tensorflow');
+  };
+
+  /** The requested nodes on ONNX Runtime, the graph translated once and kept prepared in the cache. */
+  const onnxForward = async (outputs: string[], request: EngineRequest): Promise<Forward> => {
+    const { translateGraphToOnnx, GRAPH_TRANSLATOR_VERSION } = await import('./to-onnx.js');
+    const { onnxOutputs, onnxInput } = await import('../onnx/build.js');
+    const { loadOrt, preparedSession, sessionForward } = await import('../../engines/onnx-runtime.js');
+    const { fileIdentity } = await import('../../engines/onnx-cache.js');
+    const ort = await loadOrt();
+    const session = await timed('build', async () =>
+      preparedSession(ort, {
+        cacheDir: request.onnxCacheDir,
+        key: { graphModel: await fileIdentity([path, ...files]), outputs, input: shapes.get(input.name), translator: GRAPH_TRANSLATOR_VERSION },
+        explain: request.explain,
+        notice: request.notice,
+        build: () => translateGraphToOnnx({ name, nodes, constants, shapes, input: input.name, outputs }),
+      }),
+    );
+    return sessionForward(ort, session, onnxInput, onnxOutputs(outputs));
+  };
+
+  /** The requested nodes on tfjs-converter's GraphModel.execute, for what the translation does not cover. */
+  const tfjsForward = async (outputs: string[], request: EngineRequest): Promise<Forward> => {
+    const { initBackend } = await import('../../engines/backend.js');
+    const engine = await initBackend(request.engine as BackendName, request.explain);
+    const tf = await import('@tensorflow/tfjs-core');
+    const converter = await import('@tensorflow/tfjs-converter');
+    let graph: Awaited<ReturnType<typeof converter.loadGraphModel>>;
+    try {
+      const weightData = Buffer.concat(groups);
+      graph = await timed('build', () =>
+        converter.loadGraphModel(
+          tf.io.fromMemory({
+            modelTopology: json.modelTopology,
+            weightSpecs: (json.weightsManifest ?? []).flatMap((g: { weights: unknown[] }) => g.weights),
+            weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.length),
+          }),
+        ),
+      );
+    } catch (err) {
+      throw runtimeError(`TensorFlow.js cannot load '${path}': ${messageOf(err)}`);
+    }
+    return {
+      engine,
+      async run(batch, shape) {
+        const x = tf.tensor4d(batch, shape);
+        try {
+          const result = graph.execute({ [input.name]: x }, outputs);
+          const tensors = Array.isArray(result) ? result : [result];
+          const data = await Promise.all(tensors.map(async (t) => (await t.data()) as Float32Array));
+          tf.dispose(tensors);
+          return data;
+        } catch (err) {
+          throw runtimeError(`TensorFlow.js cannot run '${path}': ${messageOf(err)}`);
+        } finally {
+          x.dispose();
+        }
+      },
+      dispose: async () => graph.dispose(),
+    };
   };
   return {
     net,
@@ -128,46 +172,10 @@ export async function openGraphModel(path: string, json: any, options: OpenOptio
     },
     async startEngine(chosen, request) {
       checkChoices(request);
-      const { initBackend } = await import('../../engines/backend.js');
-      const engine = await initBackend(request.engine === 'auto' ? 'auto' : (request.engine as never), request.explain);
-      const tf = await import('@tensorflow/tfjs-core');
-      const converter = await import('@tensorflow/tfjs-converter');
-      let graph: Awaited<ReturnType<typeof converter.loadGraphModel>>;
-      try {
-        graph = await timed('build', () =>
-          converter.loadGraphModel(
-            tf.io.fromMemory({
-              modelTopology: json.modelTopology,
-              weightSpecs: (json.weightsManifest ?? []).flatMap((g: { weights: unknown[] }) => g.weights),
-              weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.length),
-            }),
-          ),
-        );
-      } catch (err) {
-        throw runtimeError(`TensorFlow.js cannot load '${path}': ${messageOf(err)}`);
-      }
       const outputs = chosen.map(fullName);
-      return {
-        weights: fileWeights,
-        forward: {
-          engine,
-          async run(batch, shape) {
-            const x = tf.tensor4d(batch, shape);
-            try {
-              const result = graph.execute({ [input.name]: x }, outputs);
-              const tensors = Array.isArray(result) ? result : [result];
-              const data = await Promise.all(tensors.map(async (t) => (await t.data()) as Float32Array));
-              tf.dispose(tensors);
-              return data;
-            } catch (err) {
-              throw runtimeError(`TensorFlow.js cannot run '${path}': ${messageOf(err)}`);
-            } finally {
-              x.dispose();
-            }
-          },
-          dispose: async () => graph.dispose(),
-        },
-      };
+      const { translatedOrTfjs } = await import('../onnx/translated.js');
+      const forward = await translatedOrTfjs(request, () => onnxForward(outputs, request), () => tfjsForward(outputs, request));
+      return { weights: fileWeights, forward };
     },
   };
 }

@@ -4,7 +4,7 @@
  * constants in the weights manifest, int32 ones included), drawn by cnnviz and computed
  * independently with tfjs' own ops.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -16,63 +16,36 @@ import { shortestTails } from '../../../src/formats/tfjs-graph/model.js';
 import { cnnviz } from '../../helpers/cli.js';
 import { maxAbsDiff, scaleOf } from '../../helpers/compare.js';
 import { seededValues } from '../../helpers/keras-h5.js';
+import { fusedAttr, GraphModelWriter, intsAttr, stringAttr } from '../../helpers/graph-model.js';
 import { parseNpy } from '../../helpers/npy.js';
 import { CAT } from '../../helpers/paths.js';
 
-const b64 = (s: string) => Buffer.from(s).toString('base64');
-const ints = (...v: number[]) => ({ list: { i: v.map(String) } });
 const dir = mkdtempSync(join(tmpdir(), 'cnnviz-graph-'));
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `cnnviz-graph-${name}-`));
 
 const W = { filter: seededValues(3 * 3 * 3 * 4, 1, 0.5), bias: seededValues(4, 2, 0.2), dw: seededValues(3 * 3 * 4 * 2, 3, 0.5), dwBias: seededValues(8, 4, 0.2) };
 
-function writeGraphModel(): string {
-  const consts: Array<[string, number[], 'float32' | 'int32', ArrayLike<number>]> = [
-    ['model/block/conv/filter', [3, 3, 3, 4], 'float32', W.filter],
-    ['model/block/conv/bias', [4], 'float32', W.bias],
-    ['model/block2/dw/filter', [3, 3, 4, 2], 'float32', W.dw],
-    ['model/block2/dw/bias', [8], 'float32', W.dwBias],
-    ['model/block2/pad/paddings', [4, 2], 'int32', [0, 0, 1, 1, 1, 1, 0, 0]],
-    ['model/head/axes', [2], 'int32', [1, 2]],
-  ];
-  const node = (name: string, op: string, input: string[], attr: Record<string, unknown> = {}) => ({ name, op, input, attr: { T: { type: 'DT_FLOAT' }, ...attr } });
-  const nodes = [
-    { name: 'input', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [{ size: '-1' }, { size: '16' }, { size: '16' }, { size: '3' }] } } } },
-    ...consts.map(([name, , dtype]) => ({ name, op: 'Const', attr: { dtype: { type: dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT' }, value: { tensor: { dtype: dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT' } } } })),
-    node('model/block/conv/Conv2D', '_FusedConv2D', ['input', 'model/block/conv/filter', 'model/block/conv/bias'], {
-      strides: ints(1, 1, 1, 1),
-      padding: { s: b64('SAME') },
-      data_format: { s: b64('NHWC') },
-      dilations: ints(1, 1, 1, 1),
-      num_args: { i: '1' },
-      fused_ops: { list: { s: [b64('BiasAdd'), b64('Relu')] } },
-      epsilon: { f: 0 },
-    }),
-    node('model/block/pool/MaxPool', 'MaxPool', ['model/block/conv/Conv2D'], { ksize: ints(1, 2, 2, 1), strides: ints(1, 2, 2, 1), padding: { s: b64('VALID') }, data_format: { s: b64('NHWC') } }),
-    node('model/block2/dw/depthwise', 'FusedDepthwiseConv2dNative', ['model/block/pool/MaxPool', 'model/block2/dw/filter', 'model/block2/dw/bias'], {
-      strides: ints(1, 2, 2, 1),
-      padding: { s: b64('SAME') },
-      data_format: { s: b64('NHWC') },
-      dilations: ints(1, 1, 1, 1),
-      num_args: { i: '1' },
-      fused_ops: { list: { s: [b64('BiasAdd'), b64('Relu6')] } },
-    }),
-    node('model/block2/pad/Pad', 'Pad', ['model/block2/dw/depthwise', 'model/block2/pad/paddings'], { Tpaddings: { type: 'DT_INT32' } }),
-    node('model/head/Mean', 'Mean', ['model/block2/pad/Pad', 'model/head/axes'], { keep_dims: { b: false }, Tidx: { type: 'DT_INT32' } }),
-  ];
-  const bytes = Buffer.concat(consts.map(([, , dtype, v]) => Buffer.from((dtype === 'int32' ? Int32Array.from(v) : Float32Array.from(v)).buffer)));
-  const folder = join(dir, 'converted');
-  mkdirSync(folder);
-  writeFileSync(join(folder, 'group1-shard1of1.bin'), bytes);
-  const json = {
-    format: 'graph-model',
-    generatedBy: '2.15.0',
-    convertedBy: 'TensorFlow.js Converter v4.22.0',
-    modelTopology: { node: nodes, library: {}, versions: { producer: 1645 } },
-    weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: consts.map(([name, shape, dtype]) => ({ name, shape, dtype })) }],
-  };
-  writeFileSync(join(folder, 'model.json'), JSON.stringify(json));
-  return join(folder, 'model.json');
+function graphModel(padOp: 'Pad' | 'MirrorPad' = 'Pad'): GraphModelWriter {
+  const g = new GraphModelWriter('input', [16, 16, 3]);
+  const nhwc = { data_format: stringAttr('NHWC'), dilations: intsAttr(1, 1, 1, 1) };
+  const fused = (...ops: string[]) => ({ num_args: { i: '1' }, fused_ops: fusedAttr(...ops), epsilon: { f: 0 } });
+  const conv = g.node('model/block/conv/Conv2D', '_FusedConv2D', ['input', g.constant('model/block/conv/filter', [3, 3, 3, 4], W.filter), g.constant('model/block/conv/bias', [4], W.bias)], {
+    ...nhwc,
+    strides: intsAttr(1, 1, 1, 1),
+    padding: stringAttr('SAME'),
+    ...fused('BiasAdd', 'Relu'),
+  });
+  const pool = g.node('model/block/pool/MaxPool', 'MaxPool', [conv], { ksize: intsAttr(1, 2, 2, 1), strides: intsAttr(1, 2, 2, 1), padding: stringAttr('VALID'), data_format: stringAttr('NHWC') });
+  const dw = g.node('model/block2/dw/depthwise', 'FusedDepthwiseConv2dNative', [pool, g.constant('model/block2/dw/filter', [3, 3, 4, 2], W.dw), g.constant('model/block2/dw/bias', [8], W.dwBias)], {
+    ...nhwc,
+    strides: intsAttr(1, 2, 2, 1),
+    padding: stringAttr('SAME'),
+    ...fused('BiasAdd', 'Relu6'),
+  });
+  const paddings = g.constant('model/block2/pad/paddings', [4, 2], [0, 0, 1, 1, 1, 1, 0, 0], 'int32');
+  const pad = g.node('model/block2/pad/Pad', padOp, [dw, paddings], { Tpaddings: { type: 'DT_INT32' }, ...(padOp === 'MirrorPad' ? { mode: stringAttr('SYMMETRIC') } : {}) });
+  g.node('model/head/Mean', 'Mean', [pad, g.constant('model/head/axes', [2], [1, 2], 'int32')], { keep_dims: { b: false }, Tidx: { type: 'DT_INT32' } });
+  return g;
 }
 
 let MODEL: string;
@@ -80,14 +53,15 @@ let expected: Record<string, Float32Array>;
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
-  MODEL = writeGraphModel();
+  MODEL = graphModel().write(join(dir, 'converted'));
   // The oracle: the same network in tfjs ops, on the input cnnviz feeds ('unit' scaling).
   const x = tf.tensor4d(preprocessUnit(resizeNearest(await decodeImage(CAT), 16, 16).data), [1, 16, 16, 3]);
   const conv = tf.relu(tf.add(tf.conv2d(x, tf.tensor4d(W.filter, [3, 3, 3, 4]), 1, 'same'), tf.tensor1d(W.bias)));
   const pool = tf.maxPool(conv as tf.Tensor4D, 2, 2, 'valid');
   const dw = tf.clipByValue(tf.add(tf.depthwiseConv2d(pool, tf.tensor4d(W.dw, [3, 3, 4, 2]), 2, 'same'), tf.tensor1d(W.dwBias)), 0, 6);
   const pad = tf.pad(dw, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-  expected = { Conv2D: conv.dataSync() as Float32Array, depthwise: dw.dataSync() as Float32Array, Pad: pad.dataSync() as Float32Array };
+  const mirror = tf.mirrorPad(dw, [[0, 0], [1, 1], [1, 1], [0, 0]], 'symmetric');
+  expected = { Conv2D: conv.dataSync() as Float32Array, depthwise: dw.dataSync() as Float32Array, Pad: pad.dataSync() as Float32Array, mirror: mirror.dataSync() as Float32Array };
 });
 
 test('names are shown by their shortest unique tail', () => {
@@ -110,10 +84,12 @@ test('summary: a row per node but constants, with their output shapes and the pa
   expect(summary.totalParams).toBe(3 * 3 * 3 * 4 + 4 + 3 * 3 * 4 * 2 + 8);
 });
 
-test('featuremaps of any 4-d node, by tail or full name, equal tfjs ops within 1e-4', async () => {
+test.each(['onnx', 'wasm'])('featuremaps of any 4-d node, by tail or full name, equal tfjs ops within 1e-4 (--backend %s)', async (engine) => {
   const out = tmp('maps');
-  const { code, stdout } = await cnnviz(['featuremaps', CAT, '--model', MODEL, '--layer', 'Conv2D', 'model/block2/dw/depthwise', 'block2/pad/Pad', '--save-npy', '-o', out]);
+  const { code, stdout, stderr } = await cnnviz(['featuremaps', CAT, '--model', MODEL, '--backend', engine, '--layer', 'Conv2D', 'model/block2/dw/depthwise', 'block2/pad/Pad', '--save-npy', '-o', out]);
   expect(code).toBe(0);
+  // The translation covers every op here: no fallback said.
+  expect(stderr).not.toContain('ONNX Runtime');
   expect(stdout).toContain('depthwise 4x4: 8 of 8 maps');
   for (const name of ['Conv2D', 'depthwise', 'Pad']) {
     const ours = parseNpy(readFileSync(join(out, `cat-${name}.npy`))).data;
@@ -134,9 +110,15 @@ test('filters: a conv kernel HWIO as rows of filters, a depthwise HWCM kernel on
   expect(dw.stdout).toContain('depthwise kernel 3x3x1x8: 8 filters (rows) x 1 input channels (columns)');
 });
 
-test('--backend onnx is refused in one line (graph models run on tfjs)', async () => {
-  const { code, stderr } = await cnnviz(['featuremaps', CAT, '--model', MODEL, '--backend', 'onnx', '-o', tmp('onnx')]);
-  expect([code, stderr]).toEqual([2, 'cnnviz: --backend onnx: graph models run on TensorFlow.js (no ONNX translation yet); use --backend auto, wasm or tensorflow\n']);
+test('an op the ONNX translation does not cover (a symmetric MirrorPad) runs on tfjs-converter, said in one line', async () => {
+  const path = graphModel('MirrorPad').write(join(dir, 'mirror'));
+  const out = tmp('mirror');
+  const auto = await cnnviz(['featuremaps', CAT, '--model', path, '--layer', 'Pad', '--save-npy', '-o', out]);
+  expect(auto.code).toBe(0);
+  expect(auto.stderr.split('\n').filter((line) => line.includes('ONNX'))).toEqual(["cnnviz: ONNX Runtime cannot express 'model/block2/pad/Pad' (MirrorPad SYMMETRIC); running on tfjs instead (slower)"]);
+  expect(maxAbsDiff(parseNpy(readFileSync(join(out, 'cat-Pad.npy'))).data, expected.mirror) <= 1e-4 * scaleOf(expected.mirror)).toBe(true);
+  const onnx = await cnnviz(['featuremaps', CAT, '--model', path, '--layer', 'Pad', '--backend', 'onnx', '-o', tmp('mirror-onnx')]);
+  expect([onnx.code, onnx.stderr]).toEqual([1, "cnnviz: --backend onnx: ONNX Runtime cannot express 'model/block2/pad/Pad' (MirrorPad SYMMETRIC); try --backend wasm\n"]);
 });
 
 test('a layer past an op cnnviz cannot size is named with that op, in one line', async () => {
