@@ -54,9 +54,22 @@ export async function saveKerasH5(model: tfl.LayersModel, path: string): Promise
   return path;
 }
 
+const NESTED = new Set(['Model', 'Functional', 'Sequential']);
+
+const inboundOut = (nodes: any[][]) =>
+  nodes.map((node) => ({
+    args: node.map(([name, n, t]: any[]) => ({ class_name: '__keras_tensor__', config: { shape: null, dtype: 'float32', keras_history: [name, n, t] } })),
+    kwargs: {},
+  }));
+
 /** Rewrites a Keras 2 config the way Keras 3 writes it: module keys, dtype policies, keras tensors. */
 export function toKeras3Config(config: any): any {
   const layerOut = (layer: any) => {
+    // A nested model keeps its place in the graph and its own layers, written the same way.
+    if (NESTED.has(layer.class_name)) {
+      const inner = toKeras3Config(layer);
+      return { ...inner, ...(layer.inbound_nodes ? { name: layer.name, inbound_nodes: inboundOut(layer.inbound_nodes) } : {}) };
+    }
     const cfg = { ...layer.config, dtype: { module: 'keras', class_name: 'DTypePolicy', config: { name: 'float32' }, registered_name: null } };
     if (cfg.batch_input_shape) {
       cfg.batch_shape = cfg.batch_input_shape;
@@ -68,17 +81,15 @@ export function toKeras3Config(config: any): any {
     const out: any = { module: 'keras.layers', class_name: layer.class_name, config: cfg, registered_name: null, build_config: { input_shape: null } };
     if (layer.inbound_nodes) {
       out.name = layer.name;
-      out.inbound_nodes = layer.inbound_nodes.map((node: any[]) => ({
-        args: node.map(([name, n, t]: any[]) => ({ class_name: '__keras_tensor__', config: { shape: null, dtype: 'float32', keras_history: [name, n, t] } })),
-        kwargs: {},
-      }));
+      out.inbound_nodes = inboundOut(layer.inbound_nodes);
     }
     return out;
   };
   const single = (list: any[]) => (list.length === 1 ? list[0] : list);
+  const functional = config.class_name !== 'Sequential';
   return {
-    module: 'keras',
-    class_name: config.class_name,
+    module: functional ? 'keras.src.models.functional' : 'keras',
+    class_name: functional ? 'Functional' : 'Sequential',
     config: {
       ...config.config,
       layers: config.config.layers.map(layerOut),
@@ -94,11 +105,19 @@ export async function saveKeras3(model: tfl.LayersModel, path: string): Promise<
   const dir = mkdtempSync(join(tmpdir(), 'cnnviz-k3-'));
   const h5 = await loadH5wasm();
   const file = new h5.File(join(dir, 'model.weights.h5'), 'w');
-  const layersGroup = file.create_group('layers');
-  for (const layer of layerWeights(model)) {
-    const vars = layersGroup.create_group(layer.name).create_group('vars');
-    layer.weights.forEach((w, i) => vars.create_dataset({ name: String(i), data: w.data, shape: w.shape, dtype: '<f' }));
-  }
+  // Keras 3 keeps each layer's variables at layers/<name>/vars/<i>, a nested model's at layers/<model>/layers/<name>/vars/<i>.
+  const writeLayers = (group: any, layers: tfl.layers.Layer[]) => {
+    const layersGroup = group.create_group('layers');
+    for (const layer of layers) {
+      const own = layersGroup.create_group(layer.name);
+      if ('layers' in layer) writeLayers(own, (layer as tfl.LayersModel).layers);
+      else {
+        const vars = own.create_group('vars');
+        layer.weights.forEach((w, i) => vars.create_dataset({ name: String(i), data: w.read().dataSync() as Float32Array, shape: w.shape as number[], dtype: '<f' }));
+      }
+    }
+  };
+  writeLayers(file, model.layers);
   file.create_group('vars');
   file.close();
   const zip = zipSync({

@@ -1,6 +1,7 @@
 /**
  * Transfer-learning models (Input -> a base model -> head): the base's layers are addressed as
- * `base/inner` (and by their bare name, when unique) and drawn from model.json and .h5 files,
+ * `base/inner` (and by their bare name, when unique) and drawn from model.json, .h5 and .keras
+ * files (Keras 3 keeps the base's weights at layers/base/layers/<inner>/vars),
  * equal to tfjs computing the base's own layer on the same input.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { preprocessUnit } from '../../../src/image/preprocess.js';
 import { resizeNearest } from '../../../src/image/resize.js';
 import { cnnviz } from '../../helpers/cli.js';
 import { maxAbsDiff, scaleOf } from '../../helpers/compare.js';
-import { saveKerasH5, saveTfjs } from '../../helpers/model-files.js';
+import { saveKeras3, saveKerasH5, saveTfjs } from '../../helpers/model-files.js';
 import { parseNpy } from '../../helpers/npy.js';
 import { CAT } from '../../helpers/paths.js';
 
@@ -48,7 +49,7 @@ let expected: Record<string, Float32Array>;
 beforeAll(async () => {
   await tf.setBackend('cpu');
   const { model, base } = transferModel();
-  files = { json: await saveTfjs(model, tmp('json')), h5: await saveKerasH5(model, join(tmp('h5'), 'transfer.h5')) };
+  files = { json: await saveTfjs(model, tmp('json')), h5: await saveKerasH5(model, join(tmp('h5'), 'transfer.h5')), keras: await saveKeras3(model, join(tmp('keras'), 'transfer.keras')) };
   // The oracle: tfjs computing the base's own layers on the input cnnviz feeds ('unit' preprocessing).
   const pixels = preprocessUnit(resizeNearest(await decodeImage(CAT), 32, 32).data);
   const inner = tfl.model({ inputs: base.inputs, outputs: [sym(base.getLayer('b1_conv1').output), sym(base.getLayer('block2').getOutputAt(1))] });
@@ -90,7 +91,7 @@ test('summary numbers the inner layers so --layer takes them; the outer layers k
   ]);
 });
 
-describe.each([['json'], ['h5']])('a transfer model saved as %s', (kind) => {
+describe.each([['json'], ['h5'], ['keras']])('a transfer model saved as %s', (kind) => {
   test('inner layers are drawn by outer/inner name, index, and nested model name, equal to tfjs within 1e-4', async () => {
     const out = tmp('out');
     const { code, stderr } = await cnnviz(['featuremaps', CAT, '--model', files[kind], '--layer', 'base/b1_conv1', '8', 'base/block2', '--save-npy', '-o', out]);
