@@ -22,17 +22,19 @@ export interface ForwardOptions {
 }
 
 async function onnxForward(graph: ModelGraph, outputs: string[], options: ForwardOptions): Promise<Forward> {
-  const { translateToOnnx, onnxInput, onnxOutputs, TRANSLATOR_VERSION } = await import('./to-onnx.js');
+  const { onnxInput, onnxOutputs, TRANSLATOR_VERSIONS } = await import('../onnx/translated.js');
   const { loadOrt, preparedSession, sessionForward } = await import('../../engines/onnx-runtime.js');
   const ort = await loadOrt();
   const session = await preparedSession(ort, {
     cacheDir: options.onnxCacheDir,
-    key: options.weights.identity ? { translator: TRANSLATOR_VERSION, weights: options.weights.identity, config: truncatedConfig(graph, outputs), outputs } : undefined,
+    key: options.weights.identity ? { translator: TRANSLATOR_VERSIONS.keras, weights: options.weights.identity, config: truncatedConfig(graph, outputs), outputs } : undefined,
     explain: options.explain,
     notice: options.notice,
     async build() {
       const values = await options.weights.read();
       const weights = values === 'random' ? await randomWeights(graph, outputs, options.seed) : values;
+      // Only a cache miss translates (and loads onnx-proto).
+      const { translateToOnnx } = await import('./to-onnx.js');
       return translateToOnnx(graph, inferShapes(graph), weights, outputs).model;
     },
   });

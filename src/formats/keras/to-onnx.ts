@@ -9,12 +9,11 @@ import type { DataFormat, LayerNode, ModelGraph } from './graph.js';
 import type { LayerWeights, WeightArray } from '../../weights/h5.js';
 import { pair, type LayerShapes } from './shapes.js';
 import { mapDims } from '../../net/net.js';
-import { convWeight, depthwiseWeight, encodeModel, float, GraphBuilder, int, ints, NCHW_TO_NHWC, NHWC_TO_NCHW, onnxInput, onnxOutputs, UntranslatableError, windowAttributes, type Attribute } from '../onnx/build.js';
+import { convWeight, depthwiseWeight, encodeModel, float, GraphBuilder, int, ints, NCHW_TO_NHWC, NHWC_TO_NCHW, windowAttributes, type Attribute } from '../onnx/build.js';
+import { onnxInput, onnxOutputs, UntranslatableError } from '../onnx/translated.js';
 
-export { convWeight, depthwiseWeight, onnxInput, onnxOutputs, UntranslatableError };
+export { convWeight, depthwiseWeight, UntranslatableError };
 
-/** Bumped when a translation changes, so cached models made by an older one are not used. */
-export const TRANSLATOR_VERSION = 1;
 
 interface Context {
   b: GraphBuilder;

@@ -5,20 +5,14 @@
  */
 import onnxProto from 'onnx-proto';
 import { samePadding } from '../../net/geometry.js';
+import { onnxInput, UntranslatableError } from './translated.js';
 
 const { onnx } = onnxProto;
 type Node = InstanceType<typeof onnx.NodeProto>;
 type Tensor = InstanceType<typeof onnx.TensorProto>;
 export type Attribute = { name: string; type: number; i?: number; f?: number; ints?: number[]; s?: Uint8Array; t?: Tensor };
 
-/** A model the translator cannot express; the caller runs it on tfjs instead. */
-export class UntranslatableError extends Error {}
-
 export const OPSET = 13;
-/** The graph's input name: channels-last (N, H, W, C). */
-export const onnxInput = 'input';
-/** The graph's output names, one per requested layer, in order. */
-export const onnxOutputs = (outputs: string[]): string[] => outputs.map((name) => `${name}:out`);
 
 const A = onnx.AttributeProto.AttributeType;
 export const int = (name: string, i: number): Attribute => ({ name, type: A.INT, i });

@@ -1,13 +1,28 @@
 /**
- * The forward pass of a model cnnviz translates to ONNX (Keras layers, graph models): ONNX
- * Runtime when the translation covers the model and the runtime loads, else the format's tfjs
- * engine, saying so: never a silent slow path.
+ * What running a translated model needs without the translator (which loads onnx-proto, and a
+ * warm run from the cache never translates): the graph's input and output names, the error a
+ * translator throws, the translators' versions, and the choice between ONNX Runtime and tfjs.
  */
 import { CnnvizError, runtimeError } from '../../errors.js';
 import type { EngineName } from '../../engines/backend.js';
 import type { Forward } from '../../engines/forward.js';
-import { UntranslatableError } from './build.js';
 
+/** A model the translator cannot express; the caller runs it on tfjs instead. */
+export class UntranslatableError extends Error {}
+
+/** Bumped when a translation changes, so that cached models made by an older one are not used. */
+export const TRANSLATOR_VERSIONS = { keras: 1, graph: 1 };
+
+/** The graph's input name: channels-last (N, H, W, C). */
+export const onnxInput = 'input';
+/** The graph's output names, one per requested layer, in order. */
+export const onnxOutputs = (outputs: string[]): string[] => outputs.map((name) => `${name}:out`);
+
+/**
+ * The forward pass of a model cnnviz translates to ONNX: ONNX Runtime when the translation
+ * covers the model and the runtime loads, else the format's tfjs engine, saying so: never a
+ * silent slow path.
+ */
 export async function translatedOrTfjs(
   request: { engine: EngineName; notice?: (line: string) => void },
   onnx: () => Promise<Forward>,

@@ -98,18 +98,18 @@ export async function openGraphModel(path: string, json: any, options: OpenOptio
 
   /** The requested nodes on ONNX Runtime, the graph translated once and kept prepared in the cache. */
   const onnxForward = async (outputs: string[], request: EngineRequest): Promise<Forward> => {
-    const { translateGraphToOnnx, GRAPH_TRANSLATOR_VERSION } = await import('./to-onnx.js');
-    const { onnxOutputs, onnxInput } = await import('../onnx/build.js');
+    const { onnxOutputs, onnxInput, TRANSLATOR_VERSIONS } = await import('../onnx/translated.js');
     const { loadOrt, preparedSession, sessionForward } = await import('../../engines/onnx-runtime.js');
     const { fileIdentity } = await import('../../engines/onnx-cache.js');
     const ort = await loadOrt();
     const session = await timed('build', async () =>
       preparedSession(ort, {
         cacheDir: request.onnxCacheDir,
-        key: { graphModel: await fileIdentity([path, ...files]), outputs, input: shapes.get(input.name), translator: GRAPH_TRANSLATOR_VERSION },
+        key: { graphModel: await fileIdentity([path, ...files]), outputs, input: shapes.get(input.name), translator: TRANSLATOR_VERSIONS.graph },
         explain: request.explain,
         notice: request.notice,
-        build: () => translateGraphToOnnx({ name, nodes, constants, shapes, input: input.name, outputs }),
+        // Only a cache miss translates (and loads onnx-proto).
+        build: async () => (await import('./to-onnx.js')).translateGraphToOnnx({ name, nodes, constants, shapes, input: input.name, outputs }),
       }),
     );
     return sessionForward(ort, session, onnxInput, onnxOutputs(outputs));

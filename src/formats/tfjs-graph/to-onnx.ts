@@ -18,17 +18,12 @@ import {
   ints,
   NCHW_TO_NHWC,
   NHWC_TO_NCHW,
-  onnxInput,
-  onnxOutputs,
   string,
-  UntranslatableError,
   windowAttributes,
   type Window,
 } from '../onnx/build.js';
+import { onnxInput, onnxOutputs, UntranslatableError } from '../onnx/translated.js';
 import { attrInts, attrString, attrStrings, sourceOf, type GraphNode } from './shapes.js';
-
-/** Bumped when a translation changes, so cached models made by an older one are not used. */
-export const GRAPH_TRANSLATOR_VERSION = 1;
 
 interface Context {
   b: GraphBuilder;
