@@ -24,6 +24,21 @@ export interface Kernel {
  */
 export type LayerRole = 'input' | 'conv' | 'pad' | 'model' | 'other';
 
+/**
+ * How a layer's output pixels see its input's: a window (convolutions, pools), or a shift
+ * (padding, cropping: a 1x1 window with pads). What receptive fields are computed from.
+ */
+export interface LayerWindow {
+  kernel: [number, number];
+  strides: [number, number];
+  dilations: [number, number];
+  /** 'same' (TensorFlow's and ONNX's SAME_UPPER: the odd pixel at the end), 'valid', or pixels [top, left, bottom, right] (negative: cropped). */
+  padding: 'same' | 'valid' | [number, number, number, number];
+}
+
+/** A shift of the map: padding (positive) or cropping (negative) by [top, left, bottom, right]. */
+export const shiftWindow = (padding: [number, number, number, number]): LayerWindow => ({ kernel: [1, 1], strides: [1, 1], dilations: [1, 1], padding });
+
 export interface NetLayer {
   /** What `--layer` takes besides the name (Keras' index, an ONNX node's position); null: not selectable. */
   index: number | null;
@@ -45,6 +60,8 @@ export interface NetLayer {
   kernelShape?: number[];
   /** Other names a user may give for this layer's output (an ONNX output tensor's name). */
   aliases?: string[];
+  /** Convolutions, pools, padding and cropping: how the output's pixels see the input's. */
+  window?: LayerWindow;
 }
 
 export interface Net {

@@ -5,7 +5,7 @@
  */
 import { isChain, mapDims, type LayerRole, type Net, type NetLayer } from '../../net/net.js';
 import type { LayerNode, ModelGraph } from './graph.js';
-import { countWeights, inferShapes, isKerasConvolution, modelInputShape, NESTED_MODELS, type LayerShapes } from './shapes.js';
+import { countWeights, inferShapes, isKerasConvolution, kerasWindow, modelInputShape, NESTED_MODELS, type LayerShapes } from './shapes.js';
 
 function roleOf(layer: LayerNode): LayerRole {
   if (layer.className === 'InputLayer') return 'input';
@@ -33,6 +33,7 @@ function layersOf(shapes: LayerShapes[], graph: ModelGraph, depth: number, prefi
       mapShape: mapDims(s.outputShape, graph.dataFormat),
       params: s.weights ? countWeights(s.weights) : null,
       ...(isKerasConvolution(s.layer) && s.weights?.[0] ? { kernelShape: s.weights[0].shape } : {}),
+      window: kerasWindow(s.layer.className, s.layer.config),
     },
     ...(s.inner ? layersOf(s.inner, graph, depth + 1, `${prefix}${s.layer.name}/`, next) : []),
   ]);

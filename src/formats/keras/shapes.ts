@@ -3,7 +3,7 @@
  * `model.summary()` prints, computed without building (and so without allocating) a model.
  * One rule per layer class, in a table; a class not in it is shown with '?'.
  */
-import { mapDims, type DataFormat } from '../../net/net.js';
+import { mapDims, shiftWindow, type DataFormat, type LayerWindow } from '../../net/net.js';
 import { sameOutputLength, windowOutputLength } from '../../net/geometry.js';
 import { graphFromKerasConfig, type LayerNode, type ModelGraph, type Shape } from './graph.js';
 
@@ -135,19 +135,39 @@ const batchNorm: Rule = (inputs, config) => {
   return { output: [...inputs[0]], weights };
 };
 
+/** ZeroPadding2D's padding or Cropping2D's cropping (an int, a pair, or two pairs) as [[top, bottom], [left, right]]. */
+export function paddingPairs(p: number | number[] | number[][]): [[number, number], [number, number]] {
+  if (typeof p === 'number') return [[p, p], [p, p]];
+  if (typeof p[0] === 'number') return [[p[0] as number, p[0] as number], [p[1] as number, p[1] as number]];
+  return p as [[number, number], [number, number]];
+}
+
+const POOLS = new Set(['MaxPooling2D', 'AveragePooling2D']);
+
+/** How a Keras layer's output pixels see its input (convolutions, pools, padding, cropping); undefined for the rest. */
+export function kerasWindow(className: string, config: Record<string, any>): LayerWindow | undefined {
+  const padding = (config.padding ?? 'valid') === 'same' ? 'same' : 'valid';
+  if (/^(Conv2D|DepthwiseConv2D|SeparableConv2D)$/.test(className)) {
+    return { kernel: pair(config.kernel_size, 1), strides: pair(config.strides, 1), dilations: pair(config.dilation_rate, 1), padding };
+  }
+  if (POOLS.has(className)) return { kernel: pair(config.pool_size, 2), strides: pair(config.strides ?? config.pool_size, 2), dilations: [1, 1], padding };
+  if (className === 'ZeroPadding2D' || className === 'Cropping2D') {
+    const sign = className === 'Cropping2D' ? -1 : 1;
+    const [[top, bottom], [left, right]] = paddingPairs(className === 'Cropping2D' ? (config.cropping ?? 0) : (config.padding ?? 1));
+    return shiftWindow([sign * top, sign * left, sign * bottom, sign * right]);
+  }
+  return undefined;
+}
+
 const zeroPadding: Rule = (inputs, config) => {
-  const p = config.padding ?? 1;
-  const [[top, bottom], [left, right]] =
-    typeof p === 'number' ? [[p, p], [p, p]] : typeof p[0] === 'number' ? [[p[0], p[0]], [p[1], p[1]]] : p;
+  const [[top, bottom], [left, right]] = paddingPairs(config.padding ?? 1);
   const { h, w, c } = spatial(inputs[0], config);
   const add = (d: number | null, n: number): number | null => (d === null ? null : d + n);
   return { output: image(inputs[0][0], add(h, top + bottom), add(w, left + right), c, config) };
 };
 
 const cropping: Rule = (inputs, config) => {
-  const p = config.cropping ?? 0;
-  const [[top, bottom], [left, right]] =
-    typeof p === 'number' ? [[p, p], [p, p]] : typeof p[0] === 'number' ? [[p[0], p[0]], [p[1], p[1]]] : p;
+  const [[top, bottom], [left, right]] = paddingPairs(config.cropping ?? 0);
   const { h, w, c } = spatial(inputs[0], config);
   const sub = (d: number | null, n: number): number | null => (d === null ? null : d - n);
   return { output: image(inputs[0][0], sub(h, top + bottom), sub(w, left + right), c, config) };

@@ -7,9 +7,9 @@
  */
 import type { DataFormat, LayerNode, ModelGraph } from './graph.js';
 import type { LayerWeights, WeightArray } from '../../weights/h5.js';
-import { pair, type LayerShapes } from './shapes.js';
+import { kerasWindow, paddingPairs, type LayerShapes } from './shapes.js';
 import { mapDims } from '../../net/net.js';
-import { convWeight, depthwiseWeight, encodeModel, float, GraphBuilder, int, ints, NCHW_TO_NHWC, NHWC_TO_NCHW, windowAttributes, type Attribute } from '../onnx/build.js';
+import { convWeight, depthwiseWeight, encodeTranslation, float, GraphBuilder, int, ints, NCHW_TO_NHWC, NHWC_TO_NCHW, windowAttributes, type Attribute } from '../onnx/build.js';
 import { onnxInput, onnxOutputs, UntranslatableError } from '../onnx/translated.js';
 
 export { convWeight, depthwiseWeight, UntranslatableError };
@@ -63,10 +63,10 @@ function activation(b: GraphBuilder, name: string | undefined, x: string, rank: 
   }
 }
 
-function spatialAttributes(config: Record<string, any>, kernel: [number, number], input: [number | null, number | null]): Attribute[] {
-  const padding = config.padding ?? 'valid';
-  if (padding !== 'same' && padding !== 'valid') throw new UntranslatableError(`padding '${padding}'`);
-  return windowAttributes({ kernel, strides: pair(config.strides, 1), dilations: pair(config.dilation_rate, 1), padding }, input);
+/** Conv and pool attributes of a Keras layer, its window as the net describes it. */
+function spatialAttributes(layer: LayerNode, input: [number | null, number | null]): Attribute[] {
+  if (layer.config.padding !== undefined && layer.config.padding !== 'same' && layer.config.padding !== 'valid') throw new UntranslatableError(`padding '${layer.config.padding}'`);
+  return windowAttributes(kerasWindow(layer.className, layer.config)!, input);
 }
 
 /** (height, width) of a layer's input. */
@@ -85,7 +85,7 @@ const conv2d: Translate = (ctx) => {
   const [kh, kw, cin, cout] = kernel.shape;
   if ((layer.config.groups ?? 1) !== 1) throw new UntranslatableError('grouped convolution');
   const w = b.constant(`${layer.name}_W`, [cout, cin, kh, kw], convWeight(kernel.data, kernel.shape));
-  const conv = b.node('Conv', bias ? [inputs[0], w, b.constant(`${layer.name}_B`, [cout], bias.data)] : [inputs[0], w], spatialAttributes(layer.config, [kh, kw], inputSize(ctx)));
+  const conv = b.node('Conv', bias ? [inputs[0], w, b.constant(`${layer.name}_B`, [cout], bias.data)] : [inputs[0], w], spatialAttributes(layer, inputSize(ctx)));
   return activation(b, layer.config.activation, conv, rankOf(shapes), dataFormat);
 };
 
@@ -94,7 +94,7 @@ const depthwiseConv2d: Translate = (ctx) => {
   const [kernel, bias] = weights;
   const [kh, kw, cin, mult] = kernel.shape;
   const w = b.constant(`${layer.name}_W`, [cin * mult, 1, kh, kw], depthwiseWeight(kernel.data, kernel.shape));
-  const attributes = [...spatialAttributes(layer.config, [kh, kw], inputSize(ctx)), int('group', cin)];
+  const attributes = [...spatialAttributes(layer, inputSize(ctx)), int('group', cin)];
   const conv = b.node('Conv', bias ? [inputs[0], w, b.constant(`${layer.name}_B`, [cin * mult], bias.data)] : [inputs[0], w], attributes);
   return activation(b, layer.config.activation, conv, rankOf(shapes), dataFormat);
 };
@@ -104,7 +104,7 @@ const separableConv2d: Translate = (ctx) => {
   const [depthwise, pointwise, bias] = weights;
   const [kh, kw, cin, mult] = depthwise.shape;
   const dw = b.constant(`${layer.name}_DW`, [cin * mult, 1, kh, kw], depthwiseWeight(depthwise.data, depthwise.shape));
-  const mid = b.node('Conv', [inputs[0], dw], [...spatialAttributes(layer.config, [kh, kw], inputSize(ctx)), int('group', cin)]);
+  const mid = b.node('Conv', [inputs[0], dw], [...spatialAttributes(layer, inputSize(ctx)), int('group', cin)]);
   const cout = pointwise.shape[3];
   const pw = b.constant(`${layer.name}_PW`, [cout, cin * mult, 1, 1], convWeight(pointwise.data, pointwise.shape));
   const conv = b.node('Conv', bias ? [mid, pw, b.constant(`${layer.name}_B`, [cout], bias.data)] : [mid, pw], [ints('kernel_shape', [1, 1])]);
@@ -113,12 +113,8 @@ const separableConv2d: Translate = (ctx) => {
 
 const pooling =
   (opType: 'MaxPool' | 'AveragePool'): Translate =>
-  (ctx) => {
-    const { b, layer, inputs } = ctx;
-    const size = pair(layer.config.pool_size, 2);
-    const config = { ...layer.config, strides: layer.config.strides ?? size, dilation_rate: 1, padding: layer.config.padding ?? 'valid' };
-    return b.node(opType, [inputs[0]], spatialAttributes(config, size, inputSize(ctx)));
-  };
+  (ctx) =>
+    ctx.b.node(opType, [ctx.inputs[0]], spatialAttributes(ctx.layer, inputSize(ctx)));
 
 const globalPooling =
   (opType: 'GlobalMaxPool' | 'GlobalAveragePool'): Translate =>
@@ -158,8 +154,7 @@ const batchNorm: Translate = ({ b, layer, weights, inputs, shapes, dataFormat })
 };
 
 const zeroPadding: Translate = ({ b, layer, inputs }) => {
-  const p = layer.config.padding ?? 1;
-  const [[top, bottom], [left, right]] = typeof p === 'number' ? [[p, p], [p, p]] : typeof p[0] === 'number' ? [[p[0], p[0]], [p[1], p[1]]] : p;
+  const [[top, bottom], [left, right]] = paddingPairs(layer.config.padding ?? 1);
   return b.node('Pad', [inputs[0], b.int64s('pads', [0, 0, top, left, 0, 0, bottom, right])]);
 };
 
@@ -284,6 +279,6 @@ export function translateToOnnx(graph: ModelGraph, shapes: LayerShapes[], weight
     const rank = byName.get(name)!.outputShape!.length;
     return b.node(rank === 4 ? 'Transpose' : 'Identity', [tensor.get(name)!], rank === 4 ? [ints('perm', NCHW_TO_NHWC)] : [], outputName);
   });
-  const model = encodeModel(graph.name, b, mapDims(inputShape, graph.dataFormat)!, outputNames);
+  const model = encodeTranslation(graph.name, b, mapDims(inputShape, graph.dataFormat)!, outputNames);
   return { model, inputName: onnxInput, outputNames };
 }

@@ -5,6 +5,7 @@
  */
 import onnxProto from 'onnx-proto';
 import { samePadding } from '../../net/geometry.js';
+import type { LayerWindow } from '../../net/net.js';
 import { onnxInput, UntranslatableError } from './translated.js';
 
 const { onnx } = onnxProto;
@@ -55,16 +56,8 @@ export class GraphBuilder {
   }
 }
 
-export interface Window {
-  kernel: [number, number];
-  strides: [number, number];
-  dilations: [number, number];
-  /** 'same' as Keras and TensorFlow pad (the extra row and column at the end), or explicit [top, left, bottom, right]. */
-  padding: 'same' | 'valid' | [number, number, number, number];
-}
-
 /** Conv and pool attributes of a window over an input of (height, width) (null: not known until run). */
-export function windowAttributes({ kernel, strides, dilations, padding }: Window, [h, w]: [number | null, number | null]): Attribute[] {
+export function windowAttributes({ kernel, strides, dilations, padding }: LayerWindow, [h, w]: [number | null, number | null]): Attribute[] {
   const attributes = [ints('kernel_shape', kernel), ints('strides', strides)];
   if (dilations[0] !== 1 || dilations[1] !== 1) attributes.push(ints('dilations', dilations));
   if (Array.isArray(padding)) attributes.push(ints('pads', padding));
@@ -116,7 +109,7 @@ export const valueInfo = (name: string, dims?: Array<number | string>) =>
   });
 
 /** The encoded model: a channels-last input of (N, H, W, C) (null: symbolic) and the named outputs. */
-export function encodeModel(name: string, b: GraphBuilder, [h, w, c]: Array<number | null>, outputs: string[]): Uint8Array {
+export function encodeTranslation(name: string, b: GraphBuilder, [h, w, c]: Array<number | null>, outputs: string[]): Uint8Array {
   const graph = onnx.GraphProto.create({
     name,
     node: b.nodes,

@@ -23,13 +23,15 @@ import {
   transposeNode,
   floatValues,
   inlineExternalData,
+  intValues,
   onnx,
   toNumber,
   type GraphProto,
   type ModelProto,
+  type NodeProto,
   type ValueInfoProto,
 } from './proto.js';
-import { inferTensorShapes } from './shapes.js';
+import { inferTensorShapes, onnxWindow } from './shapes.js';
 import { ortReason } from '../../engines/onnx-runtime.js';
 
 /** The model's image input: its name, layout and shape (batch first, as the file declares it). */
@@ -90,6 +92,10 @@ export function onnxNet(name: string, graph: GraphProto, input: ImageInput, shap
   const producer = new Map<string, string>();
   const seen = new Map<string, number>();
   const layers: NetLayer[] = [];
+  const padValues = (node: NodeProto) => {
+    const t = node.opType === 'Pad' ? graph.initializer.find((i) => i.name === node.input[1]) : undefined;
+    return t && intValues(t);
+  };
   graph.node.forEach((node, index) => {
     // Unnamed nodes go by their first output; a repeated name gets #2, #3 ...
     const base = node.name || node.output[0];
@@ -112,6 +118,7 @@ export function onnxNet(name: string, graph: GraphProto, input: ImageInput, shap
       params,
       ...(weight ? { kernelShape: dimsOf(weight) } : {}),
       aliases: node.output.filter((o) => o !== layerName),
+      window: onnxWindow(node, shapes.get(node.input[0]), weight && dimsOf(weight).slice(2), padValues(node), input.layout === 'nhwc'),
     });
   });
   const total = [...floats.values()].reduce((a, b) => a + b, 0);
@@ -185,7 +192,7 @@ interface Description {
 }
 
 /** Bumped when a description's form or content changes, so older ones are not read. */
-const DESCRIPTION_VERSION = 1;
+const DESCRIPTION_VERSION = 2;
 const MAX_DESCRIPTIONS = 16;
 
 function describe(path: string, model: ModelProto, options: OpenOptions): Description {

@@ -3,8 +3,8 @@
  * nodes' attributes, for files exported without value_info and for inputs given another size
  * with --size. One rule per op type; an op not here leaves its outputs unknown ('?').
  */
-import type { Shape } from '../../net/net.js';
-import { sameOutputLength, windowOutputLength } from '../../net/geometry.js';
+import { shiftWindow, type LayerWindow, type Shape } from '../../net/net.js';
+import { sameOutputLength, samePadding, windowOutputLength } from '../../net/geometry.js';
 import { attribute, dimsOf, intAttribute, intsAttribute, intValues, type GraphProto, type NodeProto, type TensorProto } from './proto.js';
 
 interface Known {
@@ -17,6 +17,42 @@ type Rule = (node: NodeProto, inputs: Array<Shape | undefined>, known: Known) =>
 
 const product = (dims: Shape): number | null => (dims.some((d) => d === null) ? null : (dims as number[]).reduce((a, b) => a * b, 1));
 const same: Rule = (_node, [x]) => x && [...x];
+
+const WINDOWED = new Set(['Conv', 'MaxPool', 'AveragePool', 'LpPool']);
+
+/**
+ * How a 2-d Conv, pool or Pad node's output pixels see its input; undefined for other nodes.
+ * `input` is the node's input shape, for SAME_LOWER (its odd pixel goes first); `kernel` the weight's (kh, kw).
+ */
+export function onnxWindow(node: NodeProto, input: Shape | undefined, kernel: number[] | undefined, padValues: number[] | undefined, channelsLast: boolean): LayerWindow | undefined {
+  if (WINDOWED.has(node.opType)) {
+    const k = intsAttribute(node, 'kernel_shape') ?? kernel;
+    if (k?.length !== 2) return undefined;
+    const strides = (intsAttribute(node, 'strides') ?? [1, 1]) as [number, number];
+    const dilations = (intsAttribute(node, 'dilations') ?? [1, 1]) as [number, number];
+    const autoPad = String(attribute(node, 'auto_pad') ?? 'NOTSET');
+    const window = { kernel: k as [number, number], strides, dilations };
+    if (autoPad === 'SAME_UPPER') return { ...window, padding: 'same' };
+    if (autoPad === 'VALID') return { ...window, padding: 'valid' };
+    if (autoPad === 'SAME_LOWER') {
+      const [h, w] = [input?.[2], input?.[3]];
+      if (typeof h !== 'number' || typeof w !== 'number') return undefined;
+      const [bottom, top] = samePadding(h, k[0], strides[0], dilations[0]);
+      const [right, left] = samePadding(w, k[1], strides[1], dilations[1]);
+      return { ...window, padding: [top, left, bottom, right] };
+    }
+    const pads = intsAttribute(node, 'pads') ?? [0, 0, 0, 0];
+    return { ...window, padding: pads as [number, number, number, number] };
+  }
+  if (node.opType === 'Pad') {
+    const pads = intsAttribute(node, 'pads') ?? padValues;
+    if (pads?.length !== 8) return undefined;
+    // Per axis, begins then ends; the spatial axes are 2, 3 (NCHW) or 1, 2 (NHWC).
+    const [y, x] = channelsLast ? [1, 2] : [2, 3];
+    return shiftWindow([pads[y], pads[x], pads[y + 4], pads[x + 4]]);
+  }
+  return undefined;
+}
 
 /** Conv and pooling: N, C (or the kernel's M), then each spatial axis by the window formula. */
 function windowed(node: NodeProto, x: Shape, kernel: number[], channels: number | null): Shape {

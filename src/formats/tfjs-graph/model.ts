@@ -13,14 +13,12 @@ import type { WeightArray } from '../../weights/h5.js';
 import type { EngineRequest, Model, OpenOptions } from '../model.js';
 import type { BackendName } from '../../engines/backend.js';
 import type { Forward } from '../../engines/forward.js';
-import { inferGraphShapes, sourceOf, type GraphNode } from './shapes.js';
+import { CONV_OPS, DEPTHWISE_OPS, inferGraphShapes, nodeWindow, sourceOf, type GraphNode } from './shapes.js';
 
-const CONV = new Set(['Conv2D', '_FusedConv2D']);
-const DEPTHWISE = new Set(['DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative']);
 
 function roleOf(op: string): LayerRole {
   if (op === 'Placeholder') return 'input';
-  if (CONV.has(op) || DEPTHWISE.has(op)) return 'conv';
+  if (CONV_OPS.has(op) || DEPTHWISE_OPS.has(op)) return 'conv';
   if (op === 'Pad' || op === 'MirrorPad') return 'pad';
   return 'other';
 }
@@ -78,6 +76,7 @@ export async function openGraphModel(path: string, json: any, options: OpenOptio
       params: paramsOf(inputs),
       ...(roleOf(node.op) === 'conv' && weights[0] ? { kernelShape: weights[0].shape } : {}),
       aliases: displayName.get(node.name) === node.name ? [] : [node.name],
+      window: nodeWindow(node, weights[0]?.shape, (n) => values.get(n)?.values),
     };
   });
   const name = path.split('/').slice(-2, -1)[0] || 'graph-model';
@@ -167,7 +166,7 @@ export async function openGraphModel(path: string, json: any, options: OpenOptio
       const node = layersOf[net.layers.find((l) => l.name === layer)!.index!];
       const weight = constants.get(sourceOf(node.input![1]));
       if (!weight) throw runtimeError(`the weights of '${layer}' are computed in the graph, not stored; cnnviz draws stored kernels`);
-      const kernel: Kernel = DEPTHWISE.has(node.op) ? depthwiseKernel(weight.shape, weight.data) : { shape: weight.shape as KernelShape, data: weight.data };
+      const kernel: Kernel = DEPTHWISE_OPS.has(node.op) ? depthwiseKernel(weight.shape, weight.data) : { shape: weight.shape as KernelShape, data: weight.data };
       return { kernel, weights: fileWeights };
     },
     async startEngine(chosen, request) {

@@ -2,7 +2,7 @@
  * Output shapes of TensorFlow graph nodes (NHWC), from the input's shape, the constants' dims
  * and the nodes' attributes. One rule per op; an op not here leaves its output unknown ('?').
  */
-import type { Shape } from '../../net/net.js';
+import { shiftWindow, type LayerWindow, type Shape } from '../../net/net.js';
 import { sameOutputLength, windowOutputLength } from '../../net/geometry.js';
 
 export interface GraphNode {
@@ -26,18 +26,55 @@ interface Known {
 }
 type Rule = (node: GraphNode, inputs: Array<Shape | undefined>, known: Known) => Shape | undefined;
 
-function windowed(node: GraphNode, x: Shape, kernel: [number, number], channels: number | null): Shape {
+/** The window of a conv or pool node over an NHWC input (kernel: the filter's, or ksize). */
+export function graphWindow(node: GraphNode, kernel: [number, number]): LayerWindow {
   const [, sh, sw] = attrInts(node, 'strides') ?? [1, 1, 1, 1];
   const [, dh, dw] = attrInts(node, 'dilations') ?? [1, 1, 1, 1];
   const padding = attrString(node, 'padding') ?? 'VALID';
-  const explicit = attrInts(node, 'explicit_paddings') ?? [];
-  const size = (length: number | null, k: number, s: number, d: number, axis: number) => {
+  const window = { kernel, strides: [sh, sw] as [number, number], dilations: [dh, dw] as [number, number] };
+  if (padding === 'EXPLICIT') {
+    // (N, H, W, C) pairs of [before, after].
+    const e = attrInts(node, 'explicit_paddings') ?? [];
+    return { ...window, padding: [e[2], e[4], e[3], e[5]] };
+  }
+  if (padding !== 'SAME' && padding !== 'VALID') throw new Error(`padding ${padding}`);
+  return { ...window, padding: padding === 'SAME' ? 'same' : 'valid' };
+}
+
+/** The window of a node that has one: convolutions, pools, and Pad (a shift); undefined for the rest. */
+export function nodeWindow(node: GraphNode, weightShape: number[] | undefined, values: (name: string) => number[] | undefined): LayerWindow | undefined {
+  try {
+    return windowOfNode(node, weightShape, values);
+  } catch {
+    return undefined; // a padding TensorFlow does not define: no field through it
+  }
+}
+
+function windowOfNode(node: GraphNode, weightShape: number[] | undefined, values: (name: string) => number[] | undefined): LayerWindow | undefined {
+  if ((CONV_OPS.has(node.op) || DEPTHWISE_OPS.has(node.op)) && weightShape) return graphWindow(node, [weightShape[0], weightShape[1]]);
+  if (node.op === 'MaxPool' || node.op === 'AvgPool') {
+    const [, kh, kw] = attrInts(node, 'ksize') ?? [1, 1, 1, 1];
+    return graphWindow(node, [kh, kw]);
+  }
+  if (node.op === 'Pad' || node.op === 'MirrorPad') {
+    const p = values(sourceOf(node.input![1]));
+    return p && shiftWindow([p[2], p[4], p[3], p[5]]);
+  }
+  return undefined;
+}
+
+export const CONV_OPS = new Set(['Conv2D', '_FusedConv2D']);
+export const DEPTHWISE_OPS = new Set(['DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative']);
+
+function windowed(node: GraphNode, x: Shape, kernel: [number, number], channels: number | null): Shape {
+  const { strides, dilations, padding } = graphWindow(node, kernel);
+  const size = (length: number | null, axis: 0 | 1) => {
     if (length === null) return null;
-    if (padding === 'SAME') return sameOutputLength(length, s);
-    const pads = padding === 'EXPLICIT' ? explicit[2 * axis] + explicit[2 * axis + 1] : 0;
-    return windowOutputLength(length, k, s, pads, d);
+    if (padding === 'same') return sameOutputLength(length, strides[axis]);
+    const pads = padding === 'valid' ? 0 : padding[axis] + padding[axis + 2];
+    return windowOutputLength(length, kernel[axis], strides[axis], pads, dilations[axis]);
   };
-  return [x[0], size(x[1], kernel[0], sh, dh, 1), size(x[2], kernel[1], sw, dw, 2), channels];
+  return [x[0], size(x[1], 0), size(x[2], 1), channels];
 }
 
 const conv: Rule = (node, [x, w]) => x && w && windowed(node, x, [w[0] as number, w[1] as number], w[3]);

@@ -11,7 +11,7 @@ import type { WeightArray } from '../../weights/h5.js';
 import {
   convWeight,
   depthwiseWeight,
-  encodeModel,
+  encodeTranslation,
   float,
   GraphBuilder,
   int,
@@ -20,10 +20,9 @@ import {
   NHWC_TO_NCHW,
   string,
   windowAttributes,
-  type Window,
 } from '../onnx/build.js';
 import { onnxInput, onnxOutputs, UntranslatableError } from '../onnx/translated.js';
-import { attrInts, attrString, attrStrings, sourceOf, type GraphNode } from './shapes.js';
+import { attrInts, attrString, attrStrings, graphWindow, sourceOf, type GraphNode } from './shapes.js';
 
 interface Context {
   b: GraphBuilder;
@@ -45,19 +44,6 @@ const nhwc = (b: GraphBuilder, x: string) => b.node('Transpose', [x], [ints('per
 function checkNhwc(node: GraphNode): void {
   const format = attrString(node, 'data_format') ?? 'NHWC';
   if (format !== 'NHWC') throw new UntranslatableError(`'${node.name}' (${node.op}) in ${format}`);
-}
-
-/** The window of a conv or pool node over an NHWC input; ksize for pools. */
-function windowOf(node: GraphNode, kernel: [number, number]): Window {
-  const [, sh, sw] = attrInts(node, 'strides') ?? [1, 1, 1, 1];
-  const [, dh, dw] = attrInts(node, 'dilations') ?? [1, 1, 1, 1];
-  const padding = attrString(node, 'padding') ?? 'VALID';
-  if (padding === 'EXPLICIT') {
-    const e = attrInts(node, 'explicit_paddings') ?? [];
-    return { kernel, strides: [sh, sw], dilations: [dh, dw], padding: [e[2], e[4], e[3], e[5]] };
-  }
-  if (padding !== 'SAME' && padding !== 'VALID') throw new UntranslatableError(`'${node.name}' with padding ${padding}`);
-  return { kernel, strides: [sh, sw], dilations: [dh, dw], padding: padding === 'SAME' ? 'same' : 'valid' };
 }
 
 const inputSize = (ctx: Context): [number | null, number | null] => [ctx.shape(0)?.[1] ?? null, ctx.shape(0)?.[2] ?? null];
@@ -103,7 +89,7 @@ const convolution =
     const weight = depthwise ? b.constant('W', [cout, 1, kh, kw], depthwiseWeight(filter.data, filter.shape)) : b.constant('W', [cout, cin, kh, kw], convWeight(filter.data, filter.shape));
     const fusedAct = node.op.startsWith('_Fused') || node.op.startsWith('Fused') ? fusedActivation(node) : undefined;
     const hasBias = (node.op.startsWith('_Fused') || node.op.startsWith('Fused')) && attrStrings(node, 'fused_ops')[0] === 'BiasAdd';
-    const attributes = [...windowAttributes(windowOf(node, [kh, kw]), inputSize(ctx)), ...(depthwise ? [int('group', cin)] : [])];
+    const attributes = [...windowAttributes(graphWindow(node, [kh, kw]), inputSize(ctx)), ...(depthwise ? [int('group', cin)] : [])];
     const conv = b.node('Conv', [nchw(b, ctx.tensor(0)), weight, ...(hasBias ? [b.constant('B', [cout], ctx.constant(2).data)] : [])], attributes);
     return nhwc(b, fusedAct ? activation(b, fusedAct, conv, node) : conv);
   };
@@ -113,7 +99,7 @@ const pool =
   (ctx) => {
     checkNhwc(ctx.node);
     const [, kh, kw] = attrInts(ctx.node, 'ksize') ?? [1, 1, 1, 1];
-    return nhwc(ctx.b, ctx.b.node(opType, [nchw(ctx.b, ctx.tensor(0))], windowAttributes(windowOf(ctx.node, [kh, kw]), inputSize(ctx))));
+    return nhwc(ctx.b, ctx.b.node(opType, [nchw(ctx.b, ctx.tensor(0))], windowAttributes(graphWindow(ctx.node, [kh, kw]), inputSize(ctx))));
   };
 
 const matmul: Translate = (ctx) => {
@@ -277,5 +263,5 @@ export function translateGraphToOnnx({ name, nodes, constants, shapes, input, ou
   }
   const outputNames = onnxOutputs(outputs).map((outputName, i) => b.node('Identity', [tensors.get(outputs[i])!], [], outputName));
   const [, h, w, c] = shapes.get(input) ?? [null, null, null, null];
-  return encodeModel(name, b, [h, w, c], outputNames);
+  return encodeTranslation(name, b, [h, w, c], outputNames);
 }
