@@ -14,6 +14,7 @@ import { layersFor, writeKerasH5 } from '../test/helpers/keras-h5.js';
 import { writeResnet50 } from './resnet50.js';
 import { writeInceptionV3 } from './inception.js';
 import { mobileNetV2Graph } from '../test/helpers/graph-model.js';
+import { makeImageFolder } from '../test/helpers/image-folder.js';
 
 const ROOT = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
 const CACHE = join(ROOT, 'bench', '.cache');
@@ -149,10 +150,14 @@ interface Row {
   imagesPerSecond?: number;
 }
 
-async function measure(scenario: string, args: string[], engine: string, images = 0, fresh = false): Promise<Row> {
+async function measure(scenario: string, args: string[], engine: string, images = 0, fresh = false, runs = RUNS, before?: () => void): Promise<Row> {
+  before?.();
   await runOnce(args, engine, fresh);
   const samples: Sample[] = [];
-  for (let i = 0; i < RUNS; i++) samples.push(await runOnce(args, engine, fresh));
+  for (let i = 0; i < runs; i++) {
+    before?.();
+    samples.push(await runOnce(args, engine, fresh));
+  }
   const walls = samples.map((s) => s.wallMs);
   const stageNames = [...new Set(samples.flatMap((s) => Object.keys(s.stages)))];
   const row: Row = {
@@ -183,7 +188,7 @@ function table(rows: Row[]): string {
   return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n');
 }
 
-/** BENCH_ONLY=vgg,resnet,mobilenet,inception runs those groups (default: all). */
+/** BENCH_ONLY=vgg,resnet,mobilenet,examples,inception runs those groups (default: all). */
 const only = (group: string) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(',').includes(group);
 
 async function main(): Promise<void> {
@@ -203,6 +208,7 @@ async function main(): Promise<void> {
     targets.push([`MobileNetV2 graph model featuremaps --blocks all <= 600 ms warm [onnx, the default] (tfjs-converter on wasm: ${runs.wasm.wall.median.toFixed(0)} ms)`, runs.onnx.wall.median <= 600]);
     targets.push(['the ONNX translation beats tfjs-converter on the MobileNetV2 graph (so it is the default)', runs.onnx.wall.median < runs.wasm.wall.median]);
   }
+  if (only('examples')) await examplesCases(rows, targets, out);
   if (only('inception')) {
     const model = await prepareInception();
     const row = await measure('featuremaps --blocks all, InceptionV3 layers model (21.8 M parameters, 299x299)', ['featuremaps', CAT, '--model', model, '--blocks', 'all', '-o', out], 'auto', 1);
@@ -252,6 +258,39 @@ async function vggCases(rows: Row[], targets: Targets, images: string[], engines
     [`featuremaps peak RSS <= 400 MB [${engines[0]}]`, one.peakRssMB <= 400],
     [`forward pass <= 1.3 x PyTorch's 310 ms = 403 ms [${engines[0]}]`, one.stages.forward <= 403],
     [`16 images >= 2 images/s [${engines[0]}]`, (batch.imagesPerSecond ?? 0) >= 2],
+  );
+}
+
+/**
+ * `examples` over VGG16 at block4_conv3: images per second against featuremaps' own forward
+ * rate on the same images, and peak RSS at 100 and 1,000 images (one run each: the long one
+ * takes minutes).
+ */
+async function examplesCases(rows: Row[], targets: Targets, out: string): Promise<void> {
+  const folder = join(CACHE, 'examples-images');
+  const all = await makeImageFolder(folder, CAT, 995);
+  const vgg = ['--weights', join(CACHE, BUILTIN_MODELS.vgg16.weights.notop.fileName)];
+  const hundred = join(CACHE, 'examples-100');
+  mkdirSync(hundred, { recursive: true });
+  for (const path of all.slice(0, 100)) {
+    const link = join(hundred, path.split('/').pop()!);
+    if (!existsSync(link)) linkSync(path, link);
+  }
+  const examples = (images: string, n: number, runs: number) => {
+    const args = ['examples', images, ...vgg, '--layer', 'block4_conv3', '--channels', 'all', '-o', join(out, `examples-${n}`)];
+    // A fresh state each time: a finished state would make the run only draw.
+    return measure(`examples block4_conv3 --channels all, ${n} images`, args, 'onnx', n, false, runs, () => rmSync(join(out, `examples-${n}`), { recursive: true, force: true }));
+  };
+  const small = await examples(hundred, 100, RUNS);
+  const forward = await measure('featuremaps --layer block4_conv3, 100 images (its forward rate)', ['featuremaps', hundred, ...vgg, '--layer', 'block4_conv3', '--force', '-o', join(out, 'fm-100')], 'onnx', 100, false, 1);
+  const large = await examples(folder, all.length, 1);
+  rows.push(small, forward, large);
+  const rate = (r: Row) => r.imagesPerSecond ?? 0;
+  const forwardRate = 100 / ((forward.stages.forward ?? Infinity) / 1000);
+  targets.push(
+    [`examples >= 3 images/s (${rate(small).toFixed(2)})`, rate(small) >= 3],
+    [`examples within 1.2x of the forward rate (${rate(small).toFixed(2)} against ${forwardRate.toFixed(2)} images/s of forward passes alone)`, rate(small) * 1.2 >= forwardRate],
+    [`examples peak RSS flat from 100 to ${all.length} images (${small.peakRssMB.toFixed(0)} -> ${large.peakRssMB.toFixed(0)} MB, within 10%)`, large.peakRssMB <= small.peakRssMB * 1.1],
   );
 }
 

@@ -13,6 +13,7 @@ import { summaryCommand } from './commands/summary.js';
 import { filtersCommand } from './commands/filters.js';
 import { featuremapsCommand } from './commands/featuremaps.js';
 import { reportCommand } from './commands/report.js';
+import { examplesCommand } from './commands/examples.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -50,6 +51,7 @@ export function buildProgram(): Command {
   program.addCommand(filtersCommand(run));
   program.addCommand(featuremapsCommand(run));
   program.addCommand(reportCommand(run));
+  program.addCommand(examplesCommand(run));
   // Subcommands report usage errors the same way as the program.
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ outputError: (text, write) => write(`cnnviz ${command.name()}: ${text.replace(/^error: /, '')}`) });

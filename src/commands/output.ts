@@ -14,14 +14,21 @@ async function barMaker(): Promise<(format: string) => Bar> {
   return (format) => new SingleBar({ format, stream: process.stderr, hideCursor: true });
 }
 
-/** Images done, with ETA: a bar on a terminal, nothing in logs (the file list follows). */
+/** Images done, their rate and the ETA: a bar on a terminal, nothing in logs (the file list follows). */
 export async function imageProgress(report: Reporter): Promise<{ update(done: number, total: number): void; stop(): void }> {
   if (!report.interactive) return { update: () => undefined, stop: () => undefined };
-  const bar = (await barMaker())('  {bar} {value}/{total} images | ETA {eta_formatted}');
+  const bar = (await barMaker())('  {bar} {value}/{total} images | {rate} images/s | ETA {eta_formatted}');
+  // A continued run starts part way: the rate counts this run's images only.
+  let first = 0;
+  let started = 0;
   return {
     update(done, total) {
-      if (!bar.isActive) bar.start(total, 0);
-      bar.update(done);
+      if (!bar.isActive) {
+        [first, started] = [done - 1, performance.now()];
+        bar.start(total, done, { rate: '-' });
+      }
+      const seconds = (performance.now() - started) / 1000;
+      bar.update(done, { rate: seconds > 0 ? ((done - first) / seconds).toFixed(2) : '-' });
     },
     stop: () => bar.stop(),
   };

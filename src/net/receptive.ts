@@ -99,3 +99,12 @@ export function fieldBox(field: ReceptiveField, y: number, x: number, [width, he
   const clip = (v: number, max: number) => Math.min(max, Math.max(0, v));
   return [clip(from(field.x, x), width), clip(from(field.y, y), height), clip(from(field.x, x) + field.x.size, width), clip(from(field.y, y) + field.y.size, height)];
 }
+
+/** A box in an image of `from` (width, height) carried to the same image at `to`, widened to whole pixels. */
+export function scaleBox([x0, y0, x1, y1]: Box, [fromW, fromH]: [number, number], [toW, toH]: [number, number]): Box {
+  const sx = toW / fromW;
+  const sy = toH / fromH;
+  const left = Math.min(toW - 1, Math.floor(x0 * sx));
+  const top = Math.min(toH - 1, Math.floor(y0 * sy));
+  return [left, top, Math.max(left + 1, Math.min(toW, Math.ceil(x1 * sx))), Math.max(top + 1, Math.min(toH, Math.ceil(y1 * sy)))];
+}
