@@ -60,7 +60,6 @@ async function examples(args: string[], options: ExamplesCommandOptions, ctx: Co
   if (options.merge) {
     if (args.length) throw usageError('--merge draws from shards; give no images with it');
     if (options.shard) throw usageError('--merge and --shard do not go together');
-    await prepareOutputDir(options.output);
     const { written, state, shards } = await run.mergeExamples(options.merge, options.output, options.layer);
     reportFiles(written, Boolean(options.json), ctx.report, { model: state.settings.model, shards, images: state.scored });
     return;

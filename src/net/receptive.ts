@@ -68,7 +68,7 @@ export function receptiveField(net: Net, target: string): ReceptiveField {
       const inner = net.layers.filter((l) => l.depth === layer.depth + 1 && l.name.startsWith(`${layer.name}/`));
       field = inner.length ? fieldOf(inner[inner.length - 1].name) : { y: PIXEL, x: PIXEL };
     } else {
-      const merged = inputs.map(fieldOf).reduce<ReceptiveField>((a, b) => ({ y: larger(a.y, b.y), x: larger(a.x, b.x) }), { y: PIXEL, x: PIXEL });
+      const merged = inputs.length ? inputs.map(fieldOf).reduce((a, b) => ({ y: larger(a.y, b.y), x: larger(a.x, b.x) })) : { y: PIXEL, x: PIXEL };
       const [h, w] = sizeOf(inputs.length ? byName.get(inputs[0]) : undefined);
       if (layer.window) {
         try {

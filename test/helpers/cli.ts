@@ -1,5 +1,5 @@
 /** Runs the built CLI (bin/cnnviz.js) as a user would, capturing its output and exit code. */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -16,18 +16,24 @@ export interface CliResult {
 const TEST_CACHE = mkdtempSync(join(tmpdir(), 'cnnviz-test-cache-'));
 
 export function cnnviz(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'cnnviz.js'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, CNNVIZ_BACKEND: '', CNNVIZ_CACHE: TEST_CACHE, ...env },
-    });
+  return startCnnviz(args, env).result;
+}
+
+/** The CLI as a child process the test can signal, and its result once it ends. */
+export function startCnnviz(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; result: Promise<CliResult> } {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'cnnviz.js'), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, CNNVIZ_BACKEND: '', CNNVIZ_CACHE: TEST_CACHE, ...env },
+  });
+  const result = new Promise<CliResult>((resolve, reject) => {
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
+    child.stdout!.on('data', (d) => (stdout += d));
+    child.stderr!.on('data', (d) => (stderr += d));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.on('close', (code, signal) => resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr }));
   });
+  return { child, result };
 }
 
 export function readPng(path: string): PNG {

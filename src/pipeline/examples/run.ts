@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileSystemReason, runtimeError, usageError } from '../../errors.js';
 import type { EngineRequest } from '../../formats/model.js';
 import { receptiveField, type ReceptiveField } from '../../net/receptive.js';
-import type { WrittenFile } from '../../output/files.js';
+import { prepareOutputDir, type WrittenFile } from '../../output/files.js';
 import { fileSafe } from '../../output/names.js';
 import { planFeatures, type FeaturePlan, type FeatureRequest } from '../features.js';
 import { drawExamples, loadTiles, saveTiles, tileKey, tilesFromImages, type Tiles } from './draw.js';
@@ -98,6 +98,8 @@ export async function mergeExamples(args: string[], output: string, layer?: stri
     const own = state.examples.flat().filter((e) => chosen.has(tileKey(e)));
     for (const [key, value] of await loadTiles(folder, own, merged.settings)) tiles.set(key, value);
   }
+  // Only shards that belong together make the output folder.
+  await prepareOutputDir(output);
   const folder = examplesFolder(output, merged.settings.layer);
   try {
     await mkdir(folder, { recursive: true });
