@@ -67,15 +67,17 @@ export async function tilesFromImages(examples: Example[][], settings: ExamplesS
   return tiles;
 }
 
-/** A shard's tiles as PNG files beside its state, for the merge. */
-export async function saveTiles(folder: string, tiles: Map<string, Tiles>): Promise<void> {
+/** A shard's tiles as PNG files beside its state, for the merge; returns their bytes. */
+export async function saveTiles(folder: string, tiles: Map<string, Tiles>): Promise<number> {
   const sources = join(folder, SOURCES_FOLDER);
+  let bytes = 0;
   try {
     await mkdir(sources, { recursive: true });
     for (const [key, { crop, context }] of tiles) {
-      await writePng(join(sources, `${key}.png`), pixels(crop));
-      if (context) await writePng(join(sources, `${key}-context.png`), pixels(context));
+      bytes += await writePng(join(sources, `${key}.png`), pixels(crop));
+      if (context) bytes += await writePng(join(sources, `${key}-context.png`), pixels(context));
     }
+    return bytes;
   } catch (err) {
     throw runtimeError(`cannot write the examples' tiles in '${sources}': ${fileSystemReason(err)}`);
   }

@@ -4,7 +4,7 @@
  * shards into the pictures one run would have drawn.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileSystemReason, runtimeError, usageError } from '../../errors.js';
 import type { EngineRequest } from '../../formats/model.js';
@@ -60,13 +60,13 @@ export async function runExamples(
   const folder = examplesFolder(options.output, plan.layers[0]);
   const tiles = await tilesFromImages(state.examples, state.settings);
   if (state.shard) {
-    await saveTiles(folder, tiles);
+    const tileBytes = await saveTiles(folder, tiles);
     const { index, count } = state.shard;
     return {
       state,
       written: [
-        { path: join(folder, STATE_FILE), bytes: 0, shows: `shard ${index}/${count}: ${state.scored} images scored, for --merge` },
-        { path: join(folder, SOURCES_FOLDER), bytes: 0, shows: `the tiles of its ${tiles.size} examples` },
+        { path: join(folder, STATE_FILE), bytes: (await stat(join(folder, STATE_FILE))).size, shows: `shard ${index}/${count}: ${state.scored} images scored, for --merge` },
+        { path: join(folder, SOURCES_FOLDER), bytes: tileBytes, shows: `the tiles of its ${tiles.size} examples, for --merge` },
       ],
     };
   }
