@@ -21,8 +21,9 @@ const tmp = (name: string) => mkdtempSync(join(tmpdir(), `cnnviz-crops-${name}-`
 const centreWeighted = () => tf.tensor4d(Array.from({ length: 27 }, (_, i) => (Math.floor(i / 3) === 4 ? 2 : 1)), [3, 3, 3, 1]);
 
 type Build = (input: tfl.SymbolicTensor) => tfl.SymbolicTensor;
-const conv = (options: Partial<tfl.layers.ConvLayerArgs>): Build => (x) => {
-  const layer = tfl.layers.conv2d({ filters: 1, kernelSize: 3, name: 'probe', useBias: false, ...options } as tfl.layers.ConvLayerArgs);
+type ConvArgs = Parameters<typeof tfl.layers.conv2d>[0];
+const conv = (options: Partial<ConvArgs>): Build => (x) => {
+  const layer = tfl.layers.conv2d({ filters: 1, kernelSize: 3, name: 'probe', useBias: false, ...options });
   const y = layer.apply(x) as tfl.SymbolicTensor;
   layer.setWeights([centreWeighted()]);
   return y;
