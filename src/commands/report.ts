@@ -22,9 +22,10 @@ export function reportCommand(run: Runner): Command {
     .option('-n, --count <n|all>', 'maps per layer', countOrAll, 64)
     .addOption(new Option('--normalize <mode>', "each map on its own range, or one range per layer").choices(['map', 'layer']).default('map'))
     .addOption(new Option('--sort <order>', "the first maps ('index') or the most active ('activity')").choices(['index', 'activity']).default('index'))
-    .addOption(new Option('--preprocess <mode>', "input scaling; default: the model's own").choices(PREPROCESS_MODES));
+    .addOption(new Option('--preprocess <mode>', "input scaling; default: the model's own").choices(PREPROCESS_MODES))
+    .option('--examples <dir>', 'link the dataset examples of a `cnnviz examples` run (its -o folder) in a section of their own');
   addModelOptions(addPictureOptions(command, 'colormap for the maps'))
-    .addHelpText('after', examples(['cnnviz report fixtures/cat.jpg -o report/', 'cnnviz report cat.jpg --sort activity --count 32 --colormap viridis']))
+    .addHelpText('after', examples(['cnnviz report fixtures/cat.jpg -o report/', 'cnnviz report cat.jpg --sort activity --count 32 --colormap viridis', 'cnnviz report cat.jpg --examples out/ -o report/']))
     .action((image: string, options: ReportOptions) => run((ctx) => report(image, options, ctx)));
   return command;
 }

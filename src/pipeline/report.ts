@@ -23,6 +23,8 @@ export interface ReportOptions {
   normalize: MapNormalize;
   sort: MapOrder;
   colormap: ColormapName;
+  /** An examples run's folder, linked in its own section. */
+  examples?: string;
 }
 
 export interface ReportEvents {
@@ -32,6 +34,8 @@ export interface ReportEvents {
 /** Writes the report; returns the files, index.html first. */
 export async function writeReport(plan: FeaturePlan, imagePath: string, options: ReportOptions, request: EngineRequest, events: ReportEvents): Promise<WrittenFile[]> {
   const { net, layers, mapShapes, input } = plan;
+  // Read first: a wrong --examples folder fails before any work.
+  const examples = options.examples ? await (await import('./examples/run.js')).examplesLinks(options.examples, options.output) : undefined;
   const image = await resizeImage(await decodeImage(imagePath), input.width, input.height, 'nearest');
   const engine = await startFeatureEngine(plan, request);
   let activations: Float32Array[];
@@ -93,6 +97,7 @@ export async function writeReport(plan: FeaturePlan, imagePath: string, options:
     summary: summarize(net),
     filters,
     layers: reportLayers,
+    examples,
   });
   const index = join(options.output, 'index.html');
   await writeFileAtomic(index, new TextEncoder().encode(html));

@@ -31,6 +31,29 @@ export interface ReportData {
   summary: ModelSummary;
   filters?: { image: string; layer: string; caption: string };
   layers: ReportLayer[];
+  /** Dataset examples of `cnnviz examples` runs, linked (their pictures stay where they are). */
+  examples?: ReportExamples[];
+}
+
+export interface ReportExamples {
+  layer: string;
+  score: string;
+  images: number;
+  top: number;
+  overview: string;
+  channels: Array<{ channel: number; picture: string; best?: number }>;
+}
+
+function examplesSection(e: ReportExamples): string {
+  const links = e.channels
+    .map((c) => `<a href="${escape(c.picture)}">${c.channel}</a>${c.best === undefined ? '' : ` <span class="score">${c.best.toPrecision(3)}</span>`}`)
+    .join(' · ');
+  return `<section class="examples" id="examples-${escape(e.layer)}">
+<h3>${escape(e.layer)}</h3>
+<p>For each channel, the ${e.top} of ${e.images} images that excite it most (by the ${e.score === 'mean' ? 'mean' : 'largest'} activation of its map), cropped to what the channel sees. A row per channel; open a channel for its picture.</p>
+<figure><a href="${escape(e.overview)}"><img src="${escape(e.overview)}" alt="dataset examples of ${escape(e.layer)}"></a></figure>
+<p class="channels">Channels (best score): ${links}</p>
+</section>`;
 }
 
 const escape = (text: string): string =>
@@ -87,6 +110,7 @@ table.summary .num { text-align: right; } table.summary tfoot td { font-weight: 
 .mosaic img { display: block; max-width: 100%; height: auto; image-rendering: pixelated; }
 .tile { position: absolute; } .tile span { display: none; position: absolute; left: 2px; top: 2px; background: #000c; color: #fff; font: 11px ui-monospace, monospace; padding: 0 3px; }
 .tile:hover { outline: 2px solid #e33; } .tile:hover span { display: block; }
+.examples img { max-width: 100%; } .channels { line-height: 1.8; } .score { color: #888; font-size: 12px; }
 figure { display: inline-block; margin: 0 2rem 1rem 0; vertical-align: top; } figcaption { color: #555; font-size: 13px; }
 img.input { image-rendering: pixelated; width: ${Math.max(224, data.input.width)}px; height: auto; }
 </style>
@@ -102,6 +126,7 @@ ${data.filters ? `<h2 id="filters">Filters of ${escape(data.filters.layer)}</h2>
 <h2 id="maps">Feature maps</h2>
 <p>Hover over a map to see its channel.</p>
 ${data.layers.map(layerSection).join('\n')}
+${data.examples?.length ? `<h2 id="examples">Dataset examples</h2>\n${data.examples.map(examplesSection).join('\n')}` : ''}
 </body>
 </html>
 `;

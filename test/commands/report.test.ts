@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { PNG } from 'pngjs';
 import { chromium, type Browser } from 'playwright-core';
-import { cnnviz } from '../helpers/cli.js';
+import { cnnviz, readPng } from '../helpers/cli.js';
+import { makeImageFolder } from '../helpers/image-folder.js';
 import { CAT } from '../helpers/paths.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -90,3 +91,27 @@ browserTest('a screenshot of the filters section shows the filter picture, not a
   expect(colours.size).toBeGreaterThan(50);
   await page.close();
 });
+
+browserTest('--examples adds a section linking an examples run: its overview loads and every channel link names a picture', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'cnnviz-report-examples-'));
+  const photos = await makeImageFolder(join(root, 'photos'), CAT, 2);
+  const run = await cnnviz(['examples', join(root, 'photos'), '--weights', 'none', '--layer', 'block1_conv2', '--channels', '0-5', '--top', '3', '-o', join(root, 'examples')]);
+  expect(run.code).toBe(0);
+  const report = join(root, 'report');
+  const { code } = await cnnviz(['report', CAT, '--weights', 'none', '--blocks', '1', '--examples', join(root, 'examples'), '-o', report]);
+  expect(code).toBe(0);
+  const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+  const failed: string[] = [];
+  page.on('requestfailed', (r) => failed.push(r.url()));
+  await page.goto(pathToFileURL(join(report, 'index.html')).href, { waitUntil: 'load' });
+  expect(await page.$$eval('h2', (hs) => hs.map((h) => h.id))).toEqual(['input', 'summary', 'filters', 'maps', 'examples']);
+  type Img = { complete: boolean; naturalWidth: number };
+  const overview = await page.$eval('section.examples img', (img) => [(img as unknown as Img).complete, (img as unknown as Img).naturalWidth]);
+  expect(overview).toEqual([true, readPng(join(root, 'examples', 'block1_conv2', 'overview.png')).width]);
+  const links = await page.$$eval('section.examples .channels a', (as) => as.map((a) => a.getAttribute('href')!));
+  expect(links).toHaveLength(6);
+  for (const link of links) expect([link, existsSync(join(report, link))]).toEqual([link, true]);
+  expect(await page.textContent('section.examples p')).toContain(`the 3 of ${photos.length} images that excite it most`);
+  expect(failed).toEqual([]);
+  await page.close();
+}, 60_000);

@@ -11,6 +11,7 @@ import type { EngineRequest } from '../../formats/model.js';
 import { receptiveField, type ReceptiveField } from '../../net/receptive.js';
 import { prepareOutputDir, type WrittenFile } from '../../output/files.js';
 import { fileSafe } from '../../output/names.js';
+import type { ReportExamples } from '../../render/report.js';
 import { planFeatures, type FeaturePlan, type FeatureRequest } from '../features.js';
 import { drawExamples, loadTiles, saveTiles, tileKey, tilesFromImages, type Tiles } from './draw.js';
 import { examplesFolder, findExamples, type ExamplesEvents, type ExamplesOptions } from './find.js';
@@ -109,4 +110,27 @@ export async function mergeExamples(args: string[], output: string, layer?: stri
   const written = await drawExamples(folder, merged.settings, merged.scored, merged.examples, tiles);
   const state = { ...shards[0].state, shard: null, scored: merged.scored, failed: merged.failed, examples: merged.examples };
   return { written, state, shards: shards.length };
+}
+
+/** The examples runs in `dir` (an examples -o folder, or one layer's folder), for the report in `from`. */
+export async function examplesLinks(dir: string, from: string): Promise<ReportExamples[]> {
+  const { readFile } = await import('node:fs/promises');
+  const { relative } = await import('node:path');
+  const { channelFile } = await import('./draw.js');
+  const entries = existsSync(join(dir, 'examples.json')) ? [dir] : (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'examples.json'))).map((e) => join(dir, e.name));
+  if (entries.length === 0) throw usageError(`--examples ${dir}: no examples.json there (cnnviz examples -o ${dir} writes one)`);
+  return Promise.all(
+    entries.map(async (folder) => {
+      const json = JSON.parse(await readFile(join(folder, 'examples.json'), 'utf8'));
+      const numbers: number[] = json.channels.map((c: { channel: number }) => c.channel);
+      return {
+        layer: json.layer,
+        score: json.score,
+        images: json.images,
+        top: Math.max(0, ...json.channels.map((c: { examples: unknown[] }) => c.examples.length)),
+        overview: relative(from, join(folder, 'overview.png')),
+        channels: json.channels.map((c: { channel: number; examples: Array<{ score: number }> }) => ({ channel: c.channel, picture: relative(from, join(folder, channelFile(c.channel, numbers))), best: c.examples[0]?.score })),
+      };
+    }),
+  );
 }
