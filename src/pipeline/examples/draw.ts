@@ -126,11 +126,24 @@ export async function drawExamples(folder: string, settings: ExamplesSettings, s
     const bytes = await timed('encode+write', () => writePng(path, picture));
     written.push({ path, bytes, shows });
   };
-  for (let k = 0; k < channels.length; k++) {
-    const own = tilesOf(k);
-    const picture = timedSync('mosaic', () => channelPicture(own.map((t) => pixels(t.crop)), settings.context ? own.map((t) => pixels(t.context!)) : undefined, top, tile));
-    await write(channelFile(channels[k], channels), picture, `${layer} channel ${channels[k]}: its ${own.length} strongest examples${settings.context ? ', the images beneath' : ''}`);
+  // A few pictures encode at once (on sharp's threads) while the next are composed.
+  const pending = new Set<Promise<void>>();
+  try {
+    for (let k = 0; k < channels.length; k++) {
+      const own = tilesOf(k);
+      const picture = timedSync('mosaic', () => channelPicture(own.map((t) => pixels(t.crop)), settings.context ? own.map((t) => pixels(t.context!)) : undefined, top, tile));
+      const writing = write(channelFile(channels[k], channels), picture, `${layer} channel ${channels[k]}: its ${own.length} strongest examples${settings.context ? ', the images beneath' : ''}`);
+      pending.add(writing);
+      void writing.then(() => pending.delete(writing), () => undefined);
+      if (pending.size >= 4) await Promise.race(pending);
+    }
+    await Promise.all(pending);
+  } catch (err) {
+    await Promise.allSettled(pending); // no write left running when the error ends the run
+    throw err;
   }
+  // Listed in channel order, however the writes finished.
+  written.sort((a, b) => (a.path < b.path ? -1 : 1));
   const small = Math.min(tile, OVERVIEW_TILE);
   const overview = timedSync('mosaic', () =>
     overviewPicture(

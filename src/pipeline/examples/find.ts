@@ -79,15 +79,17 @@ export async function findExamples(plan: FeaturePlan, field: ReceptiveField, pat
   const state = await startingState(folder, freshState(examplesSettings(plan, options), paths, options.shard), events.notice);
   const [start, end] = state.slice;
   const todo = paths.slice(start + state.done, end);
+  const save = () => timed('save state', () => writeState(folder, state)).catch((err) => {
+    throw runtimeError(`cannot save the state in '${folder}': ${fileSystemReason(err)}`);
+  });
   if (todo.length === 0) {
+    // Finished before, or a shard with no images of its own (more shards than images): its state still counts.
     state.complete = true;
+    await save();
     return state;
   }
   const { width, height } = plan.input;
   const shape = plan.mapShapes[0] as MapShape;
-  const save = () => timed('save state', () => writeState(folder, state)).catch((err) => {
-    throw runtimeError(`cannot save the state in '${folder}': ${fileSystemReason(err)}`);
-  });
 
   type Decoded = { original: [number, number]; input: RgbImage } | { error: unknown };
   const decode = (path: string): Promise<Decoded> =>
