@@ -3,7 +3,13 @@
  * a jump of 8, conv5_3 196 and 16); the offsets are worked by hand: each 'same' 3x3 conv pads
  * one pixel of the current jump, so the field of position 0 is centred on (jump - 1) / 2.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { graphFromKerasConfig } from '../../src/formats/keras/graph.js';
+import { openModel } from '../../src/formats/model.js';
+import { fusedAttr, GraphModelWriter, intsAttr, stringAttr } from '../helpers/graph-model.js';
+import { writeOnnxModel } from '../helpers/onnx-builder.js';
 import { kerasNet } from '../../src/formats/keras/net.js';
 import { vggConfig } from '../../src/formats/vgg.js';
 import type { Net, NetLayer } from '../../src/net/net.js';
@@ -59,4 +65,43 @@ test('branches meet with the larger field; dilation spans d(k-1)+1 pixels; expli
 test('a layer that changes the map size without a window is named, with the sizes', () => {
   const layers = [layer('in', [], [8, 8, 3], { role: 'input' }), layer('up', ['in'], [16, 16, 3], { type: 'UpSampling2D' }), layer('c', ['up'], [16, 16, 4], conv(3, 1, 'same'))];
   expect(() => receptiveField(net(layers), 'c')).toThrow("cannot follow the receptive field of 'c' through 'up' (UpSampling2D): it turns 8x8 maps into 16x16 by a rule cnnviz does not know");
+});
+
+describe('every format describes its windows: fields worked by hand', () => {
+  test('ONNX: Pad (2 rows, 1 column before), Conv 3x3 stride 2 pads [0, 1, 1, 0], dilated Conv, MaxPool SAME_UPPER', async () => {
+    const path = writeOnnxModel(join(mkdtempSync(join(tmpdir(), 'cnnviz-rf-')), 'rf.onnx'), {
+      input: { name: 'x', shape: [1, 3, 32, 32] },
+      initializers: [
+        { name: 'pads', dims: [8], values: [0, 0, 2, 1, 0, 0, 0, 0], int64: true },
+        { name: 'w1', dims: [4, 3, 3, 3], values: new Float32Array(108).fill(0.1) },
+        { name: 'w2', dims: [4, 4, 3, 3], values: new Float32Array(144).fill(0.1) },
+      ],
+      nodes: [
+        { op: 'Pad', name: 'pad', inputs: ['x', 'pads'] },
+        { op: 'Conv', name: 'strided', inputs: ['pad', 'w1'], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [0, 1, 1, 0] } },
+        { op: 'Conv', name: 'dilated', inputs: ['strided', 'w2'], attrs: { kernel_shape: [3, 3], dilations: [2, 2], pads: [2, 2, 2, 2] } },
+        { op: 'MaxPool', name: 'pool', inputs: ['dilated'], attrs: { kernel_shape: [2, 2], strides: [2, 2], auto_pad: 'SAME_UPPER' } },
+      ],
+    });
+    const { net } = await openModel(path, { includeTop: true });
+    // pad: offset y -2, x -1. strided: size 3, jump 2, offset y -2 - 0 = -2, x -1 - 1 = -2.
+    expect(receptiveField(net, 'strided')).toEqual({ y: { size: 3, jump: 2, offset: -2 }, x: { size: 3, jump: 2, offset: -2 } });
+    // dilated: span 5, size 3 + 4 * 2 = 11, offset -2 - 2 * 2 = -6.
+    expect(receptiveField(net, 'dilated')).toEqual({ y: { size: 11, jump: 2, offset: -6 }, x: { size: 11, jump: 2, offset: -6 } });
+    // pool on 17x16 maps: SAME_UPPER 2x2 stride 2 pads nothing before; size 11 + 2 = 13, jump 4.
+    expect(receptiveField(net, 'pool')).toEqual({ y: { size: 13, jump: 4, offset: -6 }, x: { size: 13, jump: 4, offset: -6 } });
+  });
+
+  test('TensorFlow graph model: fused conv SAME, max pool, depthwise stride 2 SAME, Pad', async () => {
+    const g = new GraphModelWriter('input', [16, 16, 3]);
+    const nhwc = { data_format: stringAttr('NHWC'), dilations: intsAttr(1, 1, 1, 1), num_args: { i: '1' }, fused_ops: fusedAttr('BiasAdd') };
+    const conv = g.node('conv', '_FusedConv2D', ['input', g.constant('f', [3, 3, 3, 4], new Float32Array(108)), g.constant('b', [4], [0, 0, 0, 0])], { ...nhwc, strides: intsAttr(1, 1, 1, 1), padding: stringAttr('SAME') });
+    const pool = g.node('pool', 'MaxPool', [conv], { ksize: intsAttr(1, 2, 2, 1), strides: intsAttr(1, 2, 2, 1), padding: stringAttr('VALID') });
+    const dw = g.node('dw', 'FusedDepthwiseConv2dNative', [pool, g.constant('d', [3, 3, 4, 1], new Float32Array(36)), g.constant('db', [4], [0, 0, 0, 0])], { ...nhwc, strides: intsAttr(1, 2, 2, 1), padding: stringAttr('SAME') });
+    g.node('pad', 'Pad', [dw, g.constant('p', [4, 2], [0, 0, 1, 1, 1, 1, 0, 0], 'int32')]);
+    const { net } = await openModel(g.write(mkdtempSync(join(tmpdir(), 'cnnviz-rf-graph-'))), { includeTop: true });
+    // conv: 3, 1, -1; pool: 4, 2, -1; depthwise on 8x8 (SAME, stride 2: nothing before): 4 + 2 * 2 = 8, 4, -1; Pad 1: offset -1 - 4 = -5.
+    expect(receptiveField(net, 'dw').x).toEqual({ size: 8, jump: 4, offset: -1 });
+    expect(receptiveField(net, 'pad').y).toEqual({ size: 8, jump: 4, offset: -5 });
+  });
 });
