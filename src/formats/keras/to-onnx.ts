@@ -9,7 +9,7 @@ import type { DataFormat, LayerNode, ModelGraph } from './graph.js';
 import type { LayerWeights, WeightArray } from '../../weights/h5.js';
 import { kerasWindow, paddingPairs, type LayerShapes } from './shapes.js';
 import { mapDims } from '../../net/net.js';
-import { convWeight, depthwiseWeight, encodeTranslation, float, GraphBuilder, int, ints, NCHW_TO_NHWC, NHWC_TO_NCHW, windowAttributes, type Attribute } from '../onnx/build.js';
+import { activationNode, convWeight, depthwiseWeight, encodeTranslation, float, GraphBuilder, int, ints, NCHW_TO_NHWC, NHWC_TO_NCHW, windowAttributes, type Attribute } from '../onnx/build.js';
 import { onnxInput, onnxOutputs, UntranslatableError } from '../onnx/translated.js';
 
 export { convWeight, depthwiseWeight, UntranslatableError };
@@ -35,31 +35,18 @@ function activation(b: GraphBuilder, name: string | undefined, x: string, rank: 
   switch (name ?? 'linear') {
     case 'linear':
       return x;
-    case 'relu':
-      return b.node('Relu', [x]);
-    case 'sigmoid':
-      return b.node('Sigmoid', [x]);
-    case 'tanh':
-      return b.node('Tanh', [x]);
-    case 'elu':
-      return b.node('Elu', [x], [float('alpha', 1)]);
-    case 'selu':
-      return b.node('Selu', [x]);
-    case 'softplus':
-      return b.node('Softplus', [x]);
-    case 'softsign':
-      return b.node('Softsign', [x]);
     case 'hard_sigmoid':
       return b.node('HardSigmoid', [x], [float('alpha', 0.2), float('beta', 0.5)]);
-    case 'relu6':
-      return b.clip(x, 0, 6);
     case 'swish':
     case 'silu':
       return b.node('Mul', [x, b.node('Sigmoid', [x])]);
     case 'softmax':
       return b.node('Softmax', [x], [int('axis', onnxAxis(-1, rank, dataFormat))]);
-    default:
-      throw new UntranslatableError(`activation '${name}'`);
+    default: {
+      const node = activationNode(b, name!, x);
+      if (!node) throw new UntranslatableError(`activation '${name}'`);
+      return node;
+    }
   }
 }
 

@@ -76,6 +76,30 @@ export function windowAttributes({ kernel, strides, dilations, padding }: LayerW
   return attributes;
 }
 
+/** The element-wise activations Keras and TensorFlow share, by Keras' lowercase names; undefined for others. */
+export function activationNode(b: GraphBuilder, name: string, x: string): string | undefined {
+  switch (name) {
+    case 'relu':
+      return b.node('Relu', [x]);
+    case 'relu6':
+      return b.clip(x, 0, 6);
+    case 'elu':
+      return b.node('Elu', [x], [float('alpha', 1)]);
+    case 'selu':
+      return b.node('Selu', [x]);
+    case 'sigmoid':
+      return b.node('Sigmoid', [x]);
+    case 'tanh':
+      return b.node('Tanh', [x]);
+    case 'softplus':
+      return b.node('Softplus', [x]);
+    case 'softsign':
+      return b.node('Softsign', [x]);
+    default:
+      return undefined;
+  }
+}
+
 /** Keras and TensorFlow kernel (kh, kw, in, out) to ONNX Conv weight (out, in, kh, kw). */
 export function convWeight(kernel: Float32Array, [kh, kw, cin, cout]: number[]): Float32Array {
   const out = new Float32Array(kernel.length);

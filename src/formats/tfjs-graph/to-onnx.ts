@@ -9,6 +9,7 @@
 import type { Shape } from '../../net/net.js';
 import type { WeightArray } from '../../weights/h5.js';
 import {
+  activationNode,
   convWeight,
   depthwiseWeight,
   encodeTranslation,
@@ -50,24 +51,10 @@ const inputSize = (ctx: Context): [number | null, number | null] => [ctx.shape(0
 
 /** An activation by TensorFlow op name, on x (fused ops name them so too). */
 function activation(b: GraphBuilder, op: string, x: string, node: GraphNode): string {
-  switch (op) {
-    case 'Relu':
-      return b.node('Relu', [x]);
-    case 'Relu6':
-      return b.clip(x, 0, 6);
-    case 'Elu':
-      return b.node('Elu', [x], [float('alpha', 1)]);
-    case 'Selu':
-      return b.node('Selu', [x]);
-    case 'Sigmoid':
-      return b.node('Sigmoid', [x]);
-    case 'Tanh':
-      return b.node('Tanh', [x]);
-    case 'LeakyRelu':
-      return b.node('LeakyRelu', [x], [float('alpha', node.attr?.alpha?.f ?? node.attr?.leakyrelu_alpha?.f ?? 0.2)]);
-    default:
-      throw new UntranslatableError(`'${node.name}' (${node.op} with ${op})`);
-  }
+  if (op === 'LeakyRelu') return b.node('LeakyRelu', [x], [float('alpha', node.attr?.alpha?.f ?? node.attr?.leakyrelu_alpha?.f ?? 0.2)]);
+  const made = activationNode(b, op.toLowerCase(), x);
+  if (!made) throw new UntranslatableError(`'${node.name}' (${node.op} with ${op})`);
+  return made;
 }
 
 /** The ops fused into a _Fused* node, after its BiasAdd: the activation, if any. */
