@@ -54,14 +54,17 @@ const known = (n: number | null, what: string): number => {
   return n;
 };
 
+/** A conv or pool layer's output (height, width): its window, as kerasWindow reads it, over the input. */
+function windowedSize(className: string, config: Record<string, any>, h: number | null, w: number | null): [number | null, number | null] {
+  const { kernel, strides, dilations, padding } = kerasWindow(className, config)!;
+  return [convOutputLength(h, kernel[0], strides[0], padding as string, dilations[0]), convOutputLength(w, kernel[1], strides[1], padding as string, dilations[1])];
+}
+
 const conv: Rule = (inputs, config) => {
   const { h, w, c } = spatial(inputs[0], config);
   const [kh, kw] = pair(config.kernel_size, 1);
-  const [sh, sw] = pair(config.strides, 1);
-  const [dh, dw] = pair(config.dilation_rate, 1);
   const cin = known(c, 'the input channels of a convolution');
-  const oh = convOutputLength(h, kh, sh, config.padding, dh);
-  const ow = convOutputLength(w, kw, sw, config.padding, dw);
+  const [oh, ow] = windowedSize('Conv2D', config, h, w);
   const weights: WeightSpec[] = [{ name: 'kernel', shape: [kh, kw, cin, config.filters], trainable: true }];
   if (config.use_bias !== false) weights.push({ name: 'bias', shape: [config.filters], trainable: true });
   return { output: image(inputs[0][0], oh, ow, config.filters, config), weights };
@@ -70,14 +73,11 @@ const conv: Rule = (inputs, config) => {
 const depthwiseConv: Rule = (inputs, config) => {
   const { h, w, c } = spatial(inputs[0], config);
   const [kh, kw] = pair(config.kernel_size, 1);
-  const [sh, sw] = pair(config.strides, 1);
-  const [dh, dw] = pair(config.dilation_rate, 1);
   const cin = known(c, 'the input channels of a convolution');
   const multiplier = config.depth_multiplier ?? 1;
   const weights: WeightSpec[] = [{ name: 'depthwise_kernel', shape: [kh, kw, cin, multiplier], trainable: true }];
   if (config.use_bias !== false) weights.push({ name: 'bias', shape: [cin * multiplier], trainable: true });
-  const oh = convOutputLength(h, kh, sh, config.padding, dh);
-  const ow = convOutputLength(w, kw, sw, config.padding, dw);
+  const [oh, ow] = windowedSize('DepthwiseConv2D', config, h, w);
   return { output: image(inputs[0][0], oh, ow, cin * multiplier, config), weights };
 };
 
@@ -95,10 +95,8 @@ const separableConv: Rule = (inputs, config) => {
 
 const pooling: Rule = (inputs, config) => {
   const { h, w, c } = spatial(inputs[0], config);
-  const [ph, pw] = pair(config.pool_size, 2);
-  const [sh, sw] = pair(config.strides ?? config.pool_size, 2);
-  const padding = config.padding ?? 'valid';
-  return { output: image(inputs[0][0], convOutputLength(h, ph, sh, padding), convOutputLength(w, pw, sw, padding), c, config) };
+  const [oh, ow] = windowedSize('MaxPooling2D', config, h, w);
+  return { output: image(inputs[0][0], oh, ow, c, config) };
 };
 
 const globalPooling: Rule = (inputs, config) => {
