@@ -105,7 +105,10 @@ test('an interrupted run continues where its saved state stopped and ends as an 
   // VGG16 with seeded weights: slow enough per image to interrupt part way.
   const args = ['examples', photos, '--weights', 'none', '--layer', 'block3_conv1', '--channels', '0-7', '--top', '3', '--save-every', '1'];
   const full = tmp('full');
-  expect((await cnnviz([...args, '-o', full])).code).toBe(0);
+  const uninterrupted = await cnnviz([...args, '-o', full]);
+  expect(uninterrupted.code).toBe(0);
+  // Seeded weights are said, as in every picture of an untrained network.
+  expect(uninterrupted.stderr).toContain('; the examples show an untrained network');
   const out = tmp('resumed');
   const { child, result } = startCnnviz([...args, '-o', out]);
   const state = join(out, 'block3_conv1', 'state.json');

@@ -152,7 +152,7 @@ export async function drawExamples(folder: string, settings: ExamplesSettings, s
       small,
     ),
   );
-  await write('overview.png', overview, `${layer}: ${channels.length} channels, a row each, ${top} examples from ${scored} images`);
+  await write('overview.png', overview, `${layer}: ${channels.length} channels, a row each, ${top} examples from ${scored} image${scored === 1 ? '' : 's'}`);
   const json = new TextEncoder().encode(examplesJson(settings, scored, examples));
   await writeFileAtomic(join(folder, 'examples.json'), json);
   written.push({ path: join(folder, 'examples.json'), bytes: json.length, shows: `${layer}: each channel's examples, scores, positions and boxes` });

@@ -100,6 +100,7 @@ export async function findExamples(plan: FeaturePlan, field: ReceptiveField, pat
 
   let next = decode(todo[0]);
   const engine = await startFeatureEngine(plan, request);
+  if (engine.weights.random) events.notice(`weights: ${engine.weights.description}; the examples show an untrained network`);
   try {
     for (let i = 0; i < todo.length; i++) {
       const path = todo[i];
