@@ -75,6 +75,8 @@ async function examples(args: string[], options: ExamplesCommandOptions, ctx: Co
   plan.plan.model.details.forEach(ctx.report.verbose);
   const paths = await listImages(args);
   if (paths.length === 0) throw usageError(`no image files in ${args.join(', ')}`);
+  // One image named on the command line: a bad one is the user's to fix, before any work.
+  if (paths.length === 1) await (await import('../image/decode.js')).checkImage(paths[0]);
   await prepareOutputDir(options.output);
   if (plan.plan.preprocessNote) ctx.report.notice(`preprocessing: ${plan.plan.preprocessNote}; --preprocess sets another`);
 

@@ -137,6 +137,17 @@ tinyTest('a broken image is skipped and listed; the rest are scored, and the run
   expect(JSON.parse(readFileSync(join(out, 'relu_2_2', 'examples.json'), 'utf8')).images).toBe(4);
 });
 
+tinyTest('a folder of images none of which reads: one line, exit 1, no picture drawn', async () => {
+  const folder = tmp('unreadable');
+  writeFileSync(join(folder, 'a.png'), 'not a png');
+  writeFileSync(join(folder, 'b.jpg'), 'nor a jpeg');
+  const out = tmp('unreadable-out');
+  const { code, stderr } = await cnnviz(['examples', folder, '--model', TINY_VGG, '--layer', 'relu_2_2', '-o', out]);
+  expect(code).toBe(1);
+  expect(stderr.trim().split('\n').pop()).toBe(`cnnviz: none of the 2 images could be read (${join(folder, 'a.png')}, ${join(folder, 'b.jpg')}); no pictures drawn`);
+  expect(readdirSync(join(out, 'relu_2_2'))).toEqual(['state.json']);
+});
+
 describe('bad input: one line, exit 2, no file', () => {
   const refused = async (args: string[], message: string | RegExp) => {
     const out = join(tmp('bad'), 'out');
@@ -147,6 +158,7 @@ describe('bad input: one line, exit 2, no file', () => {
     expect(existsSync(out)).toBe(false);
   };
   tinyTest('a layer without maps', () => refused(['examples', photos, '--model', TINY_VGG, '--layer', 'flatten'], /'flatten'.*not a spatial layer|no spatial layer 'flatten'/));
+  test('one image named that does not exist', () => refused(['examples', 'missing.jpg', '--weights', 'none', '--layer', 'block1_conv1'], "cnnviz: image 'missing.jpg' does not exist\n"));
   tinyTest('--top 0', () => refused(['examples', photos, '--model', TINY_VGG, '--layer', 'relu_2_2', '--top', '0'], /--top.*expected a whole number of 1 or more/));
   tinyTest('--channels past the layer', () => refused(['examples', photos, '--model', TINY_VGG, '--layer', 'relu_2_2', '--channels', '5-12'], "cnnviz: --channels 5-12: the layer has 10 channels, 0 to 9\n"));
   tinyTest('a shard index out of range', () => refused(['examples', photos, '--model', TINY_VGG, '--layer', 'relu_2_2', '--shard', '3/3'], 'cnnviz: --shard 3/3: the shard index runs from 0 to 2\n'));

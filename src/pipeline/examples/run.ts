@@ -58,6 +58,11 @@ export async function runExamples(
   events: ExamplesEvents,
 ): Promise<ExamplesResult> {
   const state = await findExamples(plan, field, paths, options, request, events);
+  if (state.scored === 0 && state.failed.length > 0) {
+    // Nothing to draw: empty pictures would only hide that every image failed.
+    const names = state.failed.map((f) => f.split(': ')[0]);
+    throw runtimeError(`none of the ${names.length} images could be read (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}); no pictures drawn`);
+  }
   const folder = examplesFolder(options.output, plan.layers[0]);
   const tiles = await tilesFromImages(state.examples, state.settings);
   if (state.shard) {
