@@ -1,14 +1,27 @@
 /**
  * The temporary files and folders this run has open (a PNG being written, a download, an ONNX
  * cache entry being made), so that an interrupted run (Ctrl-C, SIGTERM) removes them before it
- * exits. Every temporary name carries the process id, so a later run can tell the leftovers of
- * a dead process from a live one's work.
+ * exits. Every temporary name is one no user picks: `.cnnviz-tmp-<pid>-<8 hex>-<what>`. Only
+ * such names are ever removed as leftovers, and only when their process is gone: a user's
+ * `thesis.2024.tmp` or `photos.2019.tmp/` is never touched.
  */
+import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+
+const PREFIX = '.cnnviz-tmp-';
+const TEMP_NAME = /^\.cnnviz-tmp-(\d+)-[0-9a-f]{8}(?:-|$)/;
+/** Enough of the target's name to tell temporaries apart in a listing, short enough for any file system. */
+const HINT_LENGTH = 40;
 
 const open = new Set<string>();
+
+/** A temporary path beside `target` (same folder, so a rename is atomic): `.cnnviz-tmp-<pid>-<hex>-<name>`. */
+export function tempPathFor(target: string): string {
+  const hint = basename(target).slice(0, HINT_LENGTH);
+  return join(dirname(target), `${PREFIX}${process.pid}-${randomBytes(4).toString('hex')}-${hint}`);
+}
 
 export function trackTemp(path: string): void {
   open.add(path);
@@ -24,9 +37,9 @@ export function removeTempFilesSync(): void {
   open.clear();
 }
 
-/** The process id a temporary name carries (`name.<pid>.<hex>.tmp`, `key.<pid>.tmp`), if any. */
+/** The process id in one of cnnviz's temporary names; undefined for any other name. */
 export function pidOfTemp(name: string): number | undefined {
-  const match = /\.(\d+)(?:\.[0-9a-f]+)?\.(?:tmp|part)$/.exec(name);
+  const match = TEMP_NAME.exec(name);
   return match ? Number(match[1]) : undefined;
 }
 
@@ -40,15 +53,19 @@ export function isAlive(pid: number): boolean {
   }
 }
 
-/** Temporary files and folders that killed runs left in `dir` and its subfolders (`depth` levels down). */
+/**
+ * cnnviz's own temporaries that killed runs left in `dir` and its subfolders (`depth` levels
+ * down). Symbolic links are neither followed nor removed.
+ */
 export async function removeDeadTemps(dir: string, depth = 1): Promise<void> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
   await Promise.all(
     entries.map(async (entry) => {
       const path = join(dir, entry.name);
+      if (entry.isSymbolicLink()) return undefined;
       const pid = pidOfTemp(entry.name);
       if (pid !== undefined && pid !== process.pid && !isAlive(pid)) return rm(path, { recursive: true, force: true });
-      if (entry.isDirectory() && depth > 0) return removeDeadTemps(path, depth - 1);
+      if (entry.isDirectory() && depth > 0 && pid === undefined) return removeDeadTemps(path, depth - 1);
       return undefined;
     }),
   );

@@ -13,7 +13,7 @@ import { arch, cpus } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { makeFolder } from '../folders.js';
-import { removeDeadTemps, trackTemp, untrackTemp } from '../temp-files.js';
+import { removeDeadTemps, tempPathFor, trackTemp, untrackTemp } from '../temp-files.js';
 
 /** A few models: VGG16's convolutional base takes 59 MB. */
 /** The files a cache entry was made from, as a key part: a changed file (size or time) misses. */
@@ -117,7 +117,7 @@ export async function removeEntry(dir: string, key: string): Promise<void> {
  * an entry), then prunes old entries and what dead runs left.
  */
 export async function reserveCacheEntry(dir: string, key: string): Promise<{ folder: string; commit(): Promise<void>; abandon(): Promise<void> }> {
-  const folder = join(dir, `${key}.${process.pid}.tmp`);
+  const folder = tempPathFor(join(dir, key));
   await makeFolder(folder);
   trackTemp(folder);
   return {

@@ -2,16 +2,15 @@
  * Writing output files so that a failure never leaves half a file: write to a temporary
  * name in the same folder, then rename over the target.
  */
-import { randomBytes } from 'node:crypto';
 import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import { makeFolder } from '../folders.js';
 import { join } from 'node:path';
 import { fileSystemReason, runtimeError, usageError } from '../errors.js';
-import { removeDeadTemps, trackTemp, untrackTemp } from '../temp-files.js';
+import { removeDeadTemps, tempPathFor, trackTemp, untrackTemp } from '../temp-files.js';
 import type { PixelImage } from '../render/mosaic.js';
 
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
-  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const temporary = tempPathFor(path);
   trackTemp(temporary);
   try {
     await writeFile(temporary, data);
@@ -47,7 +46,6 @@ export interface WrittenFile {
   shows: string;
 }
 
-/** Creates the output folder; a path that is a file, or unwritable, is the user's to fix. */
 /**
  * Creates the output folder and proves it writable (a probe file, removed at once), so that a
  * read-only, full or immutable folder fails before any work; leftovers of killed runs go.
@@ -60,7 +58,7 @@ export async function prepareOutputDir(dir: string): Promise<void> {
   } catch (err) {
     throw runtimeError(`cannot create output folder '${dir}': ${fileSystemReason(err)}`);
   }
-  const probe = join(dir, `.cnnviz-probe.${process.pid}.tmp`);
+  const probe = tempPathFor(join(dir, 'probe'));
   try {
     await writeFile(probe, 'cnnviz');
   } catch (err) {
@@ -68,7 +66,8 @@ export async function prepareOutputDir(dir: string): Promise<void> {
   } finally {
     await rm(probe, { force: true });
   }
-  await removeDeadTemps(dir);
+  // Two levels: out/<image>/ of batches, out/<layer>/sources/ of examples shards.
+  await removeDeadTemps(dir, 2);
 }
 
 

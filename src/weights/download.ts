@@ -3,14 +3,14 @@
  * the destination, checking the md5, then renaming, so that an interrupted or corrupt
  * transfer never leaves a file where a good one is expected.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
-import { trackTemp, untrackTemp } from '../temp-files.js';
+import { tempPathFor, trackTemp, untrackTemp } from '../temp-files.js';
 
 export interface DownloadProgress {
   received: number;
@@ -52,7 +52,7 @@ export async function download(url: string, destination: string, options: Downlo
   const header = response.headers.get('content-length');
   const total = header === null ? undefined : Number(header);
   await mkdir(dirname(destination), { recursive: true });
-  const temporary = `${destination}.${process.pid}.${randomBytes(4).toString('hex')}.part`;
+  const temporary = tempPathFor(destination);
   trackTemp(temporary);
   const md5 = createHash('md5');
   let received = 0;

@@ -89,24 +89,24 @@ asRoot()('a full cache disk: writing the prepared model fails, the run goes on f
 test("a dead run's half-written pictures in the output folder go on the next run; a live run's stay", async () => {
   const out = tmp('heal-out-temps');
   mkdirSync(join(out, 'a'));
-  writeFileSync(join(out, 'a', 'relu_Relu.png.999999.0a1b2c3d.tmp'), 'half a png');
-  writeFileSync(join(out, `b.png.${process.pid}.0a1b2c3d.tmp`), 'being written');
+  writeFileSync(join(out, 'a', '.cnnviz-tmp-999999-0a1b2c3d-relu_Relu.png'), 'half a png');
+  writeFileSync(join(out, `.cnnviz-tmp-${process.pid}-0a1b2c3d-b.png`), 'being written');
   const result = await cnnviz(['featuremaps', IMAGE, '--model', MODEL, '--layer', '/relu/Relu', '-o', out], { CNNVIZ_CACHE: tmp('heal-c') });
   expect(result.code).toBe(0);
   expect(readdirSync(join(out, 'a'))).toEqual([]);
-  expect(readdirSync(out).sort()).toEqual(['a', `b.png.${process.pid}.0a1b2c3d.tmp`, 'cat64-relu_Relu.png']);
+  expect(readdirSync(out).sort()).toEqual([`.cnnviz-tmp-${process.pid}-0a1b2c3d-b.png`, 'a', 'cat64-relu_Relu.png']);
 });
 
 test("a dead run's half-made entry and half-downloaded weights go on the next run; a live run's stay", async () => {
   const cache = tmp('heal-leftovers');
-  mkdirSync(join(cache, 'onnx', '0123456789abcdef0123456789abcdef.999999.tmp'), { recursive: true });
-  mkdirSync(join(cache, 'onnx', `fedcba9876543210fedcba9876543210.${process.pid}.tmp`), { recursive: true });
-  writeFileSync(join(cache, 'vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5.999999.0a1b2c3d.part'), 'half');
+  mkdirSync(join(cache, 'onnx', '.cnnviz-tmp-999999-0a1b2c3d-0123456789abcdef0123456789abcdef'), { recursive: true });
+  mkdirSync(join(cache, 'onnx', `.cnnviz-tmp-${process.pid}-0a1b2c3d-fedcba9876543210fedcba9876543210`), { recursive: true });
+  writeFileSync(join(cache, '.cnnviz-tmp-999999-0a1b2c3d-vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5'), 'half');
   await run(cache);
-  expect(readdirSync(join(cache, 'onnx')).filter((n) => n.endsWith('.tmp'))).toEqual([`fedcba9876543210fedcba9876543210.${process.pid}.tmp`]);
+  expect(readdirSync(join(cache, 'onnx')).filter((n) => n.startsWith('.cnnviz-tmp-'))).toEqual([`.cnnviz-tmp-${process.pid}-0a1b2c3d-fedcba9876543210fedcba9876543210`]);
   // The weights cache is cleaned when imagenet weights are looked for.
   await cnnviz(['filters', '-o', tmp('heal-f')], { CNNVIZ_CACHE: cache, HOME: tmp('home'), CNNVIZ_WEIGHTS_BASE_URL: 'http://127.0.0.1:9/' });
-  expect(readdirSync(cache).filter((n) => n.endsWith('.part'))).toEqual([]);
+  expect(readdirSync(cache).filter((n) => n.startsWith('.cnnviz-tmp-'))).toEqual([]);
 });
 
 test('ONNX Runtime leaves no mat-debug log nor .ses file in the temp folder', async () => {
