@@ -4,8 +4,10 @@
  * IEEE halves), all turned into float32 exactly as tf.io.decodeWeights does.
  */
 import { readFile } from 'node:fs/promises';
-import { dirname, isAbsolute, relative, resolve } from 'node:path';
-import { runtimeError, usageError } from '../errors.js';
+import { dirname } from 'node:path';
+import { z } from 'zod';
+import { fileInside } from '../folders.js';
+import { fileSystemReason, runtimeError, usageError } from '../errors.js';
 import type { WeightArray } from './h5.js';
 
 export interface WeightSpec {
@@ -66,15 +68,12 @@ export function decodeTfjsWeights(buffer: Uint8Array, specs: WeightSpec[], sourc
 
 /**
  * A weight shard's file: beside model.json or below it, never elsewhere (a manifest naming
- * '../../etc/passwd' would otherwise have cnnviz read it as weights).
+ * '../../etc/passwd', or a shard that is a link out of the folder, would otherwise have cnnviz
+ * read another file as weights).
  */
 export function shardPath(modelJson: string, shard: string): string {
-  const folder = resolve(dirname(modelJson));
-  const file = resolve(folder, shard);
-  const inside = relative(folder, file);
-  if (isAbsolute(shard) || inside === '' || inside.startsWith('..') || isAbsolute(inside)) {
-    throw usageError(`'${modelJson}' names weight shard '${shard}', which is outside the model's folder; refused`);
-  }
+  const file = typeof shard === 'string' ? fileInside(dirname(modelJson), shard) : undefined;
+  if (!file) throw usageError(`'${modelJson}' names weight shard '${String(shard)}', which is outside the model's folder; refused`);
   return file;
 }
 
@@ -83,18 +82,53 @@ export interface ManifestGroup {
   weights: WeightSpec[];
 }
 
+/** The largest count of one weight's values: more than any array JavaScript can make is a damaged file. */
+const MAX_ELEMENTS = 2 ** 31 - 1;
+
+/** What a model.json's weightsManifest must be, whoever wrote it: dims are counts, names are text. */
+const manifestSchema = z.array(
+  z.object({
+    paths: z.array(z.string().min(1)),
+    weights: z.array(
+      z
+        .object({
+          name: z.string(),
+          shape: z.array(z.number().int().nonnegative()),
+          dtype: z.string(),
+          quantization: z.object({ dtype: z.string(), min: z.number().optional(), scale: z.number().optional() }).optional(),
+        })
+        .refine((w) => w.shape.reduce((a, b) => a * b, 1) <= MAX_ELEMENTS, { message: 'more values than an array can hold', path: ['shape'] }),
+    ),
+  }),
+);
+
+/** Where a schema's first complaint points, and what it says: "[2].weights[0].shape[1]: expected a non-negative integer". */
+export function schemaProblem(error: z.ZodError): string {
+  const issue = error.issues[0];
+  const at = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
+  return `${at ? `${at}: ` : ''}${issue.message}`;
+}
+
+/** A model.json's weightsManifest, checked; a damaged one is named in one line. */
+export function checkedManifest(modelJson: string, manifest: unknown): ManifestGroup[] {
+  if (manifest === undefined) return [];
+  const parsed = manifestSchema.safeParse(manifest);
+  if (!parsed.success) throw usageError(`'${modelJson}' has a damaged weightsManifest (${schemaProblem(parsed.error)})`);
+  return parsed.data;
+}
+
 /** Every shard file a model.json's manifest names, in order. */
-export const manifestShards = (modelJson: string, manifest: ManifestGroup[] = []): string[] => manifest.flatMap((group) => group.paths.map((p) => shardPath(modelJson, p)));
+export const manifestShards = (modelJson: string, manifest: unknown): string[] => checkedManifest(modelJson, manifest).flatMap((group) => group.paths.map((p) => shardPath(modelJson, p)));
 
 /** Every weight of a model.json's manifest, and each group's shards joined (tfjs takes those as they are). */
-export async function readManifestWeights(modelJson: string, manifest: ManifestGroup[] = []): Promise<{ weights: WeightArray[]; groups: Buffer[] }> {
+export async function readManifestWeights(modelJson: string, manifest: unknown): Promise<{ weights: WeightArray[]; groups: Buffer[] }> {
   const weights: WeightArray[] = [];
   const groups: Buffer[] = [];
-  for (const group of manifest) {
+  for (const group of checkedManifest(modelJson, manifest)) {
     const shards = await Promise.all(
       group.paths.map((p) =>
-        readFile(shardPath(modelJson, p)).catch(() => {
-          throw runtimeError(`weight shard '${p}' of '${modelJson}' is missing`);
+        readFile(shardPath(modelJson, p)).catch((err) => {
+          throw runtimeError(`weight shard '${p}' of '${modelJson}' cannot be read (${fileSystemReason(err)})`);
         }),
       ),
     );

@@ -3,7 +3,7 @@
  * tf.io.decodeWeights, and the shared trained tiny-vgg quantized as tfjs-converter does
  * (uint8, uint16, float16) drawn by cnnviz equal to tfjs running the same files.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -17,6 +17,7 @@ import { cnnviz } from '../helpers/cli.js';
 import { maxAbsDiff, scaleOf } from '../helpers/compare.js';
 import { seededValues } from '../helpers/keras-h5.js';
 import { parseNpy } from '../helpers/npy.js';
+import { GraphModelWriter } from '../helpers/graph-model.js';
 import { CAT, TINY_VGG, withTinyVgg } from '../helpers/paths.js';
 import { quantize, quantizeModelJson, type QuantizeAs } from '../helpers/quantize.js';
 
@@ -72,5 +73,33 @@ describe.each(KINDS)('tiny-vgg quantized to %s', (kind) => {
       const theirs = outputs[i].dataSync() as Float32Array;
       expect(maxAbsDiff(ours, theirs) / scaleOf(theirs)).toBeLessThan(1e-4);
     }
+  });
+});
+
+describe('a damaged weightsManifest is named in one line, exit 2, from any model.json', () => {
+  const graph = () => {
+    const g = new GraphModelWriter('input', [8, 8, 3]);
+    g.node('relu', 'Relu', [g.node('add', 'AddV2', ['input', g.constant('bias', [3], [1, 2, 3])])]);
+    return g;
+  };
+  test.each([
+    ['a negative dim', (m: any) => (m.weightsManifest[0].weights[0].shape = [-3]), /weightsManifest \(\[0\]\.weights\[0\]\.shape\[0\]: Too small: expected number to be >=0\)/],
+    ['a dim given as text', (m: any) => (m.weightsManifest[0].weights[0].shape = ['3']), /weightsManifest \(\[0\]\.weights\[0\]\.shape\[0\]: Invalid input: expected number, received string\)/],
+    ['a fractional dim', (m: any) => (m.weightsManifest[0].weights[0].shape = [1.5]), /weightsManifest \(\[0\]\.weights\[0\]\.shape\[0\]: Invalid input: expected int, received number\)/],
+    ['dims past any array', (m: any) => (m.weightsManifest[0].weights[0].shape = [65536, 65536]), /weightsManifest \(\[0\]\.weights\[0\]\.shape: more values than an array can hold\)/],
+    ['paths that are not a list', (m: any) => (m.weightsManifest[0].paths = 'group1-shard1of1.bin'), /weightsManifest \(\[0\]\.paths: Invalid input: expected array, received string\)/],
+  ])('%s', async (_name, damage, message) => {
+    const dir = mkdtempSync(join(tmpdir(), 'cnnviz-manifest-'));
+    const path = graph().write(dir);
+    const json = JSON.parse(readFileSync(path, 'utf8'));
+    damage(json);
+    writeFileSync(path, JSON.stringify(json));
+    for (const args of [['summary', '--model', path], ['featuremaps', CAT, '--model', path, '--layer', 'relu', '-o', join(dir, 'out')]]) {
+      const { code, stderr } = await cnnviz(args);
+      expect(stderr).toMatch(message);
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+      expect(code).toBe(2);
+    }
+    expect(existsSync(join(dir, 'out'))).toBe(false);
   });
 });

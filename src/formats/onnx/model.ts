@@ -192,8 +192,9 @@ interface Description {
 }
 
 /** Bumped when a description's form or content changes, so older ones are not read. */
-const DESCRIPTION_VERSION = 2;
+const DESCRIPTION_VERSION = 3;
 const MAX_DESCRIPTIONS = 16;
+const MAX_ONNX_FILE = 2 ** 31 - 1;
 
 function describe(path: string, model: ModelProto, options: OpenOptions): Description {
   const { graph } = model;
@@ -214,21 +215,37 @@ function describe(path: string, model: ModelProto, options: OpenOptions): Descri
 async function cachedDescription(folder: string | undefined, key: string, make: () => Promise<Description>): Promise<{ description: Description; fromCache: boolean }> {
   const file = folder && join(folder, `${key}.json`);
   if (file) {
-    const text = await readFile(file, 'utf8').catch(() => undefined);
-    try {
-      if (text) return { description: JSON.parse(text) as Description, fromCache: true };
-    } catch {
-      // A damaged description is made again below.
-    }
+    const description = sealedDescription(await readFile(file, 'utf8').catch(() => undefined));
+    if (description) return { description, fromCache: true };
+    // None yet, or damaged or edited (its seal does not match): made again below.
   }
   const description = await make();
   if (folder && file) {
     await makeFolder(folder)
-      .then(() => writeFileAtomic(file, new TextEncoder().encode(JSON.stringify(description))))
+      .then(() => writeFileAtomic(file, new TextEncoder().encode(sealDescription(description))))
       .then(() => pruneOldest(folder, MAX_DESCRIPTIONS))
       .catch(() => undefined); // only an optimisation: a cache that cannot be written costs a read
   }
   return { description, fromCache: false };
+}
+
+/**
+ * A description as stored: its JSON and that text's SHA-256, so that a file cut short, edited
+ * or of another shape is not trusted (hashing 50 KB costs well under a millisecond; a schema
+ * library would add 40 ms to every warm run).
+ */
+const digestOf = (text: string): string => createHash('sha256').update(text).digest('hex');
+const sealDescription = (description: Description): string => {
+  const body = JSON.stringify(description);
+  return JSON.stringify({ sha256: digestOf(body), body });
+};
+function sealedDescription(text: string | undefined): Description | undefined {
+  try {
+    const { sha256, body } = JSON.parse(text ?? 'null') ?? {};
+    return typeof body === 'string' && sha256 === digestOf(body) ? (JSON.parse(body) as Description) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function pruneOldest(folder: string, keep: number): Promise<void> {
@@ -243,6 +260,8 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
   const { size, mtimeMs } = await stat(path).catch(() => {
     throw usageError(`model file '${path}' cannot be read`);
   });
+  // Protobuf caps a message at 2 GB; larger models keep their weights in external data files.
+  if (size > MAX_ONNX_FILE) throw usageError(`'${path}' is ${(size / 2 ** 30).toFixed(1)} GB; an ONNX file holds at most 2 GB (larger models keep their weights in external data beside it)`);
   const identity = { path: await realpath(path), size, mtimeMs };
   let decoded: ModelProto | undefined;
   const load = async (): Promise<ModelProto> => {

@@ -8,7 +8,7 @@
 import { messageOf, runtimeError, usageError } from '../../errors.js';
 import { depthwiseKernel, isChain, mapDims, type Kernel, type KernelShape, type LayerRole, type Net, type NetLayer } from '../../net/net.js';
 import { timed } from '../../timings.js';
-import { manifestShards, readManifestWeights, type WeightSpec } from '../../weights/tfjs-weights.js';
+import { checkedManifest, manifestShards, readManifestWeights } from '../../weights/tfjs-weights.js';
 import type { WeightArray } from '../../weights/h5.js';
 import type { EngineRequest, Model, OpenOptions } from '../model.js';
 import type { BackendName } from '../../engines/backend.js';
@@ -41,11 +41,12 @@ export function isGraphModelJson(json: any): boolean {
 
 export async function openGraphModel(path: string, json: any, options: OpenOptions): Promise<Model> {
   const nodes: GraphNode[] = json.modelTopology.node;
-  const files = manifestShards(path, json.weightsManifest);
-  const { weights, groups } = await timed('weights', () => readManifestWeights(path, json.weightsManifest));
+  const manifest = checkedManifest(path, json.weightsManifest);
+  const files = manifestShards(path, manifest);
+  const { weights, groups } = await timed('weights', () => readManifestWeights(path, manifest));
   const constants = new Map(weights.map((w) => [w.name, w]));
   // Parameters are the float constants (int32 ones are axes, shapes and paddings).
-  const floats = new Set<string>((json.weightsManifest ?? []).flatMap((g: { weights: WeightSpec[] }) => g.weights.filter((w) => w.dtype === 'float32').map((w) => w.name)));
+  const floats = new Set<string>(manifest.flatMap((g) => g.weights.filter((w) => w.dtype === 'float32').map((w) => w.name)));
   const paramsOf = (names: string[]) => names.reduce((sum, n) => sum + (floats.has(n) ? (constants.get(n)?.data.length ?? 0) : 0), 0);
   const values = new Map([...constants].map(([name, w]) => [name, { shape: w.shape, values: w.data.length <= 64 ? Array.from(w.data) : undefined }]));
   const placeholders = nodes.filter((n) => n.op === 'Placeholder');
@@ -127,7 +128,7 @@ export async function openGraphModel(path: string, json: any, options: OpenOptio
         converter.loadGraphModel(
           tf.io.fromMemory({
             modelTopology: json.modelTopology,
-            weightSpecs: (json.weightsManifest ?? []).flatMap((g: { weights: unknown[] }) => g.weights),
+            weightSpecs: manifest.flatMap((g) => g.weights),
             weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.length),
           }),
         ),

@@ -2,7 +2,7 @@
  * Bad ONNX input, each through the CLI: one line on stderr, exit 2 (the user's input) or 1
  * (the work failed), no stack trace, and no picture written.
  */
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cnnviz } from '../../helpers/cli.js';
@@ -43,6 +43,14 @@ function missingExternalData(): string {
   return join(alone, 'model.onnx');
 }
 
+/** 3 GB of zeros named .onnx, sparse: no disk is spent on it. */
+function hugeZeros(): string {
+  const path = join(dir, 'zeros.onnx');
+  writeFileSync(path, '');
+  truncateSync(path, 3 * 2 ** 30);
+  return path;
+}
+
 function unknownOp(): string {
   return writeOnnxModel(join(dir, 'custom-op.onnx'), {
     input: { name: 'x', shape: [1, 3, 8, 8] },
@@ -56,7 +64,8 @@ function unknownOp(): string {
 const CASES: Array<[string, () => string[], number, RegExp]> = [
   ['a truncated .onnx', () => ['summary', '--model', truncated()], 1, /'.*truncated\.onnx' is not a readable ONNX model \(.*\): is it truncated, or another kind of file\?/],
   ['a text file named .onnx', () => ['summary', '--model', notProtobuf()], 1, /notes\.onnx' is not a readable ONNX model/],
-  ['external data missing', () => ['summary', '--model', missingExternalData()], 1, /keeps its weights in 'model\.onnx\.data', which is not beside it/],
+  ['external data missing', () => ['summary', '--model', missingExternalData()], 2, /keeps its weights in '.*model\.onnx\.data', which cannot be read \(no such file or folder \(ENOENT\)\)/],
+  ['a 3 GB file of zeros', () => ['featuremaps', CAT64, '--model', hugeZeros(), '-o', join(dir, 'out')], 2, /zeros\.onnx' is 3\.0 GB; an ONNX file holds at most 2 GB \(larger models keep their weights in external data beside it\)/],
   ['an op ONNX Runtime cannot run', () => ['featuremaps', CAT64, '--model', unknownOp(), '--layer', 'relu', '-o', join(dir, 'out-op')], 1, /ONNX Runtime cannot run '.*custom-op\.onnx': No Op registered for MyFancyActivation with domain_version of 13$/m],
   ['an unknown node name', () => ['featuremaps', CAT64, '--model', RESNET, '--layer', '/layer1/layer1.0/relu_1/Rellu', '-o', join(dir, 'out')], 2, /no layer '\/layer1\/layer1\.0\/relu_1\/Rellu' in tiny_resnet\. Did you mean '\/layer1\/layer1\.0\/relu_1\/Relu'\?/],
   ['a 2-D node for featuremaps', () => ['featuremaps', CAT64, '--model', RESNET, '--layer', '/fc/Gemm', '-o', join(dir, 'out')], 2, /layer '\/fc\/Gemm' \(Gemm\) is not a spatial layer/],
