@@ -5,7 +5,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { createRequire } from 'node:module';
 import { CnnvizError, fileSystemReason } from './errors.js';
-import { removeTempFilesSync } from './temp-files.js';
+import { removeTempFilesSync, runInterruptActionsSync } from './temp-files.js';
 import { ENGINES } from './engines/backend.js';
 import { markStartup, writeTimingsIfAsked } from './timings.js';
 import { consoleReporter, type CommandContext, type GlobalOptions } from './commands/context.js';
@@ -65,6 +65,7 @@ export async function main(argv: string[]): Promise<number> {
   // them), this run's temporary files go, and the exit code says which signal it was.
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     process.once(signal, () => {
+      runInterruptActionsSync();
       removeTempFilesSync();
       if (process.stderr.isTTY) process.stderr.write('\x1b[?25h\x1b[?7h\n');
       process.stderr.write(`cnnviz: interrupted (${signal}); files written so far are complete, a batch run again continues where it stopped\n`);

@@ -1,5 +1,6 @@
 /**
- * The temporary files and folders this run has open (a PNG being written, a download, an ONNX
+ * What an interrupted run does on its way out: saves what asked to be saved, and removes the
+ * temporary files and folders this run has open (a PNG being written, a download, an ONNX
  * cache entry being made), so that an interrupted run (Ctrl-C, SIGTERM) removes them before it
  * exits. Every temporary name is one no user picks: `.cnnviz-tmp-<pid>-<8 hex>-<what>`. Only
  * such names are ever removed as leftovers, and only when their process is gone: a user's
@@ -29,6 +30,29 @@ export function trackTemp(path: string): void {
 
 export function untrackTemp(path: string): void {
   open.delete(path);
+}
+
+const interruptActions = new Set<() => void>();
+
+/**
+ * Work to save when the run is interrupted (an examples state), run before the temporaries go;
+ * synchronous, as a signal handler must be. Returns the function that takes it back.
+ */
+export function atInterrupt(action: () => void): () => void {
+  interruptActions.add(action);
+  return () => interruptActions.delete(action);
+}
+
+/** Runs what was registered with atInterrupt; a failure there must not keep the process from ending. */
+export function runInterruptActionsSync(): void {
+  for (const action of interruptActions) {
+    try {
+      action();
+    } catch {
+      // The last regular save stands.
+    }
+  }
+  interruptActions.clear();
 }
 
 /** Removes what is still open; synchronous, for signal handlers. */

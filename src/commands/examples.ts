@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import type { CommandContext, Runner } from './context.js';
-import { addModelOptions, examples as helpExamples, positiveInt, type ModelOptions } from './options.js';
+import { addModelOptions, examples as helpExamples, intInRange, positiveInt, type ModelOptions } from './options.js';
+import { TILE_RANGE } from '../render/examples.js';
 import { imageProgress, reportFiles, withDownloadProgress } from './output.js';
 import { RESIZE_METHODS, type ResizeMethod } from '../image/resize.js';
 import { PREPROCESS_MODES, type PreprocessMode } from '../image/preprocess.js';
@@ -32,7 +33,7 @@ export function examplesCommand(run: Runner): Command {
     .option('--top <n>', 'examples per channel', positiveInt, 9)
     .addOption(new Option('--score <how>', "an image's score for a channel: the largest activation of its map, or the mean").choices(['max', 'mean']).default('max'))
     .option('--context', 'also show each whole image, the field outlined')
-    .option('--tile <px>', 'pixels on a side of each example as drawn', positiveInt, 96)
+    .option('--tile <px>', `pixels on a side of each example as drawn (${TILE_RANGE[0]} to ${TILE_RANGE[1]})`, intInRange(...TILE_RANGE), 96)
     .option('--shard <i/n>', 'take part i of n of the image list (i from 0) and leave its state for --merge, no pictures')
     .option('--merge <folders...>', 'draw from the states of finished shards (their -o folders)')
     .option('--save-every <n>', 'save the state after every n images (a rerun continues from it)', positiveInt, 50)

@@ -13,6 +13,15 @@ export function positiveInt(value: string): number {
   return n;
 }
 
+/** A whole number from `min` to `max`, for options whose range is known (pixels of a tile). */
+export const intInRange =
+  (min: number, max: number) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!/^\s*\d+\s*$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got '${value}'`);
+    return n;
+  };
+
 export function nonNegativeInt(value: string): number {
   const n = Number(value);
   if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected a whole number of 0 or more, got '${value}'`);

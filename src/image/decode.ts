@@ -2,6 +2,7 @@
  * Decodes an image file to 8-bit RGB, as Keras' `load_img` does through PIL: any format
  * sharp reads (JPEG, PNG, WebP, GIF first frame, TIFF, AVIF), alpha dropped, grey expanded.
  */
+import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { runtimeError, usageError } from '../errors.js';
 
@@ -15,12 +16,23 @@ export interface RgbImage {
 /** Refuse images over 100 megapixels rather than exhaust memory decoding them. */
 export const MAX_INPUT_PIXELS = 100_000_000;
 
+/** What tells one version of a file from another: its size and time, and a hash of its bytes. */
+export interface FileIdentity {
+  bytes: number;
+  mtimeMs: number;
+  sha256: string;
+}
+
 async function readImageFile(path: string): Promise<Buffer> {
+  return (await readImageWithStat(path)).bytes;
+}
+
+async function readImageWithStat(path: string): Promise<{ bytes: Buffer; size: number; mtimeMs: number }> {
   try {
     const info = await stat(path);
     if (info.isDirectory()) throw usageError(`'${path}' is a directory, not an image`);
     if (info.size === 0) throw usageError(`'${path}' is empty (0 bytes)`);
-    return await readFile(path);
+    return { bytes: await readFile(path), size: info.size, mtimeMs: info.mtimeMs };
   } catch (err) {
     if ((err as { code?: string }).code === 'ENOENT') throw usageError(`image '${path}' does not exist`);
     throw err;
@@ -53,7 +65,17 @@ export async function checkImage(path: string, maxPixels = MAX_INPUT_PIXELS): Pr
 }
 
 export async function decodeImage(path: string, maxPixels = MAX_INPUT_PIXELS): Promise<RgbImage> {
-  const bytes = await readImageFile(path);
+  return decodeBytes(path, await readImageFile(path), maxPixels);
+}
+
+/** The image and the identity of the file it was decoded from (as read, so the two agree). */
+export async function decodeImageFile(path: string, maxPixels = MAX_INPUT_PIXELS): Promise<{ image: RgbImage; identity: FileIdentity }> {
+  const { bytes, size, mtimeMs } = await readImageWithStat(path);
+  const image = await decodeBytes(path, bytes, maxPixels);
+  return { image, identity: { bytes: size, mtimeMs, sha256: createHash('sha256').update(bytes).digest('hex') } };
+}
+
+async function decodeBytes(path: string, bytes: Buffer, maxPixels: number): Promise<RgbImage> {
   const { default: sharp } = await import('sharp');
   try {
     const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated', pages: 1 })

@@ -2,12 +2,23 @@
  * Writing output files so that a failure never leaves half a file: write to a temporary
  * name in the same folder, then rename over the target.
  */
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { rename, rm, stat, writeFile } from 'node:fs/promises';
-import { makeFolder } from '../folders.js';
+import { makeFolder, pathInside } from '../folders.js';
 import { join } from 'node:path';
 import { fileSystemReason, runtimeError, usageError } from '../errors.js';
 import { removeDeadTemps, tempPathFor, trackTemp, untrackTemp } from '../temp-files.js';
 import type { PixelImage } from '../render/mosaic.js';
+
+/**
+ * A path for a file cnnviz writes: `parts` joined below the output folder `root`, refused when
+ * they would lead out of it (a name taken from a file is never trusted to stay put).
+ */
+export function outputPath(root: string, ...parts: string[]): string {
+  const path = pathInside(root, join(...parts));
+  if (!path) throw usageError(`refusing to write '${join(root, ...parts)}': it is outside the output folder '${root}'`);
+  return join(root, ...parts);
+}
 
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   const temporary = tempPathFor(path);
@@ -20,6 +31,18 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
     throw err;
   } finally {
     untrackTemp(temporary);
+  }
+}
+
+/** The same, synchronously: for a signal handler, after which the process ends. */
+export function writeFileAtomicSync(path: string, data: Uint8Array): void {
+  const temporary = tempPathFor(path);
+  try {
+    writeFileSync(temporary, data);
+    renameSync(temporary, path);
+  } catch (err) {
+    rmSync(temporary, { force: true });
+    throw err;
   }
 }
 

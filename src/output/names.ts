@@ -2,11 +2,21 @@
  * The names of output files: layer names made safe for file names, and one distinct stem per
  * input image, however the inputs' names collide.
  */
+import { createHash } from 'node:crypto';
 import { basename, dirname, extname, resolve, sep } from 'node:path';
 
-/** A layer name as part of a file name: ONNX node names ('/layer1/layer1.0/relu/Relu') hold slashes. */
+/** Characters of a name kept in a file name; a longer name keeps its start and a hash of the whole. */
+const MAX_NAME = 96;
+
+/**
+ * A layer name as part of a file name: ONNX node names ('/layer1/layer1.0/relu/Relu') hold
+ * slashes, and graph models' names can run past what a file system takes (255 bytes), so a
+ * long one is cut and told apart by a hash; the full name stays in the PNG's caption and JSON.
+ */
 export function fileSafe(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[_.]+|_+$/g, '') || 'layer';
+  const safe = name.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[_.]+|_+$/g, '') || 'layer';
+  if (safe.length <= MAX_NAME) return safe;
+  return `${safe.slice(0, MAX_NAME - 9)}-${createHash('sha256').update(name).digest('hex').slice(0, 8)}`;
 }
 
 /**

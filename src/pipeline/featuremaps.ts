@@ -12,7 +12,7 @@ import { fileSystemReason, isDiskFull, messageOf, runtimeError } from '../errors
 import { checkImage, decodeImage, type RgbImage } from '../image/decode.js';
 import { resizeImage, type ResizeMethod } from '../image/resize.js';
 import type { EngineRequest } from '../formats/model.js';
-import { writeFileAtomic, writePng, type WrittenFile } from '../output/files.js';
+import { outputPath, writeFileAtomic, writePng, type WrittenFile } from '../output/files.js';
 import { fileSafe, imageStems } from '../output/names.js';
 import { npyBytes } from '../output/npy.js';
 import { colormapLut, type ColormapName } from '../render/colormap.js';
@@ -81,7 +81,7 @@ export async function drawFeatureMaps(plan: FeaturePlan, paths: string[], option
   const names = layers.map(fileSafe);
   const jobs: ImageJob[] = paths.map((path, i) => ({
     path,
-    bases: names.map((layer) => (many ? join(options.output, stems[i], layer) : join(options.output, `${stems[i]}-${layer}`))),
+    bases: names.map((layer) => (many ? outputPath(options.output, stems[i], layer) : outputPath(options.output, `${stems[i]}-${layer}`))),
   }));
   const expected = (job: ImageJob) => job.bases.flatMap((b) => [`${b}.png`, ...(options.saveNpy ? [`${b}.npy`] : []), ...(options.overlay ? [`${b}-overlay.png`] : [])]);
   // What shapes the pictures: a batch rerun with other options redraws instead of skipping.

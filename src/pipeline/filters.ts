@@ -3,12 +3,11 @@
  * kernel as a grid (a row per filter, a column per input channel) or as colour tiles, with
  * the words that say what it shows.
  */
-import { join } from 'node:path';
 import { usageError } from '../errors.js';
 import { openModel } from '../formats/model.js';
 import { findLayer } from '../net/lookup.js';
 import { isConvolution, type Kernel } from '../net/net.js';
-import { prepareOutputDir, writePng, type WrittenFile } from '../output/files.js';
+import { outputPath, prepareOutputDir, writePng, type WrittenFile } from '../output/files.js';
 import { fileSafe } from '../output/names.js';
 import { timed } from '../timings.js';
 import { warmUpH5 } from '../weights/h5.js';
@@ -96,7 +95,7 @@ export async function drawFilters(request: DrawFiltersRequest, events: FiltersEv
     if (asked > available && Number.isFinite(asked)) events.notice(`${layer.name} has ${available} ${what}; drawing ${available}`);
   }
   const picture = filterPicture(layer.name, kernel, { ...request, bgr: model.bgr });
-  const path = join(request.output, `filters-${fileSafe(layer.name)}${request.rgb ? '-rgb' : ''}.png`);
+  const path = outputPath(request.output, `filters-${fileSafe(layer.name)}${request.rgb ? '-rgb' : ''}.png`);
   const bytes = await timed('encode+write', () => writePng(path, picture.image));
   if (weights.random) events.notice(`weights: ${weights.description}; the kernels are not learned`);
   return { file: { path, bytes, shows: `${picture.shows}${weights.random ? ', RANDOM weights' : ''}` }, model: model.net.name, weights: weights.description };

@@ -2,13 +2,13 @@
  * The report's assembly: one forward pass of one image, a mosaic per chosen layer with its
  * numbers, the first convolution's filters, the layer table, and index.html beside the PNGs.
  */
-import { basename, join } from 'node:path';
+import { basename } from 'node:path';
 import { decodeImage } from '../image/decode.js';
 import { resizeImage } from '../image/resize.js';
 import type { EngineRequest } from '../formats/model.js';
 import { formatShape, isConvolution } from '../net/net.js';
 import { summarize } from '../net/summary.js';
-import { writeFileAtomic, writePng, type WrittenFile } from '../output/files.js';
+import { outputPath, writeFileAtomic, writePng, type WrittenFile } from '../output/files.js';
 import { fileSafe } from '../output/names.js';
 import { colormapLut, type ColormapName } from '../render/colormap.js';
 import { channelStats, featureMapGrid, featureMapLayout, layerStatistics, selectChannels, type MapNormalize, type MapOrder } from '../render/featuremaps.js';
@@ -48,7 +48,7 @@ export async function writeReport(plan: FeaturePlan, imagePath: string, options:
   const lut = colormapLut(options.colormap);
   const written: WrittenFile[] = [];
   const write = async (name: string, picture: PixelImage, shows: string) => {
-    const path = join(options.output, name);
+    const path = outputPath(options.output, name);
     written.push({ path, bytes: await writePng(path, picture), shows });
     return name;
   };
@@ -99,7 +99,7 @@ export async function writeReport(plan: FeaturePlan, imagePath: string, options:
     layers: reportLayers,
     examples,
   });
-  const index = join(options.output, 'index.html');
+  const index = outputPath(options.output, 'index.html');
   await writeFileAtomic(index, new TextEncoder().encode(html));
   written.unshift({ path: index, bytes: Buffer.byteLength(html), shows: `the report: open it in a browser (${reportLayers.length} layers)` });
   return written;

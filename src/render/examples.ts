@@ -6,6 +6,9 @@
 import { drawLabel } from './labels.js';
 import { makeMosaic, tileOrigin, type PixelImage } from './mosaic.js';
 
+/** Pixels on a side of an example as drawn: from a thumbnail to a large print. */
+export const TILE_RANGE = [8, 1024] as const;
+
 const PADDING = 2;
 /** Between rows and around the picture: white, as the mosaics. */
 const PAD_VALUE = 255;

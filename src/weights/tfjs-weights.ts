@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { z } from 'zod';
 import { fileInside } from '../folders.js';
+import { schemaProblem } from '../schema.js';
 import { fileSystemReason, runtimeError, usageError } from '../errors.js';
 import type { WeightArray } from './h5.js';
 
@@ -101,13 +102,6 @@ const manifestSchema = z.array(
     ),
   }),
 );
-
-/** Where a schema's first complaint points, and what it says: "[2].weights[0].shape[1]: expected a non-negative integer". */
-export function schemaProblem(error: z.ZodError): string {
-  const issue = error.issues[0];
-  const at = issue.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('').replace(/^\./, '');
-  return `${at ? `${at}: ` : ''}${issue.message}`;
-}
 
 /** A model.json's weightsManifest, checked; a damaged one is named in one line. */
 export function checkedManifest(modelJson: string, manifest: unknown): ManifestGroup[] {

@@ -7,15 +7,15 @@
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileSystemReason, messageOf, runtimeError } from '../../errors.js';
+import { fileSystemReason, messageOf, runtimeError, usageError } from '../../errors.js';
 import { cropImage, fitImage, fitRect } from '../../image/crop.js';
-import { decodeImage, type RgbImage } from '../../image/decode.js';
-import { writeFileAtomic, writePng, type WrittenFile } from '../../output/files.js';
+import { decodeImage, decodeImageFile, type FileIdentity, type RgbImage } from '../../image/decode.js';
+import { outputPath, writeFileAtomic, writePng, type WrittenFile } from '../../output/files.js';
 import { channelPicture, outlineRect, overviewPicture } from '../../render/examples.js';
 import type { PixelImage } from '../../render/mosaic.js';
 import { timed, timedSync } from '../../timings.js';
 import type { Example } from './scores.js';
-import { SOURCES_FOLDER, type ExamplesSettings } from './state.js';
+import { SOURCES_FOLDER, type ExamplesSettings, type SourceImage } from './state.js';
 
 export interface Tiles {
   crop: RgbImage;
@@ -47,21 +47,22 @@ export function cutTiles(image: RgbImage, example: Example, settings: ExamplesSe
 
 /**
  * Every example's tiles, each image decoded once (two at a time). An image that no longer
- * reads fails the run: its examples cannot be drawn.
+ * reads, or reads other than it was scored, fails the run: its examples cannot be drawn.
  */
-export async function tilesFromImages(examples: Example[][], settings: ExamplesSettings): Promise<Map<string, Tiles>> {
+export async function tilesFromImages(examples: Example[][], settings: ExamplesSettings, sources: Record<string, SourceImage>): Promise<Map<string, Tiles>> {
   const byImage = new Map<string, Example[]>();
   for (const example of examples.flat()) byImage.set(example.image, [...(byImage.get(example.image) ?? []), example]);
   const tiles = new Map<string, Tiles>();
   const images = [...byImage.keys()].sort();
   const work = async (path: string) => {
-    let image: RgbImage;
+    let decoded: { image: RgbImage; identity: FileIdentity };
     try {
-      image = await timed('decode+resize', () => decodeImage(path));
+      decoded = await timed('decode+resize', () => decodeImageFile(path));
     } catch (err) {
       throw runtimeError(`cannot read ${path} again to cut its examples: ${messageOf(err)}`);
     }
-    timedSync('crops', () => byImage.get(path)!.forEach((e) => tiles.set(tileKey(e), cutTiles(image, e, settings))));
+    if (decoded.identity.sha256 !== sources[path]?.sha256) throw runtimeError(`'${path}' changed while its examples were found; run the same command again to score it anew`);
+    timedSync('crops', () => byImage.get(path)!.forEach((e) => tiles.set(tileKey(e), cutTiles(decoded.image, e, settings))));
   };
   for (let i = 0; i < images.length; i += 2) await Promise.all(images.slice(i, i + 2).map(work));
   return tiles;
@@ -74,8 +75,8 @@ export async function saveTiles(folder: string, tiles: Map<string, Tiles>): Prom
   try {
     await mkdir(sources, { recursive: true });
     for (const [key, { crop, context }] of tiles) {
-      bytes += await writePng(join(sources, `${key}.png`), pixels(crop));
-      if (context) bytes += await writePng(join(sources, `${key}-context.png`), pixels(context));
+      bytes += await writePng(outputPath(sources, `${key}.png`), pixels(crop));
+      if (context) bytes += await writePng(outputPath(sources, `${key}-context.png`), pixels(context));
     }
     return bytes;
   } catch (err) {
@@ -90,11 +91,14 @@ export async function loadTiles(folder: string, examples: Example[], settings: E
     const key = tileKey(example);
     if (tiles.has(key)) continue;
     const read = async (name: string) => {
+      let tile: RgbImage;
       try {
-        return await decodeImage(join(folder, SOURCES_FOLDER, name));
+        tile = await decodeImage(join(folder, SOURCES_FOLDER, name));
       } catch (err) {
         throw runtimeError(`the shard in '${folder}' lacks the tile of ${example.image} (${messageOf(err)}); run that shard again`);
       }
+      if (tile.width !== settings.tile || tile.height !== settings.tile) throw usageError(`the shard in '${folder}' has a tile of ${tile.width}x${tile.height} pixels for ${example.image}, not the run's ${settings.tile}x${settings.tile}; run that shard again`);
+      return tile;
     };
     tiles.set(key, { crop: await read(`${key}.png`), ...(settings.context ? { context: await read(`${key}-context.png`) } : {}) });
   }
@@ -118,11 +122,13 @@ export function examplesJson(settings: ExamplesSettings, scored: number, example
 
 /** The pictures and JSON of a finished run (or a merge), in `folder`. */
 export async function drawExamples(folder: string, settings: ExamplesSettings, scored: number, examples: Example[][], tiles: Map<string, Tiles>): Promise<WrittenFile[]> {
-  const { channels, top, tile, layer } = settings;
+  const { channels, tile, layer } = settings;
+  // As many columns as the longest list, not as --top asked: memory follows the work.
+  const top = Math.max(1, Math.min(settings.top, Math.max(...examples.map((list) => list.length))));
   const tilesOf = (k: number) => examples[k].map((e) => tiles.get(tileKey(e))!);
   const written: WrittenFile[] = [];
   const write = async (name: string, picture: PixelImage, shows: string) => {
-    const path = join(folder, name);
+    const path = outputPath(folder, name);
     const bytes = await timed('encode+write', () => writePng(path, picture));
     written.push({ path, bytes, shows });
   };
@@ -154,7 +160,8 @@ export async function drawExamples(folder: string, settings: ExamplesSettings, s
   );
   await write('overview.png', overview, `${layer}: ${channels.length} channels, a row each, ${top} examples from ${scored} image${scored === 1 ? '' : 's'}`);
   const json = new TextEncoder().encode(examplesJson(settings, scored, examples));
-  await writeFileAtomic(join(folder, 'examples.json'), json);
-  written.push({ path: join(folder, 'examples.json'), bytes: json.length, shows: `${layer}: each channel's examples, scores, positions and boxes` });
+  const jsonPath = outputPath(folder, 'examples.json');
+  await writeFileAtomic(jsonPath, json);
+  written.push({ path: jsonPath, bytes: json.length, shows: `${layer}: each channel's examples, scores, positions and boxes` });
   return written;
 }

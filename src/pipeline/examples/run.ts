@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileSystemReason, runtimeError, usageError } from '../../errors.js';
+import { fileSystemReason, messageOf, runtimeError, usageError } from '../../errors.js';
 import type { EngineRequest } from '../../formats/model.js';
 import { receptiveField, type ReceptiveField } from '../../net/receptive.js';
 import { prepareOutputDir, type WrittenFile } from '../../output/files.js';
@@ -64,7 +64,7 @@ export async function runExamples(
     throw runtimeError(`none of the ${names.length} images could be read (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}); no pictures drawn`);
   }
   const folder = examplesFolder(options.output, plan.layers[0]);
-  const tiles = await tilesFromImages(state.examples, state.settings);
+  const tiles = await tilesFromImages(state.examples, state.settings, state.sources);
   if (state.shard) {
     const tileBytes = await saveTiles(folder, tiles);
     const { index, count } = state.shard;
@@ -95,7 +95,15 @@ async function stateFolder(arg: string, layer?: string): Promise<string> {
 /** Shards' states and tiles to the pictures and JSON of one run over all their images, in output/<layer>/. */
 export async function mergeExamples(args: string[], output: string, layer?: string): Promise<ExamplesResult & { shards: number }> {
   const folders = await Promise.all(args.map((arg) => stateFolder(arg, layer)));
-  const shards = await Promise.all(folders.map(async (folder) => ({ folder, state: (await readState(folder))! })));
+  const shards = await Promise.all(
+    folders.map(async (folder) => {
+      try {
+        return { folder, state: (await readState(folder))! };
+      } catch (err) {
+        throw usageError(`the shard in '${folder}': ${messageOf(err)}`);
+      }
+    }),
+  );
   const merged = mergeStates(shards);
   // Each example's tiles come from the shard that scored its image.
   const chosen = new Set(merged.examples.flat().map(tileKey));

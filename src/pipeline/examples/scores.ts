@@ -49,14 +49,15 @@ export function compareExamples(a: Example, b: Example): number {
   return a.image < b.image ? -1 : a.image > b.image ? 1 : 0;
 }
 
-/** Puts `example` into a channel's list (sorted, at most `top` long) if it ranks; NaN scores never do. */
-export function offer(list: Example[], example: Example, top: number): void {
-  if (Number.isNaN(example.score)) return;
-  if (list.length === top && compareExamples(example, list[top - 1]) >= 0) return;
+/** Puts `example` into a channel's list (sorted, at most `top` long) if it ranks; true when it did. NaN scores never do. */
+export function offer(list: Example[], example: Example, top: number): boolean {
+  if (Number.isNaN(example.score)) return false;
+  if (list.length === top && compareExamples(example, list[top - 1]) >= 0) return false;
   let i = list.length;
   while (i > 0 && compareExamples(example, list[i - 1]) < 0) i--;
   list.splice(i, 0, example);
   if (list.length > top) list.pop();
+  return true;
 }
 
 /** The top `top` of several lists of one channel: what one list over all their images would hold. */

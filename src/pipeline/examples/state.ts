@@ -5,35 +5,31 @@
  * arguments starts over and a merge refuses shards that do not belong together.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { lstat, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runtimeError, usageError } from '../../errors.js';
-import { writeFileAtomic } from '../../output/files.js';
-import { mergeTop, type Example, type ScoreMode } from './scores.js';
+import { writeFileAtomic, writeFileAtomicSync } from '../../output/files.js';
+import { parseStateFile, shardSlice, type ExamplesSettings } from './schema.js';
+import { mergeTop, type Example } from './scores.js';
 
-export interface ExamplesSettings {
-  model: string;
-  /** --weights as given (a file by its name only: shards on other machines keep it elsewhere). */
-  weights: string;
-  layer: string;
-  score: ScoreMode;
-  top: number;
-  channels: number[];
-  /** The network's input, width x height. */
-  input: [number, number];
-  preprocessing: string;
-  resize: string;
-  tile: number;
-  context: boolean;
-}
+export { shardSlice };
+
+export type { ExamplesSettings } from './schema.js';
 
 export interface Shard {
   index: number;
   count: number;
 }
 
+/** An image's pixels and the hash of its bytes, as scored: what its examples' boxes and tiles were cut from. */
+export interface SourceImage {
+  width: number;
+  height: number;
+  sha256: string;
+}
+
 export interface ExamplesState {
-  version: 1;
+  version: 2;
   settings: ExamplesSettings;
   /** The whole image list (every shard's): its digest and length. */
   list: { digest: string; count: number };
@@ -48,6 +44,10 @@ export interface ExamplesState {
   complete: boolean;
   /** Per chosen channel, in settings.channels order: the examples, strongest first. */
   examples: Example[][];
+  /** [bytes, mtimeMs] of each image gone through, in list order ([-1, -1]: unreadable): a changed one is scored again. */
+  stamps: Array<[number, number]>;
+  /** The examples' images (only those): their size and the hash of their bytes. */
+  sources: Record<string, SourceImage>;
 }
 
 export const STATE_FILE = 'state.json';
@@ -56,11 +56,6 @@ export const SOURCES_FOLDER = 'sources';
 
 export const listDigest = (paths: string[]): string => createHash('sha256').update(paths.join('\n')).digest('hex');
 
-/** Shard i of n: a contiguous part of the list, the parts as even as they can be. */
-export function shardSlice(count: number, shard: Shard | null): [number, number] {
-  if (!shard) return [0, count];
-  return [Math.floor((shard.index * count) / shard.count), Math.floor(((shard.index + 1) * count) / shard.count)];
-}
 
 /** `--shard i/n`, i counted from 0. */
 export function parseShard(value: string): Shard {
@@ -73,7 +68,7 @@ export function parseShard(value: string): Shard {
 
 export function freshState(settings: ExamplesSettings, paths: string[], shard: Shard | null): ExamplesState {
   return {
-    version: 1,
+    version: 2,
     settings,
     list: { digest: listDigest(paths), count: paths.length },
     shard,
@@ -83,6 +78,8 @@ export function freshState(settings: ExamplesSettings, paths: string[], shard: S
     failed: [],
     complete: false,
     examples: settings.channels.map(() => []),
+    stamps: [],
+    sources: {},
   };
 }
 
@@ -92,33 +89,56 @@ export function settingsDifference(a: ExamplesSettings, b: ExamplesSettings): st
 }
 
 /** Why a saved state cannot be continued by this run; undefined when it can. */
-export function cannotContinue(saved: ExamplesState, fresh: ExamplesState): string | undefined {
+export function cannotContinue(saved: ExamplesState, fresh: ExamplesState, paths: string[]): string | undefined {
   const differs = settingsDifference(saved.settings, fresh.settings);
   if (differs) return `it was made with another ${differs}`;
   if (saved.list.digest !== fresh.list.digest) return 'it was made over another list of images';
   if (JSON.stringify(saved.shard) !== JSON.stringify(fresh.shard)) return 'it was made for another shard';
+  // Every example must be one of the images this run went through: a state naming others is not this run's.
+  const start = saved.slice[0];
+  const done = new Set(paths.slice(start, start + saved.done));
+  const stranger = saved.examples.flat().find((e) => !done.has(e.image));
+  if (stranger) return `it names '${stranger.image}' as an example, which is not one of the images it went through`;
   return undefined;
 }
 
-/** A folder's saved state; undefined when there is none, a runtime error when it is damaged. */
+/** A state file larger than this is not one cnnviz wrote (50,000 images take about 2 MB). */
+const MAX_STATE_BYTES = 256 * 2 ** 20;
+
+/**
+ * A folder's saved state; undefined when there is none. A state that cannot be trusted (not
+ * JSON, of another shape, parts that disagree, a symbolic link) throws a runtime error saying
+ * why, never echoing the file's text.
+ */
 export async function readState(folder: string): Promise<ExamplesState | undefined> {
   const path = join(folder, STATE_FILE);
-  let text: string;
+  const info = await lstat(path).catch(() => undefined);
+  if (!info) return undefined;
+  const damaged = (why: string) => runtimeError(`'${path}' cannot be used (${why})`);
+  if (info.isSymbolicLink()) throw damaged('it is a symbolic link; cnnviz writes its state as a file and follows no link');
+  if (!info.isFile()) throw damaged('it is not a file');
+  if (info.size > MAX_STATE_BYTES) throw damaged(`${info.size} bytes, more than a state holds`);
+  let json: unknown;
   try {
-    text = await readFile(path, 'utf8');
+    json = JSON.parse(await readFile(path, 'utf8'));
   } catch {
-    return undefined;
+    throw damaged('not JSON');
   }
-  try {
-    const state = JSON.parse(text) as ExamplesState;
-    if (state.version !== 1 || !Array.isArray(state.examples)) throw new Error('not a cnnviz examples state');
-    return state;
-  } catch (err) {
-    throw runtimeError(`'${path}' is damaged (${(err as Error).message}); remove it to start over`);
-  }
+  const parsed = parseStateFile(json);
+  if ('problem' in parsed) throw damaged(parsed.problem);
+  return parsed.state as ExamplesState;
+}
+
+/** The sources of the images among the examples only: the state stays as small as the lists. */
+export function pruneSources(state: ExamplesState): void {
+  const kept = new Set(state.examples.flat().map((e) => e.image));
+  for (const image of Object.keys(state.sources)) if (!kept.has(image)) delete state.sources[image];
 }
 
 export const writeState = (folder: string, state: ExamplesState): Promise<void> => writeFileAtomic(join(folder, STATE_FILE), new TextEncoder().encode(JSON.stringify(state)));
+
+/** The same, synchronously: for an interrupt, which ends the process right after. */
+export const writeStateSync = (folder: string, state: ExamplesState): void => writeFileAtomicSync(join(folder, STATE_FILE), new TextEncoder().encode(JSON.stringify(state)));
 
 export interface MergedExamples {
   settings: ExamplesSettings;
@@ -126,6 +146,7 @@ export interface MergedExamples {
   scored: number;
   failed: string[];
   examples: Example[][];
+  sources: Record<string, SourceImage>;
 }
 
 /** Shards of one run (same settings and image list, every index once, each finished) as one result. */
@@ -149,13 +170,20 @@ export function mergeStates(shards: Array<{ folder: string; state: ExamplesState
     if (other) throw usageError(`shard ${state.shard!.index}/${count} is given twice ('${other}' and '${folder}')`);
     seen.set(state.shard!.index, folder);
   }
-  const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !seen.has(i));
-  if (missing.length) throw usageError(`shard${missing.length > 1 ? 's' : ''} ${missing.map((i) => `${i}/${count}`).join(', ')} missing from the merge`);
+  if (seen.size < count) {
+    // Named up to five, without walking a count a tampered state may make huge.
+    const missing: string[] = [];
+    for (let i = 0; i < count && missing.length < 5; i++) if (!seen.has(i)) missing.push(`${i}/${count}`);
+    const more = count - seen.size - missing.length;
+    throw usageError(`shard${count - seen.size > 1 ? 's' : ''} ${missing.join(', ')}${more > 0 ? ` and ${more.toLocaleString('en-US')} more` : ''} missing from the merge`);
+  }
   const { settings } = first.state;
+  const examples = settings.channels.map((_, k) => mergeTop(shards.map((s) => s.state.examples[k]), settings.top));
   return {
     settings,
     scored: shards.reduce((sum, s) => sum + s.state.scored, 0),
     failed: shards.flatMap((s) => s.state.failed),
-    examples: settings.channels.map((_, k) => mergeTop(shards.map((s) => s.state.examples[k]), settings.top)),
+    examples,
+    sources: Object.assign({}, ...shards.map((s) => s.state.sources)),
   };
 }

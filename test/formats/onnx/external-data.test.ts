@@ -30,7 +30,7 @@ function modelWith(entries: Record<string, string>, prepare: (folder: string) =>
     external: { file: 'model.onnx.data', dir: folder },
   });
   const model = onnx.ModelProto.decode(bytes);
-  model.graph!.initializer[0].externalData = Object.entries(entries).map(([key, value]) => ({ key, value }));
+  model.graph!.initializer![0].externalData = Object.entries(entries).map(([key, value]) => ({ key, value }));
   writeFileSync(join(folder, 'model.onnx'), onnx.ModelProto.encode(model).finish());
   prepare(folder);
   return join(folder, 'model.onnx');
