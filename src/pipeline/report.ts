@@ -35,7 +35,8 @@ export interface ReportEvents {
 export async function writeReport(plan: FeaturePlan, imagePath: string, options: ReportOptions, request: EngineRequest, events: ReportEvents): Promise<WrittenFile[]> {
   const { net, layers, mapShapes, input } = plan;
   // Read first: a wrong --examples folder fails before any work.
-  const examples = options.examples ? await (await import('./examples/run.js')).examplesLinks(options.examples, options.output) : undefined;
+  const examples = options.examples ? await (await import('./examples/run.js')).examplesLinks(options.examples, options.output, net.name) : undefined;
+  examples?.forEach((e) => e.note && events.notice(`--examples ${options.examples}: ${e.note}`));
   const image = await resizeImage(await decodeImage(imagePath), input.width, input.height, 'nearest');
   const engine = await startFeatureEngine(plan, request);
   let activations: Float32Array[];

@@ -41,65 +41,85 @@ export interface ReportExamples {
   images: number;
   top: number;
   overview: string;
-  channels: Array<{ channel: number; picture: string; best?: number }>;
+  channels: Array<{ channel: number; picture: string; best?: number | null }>;
+  /** Said above the section: examples of another model than the report's, say. */
+  note?: string;
 }
 
-function examplesSection(e: ReportExamples): string {
-  const links = e.channels
-    .map((c) => `<a href="${escape(c.picture)}">${c.channel}</a>${c.best === undefined ? '' : ` <span class="score">${c.best.toPrecision(3)}</span>`}`)
-    .join(' · ');
-  return `<section class="examples" id="examples-${escape(e.layer)}">
-<h3>${escape(e.layer)}</h3>
-<p>For each channel, the ${e.top} of ${e.images} images that excite it most (by the ${e.score === 'mean' ? 'mean' : 'largest'} activation of its map), cropped to what the channel sees. A row per channel; open a channel for its picture.</p>
-<figure><a href="${escape(e.overview)}"><img src="${escape(e.overview)}" alt="dataset examples of ${escape(e.layer)}"></a></figure>
-<p class="channels">Channels (best score): ${links}</p>
-</section>`;
+/** Markup that is already safe: what `html` made, passed through as it is. */
+class Markup {
+  constructor(readonly text: string) {}
+  toString(): string {
+    return this.text;
+  }
 }
 
 const escape = (text: string): string =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-const percent = (part: number, whole: number): string => `${((100 * part) / whole).toFixed(4)}%`;
+type Value = Markup | string | number | boolean | null | undefined | Markup[];
 
-function summaryTable(summary: ModelSummary): string {
-  const rows = summary.rows
-    .map(
-      (r) =>
-        `<tr${r.depth ? ' class="inner"' : ''}><td>${r.index ?? ''}</td><td>${escape(`${'  '.repeat(r.depth)}${r.name}`)}</td><td>${escape(r.type)}</td>` +
-        `<td>${escape(r.outputShape)}</td><td class="num">${r.params === null ? '?' : thousands(r.params)}</td></tr>`,
-    )
-    .join('\n');
-  return `<table class="summary"><thead><tr><th>#</th><th>Layer</th><th>Type</th><th>Output shape</th><th>Param #</th></tr></thead>
-<tbody>
-${rows}
-</tbody>
-<tfoot>${totalRows(summary)
-    .map(([label, value]) => `<tr><td colspan="4">${label}</td><td class="num">${thousands(value)}</td></tr>`)
-    .join('\n')}</tfoot></table>`;
+/**
+ * HTML from a template whose every value is escaped (text and attributes alike), whatever its
+ * source: a layer name, a file name, a value from examples.json. Only markup made by `html`
+ * itself passes through, so no string can become markup by accident.
+ */
+function html(strings: TemplateStringsArray, ...values: Value[]): Markup {
+  const part = (v: Value): string => (v instanceof Markup ? v.text : Array.isArray(v) ? v.map(part).join('') : v === null || v === undefined ? '' : escape(String(v)));
+  return new Markup(strings.reduce((out, s, i) => out + s + (i < values.length ? part(values[i]) : ''), ''));
 }
 
-function layerSection(layer: ReportLayer): string {
+const join = (items: Markup[], separator: string): Markup => new Markup(items.map((m) => m.text).join(separator));
+
+/** A number for the page: its significant digits, or 'n/a' where it is not finite. */
+const precise = (value: number | null | undefined, digits: number): string => (typeof value === 'number' && Number.isFinite(value) ? value.toPrecision(digits) : 'n/a');
+
+function examplesSection(e: ReportExamples): Markup {
+  const links = e.channels.map((c) => html`<a href="${c.picture}">${c.channel}</a>${c.best === undefined ? '' : html` <span class="score">${precise(c.best, 3)}</span>`}`);
+  return html`<section class="examples" id="examples-${e.layer}">
+<h3>${e.layer}</h3>
+${e.note ? html`<p class="note">${e.note}</p>` : ''}
+<p>For each channel, the ${e.top} of ${e.images} images that excite it most (by the ${e.score === 'mean' ? 'mean' : 'largest'} activation of its map), cropped to what the channel sees. A row per channel; open a channel for its picture.</p>
+<figure><a href="${e.overview}"><img src="${e.overview}" alt="dataset examples of ${e.layer}"></a></figure>
+<p class="channels">Channels (best score): ${join(links, ' · ')}</p>
+</section>`;
+}
+
+const percent = (part: number, whole: number): string => `${((100 * part) / whole).toFixed(4)}%`;
+
+function summaryTable(summary: ModelSummary): Markup {
+  const rows = summary.rows.map(
+    (r) =>
+      html`<tr${r.depth ? html` class="inner"` : ''}><td>${r.index ?? ''}</td><td>${`${'  '.repeat(r.depth)}${r.name}`}</td><td>${r.type}</td><td>${r.outputShape}</td><td class="num">${r.params === null ? '?' : thousands(r.params)}</td></tr>`,
+  );
+  const totals = totalRows(summary).map(([label, value]) => html`<tr><td colspan="4">${label}</td><td class="num">${thousands(value)}</td></tr>`);
+  return html`<table class="summary"><thead><tr><th>#</th><th>Layer</th><th>Type</th><th>Output shape</th><th>Param #</th></tr></thead>
+<tbody>
+${join(rows, '\n')}
+</tbody>
+<tfoot>${join(totals, '\n')}</tfoot></table>`;
+}
+
+function layerSection(layer: ReportLayer): Markup {
   const [width, height] = layer.imageSize;
-  const boxes = layer.tiles
-    .map(
-      ([channel, left, top, w, h]) =>
-        `<span class="tile" data-channel="${channel}" title="channel ${channel}" style="left:${percent(left, width)};top:${percent(top, height)};width:${percent(w, width)};height:${percent(h, height)}"><span>${channel}</span></span>`,
-    )
-    .join('');
-  return `<section class="layer" id="layer-${escape(layer.name)}">
-<h3>${escape(layer.name)} <small>${escape(layer.outputShape)}</small></h3>
-<p class="stats">${layer.shown} of ${layer.total} maps shown &middot; normalised per ${escape(layer.normalize)} &middot; mean activation ${layer.meanActivation.toPrecision(4)} &middot; dead maps ${(100 * layer.deadShare).toFixed(1)}%</p>
-<div class="mosaic"><img src="${escape(layer.image)}" width="${width}" height="${height}" alt="feature maps of ${escape(layer.name)}">${boxes}</div>
+  const boxes = layer.tiles.map(
+    ([channel, left, top, w, h]) =>
+      html`<span class="tile" data-channel="${channel}" title="channel ${channel}" style="left:${percent(left, width)};top:${percent(top, height)};width:${percent(w, width)};height:${percent(h, height)}"><span>${channel}</span></span>`,
+  );
+  return html`<section class="layer" id="layer-${layer.name}">
+<h3>${layer.name} <small>${layer.outputShape}</small></h3>
+<p class="stats">${layer.shown} of ${layer.total} maps shown &middot; normalised per ${layer.normalize} &middot; mean activation ${precise(layer.meanActivation, 4)} &middot; dead maps ${(100 * layer.deadShare).toFixed(1)}%</p>
+<div class="mosaic"><img src="${layer.image}" width="${width}" height="${height}" alt="feature maps of ${layer.name}">${boxes}</div>
 </section>`;
 }
 
 export function reportHtml(data: ReportData): string {
-  return `<!doctype html>
+  return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escape(data.title)}</title>
+<title>${data.title}</title>
 <style>
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; padding: 0 1rem; color: #222; }
 h1 { font-size: 1.5rem; } h2 { margin-top: 2.5rem; border-bottom: 1px solid #ddd; } small { color: #666; font-weight: normal; }
@@ -116,18 +136,18 @@ img.input { image-rendering: pixelated; width: ${Math.max(224, data.input.width)
 </style>
 </head>
 <body>
-<h1>${escape(data.title)}</h1>
-<p>Model <b>${escape(data.model)}</b>, weights ${escape(data.weights)}, computed with ${escape(data.engine)}.</p>
+<h1>${data.title}</h1>
+<p>Model <b>${data.model}</b>, weights ${data.weights}, computed with ${data.engine}.</p>
 <h2 id="input">Input</h2>
-<figure><img class="input" src="${escape(data.input.image)}" alt="the input as the model saw it"><figcaption>${escape(data.input.source)}, as the model saw it: ${data.input.width}x${data.input.height}, preprocessing ${escape(data.input.preprocessing)}</figcaption></figure>
+<figure><img class="input" src="${data.input.image}" alt="the input as the model saw it"><figcaption>${data.input.source}, as the model saw it: ${data.input.width}x${data.input.height}, preprocessing ${data.input.preprocessing}</figcaption></figure>
 <h2 id="summary">Layers</h2>
 ${summaryTable(data.summary)}
-${data.filters ? `<h2 id="filters">Filters of ${escape(data.filters.layer)}</h2>\n<figure><img src="${escape(data.filters.image)}" alt="filters of ${escape(data.filters.layer)}"><figcaption>${escape(data.filters.caption)}</figcaption></figure>` : ''}
+${data.filters ? html`<h2 id="filters">Filters of ${data.filters.layer}</h2>\n<figure><img src="${data.filters.image}" alt="filters of ${data.filters.layer}"><figcaption>${data.filters.caption}</figcaption></figure>` : ''}
 <h2 id="maps">Feature maps</h2>
 <p>Hover over a map to see its channel.</p>
-${data.layers.map(layerSection).join('\n')}
-${data.examples?.length ? `<h2 id="examples">Dataset examples</h2>\n${data.examples.map(examplesSection).join('\n')}` : ''}
+${join(data.layers.map(layerSection), '\n')}
+${data.examples?.length ? html`<h2 id="examples">Dataset examples</h2>\n${join(data.examples.map(examplesSection), '\n')}` : ''}
 </body>
 </html>
-`;
+`.text;
 }
