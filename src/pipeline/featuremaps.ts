@@ -19,7 +19,7 @@ import { colormapLut, type ColormapName } from '../render/colormap.js';
 import { channelStats, featureMapGrid, selectChannels, type MapNormalize, type MapOrder } from '../render/featuremaps.js';
 import { activationPlane, overlay } from '../render/overlay.js';
 import { timed, timedSync } from '../timings.js';
-import { startFeatureEngine, type FeaturePlan } from './features.js';
+import { nonFiniteWatch, startFeatureEngine, type FeaturePlan } from './features.js';
 
 export interface FeaturemapsOptions {
   output: string;
@@ -162,11 +162,14 @@ export async function drawFeatureMaps(plan: FeaturePlan, paths: string[], option
     }
   };
 
-  const pictures = (job: ImageJob, image: RgbImage, activations: Float32Array[]): Array<Promise<WrittenFile>> =>
-    activations.flatMap((activation, o) => {
+  const watch = nonFiniteWatch(plan, events.notice);
+  const pictures = (job: ImageJob, image: RgbImage, activations: Float32Array[]): Array<Promise<WrittenFile>> => {
+    const layerStats = activations.map((activation, o) => channelStats(activation, mapShapes[o][2]));
+    watch(job.path, layerStats);
+    return activations.flatMap((activation, o) => {
       const [h, w, c] = mapShapes[o];
       const base = job.bases[o];
-      const stats = channelStats(activation, c);
+      const stats = layerStats[o];
       const channels = selectChannels(stats, asked, order);
       const mosaic = timedSync('normalize+mosaic', () => featureMapGrid(activation, [h, w, c], { channels, normalize: options.normalize, lut, minTile: options.minTile, labels, stats }));
       const which = order === 'activity' ? `the ${channels.length} most active of ${c} maps` : `${channels.length} of ${c} maps`;
@@ -184,6 +187,7 @@ export async function drawFeatureMaps(plan: FeaturePlan, paths: string[], option
       }
       return files;
     });
+  };
 
   // Encoding of one batch's pictures (on sharp's threads) overlaps the next forward pass; at
   // most two batches of pictures are in memory at once, whatever the number of images.

@@ -10,6 +10,7 @@ import type { EngineName } from '../engines/backend.js';
 import { openModel, type EngineRequest, type Model, type WeightsInfo } from '../formats/model.js';
 import type { MapShape, Net } from '../net/net.js';
 import { selectFeatureLayers } from '../net/select.js';
+import { nonFiniteCount, type ChannelStats } from '../render/featuremaps.js';
 import { timed } from '../timings.js';
 import { warmUpH5 } from '../weights/h5.js';
 
@@ -94,5 +95,24 @@ export async function startFeatureEngine(plan: FeaturePlan, request: EngineReque
       );
     },
     dispose: () => forward.dispose(),
+  };
+}
+
+/**
+ * Says once per run which drawn layer, earliest in the network, first holds NaN or infinite
+ * values (a broken weight upstream), and how many: such maps would otherwise be drawn black
+ * without a word. Called with each image's per-layer statistics.
+ */
+export function nonFiniteWatch(plan: FeaturePlan, notice: (line: string) => void): (image: string, stats: ChannelStats[]) => void {
+  const position = new Map(plan.net.layers.map((l, i) => [l.name, i]));
+  const order = plan.layers.map((_, o) => o).sort((a, b) => (position.get(plan.layers[a]) ?? 0) - (position.get(plan.layers[b]) ?? 0));
+  let said = false;
+  return (image, stats) => {
+    if (said) return;
+    const first = order.find((o) => nonFiniteCount(stats[o]) > 0);
+    if (first === undefined) return;
+    said = true;
+    const [h, w, c] = plan.mapShapes[first];
+    notice(`${plan.layers[first]} is the first drawn layer with non-finite values (NaN or infinity): ${nonFiniteCount(stats[first]).toLocaleString('en-US')} of ${(h * w * c).toLocaleString('en-US')} for '${image}'; maps holding them are crossed out`);
   };
 }

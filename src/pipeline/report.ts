@@ -14,7 +14,7 @@ import { colormapLut, type ColormapName } from '../render/colormap.js';
 import { channelStats, featureMapGrid, featureMapLayout, layerStatistics, selectChannels, type MapNormalize, type MapOrder } from '../render/featuremaps.js';
 import { tileBoxes, type PixelImage } from '../render/mosaic.js';
 import { reportHtml, type ReportLayer } from '../render/report.js';
-import { startFeatureEngine, type FeaturePlan } from './features.js';
+import { nonFiniteWatch, startFeatureEngine, type FeaturePlan } from './features.js';
 import { filterPicture } from './filters.js';
 
 export interface ReportOptions {
@@ -55,10 +55,12 @@ export async function writeReport(plan: FeaturePlan, imagePath: string, options:
   };
 
   const inputName = await write('input.png', { ...image, channels: 3 }, `the input as the model saw it, ${input.width}x${input.height}`);
+  const layerStats = activations.map((activation, o) => channelStats(activation, mapShapes[o][2]));
+  nonFiniteWatch(plan, events.notice)(imagePath, layerStats);
   const reportLayers = await Promise.all(
     layers.map(async (name, o): Promise<ReportLayer> => {
       const [h, w, c] = mapShapes[o];
-      const stats = channelStats(activations[o], c);
+      const stats = layerStats[o];
       const channels = selectChannels(stats, options.count, options.sort);
       const mosaic = featureMapGrid(activations[o], [h, w, c], { channels, normalize: options.normalize, lut, labels: options.sort === 'activity', stats });
       const boxes = tileBoxes(channels.length, w, h, featureMapLayout(w, h, {}));
