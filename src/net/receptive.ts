@@ -61,7 +61,11 @@ export function receptiveField(net: Net, target: string): ReceptiveField {
     const known = fields.get(name);
     if (known) return known;
     const layer = byName.get(name)!;
-    const inputs = layer.inputs.filter((i) => byName.has(i));
+    // Inputs that are not maps (Clip's bounds, a Mul's scalar) move no pixel: they take no part,
+    // as long as a map feeds the layer too.
+    const fed = layer.inputs.filter((i) => byName.has(i));
+    const maps = fed.filter((i) => !isNotMap(byName.get(i)!));
+    const inputs = maps.length ? maps : fed;
     let field: ReceptiveField;
     if (layer.role === 'model') {
       // A nested model's output is its last inner layer's.
@@ -86,6 +90,9 @@ export function receptiveField(net: Net, target: string): ReceptiveField {
   };
   return fieldOf(target);
 }
+
+/** A layer whose output is known to be no map: a scalar, a vector, a matrix (batch included). */
+const isNotMap = (layer: NetLayer): boolean => layer.outputShape !== undefined && layer.outputShape.length < 3;
 
 /** Layers without a window keep positions when the map keeps its size (activations, normalisation, sums, concatenations). */
 function keepsPositions(layer: NetLayer, [h, w]: [Dim, Dim]): boolean {

@@ -10,6 +10,7 @@ import { graphFromKerasConfig } from '../../src/formats/keras/graph.js';
 import { openModel } from '../../src/formats/model.js';
 import { fusedAttr, GraphModelWriter, intsAttr, stringAttr } from '../helpers/graph-model.js';
 import { writeOnnxModel } from '../helpers/onnx-builder.js';
+import { FIXTURES } from '../helpers/paths.js';
 import { kerasNet } from '../../src/formats/keras/net.js';
 import { vggConfig } from '../../src/formats/vgg.js';
 import type { Net, NetLayer } from '../../src/net/net.js';
@@ -104,4 +105,10 @@ describe('every format describes its windows: fields worked by hand', () => {
     expect(receptiveField(net, 'dw').x).toEqual({ size: 8, jump: 4, offset: -1 });
     expect(receptiveField(net, 'pad').y).toEqual({ size: 8, jump: 4, offset: -5 });
   });
+});
+
+test("a torchvision MobileNetV2's field passes Clip's bounds (Constant nodes, no maps) by: worked by hand", async () => {
+  const { net } = await openModel(join(FIXTURES, 'onnx', 'tiny_mobilenet.onnx'), { includeTop: true });
+  // features.0: 3x3 conv, stride 2, pad 1 (3 pixels, 2 apart, from -1); features.1's depthwise 3x3, stride 1, pad 1 (+2 x 2).
+  expect(receptiveField(net, '/features/features.1/conv/conv.0/conv.0.2/Clip')).toEqual({ y: { size: 7, jump: 2, offset: -3 }, x: { size: 7, jump: 2, offset: -3 } });
 });
