@@ -220,6 +220,6 @@ describe('interruptions', () => {
     expect(screen).toMatch(/cnnviz: interrupted \(SIGINT\)/);
     expect(screen).not.toMatch(/\n\s+at /);
     const { filesBelow } = await import('./helpers/faults.js');
-    expect(filesBelow(join(dir, 'out')).filter((f) => /\.(tmp|part)$/.test(f))).toEqual([]);
+    expect(filesBelow(join(dir, 'out')).filter((f) => f.includes('.cnnviz-tmp-'))).toEqual([]);
   }, 120_000);
 });

@@ -20,6 +20,19 @@ export function outputPath(root: string, ...parts: string[]): string {
   return join(root, ...parts);
 }
 
+/**
+ * A file-system error of a write, made to name the file the user asked for: a full disk fails
+ * `write` on a handle (no path at all) or the temporary's rename (a name the user never chose).
+ */
+function namingTarget(err: unknown, path: string): unknown {
+  const failure = err as NodeJS.ErrnoException;
+  if (failure && typeof failure === 'object' && failure.code) {
+    failure.path = path;
+    failure.syscall = 'write';
+  }
+  return err;
+}
+
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   const temporary = tempPathFor(path);
   trackTemp(temporary);
@@ -28,7 +41,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
     await rename(temporary, path);
   } catch (err) {
     await rm(temporary, { force: true });
-    throw err;
+    throw namingTarget(err, path);
   } finally {
     untrackTemp(temporary);
   }
@@ -42,7 +55,7 @@ export function writeFileAtomicSync(path: string, data: Uint8Array): void {
     renameSync(temporary, path);
   } catch (err) {
     rmSync(temporary, { force: true });
-    throw err;
+    throw namingTarget(err, path);
   }
 }
 

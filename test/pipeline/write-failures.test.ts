@@ -57,7 +57,22 @@ root('a full disk stops the run with one line naming the folder, and leaves no t
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^cnnviz: cannot write in '.*out\/cat00\d': no space left on the device \(ENOSPC\); the run stopped \(\d+ files written before\)$/);
     expect(stdout).toBe('');
-    expect(filesBelow(out).filter((f) => /\.(tmp|part)$/.test(f))).toEqual([]);
+    expect(filesBelow(out).filter((f) => f.includes('.cnnviz-tmp-'))).toEqual([]);
+  } finally {
+    disk.remove();
+  }
+});
+
+root('a full disk under a report names the file that did not fit, in one line, and leaves no temporary file', async () => {
+  const disk = tinyDisk('40k');
+  try {
+    const out = join(disk.path, 'report');
+    const { code, stderr } = await cnnviz(['report', CAT, '--model', MODEL, '-o', out]);
+    expect(code).toBe(1);
+    const lines = stderr.trim().split('\n').filter((l) => !l.includes('preprocessing:'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^cnnviz: cannot write '${out}/[\\w.-]+\\.(png|html)': no space left on the device \\(ENOSPC\\)$`));
+    expect(filesBelow(out).filter((f) => f.includes('.cnnviz-tmp-'))).toEqual([]);
   } finally {
     disk.remove();
   }
