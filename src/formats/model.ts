@@ -10,7 +10,7 @@ import { usageError } from '../errors.js';
 import type { EngineName } from '../engines/backend.js';
 import type { Forward } from '../engines/forward.js';
 import type { PreprocessMode } from '../image/preprocess.js';
-import type { Kernel, Net } from '../net/net.js';
+import { findCycle, type Kernel, type Net } from '../net/net.js';
 import type { DownloadCallbacks } from '../weights/resolve.js';
 import { BUILTIN_MODELS } from './builtin.js';
 import { firstEmptyMap, formatBytes, largestActivation, memoryBudget, smallestWorkingSize } from '../net/sizes.js';
@@ -92,6 +92,8 @@ export async function openModel(ref: string, options: OpenOptions): Promise<Mode
     const { openKerasModel } = await import('./keras/model.js');
     model = await openKerasModel(ref, options);
   }
+  const cycle = findCycle(model.net.layers);
+  if (cycle) throw usageError(`'${ref}' is no network cnnviz can run: its layers feed each other in a cycle (${cycle.join(' -> ')})`);
   await checkInputSize(model, options.memoryBudget ?? memoryBudget(process.env.CNNVIZ_MAX_MEMORY));
   return model;
 }

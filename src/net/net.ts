@@ -108,6 +108,50 @@ export function isChain(layers: Array<Pick<NetLayer, 'name' | 'inputs'>>): boole
   return layers.every((l, i) => (i === 0 ? l.inputs.length === 0 : l.inputs.length === 1 && l.inputs[0] === layers[i - 1].name));
 }
 
+/**
+ * A cycle among the layers (each feeding the next, the last the first), or undefined: a file
+ * whose nodes feed each other in a ring is no network (ONNX and TensorFlow graphs must be
+ * acyclic outside their control-flow ops), and everything after would fail obscurely.
+ */
+export function findCycle(layers: Array<Pick<NetLayer, 'name' | 'inputs'>>): string[] | undefined {
+  const inputsOf = new Map(layers.map((l) => [l.name, l.inputs]));
+  const order = new Map(layers.map((l, i) => [l.name, i]));
+  const state = new Map<string, 'open' | 'done'>();
+  for (const { name: start } of layers) {
+    if (state.has(start)) continue;
+    // Depth first, without recursion (graphs of thousands of nodes): the path is the stack.
+    const path: string[] = [start];
+    const next: number[] = [0];
+    state.set(start, 'open');
+    while (path.length) {
+      const node = path[path.length - 1];
+      const inputs = (inputsOf.get(node) ?? []).filter((i) => inputsOf.has(i));
+      const k = next[next.length - 1]++;
+      if (k >= inputs.length) {
+        state.set(node, 'done');
+        path.pop();
+        next.pop();
+        continue;
+      }
+      const input = inputs[k];
+      if (state.get(input) === 'open') {
+        // The path runs against the flow (from a layer to its inputs): reversed, it is the ring as data flows.
+        // Told from the layer that comes first in the file, so the same file always reads the same.
+        const ring = path.slice(path.indexOf(input)).reverse();
+        const first = ring.indexOf(ring.reduce((a, b) => (order.get(a)! <= order.get(b)! ? a : b)));
+        const rotated = [...ring.slice(first), ...ring.slice(0, first)];
+        return [...rotated, rotated[0]];
+      }
+      if (!state.has(input)) {
+        state.set(input, 'open');
+        path.push(input);
+        next.push(0);
+      }
+    }
+  }
+  return undefined;
+}
+
 export function formatShape(shape: Shape | undefined, none = 'None'): string {
   if (!shape) return '?';
   const dims = shape.map((d) => (d === null ? none : String(d)));

@@ -96,13 +96,17 @@ export function onnxNet(name: string, graph: GraphProto, input: ImageInput, shap
     const t = node.opType === 'Pad' ? graph.initializer.find((i) => i.name === node.input[1]) : undefined;
     return t && intValues(t);
   };
-  graph.node.forEach((node, index) => {
-    // Unnamed nodes go by their first output; a repeated name gets #2, #3 ...
+  // Unnamed nodes go by their first output; a repeated name gets #2, #3 ...
+  const names = graph.node.map((node) => {
     const base = node.name || node.output[0];
     const n = (seen.get(base) ?? 0) + 1;
     seen.set(base, n);
-    const layerName = n === 1 ? base : `${base}#${n}`;
-    node.output.forEach((o) => producer.set(o, layerName));
+    return n === 1 ? base : `${base}#${n}`;
+  });
+  // Every producer first: a node fed by one listed after it (an unsorted file, or a cycle) keeps that input.
+  graph.node.forEach((node, index) => node.output.forEach((o) => producer.set(o, names[index])));
+  graph.node.forEach((node, index) => {
+    const layerName = names[index];
     const outputShape = shapes.get(node.output[0]);
     const params = [...new Set(node.input)].reduce((sum, i) => sum + (floats.get(i) ?? 0), 0);
     const weight = node.opType === 'Conv' ? graph.initializer.find((t) => t.name === node.input[1]) : undefined;
@@ -192,7 +196,7 @@ interface Description {
 }
 
 /** Bumped when a description's form or content changes, so older ones are not read. */
-const DESCRIPTION_VERSION = 3;
+const DESCRIPTION_VERSION = 4;
 const MAX_DESCRIPTIONS = 16;
 const MAX_ONNX_FILE = 2 ** 31 - 1;
 
