@@ -8,7 +8,7 @@ import { CnnvizError, fileSystemReason } from './errors.js';
 import { removeTempFilesSync, runInterruptActionsSync } from './temp-files.js';
 import { ENGINES } from './engines/backend.js';
 import { markStartup, writeTimingsIfAsked } from './timings.js';
-import { consoleReporter, type CommandContext, type GlobalOptions } from './commands/context.js';
+import { consoleReporter, printable, type CommandContext, type GlobalOptions } from './commands/context.js';
 import { summaryCommand } from './commands/summary.js';
 import { filtersCommand } from './commands/filters.js';
 import { featuremapsCommand } from './commands/featuremaps.js';
@@ -90,19 +90,19 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode === 0 ? 0 : 2;
     }
     if (err instanceof CnnvizError) {
-      process.stderr.write(`cnnviz: ${err.message}\n`);
+      process.stderr.write(`cnnviz: ${printable(err.message)}\n`);
       if (verbose && err.stack) process.stderr.write(`${err.stack}\n`);
       return err.exitCode;
     }
     const system = err as NodeJS.ErrnoException;
     if (system?.code && system.syscall) {
       // A file-system failure nothing above caught (a full disk under a report, say): in words.
-      process.stderr.write(`cnnviz: cannot ${system.syscall} '${system.path ?? '?'}': ${fileSystemReason(err)}\n`);
+      process.stderr.write(`cnnviz: cannot ${system.syscall} '${printable(system.path ?? '?')}': ${fileSystemReason(err)}\n`);
       if (verbose && system.stack) process.stderr.write(`${system.stack}\n`);
       return 1;
     }
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`cnnviz: unexpected error: ${message.split('\n')[0]}${verbose ? '' : ' (run with --verbose for details)'}\n`);
+    process.stderr.write(`cnnviz: unexpected error: ${printable(message.split('\n')[0])}${verbose ? '' : ' (run with --verbose for details)'}\n`);
     if (verbose && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     return 1;
   } finally {

@@ -3,7 +3,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cnnviz, readPng } from './helpers/cli.js';
-import { CAT, ROOT } from './helpers/paths.js';
+import { CAT, FIXTURES, ROOT } from './helpers/paths.js';
 import { closedPort } from './helpers/server.js';
 
 const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), `cnnviz-${prefix}-`));
@@ -222,4 +222,22 @@ describe('interruptions', () => {
     const { filesBelow } = await import('./helpers/faults.js');
     expect(filesBelow(join(dir, 'out')).filter((f) => f.includes('.cnnviz-tmp-'))).toEqual([]);
   }, 120_000);
+});
+
+describe('terminal escape codes in names are printed escaped, never raw', () => {
+  test('a missing image named with ESC [ 2 J: the line shows \\x1b, the terminal is not cleared', async () => {
+    const { code, stderr } = await cnnviz(['featuremaps', '\x1b[2Jcat\x07.jpg', '--weights', 'none', '-o', mkdtempSync(join(tmpdir(), 'cnnviz-esc-'))]);
+    expect(code).toBe(2);
+    expect(stderr).toBe("cnnviz: image '\\x1b[2Jcat\\x07.jpg' does not exist\n");
+  });
+
+  test('a broken image in a folder, named with colour codes: the notice and the list escape them', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'cnnviz-esc-folder-'));
+    copyFileSync(join(FIXTURES, 'onnx', 'cat64.png'), join(folder, 'good.png'));
+    writeFileSync(join(folder, '\x1b[31mred\x1b[0m.png'), 'not a png');
+    const { code, stdout, stderr } = await cnnviz(['featuremaps', folder, '--model', join(FIXTURES, 'onnx', 'tiny_resnet.onnx'), '--layer', '/relu/Relu', '-o', join(folder, 'out')]);
+    expect(code).toBe(1);
+    expect(stderr + stdout).not.toContain('\x1b');
+    expect(stderr).toContain('\\x1b[31mred\\x1b[0m.png');
+  });
 });

@@ -23,16 +23,28 @@ export interface CommandContext {
   report: Reporter;
 }
 
+/**
+ * A line as a terminal should show it: control characters (a file named with ESC [ 2 J clears
+ * the screen when printed raw) and line breaks written as \x1b, \n; the rest as it is.
+ */
+export function printable(line: string): string {
+  // eslint-disable-next-line no-control-regex
+  return line.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => (c === '\n' ? '\\n' : c === '\t' ? '\t' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
+}
+
 export function consoleReporter(verbose: boolean): Reporter {
   return {
-    out: (line) => process.stdout.write(`${line}\n`),
-    notice: (line) => process.stderr.write(`cnnviz: ${line}\n`),
+    out: (line) => process.stdout.write(`${printableLines(line)}\n`),
+    notice: (line) => process.stderr.write(`cnnviz: ${printable(line)}\n`),
     verbose: (line) => {
-      if (verbose) process.stderr.write(`cnnviz: ${line}\n`);
+      if (verbose) process.stderr.write(`cnnviz: ${printable(line)}\n`);
     },
     interactive: Boolean(process.stderr.isTTY),
   };
 }
+
+/** Output that is meant to span lines (a table, JSON) keeps its line breaks; each line is made printable. */
+const printableLines = (text: string): string => text.split('\n').map(printable).join('\n');
 
 /** How cli.ts runs a command's action: with the context built from the global options. */
 export type Runner = (action: (ctx: CommandContext) => Promise<void>) => Promise<void>;
