@@ -100,7 +100,10 @@ export async function openModel(ref: string, options: OpenOptions): Promise<Mode
 
 /** A model.json's content when it is a graph model (converted from a SavedModel or TF Hub). */
 async function readGraphModelJson(path: string): Promise<unknown> {
-  const json = await readFile(path, 'utf8').then(JSON.parse, () => undefined);
+  // Not JSON at all: the layers-model reader says what is wrong with the file.
+  const json = await readFile(path, 'utf8')
+    .then((text) => JSON.parse(text) as unknown)
+    .catch(() => undefined);
   const { isGraphModelJson } = await import('./tfjs-graph/model.js');
   return isGraphModelJson(json) ? json : undefined;
 }

@@ -160,6 +160,7 @@ describe('bad input: one line, exit 2, no file', () => {
   tinyTest('a layer without maps', () => refused(['examples', photos, '--model', TINY_VGG, '--layer', 'flatten'], /'flatten'.*not a spatial layer|no spatial layer 'flatten'/));
   test('one image named that does not exist', () => refused(['examples', 'missing.jpg', '--weights', 'none', '--layer', 'block1_conv1'], "cnnviz: image 'missing.jpg' does not exist\n"));
   tinyTest('--top 0', () => refused(['examples', photos, '--model', TINY_VGG, '--layer', 'relu_2_2', '--top', '0'], /--top.*expected a whole number of 1 or more/));
+  tinyTest('--tile 100000', () => refused(['examples', photos, '--model', TINY_VGG, '--layer', 'relu_2_2', '--tile', '100000'], /--tile <px>' argument '100000' is invalid\. expected a whole number from 8 to 1024, got '100000'/));
   tinyTest('--channels past the layer', () => refused(['examples', photos, '--model', TINY_VGG, '--layer', 'relu_2_2', '--channels', '5-12'], "cnnviz: --channels 5-12: the layer has 10 channels, 0 to 9\n"));
   tinyTest('a shard index out of range', () => refused(['examples', photos, '--model', TINY_VGG, '--layer', 'relu_2_2', '--shard', '3/3'], 'cnnviz: --shard 3/3: the shard index runs from 0 to 2\n'));
   tinyTest('a merge of shards of different layers, or with one missing', async () => {

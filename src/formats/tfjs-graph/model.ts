@@ -8,6 +8,8 @@
 import { messageOf, runtimeError, usageError } from '../../errors.js';
 import { depthwiseKernel, isChain, mapDims, type Kernel, type KernelShape, type LayerRole, type Net, type NetLayer } from '../../net/net.js';
 import { timed } from '../../timings.js';
+import { z } from 'zod';
+import { schemaProblem } from '../../schema.js';
 import { checkedManifest, manifestShards, readManifestWeights } from '../../weights/tfjs-weights.js';
 import type { WeightArray } from '../../weights/h5.js';
 import type { EngineRequest, Model, OpenOptions } from '../model.js';
@@ -39,8 +41,15 @@ export function isGraphModelJson(json: any): boolean {
   return json?.format === 'graph-model' || Array.isArray(json?.modelTopology?.node);
 }
 
+/** What a graph model's topology must be before a node is looked at: named nodes with ops, inputs by name. */
+const topologySchema = z.object({
+  node: z.array(z.object({ name: z.string().min(1), op: z.string().min(1), input: z.array(z.string()).optional(), attr: z.record(z.string(), z.unknown()).optional() })),
+});
+
 export async function openGraphModel(path: string, json: any, options: OpenOptions): Promise<Model> {
-  const nodes: GraphNode[] = json.modelTopology.node;
+  const topology = topologySchema.safeParse(json.modelTopology);
+  if (!topology.success) throw usageError(`'${path}' has a damaged modelTopology (${schemaProblem(topology.error)})`);
+  const nodes = topology.data.node as GraphNode[];
   const manifest = checkedManifest(path, json.weightsManifest);
   const files = manifestShards(path, manifest);
   const { weights, groups } = await timed('weights', () => readManifestWeights(path, manifest));
