@@ -65,10 +65,11 @@ export async function main(argv: string[]): Promise<number> {
   // them), this run's temporary files go, and the exit code says which signal it was.
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     process.once(signal, () => {
-      runInterruptActionsSync();
+      const unsaved = runInterruptActionsSync();
       removeTempFilesSync();
       if (process.stderr.isTTY) process.stderr.write('\x1b[?25h\x1b[?7h\n');
       process.stderr.write(`cnnviz: interrupted (${signal}); files written so far are complete, a batch run again continues where it stopped\n`);
+      for (const failure of unsaved) process.stderr.write(`cnnviz: the progress since the last save could not be saved: ${printable(failure)}\n`);
       process.exit(code);
     });
   }

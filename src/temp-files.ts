@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { messageOf } from './errors.js';
 
 const PREFIX = '.cnnviz-tmp-';
 const TEMP_NAME = /^\.cnnviz-tmp-(\d+)-[0-9a-f]{8}(?:-|$)/;
@@ -43,16 +44,21 @@ export function atInterrupt(action: () => void): () => void {
   return () => interruptActions.delete(action);
 }
 
-/** Runs what was registered with atInterrupt; a failure there must not keep the process from ending. */
-export function runInterruptActionsSync(): void {
+/**
+ * Runs what was registered with atInterrupt; a failure there must not keep the process from
+ * ending, so it is returned (the last regular save stands) for the caller to say.
+ */
+export function runInterruptActionsSync(): string[] {
+  const failures: string[] = [];
   for (const action of interruptActions) {
     try {
       action();
-    } catch {
-      // The last regular save stands.
+    } catch (err) {
+      failures.push(messageOf(err));
     }
   }
   interruptActions.clear();
+  return failures;
 }
 
 /** Removes what is still open; synchronous, for signal handlers. */

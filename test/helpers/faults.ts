@@ -14,7 +14,6 @@ export const isRoot = process.getuid?.() === 0;
 export function asRoot(): jest.It {
   if (isRoot) return test;
   if (process.env.CI === 'true') throw new Error('fault-injection tests need root, and CI runs as root: something is wrong with this machine');
-  // eslint-disable-next-line no-console
   console.log('skipping fault-injection tests: they mount a tmpfs and chattr folders, which needs root');
   return test.skip;
 }

@@ -15,7 +15,6 @@ export function withTinyVgg(): jest.It {
   if (existsSync(TINY_VGG)) return test;
   // Under CI ../shared is laid beside the clone: its absence is a failure, not a skip.
   if (process.env.CI === 'true') throw new Error(`CI=true and ${TINY_VGG} is absent: the shared tiny-vgg tests must run`);
-  // eslint-disable-next-line no-console
   console.log(`skipping tiny-vgg tests: ${TINY_VGG} is absent (it lives in ../shared beside the checkout)`);
   return test.skip;
 }

@@ -5,15 +5,16 @@
  */
 import { runtimeError } from '../../errors.js';
 import { configLayers, type KerasModelConfig } from './graph.js';
+import type { Json } from '../json.js';
 
 const DROPPED_KEYS = new Set(['module', 'registered_name', 'build_config', 'compile_config', 'shared_object_id']);
 
-function normalizeValue(value: any): any {
+function normalizeValue(value: Json): Json {
   if (Array.isArray(value)) return value.map(normalizeValue);
   if (!value || typeof value !== 'object') return value;
   // A dtype policy {class_name: 'DTypePolicy', config: {name: 'float32'}} is just its name to Keras 2.
   if (/DTypePolicy$/.test(value.class_name ?? '') && value.config?.name) return value.config.name;
-  const out: Record<string, any> = {};
+  const out: Record<string, Json> = {};
   for (const [key, v] of Object.entries(value)) {
     if (DROPPED_KEYS.has(key)) continue;
     out[key] = normalizeValue(v);
@@ -22,12 +23,12 @@ function normalizeValue(value: any): any {
 }
 
 /** Keras 3 {args: [{class_name: '__keras_tensor__', config: {keras_history}}]} to [[[name, node, tensor, {}]]]. */
-function normalizeInboundNodes(nodes: any[] | undefined): any[] {
+function normalizeInboundNodes(nodes: Json[] | undefined): Json[] {
   if (!nodes || nodes.length === 0) return [];
   if (Array.isArray(nodes[0])) return nodes;
   return nodes.map((node) => {
-    const history: any[] = [];
-    const visit = (v: any): void => {
+    const history: Json[] = [];
+    const visit = (v: Json): void => {
       if (Array.isArray(v)) v.forEach(visit);
       else if (v && typeof v === 'object') {
         if (v.class_name === '__keras_tensor__') history.push([...v.config.keras_history, {}]);
@@ -40,7 +41,7 @@ function normalizeInboundNodes(nodes: any[] | undefined): any[] {
 }
 
 /** input_layers / output_layers: Keras 3 writes a single [name, 0, 0] for one tensor. */
-const nestedTensorList = (list: any): any[] => (Array.isArray(list) && typeof list[0] === 'string' ? [list] : list);
+const nestedTensorList = (list: Json): Json[] => (Array.isArray(list) && typeof list[0] === 'string' ? [list] : list);
 
 /** Keras aliases, and layers that are the identity at inference, as tfjs knows them. */
 const CLASS_ALIASES: Record<string, string> = {
@@ -50,7 +51,7 @@ const CLASS_ALIASES: Record<string, string> = {
   SpatialDropout2D: 'Dropout',
 };
 
-function normalizeLayer(layer: any): any {
+function normalizeLayer(layer: Json): Json {
   const out = normalizeValue(layer);
   out.class_name = CLASS_ALIASES[out.class_name] ?? out.class_name;
   const config = out.config ?? {};
@@ -77,7 +78,7 @@ export function normalizeModelConfig(model: KerasModelConfig): KerasModelConfig 
     if (layers[0]) layers[0].config = { ...layers[0].config, batch_input_shape: input.config.batch_input_shape };
   }
   const base = Array.isArray(config) ? {} : normalizeValue(config);
-  const out: Record<string, any> = { ...base, layers };
+  const out: Record<string, Json> = { ...base, layers };
   if (base.input_layers) out.input_layers = nestedTensorList(base.input_layers);
   if (base.output_layers) out.output_layers = nestedTensorList(base.output_layers);
   const className = model.class_name === 'Model' ? 'Functional' : model.class_name;
@@ -85,7 +86,7 @@ export function normalizeModelConfig(model: KerasModelConfig): KerasModelConfig 
 }
 
 /** The model config inside what a file holds: a bare config, or wrapped as in model.json. */
-export function modelConfigOf(topology: any, source: string): KerasModelConfig {
+export function modelConfigOf(topology: Json, source: string): KerasModelConfig {
   const config = topology?.model_config ?? topology;
   if (!config || typeof config !== 'object' || typeof config.class_name !== 'string') {
     throw runtimeError(`${source} holds no Keras model config`);

@@ -12,6 +12,7 @@ import { configLayers, type KerasModelConfig } from './graph.js';
 import { loadH5wasm, openKerasWeights, withoutHdf5Diagnostics, type LayerWeights, type WeightArray } from '../../weights/h5.js';
 import { modelConfigOf } from './config.js';
 import { manifestShards, readManifestWeights } from '../../weights/tfjs-weights.js';
+import type { Json } from '../json.js';
 
 export interface ModelFile {
   config: KerasModelConfig;
@@ -23,7 +24,7 @@ export interface ModelFile {
 
 export const MODEL_FILE_KINDS = '.json (TensorFlow.js), .h5 (Keras model.save), .keras (Keras 3)';
 
-async function readJson(path: string, what: string): Promise<any> {
+async function readJson(path: string, what: string): Promise<Json> {
   try {
     return JSON.parse(await readFile(path, 'utf8'));
   } catch (err) {
@@ -89,7 +90,7 @@ async function readKerasH5Model(path: string): Promise<ModelFile> {
 }
 
 /** Keras 3 stores each layer's variables at layers/<name>/vars/<i>, nested models deeper. */
-function readKeras3Weights(root: any, config: KerasModelConfig): LayerWeights {
+function readKeras3Weights(root: Json, config: KerasModelConfig): LayerWeights {
   const weights: LayerWeights = new Map();
   const layersGroup = root.keys().includes('layers') ? root.get('layers') : undefined;
   if (!layersGroup) return weights;

@@ -10,10 +10,11 @@ import type { LayerWeights } from '../../weights/h5.js';
 import { layerOfWeight } from './files.js';
 import { configLayers, type KerasModelConfig } from './graph.js';
 import { NESTED_MODELS } from './shapes.js';
+import type { Json } from '../json.js';
 
 type Ref = [string, number, number, Record<string, unknown>];
 
-const nameOf = (layer: any): string => String(layer.config?.name ?? layer.name);
+const nameOf = (layer: Json): string => String(layer.config?.name ?? layer.name);
 
 /** A Sequential config as the Functional one it stands for, with an InputLayer in front. */
 function asFunctional(model: KerasModelConfig): KerasModelConfig {
@@ -41,7 +42,7 @@ export function flattenNested(model: KerasModelConfig): KerasModelConfig {
   const functional = asFunctional(model);
   const rename = new Map<string, string>(); // a nested model's name -> its output layer's flat name
   const resolve = (ref: Ref): Ref => [rename.get(ref[0]) ?? ref[0], ref[1], ref[2], ref[3] ?? {}];
-  const layers: any[] = [];
+  const layers: Json[] = [];
   for (const layer of configLayers(functional)) {
     const name = nameOf(layer);
     const inbound: Ref[][] = layer.inbound_nodes ?? [];

@@ -5,6 +5,7 @@
  */
 import { usageError } from '../../errors.js';
 import type { DataFormat } from '../../net/net.js';
+import type { Json } from '../json.js';
 
 export type { DataFormat, Dim, Shape } from '../../net/net.js';
 
@@ -13,7 +14,7 @@ export interface LayerNode {
   index: number;
   name: string;
   className: string;
-  config: Record<string, any>;
+  config: Record<string, Json>;
   /** Names of the layers whose outputs feed this one (empty for inputs). */
   inbound: string[];
 }
@@ -29,28 +30,28 @@ export interface ModelGraph {
 
 export interface KerasModelConfig {
   class_name: string;
-  config: any;
+  config: Json;
 }
 
 /** A model config's layer list: Sequential configs of old Keras are the bare list. */
-export function configLayers(model: KerasModelConfig): any[] {
+export function configLayers(model: KerasModelConfig): Json[] {
   const config = model.config ?? {};
   return Array.isArray(config) ? config : (config.layers ?? []);
 }
 
 /** The same model config with another layer list (the other keys kept). */
-export function withConfigLayers(model: KerasModelConfig, layers: any[]): KerasModelConfig {
+export function withConfigLayers(model: KerasModelConfig, layers: Json[]): KerasModelConfig {
   return { ...model, config: Array.isArray(model.config) ? layers : { ...model.config, layers } };
 }
 
 /** Keras 2 writes inbound nodes as nested arrays, Keras 3 as {args: [keras tensors]}. */
-function inboundNames(layer: any): string[] {
-  const nodes: any[] = layer.inbound_nodes ?? [];
+function inboundNames(layer: Json): string[] {
+  const nodes: Json[] = layer.inbound_nodes ?? [];
   if (nodes.length === 0) return [];
   const first = nodes[0];
-  if (Array.isArray(first)) return first.map((entry: any) => String(entry[0]));
+  if (Array.isArray(first)) return first.map((entry: Json) => String(entry[0]));
   const names: string[] = [];
-  const visit = (value: any): void => {
+  const visit = (value: Json): void => {
     if (Array.isArray(value)) value.forEach(visit);
     else if (value && typeof value === 'object') {
       if (value.class_name === '__keras_tensor__') names.push(String(value.config.keras_history[0]));
@@ -61,7 +62,7 @@ function inboundNames(layer: any): string[] {
   return names;
 }
 
-function layerName(layer: any): string {
+function layerName(layer: Json): string {
   return String(layer.config?.name ?? layer.name);
 }
 
@@ -75,7 +76,7 @@ export function graphFromKerasConfig(modelConfig: KerasModelConfig): ModelGraph 
   const cls = modelConfig.class_name;
   const cfg = modelConfig.config ?? {};
   if (cls === 'Sequential') {
-    const raw: any[] = Array.isArray(cfg) ? cfg : cfg.layers;
+    const raw: Json[] = Array.isArray(cfg) ? cfg : cfg.layers;
     let previous: string | undefined;
     const layers = raw.map((layer, index): LayerNode => {
       const node: LayerNode = {
@@ -91,7 +92,7 @@ export function graphFromKerasConfig(modelConfig: KerasModelConfig): ModelGraph 
     return { name: String(cfg.name ?? 'sequential'), dataFormat: dataFormatOf(layers), layers, kerasConfig: modelConfig };
   }
   if (cls === 'Functional' || cls === 'Model') {
-    const layers = (cfg.layers as any[]).map(
+    const layers = (cfg.layers as Json[]).map(
       (layer, index): LayerNode => ({
         index,
         name: layerName(layer),
@@ -134,7 +135,7 @@ export function truncatedConfig(graph: ModelGraph, outputs: string[]): KerasMode
     class_name,
     config: {
       ...config,
-      layers: (config.layers as any[]).filter((l) => keep.has(String(l.config?.name ?? l.name))),
+      layers: (config.layers as Json[]).filter((l) => keep.has(String(l.config?.name ?? l.name))),
       output_layers: outputs.map((name) => [name, 0, 0]),
     },
   };

@@ -12,6 +12,7 @@ import type { Model, OpenOptions } from '../model.js';
 import { readModelFile, type ModelFile } from './files.js';
 import { configLayers, graphFromKerasConfig, type KerasModelConfig, type ModelGraph } from './graph.js';
 import { kerasNet } from './net.js';
+import { inferShapes, type LayerShapes } from './shapes.js';
 import { flattenNested, flattenWeights, hasNestedModels } from './flatten.js';
 import type { LayerWeights } from '../../weights/h5.js';
 import type { DownloadCallbacks } from '../../weights/resolve.js';
@@ -59,9 +60,15 @@ export function kernelOf(type: string, shape: number[], data: Float32Array): Ker
   return type === 'Conv2D' ? { shape: shape as KernelShape, data } : depthwiseKernel(shape, data);
 }
 
+/** Each layer whose shape rule failed, and why: said under --verbose (the summary shows '?'). */
+function shapeProblems(shapes: LayerShapes[]): string[] {
+  return shapes.flatMap((s) => [...(s.problem ? [`shape of '${s.layer.name}' (${s.layer.className}) unknown: ${s.problem}`] : []), ...shapeProblems(s.inner ?? [])]);
+}
+
 export async function openKerasModel(ref: string, options: OpenOptions): Promise<Model> {
   const arch = await resolveArchitecture(ref, options);
-  const net = kerasNet(arch.graph);
+  const shapes = inferShapes(arch.graph);
+  const net = kerasNet(arch.graph, shapes);
   // Only a built-in with its classifier needs the large weights file (528 MB against 59).
   const includeTop = Boolean(arch.builtin) && options.includeTop;
   // A model holding models runs flat (its inner layers named outer/inner); the net lists it as saved.
@@ -81,6 +88,7 @@ export async function openKerasModel(ref: string, options: OpenOptions): Promise
     details: [
       `${arch.builtin ? 'built-in' : 'Keras'} model config: shapes and parameters inferred from it, layer by layer`,
       ...(nested ? [`it holds models: their ${net.layers.filter((l) => l.depth > 0).length} inner layers are addressed as outer/inner`] : []),
+      ...shapeProblems(shapes),
     ],
     preprocess: arch.preprocess,
     ...(arch.file ? { preprocessNote: `'${arch.preprocess}' (pixels / 255), the default for model files` } : {}),

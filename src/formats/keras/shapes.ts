@@ -6,6 +6,8 @@
 import { mapDims, shiftWindow, type DataFormat, type LayerWindow } from '../../net/net.js';
 import { sameOutputLength, windowOutputLength } from '../../net/geometry.js';
 import { graphFromKerasConfig, type LayerNode, type ModelGraph, type Shape } from './graph.js';
+import type { Json } from '../json.js';
+import { messageOf } from '../../errors.js';
 
 export interface WeightSpec {
   /** Keras' short name: kernel, bias, gamma, moving_mean, ... */
@@ -22,24 +24,26 @@ export interface LayerShapes {
   weights?: WeightSpec[];
   /** The layers of a nested model, for the summary. */
   inner?: LayerShapes[];
+  /** Why the rule of a known class gave no shape (an undefined dimension it needs, a config it does not read). */
+  problem?: string;
 }
 
 export const NESTED_MODELS = new Set(['Functional', 'Sequential', 'Model']);
 
-type Rule = (inputs: Shape[], config: Record<string, any>) => { output: Shape; weights?: WeightSpec[] };
+type Rule = (inputs: Shape[], config: Record<string, Json>) => { output: Shape; weights?: WeightSpec[] };
 
 /** A Keras size option (kernel_size, strides, pool_size, dilation_rate): one number or a pair. */
 export const pair = (v: number | number[] | undefined | null, fallback: number): [number, number] =>
   v === undefined || v === null ? [fallback, fallback] : Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v, v];
 
-export const layerDataFormat = (config: Record<string, any>): DataFormat => (config.data_format === 'channels_first' ? 'channels_first' : 'channels_last');
+export const layerDataFormat = (config: Record<string, Json>): DataFormat => (config.data_format === 'channels_first' ? 'channels_first' : 'channels_last');
 
 /** (h, w, c) of a layer's 4-d input, by the layer's own data format. */
-function spatial(shape: Shape, config: Record<string, any>): { h: number | null; w: number | null; c: number | null } {
+function spatial(shape: Shape, config: Record<string, Json>): { h: number | null; w: number | null; c: number | null } {
   const [h, w, c] = mapDims(shape, layerDataFormat(config)) ?? [null, null, null];
   return { h, w, c };
 }
-function image(batch: number | null, h: number | null, w: number | null, c: number | null, config: Record<string, any>): Shape {
+function image(batch: number | null, h: number | null, w: number | null, c: number | null, config: Record<string, Json>): Shape {
   return layerDataFormat(config) === 'channels_first' ? [batch, c, h, w] : [batch, h, w, c];
 }
 
@@ -55,7 +59,7 @@ const known = (n: number | null, what: string): number => {
 };
 
 /** A conv or pool layer's output (height, width): its window, as kerasWindow reads it, over the input. */
-function windowedSize(className: string, config: Record<string, any>, h: number | null, w: number | null): [number | null, number | null] {
+function windowedSize(className: string, config: Record<string, Json>, h: number | null, w: number | null): [number | null, number | null] {
   const { kernel, strides, dilations, padding } = kerasWindow(className, config)!;
   return [convOutputLength(h, kernel[0], strides[0], padding as string, dilations[0]), convOutputLength(w, kernel[1], strides[1], padding as string, dilations[1])];
 }
@@ -143,7 +147,7 @@ export function paddingPairs(p: number | number[] | number[][]): [[number, numbe
 const POOLS = new Set(['MaxPooling2D', 'AveragePooling2D']);
 
 /** How a Keras layer's output pixels see its input (convolutions, pools, padding, cropping); undefined for the rest. */
-export function kerasWindow(className: string, config: Record<string, any>): LayerWindow | undefined {
+export function kerasWindow(className: string, config: Record<string, Json>): LayerWindow | undefined {
   const padding = (config.padding ?? 'valid') === 'same' ? 'same' : 'valid';
   if (/^(Conv2D|DepthwiseConv2D|SeparableConv2D)$/.test(className)) {
     return { kernel: pair(config.kernel_size, 1), strides: pair(config.strides, 1), dilations: pair(config.dilation_rate, 1), padding };
@@ -215,7 +219,7 @@ const RULES: Record<string, Rule> = {
 };
 
 /** The input shape a layer declares (InputLayer, or the first layer of a Sequential model). */
-function declaredInputShape(config: Record<string, any>): Shape | undefined {
+function declaredInputShape(config: Record<string, Json>): Shape | undefined {
   const shape = config.batch_input_shape ?? config.batch_shape;
   if (shape) return shape;
   if (config.input_shape) return [null, ...config.input_shape];
@@ -253,8 +257,9 @@ export function inferShapes(graph: ModelGraph): LayerShapes[] {
       try {
         const { output, weights = [] } = rule(inputShapes as Shape[], layer.config);
         result = { ...result, outputShape: output, weights };
-      } catch {
-        // An undefined dimension the rule needs: shown as '?', like Keras does for unknown shapes.
+      } catch (err) {
+        // Shown as '?', as Keras shows unknown shapes; the reason is said under --verbose.
+        result = { ...result, problem: messageOf(err) };
       }
     }
     outputs.set(layer.name, result.outputShape);

@@ -6,6 +6,7 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { runtimeError } from '../../errors.js';
 import { configLayers, truncatedConfig, withConfigLayers, type DataFormat, type KerasModelConfig, type ModelGraph } from './graph.js';
 import type { LayerWeights, WeightArray } from '../../weights/h5.js';
+import type { Json } from '../json.js';
 
 /** Weights for `--weights none`: the same seed gives the same pictures on every run. */
 export const DEFAULT_SEED = 42;
@@ -21,9 +22,9 @@ const RANDOM_INITIALIZERS: Record<string, string[]> = {
 /** Gives every random initialiser a seed, so `--weights none` is reproducible. */
 export function seedInitializers(config: KerasModelConfig, seed: number): KerasModelConfig {
   let counter = seed;
-  const seeded = (initializer: any): any => ({ ...initializer, config: { ...initializer.config, seed: counter++ } });
+  const seeded = (initializer: Json): Json => ({ ...initializer, config: { ...initializer.config, seed: counter++ } });
   const seededLayers = configLayers(config).map((layer) => {
-    const layerConfig: Record<string, any> = { ...layer.config };
+    const layerConfig: Record<string, Json> = { ...layer.config };
     for (const key of RANDOM_INITIALIZERS[layer.class_name] ?? []) {
       layerConfig[key] ??= { class_name: 'GlorotUniform', config: {} };
     }

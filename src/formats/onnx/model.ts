@@ -70,8 +70,9 @@ function roleOf(opType: string): LayerRole {
  * Shapes from the file's value_info where it gives them in full (and the input keeps its
  * size), else inferred. Returns which way each was found, for --verbose.
  */
-function tensorShapes(graph: GraphProto, input: ImageInput, resized: boolean): { shapes: Map<string, Shape>; fromFile: number; inferred: number } {
-  const inferred = inferTensorShapes(graph, { name: input.name, shape: input.shape });
+function tensorShapes(graph: GraphProto, input: ImageInput, resized: boolean): { shapes: Map<string, Shape>; fromFile: number; inferred: number; problems: string[] } {
+  const problems: string[] = [];
+  const inferred = inferTensorShapes(graph, { name: input.name, shape: input.shape }, (node, reason) => problems.push(`shape of '${node.name || node.output[0]}' (${node.opType}) unknown: ${reason}`));
   const declared = new Map<string, Shape>();
   if (!resized) {
     for (const info of [...graph.valueInfo, ...graph.output]) {
@@ -84,7 +85,7 @@ function tensorShapes(graph: GraphProto, input: ImageInput, resized: boolean): {
   }
   const shapes = new Map([...inferred, ...declared]);
   const outputs = graph.node.map((n) => n.output[0]);
-  return { shapes, fromFile: outputs.filter((o) => declared.has(o)).length, inferred: outputs.filter((o) => !declared.has(o) && inferred.has(o)).length };
+  return { shapes, fromFile: outputs.filter((o) => declared.has(o)).length, inferred: outputs.filter((o) => !declared.has(o) && inferred.has(o)).length, problems };
 }
 
 export function onnxNet(name: string, graph: GraphProto, input: ImageInput, shapes: Map<string, Shape>): Net {
@@ -203,13 +204,13 @@ const MAX_ONNX_FILE = 2 ** 31 - 1;
 function describe(path: string, model: ModelProto, options: OpenOptions): Description {
   const { graph } = model;
   const input = imageInput(path, graph, options.size);
-  const { shapes, fromFile, inferred } = tensorShapes(graph, input, Boolean(options.size));
+  const { shapes, fromFile, inferred, problems } = tensorShapes(graph, input, Boolean(options.size));
   const name = graph.name && !/^(main_graph|torch[-_]jit([-_]export)?)$/.test(graph.name) ? graph.name : basename(path).replace(/\.onnx$/i, '');
   const net = onnxNet(name, graph, input, shapes);
   const tensors = Object.fromEntries(net.layers.map((l) => [l.name, graph.node[l.index!].output[0]]));
   const opsets = model.opsetImport?.map((o) => toNumber(o.version)).join(', ') || '?';
   const shapesNote = `shapes: ${fromFile} of ${graph.node.length} node outputs from the file's value_info, ${inferred} inferred${net.unknown.length ? `, ${net.unknown.length} unknown` : ''}`;
-  return { name, input, net, tensors, details: [`ONNX file, opset ${opsets}, ${graph.node.length} nodes`, shapesNote] };
+  return { name, input, net, tensors, details: [`ONNX file, opset ${opsets}, ${graph.node.length} nodes`, shapesNote, ...problems] };
 }
 
 /**

@@ -4,6 +4,7 @@
  * with --size. One rule per op type; an op not here leaves its outputs unknown ('?').
  */
 import { shiftWindow, type LayerWindow, type Shape } from '../../net/net.js';
+import { messageOf } from '../../errors.js';
 import { sameOutputLength, samePadding, windowOutputLength } from '../../net/geometry.js';
 import { attribute, dimsOf, intAttribute, intsAttribute, intValues, type GraphProto, type NodeProto, type TensorProto } from './proto.js';
 
@@ -211,7 +212,8 @@ const RULES: Record<string, Rule> = {
  * Every tensor's shape, nodes in file order (ONNX requires topological order): the input's
  * shape as given, initializers and Constant nodes by their dims, the rest by the rules.
  */
-export function inferTensorShapes(graph: GraphProto, input: { name: string; shape: Shape }): Map<string, Shape> {
+/** Every tensor's shape that follows from the input's; a rule that fails tells `onProblem` which node and why. */
+export function inferTensorShapes(graph: GraphProto, input: { name: string; shape: Shape }, onProblem: (node: NodeProto, reason: string) => void = () => undefined): Map<string, Shape> {
   const shapes = new Map<string, Shape>([[input.name, input.shape]]);
   const constants = new Map<string, TensorProto>(graph.initializer.map((t) => [t.name, t]));
   for (const t of graph.initializer) shapes.set(t.name, dimsOf(t));
@@ -236,8 +238,9 @@ export function inferTensorShapes(graph: GraphProto, input: { name: string; shap
     let output: Shape | undefined;
     try {
       output = rule?.(node, inputs, known);
-    } catch {
-      output = undefined; // an attribute of an unexpected form: the shape stays unknown
+    } catch (err) {
+      output = undefined; // an attribute of an unexpected form: the shape stays unknown, and says why
+      onProblem(node, messageOf(err));
     }
     // Sizes below 1 are kept: an input too small for the network shows where it runs out.
     if (output && output.every((d) => d === null || Number.isFinite(d))) shapes.set(node.output[0], output);

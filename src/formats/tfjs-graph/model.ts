@@ -16,6 +16,7 @@ import type { EngineRequest, Model, OpenOptions } from '../model.js';
 import type { BackendName } from '../../engines/backend.js';
 import type { Forward } from '../../engines/forward.js';
 import { CONV_OPS, DEPTHWISE_OPS, inferGraphShapes, nodeWindow, sourceOf, type GraphNode } from './shapes.js';
+import type { Json } from '../json.js';
 
 
 function roleOf(op: string): LayerRole {
@@ -37,7 +38,7 @@ export function shortestTails(names: string[]): string[] {
   });
 }
 
-export function isGraphModelJson(json: any): boolean {
+export function isGraphModelJson(json: Json): boolean {
   return json?.format === 'graph-model' || Array.isArray(json?.modelTopology?.node);
 }
 
@@ -46,7 +47,7 @@ const topologySchema = z.object({
   node: z.array(z.object({ name: z.string().min(1), op: z.string().min(1), input: z.array(z.string()).optional(), attr: z.record(z.string(), z.unknown()).optional() })),
 });
 
-export async function openGraphModel(path: string, json: any, options: OpenOptions): Promise<Model> {
+export async function openGraphModel(path: string, json: Json, options: OpenOptions): Promise<Model> {
   const topology = topologySchema.safeParse(json.modelTopology);
   if (!topology.success) throw usageError(`'${path}' has a damaged modelTopology (${schemaProblem(topology.error)})`);
   const nodes = topology.data.node as GraphNode[];
@@ -66,7 +67,8 @@ export async function openGraphModel(path: string, json: any, options: OpenOptio
     const dims = input.attr?.shape?.shape?.dim;
     if (dims?.length === 4) input.attr!.shape.shape.dim = [dims[0], { size: String(height) }, { size: String(width) }, dims[3]];
   }
-  const shapes = inferGraphShapes(nodes, values);
+  const problems: string[] = [];
+  const shapes = inferGraphShapes(nodes, values, (node, reason) => problems.push(`shape of '${node.name}' (${node.op}) unknown: ${reason}`));
   const layersOf = nodes.filter((n) => n.op !== 'Const' && n.op !== 'NoOp');
   const tails = shortestTails(layersOf.map((n) => n.name));
   const displayName = new Map(layersOf.map((n, i) => [n.name, tails[i]]));
@@ -166,7 +168,7 @@ export async function openGraphModel(path: string, json: any, options: OpenOptio
   };
   return {
     net,
-    details: [`TensorFlow.js graph model, ${nodes.length} nodes (${nodes.length - layersOf.length} constants), shapes inferred`],
+    details: [`TensorFlow.js graph model, ${nodes.length} nodes (${nodes.length - layersOf.length} constants), shapes inferred`, ...problems],
     preprocess: 'unit',
     preprocessNote: "'unit' (pixels / 255), the default for model files",
     bgr: false,

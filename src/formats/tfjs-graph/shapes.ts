@@ -3,13 +3,15 @@
  * and the nodes' attributes. One rule per op; an op not here leaves its output unknown ('?').
  */
 import { shiftWindow, type LayerWindow, type Shape } from '../../net/net.js';
+import { messageOf } from '../../errors.js';
 import { sameOutputLength, windowOutputLength } from '../../net/geometry.js';
+import type { Json } from '../json.js';
 
 export interface GraphNode {
   name: string;
   op: string;
   input?: string[];
-  attr?: Record<string, any>;
+  attr?: Record<string, Json>;
 }
 
 /** A node input's source node ('name:1' and '^control' forms to the node's name). */
@@ -152,7 +154,7 @@ const RULES: Record<string, Rule> = {
 };
 
 /** Every node's output shape, nodes in dependency order (a graph model lists them so). */
-export function inferGraphShapes(nodes: GraphNode[], constants: Map<string, { shape: number[]; values?: number[] }>): Map<string, Shape> {
+export function inferGraphShapes(nodes: GraphNode[], constants: Map<string, { shape: number[]; values?: number[] }>, onProblem: (node: GraphNode, reason: string) => void = () => undefined): Map<string, Shape> {
   const shapes = new Map<string, Shape>();
   const known: Known = { values: (name) => constants.get(name)?.values };
   for (const node of nodes) {
@@ -170,8 +172,9 @@ export function inferGraphShapes(nodes: GraphNode[], constants: Map<string, { sh
     let output: Shape | undefined;
     try {
       output = RULES[node.op]?.(node, inputs, known);
-    } catch {
-      output = undefined;
+    } catch (err) {
+      output = undefined; // the shape stays unknown, and says why
+      onProblem(node, messageOf(err));
     }
     if (output) shapes.set(node.name, output);
   }

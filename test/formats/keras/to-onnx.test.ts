@@ -30,7 +30,7 @@ const CASES: Array<[string, Apply]> = [
   ['MaxPooling2D valid and same', (x, df) => sym(L.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same', dataFormat: df, name: 'out' }).apply(sym(L.maxPooling2d({ poolSize: 2, dataFormat: df }).apply(x))))],
   ['AveragePooling2D same (padding not counted)', (x, df) => sym(L.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same', dataFormat: df, name: 'out' }).apply(x))],
   ['GlobalAveragePooling2D and GlobalMaxPooling2D', (x, df) => [sym(L.globalAveragePooling2d({ dataFormat: df, name: 'out' }).apply(x)), sym(L.globalMaxPooling2d({ dataFormat: df, name: 'out2' }).apply(x))]],
-  ['Flatten and Dense with softmax', (x, df) => sym(L.dense({ units: 7, activation: 'softmax', name: 'out' }).apply(sym(L.flatten({ name: 'flat' }).apply(x))))],
+  ['Flatten and Dense with softmax', (x) => sym(L.dense({ units: 7, activation: 'softmax', name: 'out' }).apply(sym(L.flatten({ name: 'flat' }).apply(x))))],
   ['BatchNormalization', (x, df) => sym(L.batchNormalization({ axis: df === 'channelsLast' ? -1 : 1, epsilon: 0.01, name: 'out' }).apply(x))],
   ['ZeroPadding2D', (x, df) => sym(L.zeroPadding2d({ padding: [[1, 2], [0, 3]], dataFormat: df, name: 'out' }).apply(x))],
   ['Add, Multiply, Maximum, Minimum, Average', (x, df) => {
