@@ -45,8 +45,16 @@ function prepareResnet50(): string {
 async function ortFloor(path: string): Promise<{ firstMs: number; medianMs: number }> {
   const ort = await import('onnxruntime-node');
   const { cpus } = await import('node:os');
-  const session = await ort.InferenceSession.create(path, { intraOpNumThreads: cpus().length, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
-  const input = new ort.Tensor('float32', Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.sin(i)), [1, 3, 224, 224]);
+  const session = await ort.InferenceSession.create(path, {
+    intraOpNumThreads: cpus().length,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
+  const input = new ort.Tensor(
+    'float32',
+    Float32Array.from({ length: 3 * 224 * 224 }, (_, i) => Math.sin(i)),
+    [1, 3, 224, 224],
+  );
   const time = async () => {
     const start = performance.now();
     await session.run({ [session.inputNames[0]]: input });
@@ -56,7 +64,9 @@ async function ortFloor(path: string): Promise<{ firstMs: number; medianMs: numb
   const runs: number[] = [];
   for (let i = 0; i < Math.max(RUNS, 5); i++) runs.push(await time());
   await session.release();
-  process.stderr.write(`bench: ONNX Runtime alone on ${path}: first run ${firstMs.toFixed(0)} ms, then median ${median(runs).toFixed(0)} ms\n`);
+  process.stderr.write(
+    `bench: ONNX Runtime alone on ${path}: first run ${firstMs.toFixed(0)} ms, then median ${median(runs).toFixed(0)} ms\n`,
+  );
   return { firstMs, medianMs: median(runs) };
 }
 
@@ -122,7 +132,10 @@ function runOnce(args: string[], engine: string, fresh = false): Promise<Sample>
   };
   return new Promise((resolve, reject) => {
     const start = process.hrtime.bigint();
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'cnnviz.js'), ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'cnnviz.js'), ...args], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.on('error', reject);
@@ -150,7 +163,15 @@ interface Row {
   imagesPerSecond?: number;
 }
 
-async function measure(scenario: string, args: string[], engine: string, images = 0, fresh = false, runs = RUNS, before?: () => void): Promise<Row> {
+async function measure(
+  scenario: string,
+  args: string[],
+  engine: string,
+  images = 0,
+  fresh = false,
+  runs = RUNS,
+  before?: () => void,
+): Promise<Row> {
   before?.();
   await runOnce(args, engine, fresh);
   const samples: Sample[] = [];
@@ -173,7 +194,17 @@ async function measure(scenario: string, args: string[], engine: string, images 
 }
 
 function table(rows: Row[]): string {
-  const stageOrder = ['startup', 'weights', 'read .h5', 'read .onnx', 'decode+resize', 'build', 'forward', 'normalize+mosaic', 'encode+write'];
+  const stageOrder = [
+    'startup',
+    'weights',
+    'read .h5',
+    'read .onnx',
+    'decode+resize',
+    'build',
+    'forward',
+    'normalize+mosaic',
+    'encode+write',
+  ];
   const header = ['scenario', 'engine', 'wall ms median (min-max)', ...stageOrder, 'peak RSS MB', 'img/s'];
   const lines = rows.map((r) => [
     r.scenario,
@@ -203,18 +234,35 @@ async function main(): Promise<void> {
   if (only('mobilenet')) {
     const model = prepareMobileNetGraph();
     const args = ['featuremaps', CAT, '--model', model, '--blocks', 'all', '-o', out];
-    const runs = { onnx: await measure('featuremaps --blocks all, MobileNetV2 graph model', args, 'onnx', 1), wasm: await measure('featuremaps --blocks all, MobileNetV2 graph model', args, 'wasm', 1) };
+    const runs = {
+      onnx: await measure('featuremaps --blocks all, MobileNetV2 graph model', args, 'onnx', 1),
+      wasm: await measure('featuremaps --blocks all, MobileNetV2 graph model', args, 'wasm', 1),
+    };
     rows.push(runs.onnx, runs.wasm);
-    targets.push([`MobileNetV2 graph model featuremaps --blocks all <= 600 ms warm [onnx, the default] (tfjs-converter on wasm: ${runs.wasm.wall.median.toFixed(0)} ms)`, runs.onnx.wall.median <= 600]);
-    targets.push(['the ONNX translation beats tfjs-converter on the MobileNetV2 graph (so it is the default)', runs.onnx.wall.median < runs.wasm.wall.median]);
+    targets.push([
+      `MobileNetV2 graph model featuremaps --blocks all <= 600 ms warm [onnx, the default] (tfjs-converter on wasm: ${runs.wasm.wall.median.toFixed(0)} ms)`,
+      runs.onnx.wall.median <= 600,
+    ]);
+    targets.push([
+      'the ONNX translation beats tfjs-converter on the MobileNetV2 graph (so it is the default)',
+      runs.onnx.wall.median < runs.wasm.wall.median,
+    ]);
   }
   if (only('examples')) await examplesCases(rows, targets, out);
   if (only('inception')) {
     const model = await prepareInception();
-    const row = await measure('featuremaps --blocks all, InceptionV3 layers model (21.8 M parameters, 299x299)', ['featuremaps', CAT, '--model', model, '--blocks', 'all', '-o', out], 'auto', 1);
+    const row = await measure(
+      'featuremaps --blocks all, InceptionV3 layers model (21.8 M parameters, 299x299)',
+      ['featuremaps', CAT, '--model', model, '--blocks', 'all', '-o', out],
+      'auto',
+      1,
+    );
     rows.push(row);
     targets.push(['InceptionV3-sized layers model featuremaps --blocks all <= 1500 ms warm', row.wall.median <= 1500]);
-    targets.push([`InceptionV3-sized layers model peak RSS <= 450 MB (${row.peakRssMB.toFixed(0)} MB)`, row.peakRssMB <= 450]);
+    targets.push([
+      `InceptionV3-sized layers model peak RSS <= 450 MB (${row.peakRssMB.toFixed(0)} MB)`,
+      row.peakRssMB <= 450,
+    ]);
   }
   const text = [
     `cnnviz bench, ${new Date().toISOString()}, node ${process.version}, ${RUNS} runs after a warm-up, medians`,
@@ -233,7 +281,14 @@ async function main(): Promise<void> {
 type Find = (scenario: string, engine?: string) => Row;
 type Targets = Array<readonly [string, boolean]>;
 
-async function vggCases(rows: Row[], targets: Targets, images: string[], engines: string[], out: string, find: Find): Promise<void> {
+async function vggCases(
+  rows: Row[],
+  targets: Targets,
+  images: string[],
+  engines: string[],
+  out: string,
+  find: Find,
+): Promise<void> {
   rows.push(await measure('--help', ['--help'], 'auto'));
   rows.push(await measure('summary', ['summary'], 'auto'));
   // The seeded VGG16 file is named by --weights: as imagenet, cnnviz would check it against the
@@ -242,10 +297,18 @@ async function vggCases(rows: Row[], targets: Targets, images: string[], engines
   rows.push(await measure('filters', ['filters', ...vgg, '-o', out], 'auto'));
   for (const engine of engines) {
     const args = ['featuremaps', CAT, ...vgg, '--blocks', 'all', '-o', out];
-    if (engine === 'onnx') rows.push(await measure('featuremaps --blocks all, 1 image, first run (no ONNX cache)', args, engine, 1, true));
+    if (engine === 'onnx')
+      rows.push(await measure('featuremaps --blocks all, 1 image, first run (no ONNX cache)', args, engine, 1, true));
     rows.push(await measure('featuremaps --blocks all, 1 image', args, engine, 1));
     // --force: the warm-up run draws them all, and a batch skips images whose pictures exist.
-    rows.push(await measure('featuremaps --blocks all, 16 images', ['featuremaps', ...images, ...vgg, '--blocks', 'all', '--force', '-o', out], engine, 16));
+    rows.push(
+      await measure(
+        'featuremaps --blocks all, 16 images',
+        ['featuremaps', ...images, ...vgg, '--blocks', 'all', '--force', '-o', out],
+        engine,
+        16,
+      ),
+    );
   }
   const one = find('featuremaps --blocks all, 1 image', engines[0]);
   const batch = find('featuremaps --blocks all, 16 images', engines[0]);
@@ -253,7 +316,11 @@ async function vggCases(rows: Row[], targets: Targets, images: string[], engines
     ['--help <= 250 ms', find('--help').wall.median <= 250],
     ['summary <= 500 ms', find('summary').wall.median <= 500],
     ['filters <= 1000 ms (weights cached)', find('filters').wall.median <= 1000],
-    ['reading the 59 MB no-top .h5 <= 500 ms (stage read .h5 of the first run)', (find('featuremaps --blocks all, 1 image, first run (no ONNX cache)', engines[0])?.stages['read .h5'] ?? Infinity) <= 500],
+    [
+      'reading the 59 MB no-top .h5 <= 500 ms (stage read .h5 of the first run)',
+      (find('featuremaps --blocks all, 1 image, first run (no ONNX cache)', engines[0])?.stages['read .h5'] ??
+        Infinity) <= 500,
+    ],
     [`featuremaps, 1 image <= 1500 ms [${engines[0]}]`, one.wall.median <= 1500],
     [`featuremaps peak RSS <= 400 MB [${engines[0]}]`, one.peakRssMB <= 400],
     [`forward pass <= 1.3 x PyTorch's 310 ms = 403 ms [${engines[0]}]`, one.stages.forward <= 403],
@@ -277,12 +344,31 @@ async function examplesCases(rows: Row[], targets: Targets, out: string): Promis
     if (!existsSync(link)) linkSync(path, link);
   }
   const examples = (images: string, n: number, runs: number) => {
-    const args = ['examples', images, ...vgg, '--layer', 'block4_conv3', '--channels', 'all', '-o', join(out, `examples-${n}`)];
+    const args = [
+      'examples',
+      images,
+      ...vgg,
+      '--layer',
+      'block4_conv3',
+      '--channels',
+      'all',
+      '-o',
+      join(out, `examples-${n}`),
+    ];
     // A fresh state each time: a finished state would make the run only draw.
-    return measure(`examples block4_conv3 --channels all, ${n} images`, args, 'onnx', n, false, runs, () => rmSync(join(out, `examples-${n}`), { recursive: true, force: true }));
+    return measure(`examples block4_conv3 --channels all, ${n} images`, args, 'onnx', n, false, runs, () =>
+      rmSync(join(out, `examples-${n}`), { recursive: true, force: true }),
+    );
   };
   const small = await examples(hundred, 100, RUNS);
-  const forward = await measure('featuremaps --layer block4_conv3, 100 images (its forward rate)', ['featuremaps', hundred, ...vgg, '--layer', 'block4_conv3', '--force', '-o', join(out, 'fm-100')], 'onnx', 100, false, 1);
+  const forward = await measure(
+    'featuremaps --layer block4_conv3, 100 images (its forward rate)',
+    ['featuremaps', hundred, ...vgg, '--layer', 'block4_conv3', '--force', '-o', join(out, 'fm-100')],
+    'onnx',
+    100,
+    false,
+    1,
+  );
   const large = await examples(folder, all.length, 1);
   rows.push(small, forward, large);
   const rate = (r: Row) => r.imagesPerSecond ?? 0;
@@ -290,21 +376,46 @@ async function examplesCases(rows: Row[], targets: Targets, out: string): Promis
   // Drawing every channel's picture is a fixed cost (channels x top tiles, whatever the number
   // of images): the rate of a collection is the long run's.
   targets.push(
-    [`examples >= 3 images/s (100 images: ${rate(small).toFixed(2)}; ${all.length}: ${rate(large).toFixed(2)})`, rate(small) >= 3 && rate(large) >= 3],
-    [`examples over ${all.length} images within 1.2x of the forward rate (${rate(large).toFixed(2)} against ${forwardRate.toFixed(2)} images/s of forward passes alone; 100 images: ${rate(small).toFixed(2)})`, rate(large) * 1.2 >= forwardRate],
-    [`examples peak RSS flat from 100 to ${all.length} images (${small.peakRssMB.toFixed(0)} -> ${large.peakRssMB.toFixed(0)} MB, within 10%)`, large.peakRssMB <= small.peakRssMB * 1.1],
+    [
+      `examples >= 3 images/s (100 images: ${rate(small).toFixed(2)}; ${all.length}: ${rate(large).toFixed(2)})`,
+      rate(small) >= 3 && rate(large) >= 3,
+    ],
+    [
+      `examples over ${all.length} images within 1.2x of the forward rate (${rate(large).toFixed(2)} against ${forwardRate.toFixed(2)} images/s of forward passes alone; 100 images: ${rate(small).toFixed(2)})`,
+      rate(large) * 1.2 >= forwardRate,
+    ],
+    [
+      `examples peak RSS flat from 100 to ${all.length} images (${small.peakRssMB.toFixed(0)} -> ${large.peakRssMB.toFixed(0)} MB, within 10%)`,
+      large.peakRssMB <= small.peakRssMB * 1.1,
+    ],
   );
 }
 
 async function resnetCases(rows: Row[], targets: Targets, out: string): Promise<void> {
   const resnet50 = prepareResnet50();
   rows.push(await measure('summary, ResNet-50 .onnx', ['summary', '--model', resnet50], 'auto'));
-  rows.push(await measure('featuremaps --blocks all, ResNet-50 .onnx, first run (no ONNX cache)', ['featuremaps', CAT, '--model', resnet50, '--blocks', 'all', '-o', out], 'onnx', 1, true));
-  const resnet = await measure('featuremaps --blocks all, ResNet-50 .onnx', ['featuremaps', CAT, '--model', resnet50, '--blocks', 'all', '-o', out], 'onnx', 1);
+  rows.push(
+    await measure(
+      'featuremaps --blocks all, ResNet-50 .onnx, first run (no ONNX cache)',
+      ['featuremaps', CAT, '--model', resnet50, '--blocks', 'all', '-o', out],
+      'onnx',
+      1,
+      true,
+    ),
+  );
+  const resnet = await measure(
+    'featuremaps --blocks all, ResNet-50 .onnx',
+    ['featuremaps', CAT, '--model', resnet50, '--blocks', 'all', '-o', out],
+    'onnx',
+    1,
+  );
   rows.push(resnet);
   const floor = await ortFloor(resnet50);
   targets.push(
-    [`ResNet-50 .onnx forward (${resnet.stages.forward.toFixed(0)} ms, one image) <= 1.1 x ONNX Runtime's own run of the file (${floor.firstMs.toFixed(0)} ms first, ${floor.medianMs.toFixed(0)} ms median)`, resnet.stages.forward <= 1.1 * floor.medianMs],
+    [
+      `ResNet-50 .onnx forward (${resnet.stages.forward.toFixed(0)} ms, one image) <= 1.1 x ONNX Runtime's own run of the file (${floor.firstMs.toFixed(0)} ms first, ${floor.medianMs.toFixed(0)} ms median)`,
+      resnet.stages.forward <= 1.1 * floor.medianMs,
+    ],
     ['ResNet-50 .onnx featuremaps --blocks all <= 1000 ms (prepared model cached)', resnet.wall.median <= 1000],
   );
 }

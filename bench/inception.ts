@@ -18,7 +18,10 @@ export async function writeInceptionV3(dir: string): Promise<string> {
   let n = 0;
   const convBn = (x: T, filters: number, kh: number, kw: number, strides = 1, padding: 'same' | 'valid' = 'same') => {
     const id = n++ ? `_${n - 1}` : '';
-    const conv = apply(L.conv2d({ filters, kernelSize: [kh, kw], strides, padding, useBias: false, name: `conv2d${id}` }), x);
+    const conv = apply(
+      L.conv2d({ filters, kernelSize: [kh, kw], strides, padding, useBias: false, name: `conv2d${id}` }),
+      x,
+    );
     const bn = apply(L.batchNormalization({ axis: 3, scale: false, name: `batch_normalization${id}` }), conv);
     return apply(L.activation({ activation: 'relu', name: `activation${id}` }), bn);
   };
@@ -37,7 +40,10 @@ export async function writeInceptionV3(dir: string): Promise<string> {
     const b3 = convBn(convBn(convBn(x, 64, 1, 1), 96, 3, 3), 96, 3, 3);
     x = concat([convBn(x, 64, 1, 1), b5, b3, convBn(avgPool(x), pool, 1, 1)], `mixed${i}`);
   }
-  x = concat([convBn(x, 384, 3, 3, 2, 'valid'), convBn(convBn(convBn(x, 64, 1, 1), 96, 3, 3), 96, 3, 3, 2, 'valid'), maxPool(x)], 'mixed3');
+  x = concat(
+    [convBn(x, 384, 3, 3, 2, 'valid'), convBn(convBn(convBn(x, 64, 1, 1), 96, 3, 3), 96, 3, 3, 2, 'valid'), maxPool(x)],
+    'mixed3',
+  );
   for (const [i, c] of [128, 160, 160, 192].entries()) {
     const b7 = convBn(convBn(convBn(x, c, 1, 1), c, 1, 7), 192, 7, 1);
     const b7dbl = convBn(convBn(convBn(convBn(convBn(x, c, 1, 1), c, 7, 1), c, 1, 7), c, 7, 1), 192, 1, 7);

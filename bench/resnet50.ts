@@ -12,13 +12,33 @@ export function writeResnet50(path: string): void {
   const initializers: Initializer[] = [];
   let seed = 1;
   /** A conv of module `module` (torch's dotted path) inside node scope `scope` ('/layer1/layer1.0'). */
-  const conv = (scope: string, module: string, input: string, cin: number, cout: number, k: number, stride: number): string => {
+  const conv = (
+    scope: string,
+    module: string,
+    input: string,
+    cin: number,
+    cout: number,
+    k: number,
+    stride: number,
+  ): string => {
     const param = scope ? `${scope.split('/').at(-1)}.${module}` : module;
-    initializers.push({ name: `${param}.weight`, dims: [cout, cin, k, k], values: seededValues(cout * cin * k * k, seed++, Math.sqrt(2 / (cin * k * k))) });
+    initializers.push({
+      name: `${param}.weight`,
+      dims: [cout, cin, k, k],
+      values: seededValues(cout * cin * k * k, seed++, Math.sqrt(2 / (cin * k * k))),
+    });
     initializers.push({ name: `${param}.bias`, dims: [cout], values: seededValues(cout, seed++, 0.05) });
     const pad = (k - 1) >> 1;
-    const name = `${scope}/${module.split('.').map((_, i, all) => all.slice(0, i + 1).join('.')).join('/')}/Conv`;
-    nodes.push({ op: 'Conv', name, inputs: [input, `${param}.weight`, `${param}.bias`], attrs: { kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad] } });
+    const name = `${scope}/${module
+      .split('.')
+      .map((_, i, all) => all.slice(0, i + 1).join('.'))
+      .join('/')}/Conv`;
+    nodes.push({
+      op: 'Conv',
+      name,
+      inputs: [input, `${param}.weight`, `${param}.bias`],
+      attrs: { kernel_shape: [k, k], strides: [stride, stride], pads: [pad, pad, pad, pad] },
+    });
     return name;
   };
   const op = (type: string, name: string, inputs: string[], attrs?: NodeSpec['attrs']): string => {
@@ -28,7 +48,12 @@ export function writeResnet50(path: string): void {
   let x = op('Relu', '/relu/Relu', [conv('', 'conv1', 'input', 3, 64, 7, 2)]);
   x = op('MaxPool', '/maxpool/MaxPool', [x], { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] });
   let cin = 64;
-  [[64, 3], [128, 4], [256, 6], [512, 3]].forEach(([width, blocks], stage) => {
+  [
+    [64, 3],
+    [128, 4],
+    [256, 6],
+    [512, 3],
+  ].forEach(([width, blocks], stage) => {
     for (let b = 0; b < blocks; b++) {
       const prefix = `/layer${stage + 1}/layer${stage + 1}.${b}`;
       const stride = b === 0 && stage > 0 ? 2 : 1;

@@ -27,7 +27,13 @@ export function buildProgram(): Command {
   program
     .description('See inside convolutional neural networks: layer summaries, learned filters and feature maps as PNG.')
     .addOption(
-      new Option('--backend <name>', 'engine for forward passes: auto takes onnx, then tensorflow (tfjs-node), then wasm').choices(ENGINES).default('auto').env('CNNVIZ_BACKEND'),
+      new Option(
+        '--backend <name>',
+        'engine for forward passes: auto takes onnx, then tensorflow (tfjs-node), then wasm',
+      )
+        .choices(ENGINES)
+        .default('auto')
+        .env('CNNVIZ_BACKEND'),
     )
     .option('-v, --verbose', 'explain what is happening; show stack traces on errors', false)
     .option('-V, --version', 'print the version (with --verbose: and the active backend)')
@@ -54,7 +60,11 @@ export function buildProgram(): Command {
   program.addCommand(examplesCommand(run));
   // Subcommands report usage errors the same way as the program.
   for (const command of program.commands) {
-    command.exitOverride().configureOutput({ outputError: (text, write) => write(`cnnviz ${command.name()}: ${text.replace(/^error: /, '')}`) });
+    command
+      .exitOverride()
+      .configureOutput({
+        outputError: (text, write) => write(`cnnviz ${command.name()}: ${text.replace(/^error: /, '')}`),
+      });
   }
   return program;
 }
@@ -63,13 +73,19 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<number> {
   // Ctrl-C or a kill: the terminal gets its cursor and line wrap back (a progress bar hides
   // them), this run's temporary files go, and the exit code says which signal it was.
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
     process.once(signal, () => {
       const unsaved = runInterruptActionsSync();
       removeTempFilesSync();
       if (process.stderr.isTTY) process.stderr.write('\x1b[?25h\x1b[?7h\n');
-      process.stderr.write(`cnnviz: interrupted (${signal}); files written so far are complete, a batch run again continues where it stopped\n`);
-      for (const failure of unsaved) process.stderr.write(`cnnviz: the progress since the last save could not be saved: ${printable(failure)}\n`);
+      process.stderr.write(
+        `cnnviz: interrupted (${signal}); files written so far are complete, a batch run again continues where it stopped\n`,
+      );
+      for (const failure of unsaved)
+        process.stderr.write(`cnnviz: the progress since the last save could not be saved: ${printable(failure)}\n`);
       process.exit(code);
     });
   }
@@ -98,12 +114,16 @@ export async function main(argv: string[]): Promise<number> {
     const system = err as NodeJS.ErrnoException;
     if (system?.code && system.syscall) {
       // A file-system failure nothing above caught (a full disk under a report, say): in words.
-      process.stderr.write(`cnnviz: cannot ${system.syscall} '${printable(system.path ?? '?')}': ${fileSystemReason(err)}\n`);
+      process.stderr.write(
+        `cnnviz: cannot ${system.syscall} '${printable(system.path ?? '?')}': ${fileSystemReason(err)}\n`,
+      );
       if (verbose && system.stack) process.stderr.write(`${system.stack}\n`);
       return 1;
     }
     const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`cnnviz: unexpected error: ${printable(message.split('\n')[0])}${verbose ? '' : ' (run with --verbose for details)'}\n`);
+    process.stderr.write(
+      `cnnviz: unexpected error: ${printable(message.split('\n')[0])}${verbose ? '' : ' (run with --verbose for details)'}\n`,
+    );
     if (verbose && err instanceof Error) process.stderr.write(`${err.stack}\n`);
     return 1;
   } finally {

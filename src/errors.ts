@@ -48,4 +48,5 @@ export function fileSystemReason(err: unknown): string {
 }
 
 /** True for the failures that stop a whole run: the device is full. */
-export const isDiskFull = (err: unknown): boolean => ['ENOSPC', 'EDQUOT'].includes((err as { code?: string }).code ?? '');
+export const isDiskFull = (err: unknown): boolean =>
+  ['ENOSPC', 'EDQUOT'].includes((err as { code?: string }).code ?? '');

@@ -21,7 +21,8 @@ export async function makeFolder(dir: string): Promise<void> {
 async function realCause(dir: string, err: unknown): Promise<unknown> {
   if ((err as { code?: string }).code !== 'ENOENT') return err;
   let missing = resolve(dir);
-  while (dirname(missing) !== missing && !(await stat(dirname(missing)).catch(() => undefined))) missing = dirname(missing);
+  while (dirname(missing) !== missing && !(await stat(dirname(missing)).catch(() => undefined)))
+    missing = dirname(missing);
   return mkdir(missing).then(
     () => rm(missing, { recursive: true }).then(() => err),
     (cause) => cause,

@@ -34,7 +34,11 @@ export interface ModelChoice {
 
 /** A side of the input, in pixels. */
 const side = z.number().int().min(1).max(65536);
-const choiceSchema = z.strictObject({ model: z.string().min(1).optional(), weights: z.string().min(1).optional(), size: z.tuple([side, side]).optional() });
+const choiceSchema = z.strictObject({
+  model: z.string().min(1).optional(),
+  weights: z.string().min(1).optional(),
+  size: z.tuple([side, side]).optional(),
+});
 const summarySchema = choiceSchema.extend({ includeTop: z.boolean().optional() });
 const filtersSchema = choiceSchema.extend({ layer: z.string().min(1).optional() });
 const featureMapsSchema = choiceSchema.extend({
@@ -57,14 +61,21 @@ function checked<T>(what: string, schema: z.ZodType<T>, value: unknown): T {
 }
 
 /** The layer table, as `cnnviz summary --json` prints it. */
-export async function summary(given: ModelChoice & Partial<Pick<OpenOptions, 'includeTop'>> = {}): Promise<ModelSummary> {
+export async function summary(
+  given: ModelChoice & Partial<Pick<OpenOptions, 'includeTop'>> = {},
+): Promise<ModelSummary> {
   const options = checked('summary options', summarySchema, given);
-  const model = await openModel(options.model ?? 'vgg16', { includeTop: options.includeTop ?? true, size: options.size });
+  const model = await openModel(options.model ?? 'vgg16', {
+    includeTop: options.includeTop ?? true,
+    size: options.size,
+  });
   return summarize(model.net);
 }
 
 /** One convolution's kernel in (kh, kw, in, out), the first convolution unless `layer` names one. */
-export async function filters(given: ModelChoice & { layer?: string } = {}): Promise<{ layer: string; kernel: Kernel; weights: string }> {
+export async function filters(
+  given: ModelChoice & { layer?: string } = {},
+): Promise<{ layer: string; kernel: Kernel; weights: string }> {
   const options = checked('filters options', filtersSchema, given);
   const model = await openModel(options.model ?? 'vgg16', { includeTop: false, size: options.size });
   const convs = model.net.layers.filter(isConvolution);
@@ -91,18 +102,37 @@ export interface LayerMaps {
 }
 
 /** Each image's activations at the chosen layers, one forward pass per image. */
-export async function featureMaps(givenImages: string[], given: FeatureMapsOptions = {}): Promise<Array<{ image: string; maps: LayerMaps[] }>> {
+export async function featureMaps(
+  givenImages: string[],
+  given: FeatureMapsOptions = {},
+): Promise<Array<{ image: string; maps: LayerMaps[] }>> {
   const images = checked('featureMaps images', imagesSchema, givenImages);
   const options = checked('featureMaps options', featureMapsSchema, given);
   const engine = options.engine ?? 'auto';
-  const plan = await planFeatures({ model: options.model ?? 'vgg16', size: options.size, blocks: options.blocks, layers: options.layers, preprocess: options.preprocess, engine, weights: options.weights });
+  const plan = await planFeatures({
+    model: options.model ?? 'vgg16',
+    size: options.size,
+    blocks: options.blocks,
+    layers: options.layers,
+    preprocess: options.preprocess,
+    engine,
+    weights: options.weights,
+  });
   const features = await startFeatureEngine(plan, { engine, weights: options.weights ?? 'imagenet' });
   try {
     const results = [];
     for (const image of images) {
-      const pixels = await resizeImage(await decodeImage(image), plan.input.width, plan.input.height, options.resize ?? 'nearest');
+      const pixels = await resizeImage(
+        await decodeImage(image),
+        plan.input.width,
+        plan.input.height,
+        options.resize ?? 'nearest',
+      );
       const [activations] = await features.activations([pixels]);
-      results.push({ image, maps: plan.layers.map((layer, i) => ({ layer, shape: plan.mapShapes[i], data: activations[i].slice() })) });
+      results.push({
+        image,
+        maps: plan.layers.map((layer, i) => ({ layer, shape: plan.mapShapes[i], data: activations[i].slice() })),
+      });
     }
     return results;
   } finally {

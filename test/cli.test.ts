@@ -1,5 +1,14 @@
 /** The CLI end to end, as a user runs it: exit codes, messages, and the files it writes. */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cnnviz, readPng } from './helpers/cli.js';
@@ -10,7 +19,12 @@ const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), `cnnviz-${prefix}-`))
 /** Keeps runs away from the user's own caches and network. */
 const offline = async () => {
   const root = tmp('home');
-  return { HOME: root, CNNVIZ_CACHE: join(root, 'cache'), KERAS_HOME: join(root, 'keras'), CNNVIZ_WEIGHTS_BASE_URL: await closedPort() };
+  return {
+    HOME: root,
+    CNNVIZ_CACHE: join(root, 'cache'),
+    KERAS_HOME: join(root, 'keras'),
+    CNNVIZ_WEIGHTS_BASE_URL: await closedPort(),
+  };
 };
 
 describe('summary', () => {
@@ -58,7 +72,16 @@ test('--version prints the version; with --verbose also the engine in use', asyn
 describe('pictures with --weights none (offline)', () => {
   test('featuremaps --blocks all writes five 8x8 mosaics, one per block, and says the weights are random', async () => {
     const out = tmp('out');
-    const { code, stdout, stderr } = await cnnviz(['featuremaps', CAT, '--blocks', 'all', '--weights', 'none', '-o', out]);
+    const { code, stdout, stderr } = await cnnviz([
+      'featuremaps',
+      CAT,
+      '--blocks',
+      'all',
+      '--weights',
+      'none',
+      '-o',
+      out,
+    ]);
     expect(code).toBe(0);
     expect(stderr).toContain('random initial weights');
     const names = ['block1_conv2', 'block2_conv2', 'block3_conv3', 'block4_conv3', 'block5_conv3'];
@@ -73,7 +96,17 @@ describe('pictures with --weights none (offline)', () => {
 
   test('filters draws 6 filters by 3 channels of 33-pixel tiles', async () => {
     const out = tmp('out');
-    const { code, stdout } = await cnnviz(['filters', '--layer', 'block1_conv1', '--count', '6', '--weights', 'none', '-o', out]);
+    const { code, stdout } = await cnnviz([
+      'filters',
+      '--layer',
+      'block1_conv1',
+      '--count',
+      '6',
+      '--weights',
+      'none',
+      '-o',
+      out,
+    ]);
     expect(code).toBe(0);
     const png = readPng(join(out, 'filters-block1_conv1.png'));
     expect([png.width, png.height]).toEqual([3 * 35 + 2, 6 * 35 + 2]);
@@ -82,10 +115,24 @@ describe('pictures with --weights none (offline)', () => {
 
   test('--json lists the written files for scripts', async () => {
     const out = tmp('out');
-    const { stdout } = await cnnviz(['featuremaps', CAT, '--layer', '1', '--count', '4', '--weights', 'none', '--json', '-o', out]);
+    const { stdout } = await cnnviz([
+      'featuremaps',
+      CAT,
+      '--layer',
+      '1',
+      '--count',
+      '4',
+      '--weights',
+      'none',
+      '--json',
+      '-o',
+      out,
+    ]);
     const result = JSON.parse(stdout);
     const path = join(out, 'cat-block1_conv1.png');
-    expect(result.files).toEqual([{ path, bytes: statSync(path).size, shows: expect.stringContaining('4 of 64 maps') }]);
+    expect(result.files).toEqual([
+      { path, bytes: statSync(path).size, shows: expect.stringContaining('4 of 64 maps') },
+    ]);
     expect(result.weights).toMatch(/^none/);
   });
 });
@@ -93,12 +140,37 @@ describe('pictures with --weights none (offline)', () => {
 describe('bad input: one clear line, the right exit code, no file left behind', () => {
   const cases: Array<[string, (dir: string) => string[], number, RegExp]> = [
     ['a missing image', () => ['featuremaps', 'no-such.jpg'], 2, /image 'no-such\.jpg' does not exist/],
-    ['a file that is not an image', (d) => ['featuremaps', write(d, 'notes.jpg', 'hello, not a jpeg')], 2, /is not an image/],
+    [
+      'a file that is not an image',
+      (d) => ['featuremaps', write(d, 'notes.jpg', 'hello, not a jpeg')],
+      2,
+      /is not an image/,
+    ],
     ['a zero-byte file', (d) => ['featuremaps', write(d, 'empty.png', '')], 2, /is empty \(0 bytes\)/],
-    ['a truncated JPEG', (d) => ['featuremaps', write(d, 'half.jpg', readFileSync(CAT).subarray(0, 9000))], 1, /cannot decode .*half\.jpg/],
-    ['an image beyond the pixel limit', (d) => ['featuremaps', write(d, 'huge.png', hugePngHeader(20000, 20000))], 2, /larger than 100,000,000 pixels/],
-    ['a layer that is not convolutional, for filters', () => ['filters', '--layer', 'block1_pool'], 2, /'block1_pool' \(MaxPooling2D\) is not a convolutional layer/],
-    ['a non-spatial layer, for featuremaps', () => ['featuremaps', CAT, '--layer', 'fc1'], 2, /'fc1' \(Dense\) is not a spatial layer/],
+    [
+      'a truncated JPEG',
+      (d) => ['featuremaps', write(d, 'half.jpg', readFileSync(CAT).subarray(0, 9000))],
+      1,
+      /cannot decode .*half\.jpg/,
+    ],
+    [
+      'an image beyond the pixel limit',
+      (d) => ['featuremaps', write(d, 'huge.png', hugePngHeader(20000, 20000))],
+      2,
+      /larger than 100,000,000 pixels/,
+    ],
+    [
+      'a layer that is not convolutional, for filters',
+      () => ['filters', '--layer', 'block1_pool'],
+      2,
+      /'block1_pool' \(MaxPooling2D\) is not a convolutional layer/,
+    ],
+    [
+      'a non-spatial layer, for featuremaps',
+      () => ['featuremaps', CAT, '--layer', 'fc1'],
+      2,
+      /'fc1' \(Dense\) is not a spatial layer/,
+    ],
     ['an unknown layer', () => ['filters', '--layer', 'block1_cnov1'], 2, /Did you mean 'block1_conv1'/],
     ['--count 0', () => ['filters', '--count', '0'], 2, /--count.*expected a whole number of 1 or more, got '0'/],
     ['--count -3', () => ['featuremaps', CAT, '--count', '-3'], 2, /--count/],
@@ -116,7 +188,11 @@ describe('bad input: one clear line, the right exit code, no file left behind', 
     expect(stderr.trim().split('\n')).toHaveLength(1);
     expect(stderr).not.toMatch(/\n\s+at /);
     expect(stdout).toBe('');
-    expect(readdirSync(dir).filter((f) => f === 'out').flatMap(() => readdirSync(out))).toEqual([]);
+    expect(
+      readdirSync(dir)
+        .filter((f) => f === 'out')
+        .flatMap(() => readdirSync(out)),
+    ).toEqual([]);
   });
 
   test('an output path that is a file', async () => {
@@ -172,7 +248,12 @@ function hugePngHeader(width: number, height: number): Buffer {
   ihdr.writeUInt32BE(width, 0);
   ihdr.writeUInt32BE(height, 4);
   ihdr.set([8, 2, 0, 0, 0], 8);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', Buffer.alloc(16)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', Buffer.alloc(16)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 function crc32(bytes: Buffer): number {
@@ -187,7 +268,9 @@ function crc32(bytes: Buffer): number {
 describe('interruptions', () => {
   test('a closed pipe (summary | head -1) ends quietly, with no stack trace', async () => {
     const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, [join(ROOT, 'bin', 'cnnviz.js'), 'summary', '--model', 'vgg19'], { cwd: ROOT });
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'cnnviz.js'), 'summary', '--model', 'vgg19'], {
+      cwd: ROOT,
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     // Close our end before the table is written, as `head -1` does once it has its line.
@@ -203,7 +286,10 @@ describe('interruptions', () => {
     for (let i = 0; i < 40; i++) copyFileSync(CAT, join(dir, 'photos', `cat${i}.jpg`));
     const command = `${process.execPath} ${join(ROOT, 'bin', 'cnnviz.js')} featuremaps photos --weights none --blocks all -o out`;
     // script(1) gives the CLI a pseudo-terminal, so it draws its progress bar (hiding the cursor).
-    const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: dir, env: { ...process.env, CNNVIZ_BACKEND: '', CNNVIZ_CACHE: join(dir, 'cache') } });
+    const child = spawn('script', ['-qefc', command, '/dev/null'], {
+      cwd: dir,
+      env: { ...process.env, CNNVIZ_BACKEND: '', CNNVIZ_CACHE: join(dir, 'cache') },
+    });
     let screen = '';
     child.stdout.on('data', (d) => (screen += d));
     await new Promise<void>((resolve) => {
@@ -226,7 +312,14 @@ describe('interruptions', () => {
 
 describe('terminal escape codes in names are printed escaped, never raw', () => {
   test('a missing image named with ESC [ 2 J: the line shows \\x1b, the terminal is not cleared', async () => {
-    const { code, stderr } = await cnnviz(['featuremaps', '\x1b[2Jcat\x07.jpg', '--weights', 'none', '-o', mkdtempSync(join(tmpdir(), 'cnnviz-esc-'))]);
+    const { code, stderr } = await cnnviz([
+      'featuremaps',
+      '\x1b[2Jcat\x07.jpg',
+      '--weights',
+      'none',
+      '-o',
+      mkdtempSync(join(tmpdir(), 'cnnviz-esc-')),
+    ]);
     expect(code).toBe(2);
     expect(stderr).toBe("cnnviz: image '\\x1b[2Jcat\\x07.jpg' does not exist\n");
   });
@@ -235,7 +328,16 @@ describe('terminal escape codes in names are printed escaped, never raw', () => 
     const folder = mkdtempSync(join(tmpdir(), 'cnnviz-esc-folder-'));
     copyFileSync(join(FIXTURES, 'onnx', 'cat64.png'), join(folder, 'good.png'));
     writeFileSync(join(folder, '\x1b[31mred\x1b[0m.png'), 'not a png');
-    const { code, stdout, stderr } = await cnnviz(['featuremaps', folder, '--model', join(FIXTURES, 'onnx', 'tiny_resnet.onnx'), '--layer', '/relu/Relu', '-o', join(folder, 'out')]);
+    const { code, stdout, stderr } = await cnnviz([
+      'featuremaps',
+      folder,
+      '--model',
+      join(FIXTURES, 'onnx', 'tiny_resnet.onnx'),
+      '--layer',
+      '/relu/Relu',
+      '-o',
+      join(folder, 'out'),
+    ]);
     expect(code).toBe(1);
     expect(stderr + stdout).not.toContain('\x1b');
     expect(stderr).toContain('\\x1b[31mred\\x1b[0m.png');

@@ -15,7 +15,10 @@ test('summary returns the table as data', async () => {
 });
 
 test('featureMaps returns channels-last activations equal to PyTorch', async () => {
-  const [result] = await featureMaps([join(FIXTURES, 'onnx', 'cat64.png')], { model: MODEL, layers: ['/layer2/layer2.0/relu_1/Relu'] });
+  const [result] = await featureMaps([join(FIXTURES, 'onnx', 'cat64.png')], {
+    model: MODEL,
+    layers: ['/layer2/layer2.0/relu_1/Relu'],
+  });
   const torch = parseNpy(readFileSync(join(FIXTURES, 'onnx', 'expected', 'tiny_resnet-layer2.npy')));
   const [c, h, w] = torch.shape;
   expect(result.maps[0].shape).toEqual([h, w, c]);
@@ -27,19 +30,46 @@ test('featureMaps returns channels-last activations equal to PyTorch', async () 
 test('filters returns the first convolution; a wrong layer throws a CnnvizError with exit code 2', async () => {
   const result = await filters({ model: MODEL });
   expect([result.layer, result.kernel.shape]).toEqual([facts.firstConv, [7, 7, 3, 8]]);
-  await expect(filters({ model: MODEL, layer: '/relu/Relu' })).rejects.toMatchObject({ constructor: CnnvizError, exitCode: 2 });
+  await expect(filters({ model: MODEL, layer: '/relu/Relu' })).rejects.toMatchObject({
+    constructor: CnnvizError,
+    exitCode: 2,
+  });
 });
 
 describe('options are checked as the command line checks its flags: a CnnvizError with exit code 2, naming the option', () => {
   const CAT64 = join(FIXTURES, 'onnx', 'cat64.png');
   test.each([
-    ['a model that is not text', () => summary({ model: 42 as never }), /^summary options: model: Invalid input: expected string, received number$/],
+    [
+      'a model that is not text',
+      () => summary({ model: 42 as never }),
+      /^summary options: model: Invalid input: expected string, received number$/,
+    ],
     ['a size that is not two sides', () => summary({ model: MODEL, size: [64] as never }), /^summary options: size: /],
-    ['a layer that is a list', () => filters({ model: MODEL, layer: ['conv1'] as never }), /^filters options: layer: Invalid input: expected string, received array$/],
-    ['an unknown engine', () => featureMaps([CAT64], { model: MODEL, engine: 'gpu' as never }), /^featureMaps options: engine: Invalid option: expected one of "auto"\|"onnx"\|"tensorflow"\|"wasm"\|"cpu"$/],
-    ['an unknown resize', () => featureMaps([CAT64], { model: MODEL, resize: 'lanczos' as never }), /^featureMaps options: resize: Invalid option: expected one of "nearest"\|"bilinear"\|"area"$/],
-    ['an unknown option', () => featureMaps([CAT64], { model: MODEL, layer: 'x' } as never), /^featureMaps options: Unrecognized key: "layer"$/],
-    ['images that are not a list', () => featureMaps(CAT64 as never, { model: MODEL }), /^featureMaps images: Invalid input: expected array, received string$/],
+    [
+      'a layer that is a list',
+      () => filters({ model: MODEL, layer: ['conv1'] as never }),
+      /^filters options: layer: Invalid input: expected string, received array$/,
+    ],
+    [
+      'an unknown engine',
+      () => featureMaps([CAT64], { model: MODEL, engine: 'gpu' as never }),
+      /^featureMaps options: engine: Invalid option: expected one of "auto"\|"onnx"\|"tensorflow"\|"wasm"\|"cpu"$/,
+    ],
+    [
+      'an unknown resize',
+      () => featureMaps([CAT64], { model: MODEL, resize: 'lanczos' as never }),
+      /^featureMaps options: resize: Invalid option: expected one of "nearest"\|"bilinear"\|"area"$/,
+    ],
+    [
+      'an unknown option',
+      () => featureMaps([CAT64], { model: MODEL, layer: 'x' } as never),
+      /^featureMaps options: Unrecognized key: "layer"$/,
+    ],
+    [
+      'images that are not a list',
+      () => featureMaps(CAT64 as never, { model: MODEL }),
+      /^featureMaps images: Invalid input: expected array, received string$/,
+    ],
   ])('%s', async (_name, call, message) => {
     const error = await call().then(
       () => undefined,

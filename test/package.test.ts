@@ -23,10 +23,16 @@ test('the packed tarball installs into an empty folder and works as a command an
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'app', private: true, type: 'module' }));
   // As the README says for any install: onnxruntime-node's own download step is not needed.
   writeFileSync(join(app, '.npmrc'), 'onnxruntime-node-install=skip\n');
-  execFileSync('npm', ['install', join(dir, tarball), '--prefer-offline', '--no-audit', '--no-fund'], { ...quiet, cwd: app, timeout: 240_000 });
+  execFileSync('npm', ['install', join(dir, tarball), '--prefer-offline', '--no-audit', '--no-fund'], {
+    ...quiet,
+    cwd: app,
+    timeout: 240_000,
+  });
 
   const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
-  expect(execFileSync('npx', ['--no-install', 'cnnviz', '--version'], { ...quiet, cwd: app }).trim()).toBe(`cnnviz ${version}`);
+  expect(execFileSync('npx', ['--no-install', 'cnnviz', '--version'], { ...quiet, cwd: app }).trim()).toBe(
+    `cnnviz ${version}`,
+  );
 
   writeFileSync(
     join(app, 'use.mjs'),
@@ -38,11 +44,19 @@ const kernel = await filters({ model });
 console.log(JSON.stringify({ params: table.totalParams, shapes: result.maps.map((m) => m.shape), kernel: kernel.kernel.shape }));
 `,
   );
-  const out = JSON.parse(execFileSync(process.execPath, ['use.mjs', MODEL, join(FIXTURES, 'onnx', 'cat64.png')], { ...quiet, cwd: app }));
+  const out = JSON.parse(
+    execFileSync(process.execPath, ['use.mjs', MODEL, join(FIXTURES, 'onnx', 'cat64.png')], { ...quiet, cwd: app }),
+  );
   expect(out).toEqual({
     params: facts.params,
     // PyTorch's stage outputs, (C, H, W) there: 8x32x32, 8x16x16, 16x8x8, 32x4x4, 64x2x2.
-    shapes: [[32, 32, 8], [16, 16, 8], [8, 8, 16], [4, 4, 32], [2, 2, 64]],
+    shapes: [
+      [32, 32, 8],
+      [16, 16, 8],
+      [8, 8, 16],
+      [4, 4, 32],
+      [2, 2, 64],
+    ],
     kernel: [7, 7, 3, 8],
   });
 }, 300_000);

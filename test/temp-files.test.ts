@@ -26,7 +26,13 @@ test("a temporary name carries cnnviz's prefix, the pid and a random part; no ot
   const path = tempPathFor('/out/cat-block1_conv2.png');
   expect(path).toMatch(new RegExp(`^/out/\\.cnnviz-tmp-${process.pid}-[0-9a-f]{8}-cat-block1_conv2\\.png$`));
   expect(pidOfTemp(path.slice(5))).toBe(process.pid);
-  for (const name of ['thesis.2024.tmp', `notes.${DEAD}.part`, `a.png.${DEAD}.0a1b2c3d.tmp`, `.cnnviz-tmp-${DEAD}`, `cnnviz-tmp-${DEAD}-0a1b2c3d`]) {
+  for (const name of [
+    'thesis.2024.tmp',
+    `notes.${DEAD}.part`,
+    `a.png.${DEAD}.0a1b2c3d.tmp`,
+    `.cnnviz-tmp-${DEAD}`,
+    `cnnviz-tmp-${DEAD}-0a1b2c3d`,
+  ]) {
     expect(pidOfTemp(name)).toBeUndefined();
   }
   // A target's long name is cut, so the temporary is never longer than a file name may be.
@@ -40,7 +46,14 @@ test("removing dead runs' leftovers keeps every file and folder cnnviz did not n
   writeFileSync(join(dir, 'sub', 'sources', `.cnnviz-tmp-${DEAD}-0a1b2c3d-x.png`), 'dead');
   writeFileSync(join(dir, `.cnnviz-tmp-${process.pid}-0a1b2c3d-live.png`), 'live');
   await removeDeadTemps(dir, 2);
-  expect(readdirSync(dir).sort()).toEqual([`.cnnviz-tmp-${process.pid}-0a1b2c3d-live.png`, `draft.${DEAD}.0a1b2c3d.tmp`, `notes.${DEAD}.part`, 'photos.2019.tmp', 'sub', 'thesis.2024.tmp']);
+  expect(readdirSync(dir).sort()).toEqual([
+    `.cnnviz-tmp-${process.pid}-0a1b2c3d-live.png`,
+    `draft.${DEAD}.0a1b2c3d.tmp`,
+    `notes.${DEAD}.part`,
+    'photos.2019.tmp',
+    'sub',
+    'thesis.2024.tmp',
+  ]);
   expect(readdirSync(join(dir, 'photos.2019.tmp'))).toEqual(['a.jpg']);
   expect(readdirSync(join(dir, 'sub', 'sources'))).toEqual([]);
 });
@@ -48,9 +61,24 @@ test("removing dead runs' leftovers keeps every file and folder cnnviz did not n
 test("a run writing into a folder of the user's files leaves them all", async () => {
   const out = tmp('user-out');
   usersFiles(out);
-  const result = await cnnviz(['featuremaps', join(FIXTURES, 'onnx', 'cat64.png'), '--model', join(FIXTURES, 'onnx', 'tiny_resnet.onnx'), '--layer', '/relu/Relu', '-o', out]);
+  const result = await cnnviz([
+    'featuremaps',
+    join(FIXTURES, 'onnx', 'cat64.png'),
+    '--model',
+    join(FIXTURES, 'onnx', 'tiny_resnet.onnx'),
+    '--layer',
+    '/relu/Relu',
+    '-o',
+    out,
+  ]);
   expect(result.stderr).not.toContain('unexpected');
   expect(result.code).toBe(0);
-  expect(readdirSync(out).sort()).toEqual(['cat64-relu_Relu.png', `draft.${DEAD}.0a1b2c3d.tmp`, `notes.${DEAD}.part`, 'photos.2019.tmp', 'thesis.2024.tmp']);
+  expect(readdirSync(out).sort()).toEqual([
+    'cat64-relu_Relu.png',
+    `draft.${DEAD}.0a1b2c3d.tmp`,
+    `notes.${DEAD}.part`,
+    'photos.2019.tmp',
+    'thesis.2024.tmp',
+  ]);
   expect(readdirSync(join(out, 'photos.2019.tmp'))).toEqual(['a.jpg']);
 });

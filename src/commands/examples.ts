@@ -26,18 +26,36 @@ interface ExamplesCommandOptions extends ModelOptions {
 
 export function examplesCommand(run: Runner): Command {
   const command = new Command('examples')
-    .description("find what each channel of a layer responds to: over a collection of images, the crops that excite it most")
+    .description(
+      'find what each channel of a layer responds to: over a collection of images, the crops that excite it most',
+    )
     .argument('[images...]', 'image files, or folders to search for them')
     .option('-l, --layer <name|index>', 'the layer, by name or index as summary lists them')
     .option('--channels <list|all>', "channels and ranges like 0-15,32, or 'all' (default: the first 64)")
     .option('--top <n>', 'examples per channel', positiveInt, 9)
-    .addOption(new Option('--score <how>', "an image's score for a channel: the largest activation of its map, or the mean").choices(['max', 'mean']).default('max'))
+    .addOption(
+      new Option('--score <how>', "an image's score for a channel: the largest activation of its map, or the mean")
+        .choices(['max', 'mean'])
+        .default('max'),
+    )
     .option('--context', 'also show each whole image, the field outlined')
-    .option('--tile <px>', `pixels on a side of each example as drawn (${TILE_RANGE[0]} to ${TILE_RANGE[1]})`, intInRange(...TILE_RANGE), 96)
-    .option('--shard <i/n>', 'take part i of n of the image list (i from 0) and leave its state for --merge, no pictures')
+    .option(
+      '--tile <px>',
+      `pixels on a side of each example as drawn (${TILE_RANGE[0]} to ${TILE_RANGE[1]})`,
+      intInRange(...TILE_RANGE),
+      96,
+    )
+    .option(
+      '--shard <i/n>',
+      'take part i of n of the image list (i from 0) and leave its state for --merge, no pictures',
+    )
     .option('--merge <folders...>', 'draw from the states of finished shards (their -o folders)')
     .option('--save-every <n>', 'save the state after every n images (a rerun continues from it)', positiveInt, 50)
-    .addOption(new Option('--resize <method>', 'how images are brought to the input size').choices(RESIZE_METHODS).default('nearest'))
+    .addOption(
+      new Option('--resize <method>', 'how images are brought to the input size')
+        .choices(RESIZE_METHODS)
+        .default('nearest'),
+    )
     .addOption(new Option('--preprocess <mode>', "input scaling; default: the model's own").choices(PREPROCESS_MODES))
     .option('-o, --output <dir>', 'output folder (the pictures go to <dir>/<layer>/)', 'out')
     .option('--json', 'list the written files as JSON');
@@ -62,24 +80,34 @@ async function examples(args: string[], options: ExamplesCommandOptions, ctx: Co
     if (args.length) throw usageError('--merge draws from shards; give no images with it');
     if (options.shard) throw usageError('--merge and --shard do not go together');
     const { written, state, shards } = await run.mergeExamples(options.merge, options.output, options.layer);
-    reportFiles(written, Boolean(options.json), ctx.report, { model: state.settings.model, shards, images: state.scored });
+    reportFiles(written, Boolean(options.json), ctx.report, {
+      model: state.settings.model,
+      shards,
+      images: state.scored,
+    });
     return;
   }
   if (args.length === 0) throw usageError('give images or folders of images (or --merge shard folders)');
-  if (!options.layer) throw usageError('--layer: which layer\'s channels (summary lists the layers)');
+  if (!options.layer) throw usageError("--layer: which layer's channels (summary lists the layers)");
   const { parseShard } = await import('../pipeline/examples/state.js');
   const shard = options.shard === undefined ? null : parseShard(options.shard);
   const { listImages } = await import('../image/files.js');
   const { cacheDir } = await import('../weights/resolve.js');
   const { basename } = await import('node:path');
-  const plan = await run.planExamples({ ...options, engine: ctx.global.backend as EngineName, cacheDir: cacheDir(), layer: options.layer });
+  const plan = await run.planExamples({
+    ...options,
+    engine: ctx.global.backend as EngineName,
+    cacheDir: cacheDir(),
+    layer: options.layer,
+  });
   plan.plan.model.details.forEach(ctx.report.verbose);
   const paths = await listImages(args);
   if (paths.length === 0) throw usageError(`no image files in ${args.join(', ')}`);
   // One image named on the command line: a bad one is the user's to fix, before any work.
   if (paths.length === 1) await (await import('../image/decode.js')).checkImage(paths[0]);
   await prepareOutputDir(options.output);
-  if (plan.plan.preprocessNote) ctx.report.notice(`preprocessing: ${plan.plan.preprocessNote}; --preprocess sets another`);
+  if (plan.plan.preprocessNote)
+    ctx.report.notice(`preprocessing: ${plan.plan.preprocessNote}; --preprocess sets another`);
 
   const progress = await imageProgress(ctx.report);
   const weights = ['imagenet', 'none'].includes(options.weights) ? options.weights : basename(options.weights);
@@ -89,13 +117,26 @@ async function examples(args: string[], options: ExamplesCommandOptions, ctx: Co
         plan,
         paths,
         { ...options, channels: plan.channels, shard, weights, context: Boolean(options.context) },
-        { engine: ctx.global.backend as EngineName, weights: options.weights, onnxCacheDir: join(cacheDir(), 'onnx'), explain: ctx.report.verbose, notice: ctx.report.notice, download },
+        {
+          engine: ctx.global.backend as EngineName,
+          weights: options.weights,
+          onnxCacheDir: join(cacheDir(), 'onnx'),
+          explain: ctx.report.verbose,
+          notice: ctx.report.notice,
+          download,
+        },
         { notice: ctx.report.notice, progress: progress.update },
       )
       .finally(() => progress.stop()),
   );
-  reportFiles(written, Boolean(options.json), ctx.report, { model: plan.plan.net.name, images: state.scored, failed: state.failed });
+  reportFiles(written, Boolean(options.json), ctx.report, {
+    model: plan.plan.net.name,
+    images: state.scored,
+    failed: state.failed,
+  });
   if (state.failed.length > 0) {
-    throw runtimeError(`${state.failed.length} of ${state.slice[1] - state.slice[0]} images failed (${state.failed.map((f) => f.split(': ')[0]).join(', ')}); the others were scored`);
+    throw runtimeError(
+      `${state.failed.length} of ${state.slice[1] - state.slice[0]} images failed (${state.failed.map((f) => f.split(': ')[0]).join(', ')}); the others were scored`,
+    );
   }
 }

@@ -1,7 +1,17 @@
 import { Command, Option } from 'commander';
 import { join } from 'node:path';
 import type { CommandContext, Runner } from './context.js';
-import { addModelOptions, addPictureOptions, countOrAll, examples, nonNegativeInt, positiveInt, unitInterval, type ModelOptions, type PictureOptions } from './options.js';
+import {
+  addModelOptions,
+  addPictureOptions,
+  countOrAll,
+  examples,
+  nonNegativeInt,
+  positiveInt,
+  unitInterval,
+  type ModelOptions,
+  type PictureOptions,
+} from './options.js';
 import { imageProgress, reportFiles, withDownloadProgress } from './output.js';
 import { RESIZE_METHODS } from '../image/resize.js';
 import { PREPROCESS_MODES, type PreprocessMode } from '../image/preprocess.js';
@@ -18,23 +28,44 @@ export function featuremapsCommand(run: Runner): Command {
   const command = new Command('featuremaps')
     .description('draw the activation maps that images produce at chosen layers, as mosaics (8x8 by default)')
     .argument('<image...>', 'image files (JPEG, PNG, WebP, GIF, TIFF, AVIF), or folders to search for them')
-    .option('-b, --blocks <all|list>', "the end of each stage ('all': the last layer at each resolution, e.g. VGG's block1_conv2 ... block5_conv3), or stages by number, e.g. 1,3,5")
-    .option('-l, --layer <name|index...>', 'layers by name or index, as summary lists them (default: block1_conv1, else the first spatial layer)')
+    .option(
+      '-b, --blocks <all|list>',
+      "the end of each stage ('all': the last layer at each resolution, e.g. VGG's block1_conv2 ... block5_conv3), or stages by number, e.g. 1,3,5",
+    )
+    .option(
+      '-l, --layer <name|index...>',
+      'layers by name or index, as summary lists them (default: block1_conv1, else the first spatial layer)',
+    )
     .option('-n, --count <n|all>', 'how many maps per layer, from the first (default: 64, an 8x8 grid)', countOrAll)
     .addOption(
       new Option('--normalize <mode>', "each map on its own range ('map', as pyplot), or one range per layer")
         .choices(['map', 'layer'])
         .default('map'),
     )
-    .addOption(new Option('--resize <method>', 'how the image is brought to the input size').choices(RESIZE_METHODS).default('nearest'))
     .addOption(
-      new Option('--preprocess <mode>', "input scaling: caffe (BGR minus ImageNet means), tf ([-1, 1]), torch, unit ([0, 1]), none; default: the model's own")
-        .choices(PREPROCESS_MODES),
+      new Option('--resize <method>', 'how the image is brought to the input size')
+        .choices(RESIZE_METHODS)
+        .default('nearest'),
     )
-    .option('--save-npy', 'also write each layer\'s raw float32 activations (H, W, C) as NumPy .npy')
+    .addOption(
+      new Option(
+        '--preprocess <mode>',
+        "input scaling: caffe (BGR minus ImageNet means), tf ([-1, 1]), torch, unit ([0, 1]), none; default: the model's own",
+      ).choices(PREPROCESS_MODES),
+    )
+    .option('--save-npy', "also write each layer's raw float32 activations (H, W, C) as NumPy .npy")
     .option('--min-tile <px>', 'enlarge smaller maps to at least this many pixels', positiveInt, 64)
-    .option('--batch-size <n>', 'images per forward pass (1 measured fastest with ONNX Runtime, and bounds memory)', positiveInt, 1)
-    .addOption(new Option('--sort <order>', "which maps: the first ('index') or the most active ('activity', strongest first)").choices(['index', 'activity']).default('index'))
+    .option(
+      '--batch-size <n>',
+      'images per forward pass (1 measured fastest with ONNX Runtime, and bounds memory)',
+      positiveInt,
+      1,
+    )
+    .addOption(
+      new Option('--sort <order>', "which maps: the first ('index') or the most active ('activity', strongest first)")
+        .choices(['index', 'activity'])
+        .default('index'),
+    )
     .option('--top <n>', 'the n most active maps (same as --sort activity --count n), each labelled', positiveInt)
     .option('--labels', 'draw the channel index on every tile')
     .option('--overlay', "also lay the layer's mean activation over the input image")
@@ -63,7 +94,12 @@ async function featuremaps(args: string[], options: FeaturemapsOptions, ctx: Com
   const { cacheDir } = await import('../weights/resolve.js');
   const { usageError, runtimeError } = await import('../errors.js');
 
-  const plan = await planFeatures({ ...options, engine: ctx.global.backend as EngineName, cacheDir: cacheDir(), layers: options.layer });
+  const plan = await planFeatures({
+    ...options,
+    engine: ctx.global.backend as EngineName,
+    cacheDir: cacheDir(),
+    layers: options.layer,
+  });
   plan.model.details.forEach(ctx.report.verbose);
   if (options.channel !== undefined && !options.overlay) throw usageError('--channel goes with --overlay');
   const overChannel = plan.mapShapes.find(([, , c]) => options.channel !== undefined && options.channel >= c);
@@ -78,13 +114,27 @@ async function featuremaps(args: string[], options: FeaturemapsOptions, ctx: Com
       plan,
       paths,
       options,
-      { engine: ctx.global.backend as EngineName, weights: options.weights, onnxCacheDir: join(cacheDir(), 'onnx'), explain: ctx.report.verbose, notice: ctx.report.notice, download },
+      {
+        engine: ctx.global.backend as EngineName,
+        weights: options.weights,
+        onnxCacheDir: join(cacheDir(), 'onnx'),
+        explain: ctx.report.verbose,
+        notice: ctx.report.notice,
+        download,
+      },
       { notice: ctx.report.notice, progress: progress?.update },
     ).finally(() => progress?.stop()),
   );
   const { written, failures } = result;
-  reportFiles(written, Boolean(options.json), ctx.report, { model: plan.net.name, weights: result.weights, backend: result.engine, failed: failures });
+  reportFiles(written, Boolean(options.json), ctx.report, {
+    model: plan.net.name,
+    weights: result.weights,
+    backend: result.engine,
+    failed: failures,
+  });
   if (failures.length > 0) {
-    throw runtimeError(`${failures.length} of ${result.images} images failed (${failures.map((f) => f.split(': ')[0]).join(', ')}); the others were drawn`);
+    throw runtimeError(
+      `${failures.length} of ${result.images} images failed (${failures.map((f) => f.split(': ')[0]).join(', ')}); the others were drawn`,
+    );
   }
 }

@@ -1,6 +1,14 @@
 import { Command, Option } from 'commander';
 import type { CommandContext, Runner } from './context.js';
-import { addModelOptions, addPictureOptions, countOrAll, examples, positiveInt, type ModelOptions, type PictureOptions } from './options.js';
+import {
+  addModelOptions,
+  addPictureOptions,
+  countOrAll,
+  examples,
+  positiveInt,
+  type ModelOptions,
+  type PictureOptions,
+} from './options.js';
 import { reportFiles, withDownloadProgress } from './output.js';
 import type { KernelNormalize } from '../render/kernels.js';
 
@@ -43,7 +51,10 @@ async function filters(options: FiltersOptions, ctx: CommandContext): Promise<vo
   const { drawFilters } = await import('../pipeline/filters.js');
   const { cacheDir } = await import('../weights/resolve.js');
   const result = await withDownloadProgress(ctx.report, (download) =>
-    drawFilters({ ...options, cacheDir: cacheDir(), download }, { notice: ctx.report.notice, verbose: ctx.report.verbose }),
+    drawFilters(
+      { ...options, cacheDir: cacheDir(), download },
+      { notice: ctx.report.notice, verbose: ctx.report.verbose },
+    ),
   );
   reportFiles([result.file], Boolean(options.json), ctx.report, { model: result.model, weights: result.weights });
 }

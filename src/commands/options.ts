@@ -18,19 +18,22 @@ export const intInRange =
   (min: number, max: number) =>
   (value: string): number => {
     const n = Number(value);
-    if (!/^\s*\d+\s*$/.test(value) || n < min || n > max) throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got '${value}'`);
+    if (!/^\s*\d+\s*$/.test(value) || n < min || n > max)
+      throw new InvalidArgumentError(`expected a whole number from ${min} to ${max}, got '${value}'`);
     return n;
   };
 
 export function nonNegativeInt(value: string): number {
   const n = Number(value);
-  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n)) throw new InvalidArgumentError(`expected a whole number of 0 or more, got '${value}'`);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n))
+    throw new InvalidArgumentError(`expected a whole number of 0 or more, got '${value}'`);
   return n;
 }
 
 export function unitInterval(value: string): number {
   const n = Number(value);
-  if (value.trim() === '' || !(n >= 0 && n <= 1)) throw new InvalidArgumentError(`expected a number from 0 to 1, got '${value}'`);
+  if (value.trim() === '' || !(n >= 0 && n <= 1))
+    throw new InvalidArgumentError(`expected a number from 0 to 1, got '${value}'`);
   return n;
 }
 
@@ -41,7 +44,8 @@ export function countOrAll(value: string): number {
 
 export function choice<T extends string>(choices: readonly T[]) {
   return (value: string): T => {
-    if (!choices.includes(value as T)) throw new InvalidArgumentError(`expected one of ${choices.join(', ')}, got '${value}'`);
+    if (!choices.includes(value as T))
+      throw new InvalidArgumentError(`expected one of ${choices.join(', ')}, got '${value}'`);
     return value as T;
   };
 }
@@ -78,13 +82,17 @@ export function addPictureOptions(command: Command, colormapHelp: string): Comma
 export function addModelOptions(command: Command): Command {
   return command
     .addOption(
-      new Option('-m, --model <name|path>', 'vgg16, vgg19, or a model file: model.json (TensorFlow.js), .h5 (Keras), .keras, .onnx (PyTorch and others)').default('vgg16'),
+      new Option(
+        '-m, --model <name|path>',
+        'vgg16, vgg19, or a model file: model.json (TensorFlow.js), .h5 (Keras), .keras, .onnx (PyTorch and others)',
+      ).default('vgg16'),
     )
     .option('--size <WxH>', "the input's width and height, for models that leave it undefined", imageSize)
     .addOption(
-      new Option('-w, --weights <imagenet|none|path>', "'imagenet' (built-ins: found or downloaded once; model files: their own), 'none' (seeded random; not for .onnx), or a Keras .h5 weights file").default(
-        'imagenet',
-      ),
+      new Option(
+        '-w, --weights <imagenet|none|path>',
+        "'imagenet' (built-ins: found or downloaded once; model files: their own), 'none' (seeded random; not for .onnx), or a Keras .h5 weights file",
+      ).default('imagenet'),
     );
 }
 

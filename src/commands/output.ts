@@ -15,7 +15,9 @@ async function barMaker(): Promise<(format: string) => Bar> {
 }
 
 /** Images done, their rate and the ETA: a bar on a terminal, nothing in logs (the file list follows). */
-export async function imageProgress(report: Reporter): Promise<{ update(done: number, total: number): void; stop(): void }> {
+export async function imageProgress(
+  report: Reporter,
+): Promise<{ update(done: number, total: number): void; stop(): void }> {
   if (!report.interactive) return { update: () => undefined, stop: () => undefined };
   const bar = (await barMaker())('  {bar} {value}/{total} images | {rate} images/s | ETA {eta_formatted}');
   // A continued run starts part way: the rate counts this run's images only.
@@ -37,7 +39,12 @@ export async function imageProgress(report: Reporter): Promise<{ update(done: nu
 export const humanBytes = (n: number): string =>
   n < 1024 ? `${n} B` : n < 1024 ** 2 ? `${(n / 1024).toFixed(1)} KB` : `${(n / 1024 ** 2).toFixed(1)} MB`;
 
-export function reportFiles(files: WrittenFile[], json: boolean, report: Reporter, extra: Record<string, unknown> = {}): void {
+export function reportFiles(
+  files: WrittenFile[],
+  json: boolean,
+  report: Reporter,
+  extra: Record<string, unknown> = {},
+): void {
   if (json) {
     report.out(JSON.stringify({ ...extra, files }, null, 2));
     return;
@@ -46,12 +53,14 @@ export function reportFiles(files: WrittenFile[], json: boolean, report: Reporte
   for (const f of files) report.out(`${f.path.padEnd(width)}  ${humanBytes(f.bytes).padStart(8)}  ${f.shows}`);
 }
 
-
 /**
  * Runs `work` with download feedback: a live bar (bytes, percent, rate, ETA) on a terminal,
  * a line at each quarter otherwise, so logs stay short. The bar is stopped however `work` ends.
  */
-export async function withDownloadProgress<T>(report: Reporter, work: (callbacks: DownloadCallbacks) => Promise<T>): Promise<T> {
+export async function withDownloadProgress<T>(
+  report: Reporter,
+  work: (callbacks: DownloadCallbacks) => Promise<T>,
+): Promise<T> {
   const newBar = await barMaker();
   let bar: Bar | undefined;
   let started = 0;
@@ -69,7 +78,9 @@ export async function withDownloadProgress<T>(report: Reporter, work: (callbacks
         if (!bar.isActive) bar.start(total, 0, { size: humanBytes(total), done: '0 B', rate: '0 B' });
         bar.update(received, { done: humanBytes(received), rate: rate(received) });
       } else if (total && received / total >= nextQuarter) {
-        report.notice(`  ${Math.round((received / total) * 100)}% (${humanBytes(received)} of ${humanBytes(total)}, ${rate(received)}/s)`);
+        report.notice(
+          `  ${Math.round((received / total) * 100)}% (${humanBytes(received)} of ${humanBytes(total)}, ${rate(received)}/s)`,
+        );
         while (received / total >= nextQuarter) nextQuarter += 0.25;
       }
     },

@@ -26,7 +26,11 @@ async function summary(options: SummaryOptions, ctx: CommandContext): Promise<vo
   const { summarize, convolutionRows } = await import('../net/summary.js');
   const { renderSummary, renderConvolutions } = await import('../render/table.js');
   const { cacheDir } = await import('../weights/resolve.js');
-  const { net, details } = await openModel(options.model, { includeTop: options.top, size: options.size, cacheDir: cacheDir() });
+  const { net, details } = await openModel(options.model, {
+    includeTop: options.top,
+    size: options.size,
+    cacheDir: cacheDir(),
+  });
   details.forEach(ctx.report.verbose);
   if (options.conv) {
     const rows = convolutionRows(net);

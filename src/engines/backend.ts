@@ -25,7 +25,9 @@ async function tryTensorflow(options: BackendOptions): Promise<boolean> {
   } catch (err) {
     const code = (err as { code?: string }).code;
     const missing = code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND';
-    const reason = missing ? 'not installed (it is optional)' : `present but does not load (${(err as Error).message.split('\n')[0]})`;
+    const reason = missing
+      ? 'not installed (it is optional)'
+      : `present but does not load (${(err as Error).message.split('\n')[0]})`;
     options.explain?.(`tfjs-node ${reason}; using wasm`);
     return false;
   }
@@ -49,7 +51,9 @@ export async function selectBackend(requested: BackendName, options: BackendOpti
       options.explain?.('tfjs-node loaded but its backend did not start; using wasm');
     }
     if (requested === 'tensorflow') {
-      throw runtimeError('--backend tensorflow needs @tensorflow/tfjs-node, which is not usable here; try --backend wasm');
+      throw runtimeError(
+        '--backend tensorflow needs @tensorflow/tfjs-node, which is not usable here; try --backend wasm',
+      );
     }
   }
   if (requested === 'cpu') {

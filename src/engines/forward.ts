@@ -22,7 +22,8 @@ export async function describeEngine(engine: EngineName, explain?: (line: string
       const ort = await import('onnxruntime-node');
       return `onnx (onnxruntime-node ${ort.env.versions.common}, ${cpus().length} threads); tfjs fallback for models it cannot express`;
     } catch (err) {
-      if (engine === 'onnx') throw runtimeError(`--backend onnx: onnxruntime-node does not load (${(err as Error).message.split('\n')[0]})`);
+      if (engine === 'onnx')
+        throw runtimeError(`--backend onnx: onnxruntime-node does not load (${(err as Error).message.split('\n')[0]})`);
       explain?.(`onnxruntime-node does not load (${(err as Error).message.split('\n')[0]}); using tfjs`);
     }
   }

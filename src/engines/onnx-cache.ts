@@ -18,7 +18,12 @@ import { removeDeadTemps, tempPathFor, trackTemp, untrackTemp } from '../temp-fi
 /** A few models: VGG16's convolutional base takes 59 MB. */
 /** The files a cache entry was made from, as a key part: a changed file (size or time) misses. */
 export async function fileIdentity(paths: string[]): Promise<string> {
-  const stats = await Promise.all(paths.map(async (p) => ({ path: await realpath(p), ...(({ size, mtimeMs }) => ({ size, mtimeMs }))(await stat(p)) })));
+  const stats = await Promise.all(
+    paths.map(async (p) => ({
+      path: await realpath(p),
+      ...(({ size, mtimeMs }) => ({ size, mtimeMs }))(await stat(p)),
+    })),
+  );
   return JSON.stringify(stats);
 }
 
@@ -28,7 +33,10 @@ export const WEIGHTS_FILE = 'weights.bin';
 
 export function onnxCacheKey(parts: Record<string, unknown>): string {
   const machine = { arch: arch(), cpu: cpus()[0]?.model ?? 'unknown' };
-  return createHash('sha256').update(JSON.stringify({ ...parts, machine })).digest('hex').slice(0, 32);
+  return createHash('sha256')
+    .update(JSON.stringify({ ...parts, machine }))
+    .digest('hex')
+    .slice(0, 32);
 }
 
 /** Each file of an entry as it was written: what a later run checks before trusting it. */
@@ -116,7 +124,10 @@ export async function removeEntry(dir: string, key: string): Promise<void> {
  * files' checksums and moves the folder to its place in one rename (a reader never sees half
  * an entry), then prunes old entries and what dead runs left.
  */
-export async function reserveCacheEntry(dir: string, key: string): Promise<{ folder: string; commit(): Promise<void>; abandon(): Promise<void> }> {
+export async function reserveCacheEntry(
+  dir: string,
+  key: string,
+): Promise<{ folder: string; commit(): Promise<void>; abandon(): Promise<void> }> {
   const folder = tempPathFor(join(dir, key));
   await makeFolder(folder);
   trackTemp(folder);

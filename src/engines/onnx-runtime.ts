@@ -39,11 +39,16 @@ export function ortReason(message: string): string {
 export function forwardThreads(value = process.env.CNNVIZ_THREADS): number {
   if (value === undefined || value === '') return cpus().length;
   const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1) throw usageError(`CNNVIZ_THREADS=${value}: expected a whole number of 1 or more`);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw usageError(`CNNVIZ_THREADS=${value}: expected a whole number of 1 or more`);
   return n;
 }
 
-export const baseSessionOptions = (): OrtSessionOptions => ({ intraOpNumThreads: forwardThreads(), interOpNumThreads: 1, logSeverityLevel: 3 });
+export const baseSessionOptions = (): OrtSessionOptions => ({
+  intraOpNumThreads: forwardThreads(),
+  interOpNumThreads: 1,
+  logSeverityLevel: 3,
+});
 
 export interface PreparedSessionOptions {
   /** Where optimised models are kept between runs; none: not kept. */
@@ -71,7 +76,8 @@ export async function preparedSession(ort: Ort, options: PreparedSessionOptions)
   const dir = options.cacheDir!;
   if (key) {
     const found = await cache!.findCachedOnnx(dir, key);
-    if (found && 'damaged' in found) options.notice?.(`the prepared model in the cache was damaged (${found.damaged}); rebuilding it`);
+    if (found && 'damaged' in found)
+      options.notice?.(`the prepared model in the cache was damaged (${found.damaged}); rebuilding it`);
     if (found && 'model' in found) {
       options.explain?.(`ONNX model from the cache: ${found.model}`);
       try {
@@ -89,14 +95,22 @@ export async function preparedSession(ort: Ort, options: PreparedSessionOptions)
   try {
     entry = await cache!.reserveCacheEntry(dir, key);
   } catch (err) {
-    options.notice?.(`cannot write the ONNX cache in '${dir}' (${fileSystemReason(err)}); running without it, so set-up is not saved for next time`);
+    options.notice?.(
+      `cannot write the ONNX cache in '${dir}' (${fileSystemReason(err)}); running without it, so set-up is not saved for next time`,
+    );
     return fromMemory();
   }
   // The weights are saved prepacked (in the layout ONNX Runtime's kernels use), so later runs
   // neither repack them nor page them in twice on the first forward pass.
   const save = {
     optimizedModelFilePath: join(entry.folder, cache!.MODEL_FILE),
-    extra: { session: { optimized_model_external_initializers_file_name: cache!.WEIGHTS_FILE, optimized_model_external_initializers_min_size_in_bytes: '1024', save_external_prepacked_constant_initializers: '1' } },
+    extra: {
+      session: {
+        optimized_model_external_initializers_file_name: cache!.WEIGHTS_FILE,
+        optimized_model_external_initializers_min_size_in_bytes: '1024',
+        save_external_prepacked_constant_initializers: '1',
+      },
+    },
   };
   let session: OrtSession;
   try {
@@ -105,12 +119,19 @@ export async function preparedSession(ort: Ort, options: PreparedSessionOptions)
     await entry.abandon();
     // The model itself is at fault unless it loads without saving: then the cache was (a full disk).
     session = await fromMemory();
-    const free = await statfs(dir).then((s) => s.bavail * s.bsize, () => Infinity);
+    const free = await statfs(dir).then(
+      (s) => s.bavail * s.bsize,
+      () => Infinity,
+    );
     const reason = free < model.byteLength ? fileSystemReason({ code: 'ENOSPC' }) : ortReason(messageOf(err));
     options.notice?.(`cannot write the ONNX cache in '${dir}' (${reason}); running without it`);
     return session;
   }
-  await entry.commit().catch((err) => options.notice?.(`cannot write the ONNX cache in '${dir}' (${fileSystemReason(err)}); running without it`));
+  await entry
+    .commit()
+    .catch((err) =>
+      options.notice?.(`cannot write the ONNX cache in '${dir}' (${fileSystemReason(err)}); running without it`),
+    );
   return session;
 }
 

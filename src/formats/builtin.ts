@@ -21,8 +21,16 @@ export const BUILTIN_MODELS: Record<string, BuiltinModel> = {
     architecture: (includeTop) => vggConfig('vgg16', includeTop),
     weightsFolder: 'vgg16',
     weights: {
-      top: { fileName: 'vgg16_weights_tf_dim_ordering_tf_kernels.h5', md5: '64373286793e3c8b2b4e3219cbf3544b', bytes: 553467096 },
-      notop: { fileName: 'vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5', md5: '6d6bbae143d832006294945121d1f1fc', bytes: 58889256 },
+      top: {
+        fileName: 'vgg16_weights_tf_dim_ordering_tf_kernels.h5',
+        md5: '64373286793e3c8b2b4e3219cbf3544b',
+        bytes: 553467096,
+      },
+      notop: {
+        fileName: 'vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5',
+        md5: '6d6bbae143d832006294945121d1f1fc',
+        bytes: 58889256,
+      },
     },
     preprocess: 'caffe',
   },
@@ -31,8 +39,16 @@ export const BUILTIN_MODELS: Record<string, BuiltinModel> = {
     architecture: (includeTop) => vggConfig('vgg19', includeTop),
     weightsFolder: 'vgg19',
     weights: {
-      top: { fileName: 'vgg19_weights_tf_dim_ordering_tf_kernels.h5', md5: 'cbe5617147190e668d6c5d5026f83318', bytes: 574710816 },
-      notop: { fileName: 'vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5', md5: '253f8cb515780f3b799900260a226db6', bytes: 80134624 },
+      top: {
+        fileName: 'vgg19_weights_tf_dim_ordering_tf_kernels.h5',
+        md5: 'cbe5617147190e668d6c5d5026f83318',
+        bytes: 574710816,
+      },
+      notop: {
+        fileName: 'vgg19_weights_tf_dim_ordering_tf_kernels_notop.h5',
+        md5: '253f8cb515780f3b799900260a226db6',
+        bytes: 80134624,
+      },
     },
     preprocess: 'caffe',
   },

@@ -78,7 +78,9 @@ export const MODEL_FILE_KINDS = '.json (TensorFlow.js), .h5 (Keras model.save), 
 export async function openModel(ref: string, options: OpenOptions): Promise<Model> {
   const builtin = BUILTIN_MODELS[ref.toLowerCase()];
   if (!builtin && !existsSync(ref)) {
-    throw usageError(`unknown model '${ref}': not a built-in model (${Object.keys(BUILTIN_MODELS).join(', ')}) nor an existing file (${MODEL_FILE_KINDS})`);
+    throw usageError(
+      `unknown model '${ref}': not a built-in model (${Object.keys(BUILTIN_MODELS).join(', ')}) nor an existing file (${MODEL_FILE_KINDS})`,
+    );
   }
   let model: Model;
   const graphJson = !builtin && extname(ref).toLowerCase() === '.json' ? await readGraphModelJson(ref) : undefined;
@@ -93,7 +95,10 @@ export async function openModel(ref: string, options: OpenOptions): Promise<Mode
     model = await openKerasModel(ref, options);
   }
   const cycle = findCycle(model.net.layers);
-  if (cycle) throw usageError(`'${ref}' is no network cnnviz can run: its layers feed each other in a cycle (${cycle.join(' -> ')})`);
+  if (cycle)
+    throw usageError(
+      `'${ref}' is no network cnnviz can run: its layers feed each other in a cycle (${cycle.join(' -> ')})`,
+    );
   await checkInputSize(model, options.memoryBudget ?? memoryBudget(process.env.CNNVIZ_MAX_MEMORY));
   return model;
 }
@@ -116,8 +121,12 @@ export async function checkInputSize(model: Model, budget: number): Promise<void
   if (empty) {
     const [eh, ew] = empty.mapShape!;
     const smallest = model.netAt ? await smallestWorkingSize(model.netAt) : undefined;
-    const hint = smallest ? `; the smallest input that works is ${smallest}x${smallest} (--size ${smallest}x${smallest})` : '';
-    throw usageError(`a ${w}x${h} input is too small for ${net.name}: the maps of '${empty.name}' would be ${eh}x${ew}${hint}`);
+    const hint = smallest
+      ? `; the smallest input that works is ${smallest}x${smallest} (--size ${smallest}x${smallest})`
+      : '';
+    throw usageError(
+      `a ${w}x${h} input is too small for ${net.name}: the maps of '${empty.name}' would be ${eh}x${ew}${hint}`,
+    );
   }
   const largest = largestActivation(net);
   if (largest.bytes > budget) {

@@ -8,8 +8,20 @@ export type VggName = 'vgg16' | 'vgg19';
 
 /** Filters and conv layers per block. */
 const BLOCKS: Record<VggName, Array<[filters: number, convs: number]>> = {
-  vgg16: [[64, 2], [128, 2], [256, 3], [512, 3], [512, 3]],
-  vgg19: [[64, 2], [128, 2], [256, 4], [512, 4], [512, 4]],
+  vgg16: [
+    [64, 2],
+    [128, 2],
+    [256, 3],
+    [512, 3],
+    [512, 3],
+  ],
+  vgg19: [
+    [64, 2],
+    [128, 2],
+    [256, 4],
+    [512, 4],
+    [512, 4],
+  ],
 };
 
 type KerasLayer = { class_name: string; config: Record<string, unknown>; name: string; inbound_nodes: unknown[] };

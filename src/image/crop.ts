@@ -11,7 +11,8 @@ export function cropImage(image: RgbImage, [x0, y0, x1, y1]: Box): RgbImage {
   const width = x1 - x0;
   const height = y1 - y0;
   const data = new Uint8Array(width * height * 3);
-  for (let y = 0; y < height; y++) data.set(image.data.subarray(((y0 + y) * image.width + x0) * 3, ((y0 + y) * image.width + x1) * 3), y * width * 3);
+  for (let y = 0; y < height; y++)
+    data.set(image.data.subarray(((y0 + y) * image.width + x0) * 3, ((y0 + y) * image.width + x1) * 3), y * width * 3);
   return { width, height, data };
 }
 
@@ -31,6 +32,7 @@ export function fitImage(image: RgbImage, size: number, background = 64): RgbIma
   const [x, y, w, h] = fitRect(image.width, image.height, size);
   const scaled = w < image.width || h < image.height ? resizeArea(image, w, h) : resizeNearest(image, w, h);
   const data = new Uint8Array(size * size * 3).fill(background);
-  for (let row = 0; row < h; row++) data.set(scaled.data.subarray(row * w * 3, (row + 1) * w * 3), ((y + row) * size + x) * 3);
+  for (let row = 0; row < h; row++)
+    data.set(scaled.data.subarray(row * w * 3, (row + 1) * w * 3), ((y + row) * size + x) * 3);
   return { width: size, height: size, data };
 }

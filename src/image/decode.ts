@@ -69,7 +69,10 @@ export async function decodeImage(path: string, maxPixels = MAX_INPUT_PIXELS): P
 }
 
 /** The image and the identity of the file it was decoded from (as read, so the two agree). */
-export async function decodeImageFile(path: string, maxPixels = MAX_INPUT_PIXELS): Promise<{ image: RgbImage; identity: FileIdentity }> {
+export async function decodeImageFile(
+  path: string,
+  maxPixels = MAX_INPUT_PIXELS,
+): Promise<{ image: RgbImage; identity: FileIdentity }> {
   const { bytes, size, mtimeMs } = await readImageWithStat(path);
   const image = await decodeBytes(path, bytes, maxPixels);
   return { image, identity: { bytes: size, mtimeMs, sha256: createHash('sha256').update(bytes).digest('hex') } };

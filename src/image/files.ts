@@ -17,7 +17,8 @@ async function walk(dir: string): Promise<string[]> {
     if (entry.isDirectory()) files.push(...(await walk(path)));
     else if (!IMAGE_EXTENSIONS.has(extname(entry.name).toLowerCase())) continue;
     // A link is followed to the file it names (links to folders are not, so no search loops).
-    else if (entry.isFile() || (entry.isSymbolicLink() && (await stat(path).catch(() => undefined))?.isFile())) files.push(path);
+    else if (entry.isFile() || (entry.isSymbolicLink() && (await stat(path).catch(() => undefined))?.isFile()))
+      files.push(path);
   }
   return files;
 }

@@ -32,7 +32,10 @@ export function resizeNearest(image: RgbImage, width: number, height: number): R
 }
 
 /** For each destination index, the source indices it covers and their shares (summing to 1). */
-function areaTaps(src: number, dst: number): { start: Int32Array; count: Int32Array; index: Int32Array; weight: Float64Array } {
+function areaTaps(
+  src: number,
+  dst: number,
+): { start: Int32Array; count: Int32Array; index: Int32Array; weight: Float64Array } {
   const index: number[] = [];
   const weight: number[] = [];
   const start = new Int32Array(dst);
@@ -65,7 +68,8 @@ export function resizeArea(image: RgbImage, width: number, height: number): RgbI
     for (let x = 0; x < width; x++) {
       for (let c = 0; c < 3; c++) {
         let sum = 0;
-        for (let t = tx.start[x]; t < tx.start[x] + tx.count[x]; t++) sum += image.data[(y * image.width + tx.index[t]) * 3 + c] * tx.weight[t];
+        for (let t = tx.start[x]; t < tx.start[x] + tx.count[x]; t++)
+          sum += image.data[(y * image.width + tx.index[t]) * 3 + c] * tx.weight[t];
         rows[(y * width + x) * 3 + c] = sum;
       }
     }
@@ -74,7 +78,8 @@ export function resizeArea(image: RgbImage, width: number, height: number): RgbI
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width * 3; x++) {
       let sum = 0;
-      for (let t = ty.start[y]; t < ty.start[y] + ty.count[y]; t++) sum += rows[ty.index[t] * width * 3 + x] * ty.weight[t];
+      for (let t = ty.start[y]; t < ty.start[y] + ty.count[y]; t++)
+        sum += rows[ty.index[t] * width * 3 + x] * ty.weight[t];
       data[y * width * 3 + x] = Math.round(sum);
     }
   }
@@ -91,7 +96,12 @@ async function resizeBilinear(image: RgbImage, width: number, height: number): P
   return { width, height, data: new Uint8Array(out.buffer, out.byteOffset, out.length) };
 }
 
-export async function resizeImage(image: RgbImage, width: number, height: number, method: ResizeMethod): Promise<RgbImage> {
+export async function resizeImage(
+  image: RgbImage,
+  width: number,
+  height: number,
+  method: ResizeMethod,
+): Promise<RgbImage> {
   if (image.width === width && image.height === height) return image;
   if (method === 'bilinear') return resizeBilinear(image, width, height);
   return method === 'area' ? resizeArea(image, width, height) : resizeNearest(image, width, height);

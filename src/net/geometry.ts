@@ -4,7 +4,14 @@
  */
 
 /** Output length along one axis for a window of `kernel` (dilated), `stride`, and `pads` pixels added in all. */
-export function windowOutputLength(length: number, kernel: number, stride: number, pads = 0, dilation = 1, ceil = false): number {
+export function windowOutputLength(
+  length: number,
+  kernel: number,
+  stride: number,
+  pads = 0,
+  dilation = 1,
+  ceil = false,
+): number {
   const span = (kernel - 1) * dilation + 1;
   const steps = (length + pads - span) / stride;
   return (ceil ? Math.ceil(steps) : Math.floor(steps)) + 1;

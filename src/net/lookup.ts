@@ -47,11 +47,14 @@ export function lookupLayer(net: Net, ref: string): NetLayer | undefined {
   const exact = selectable.find((l) => l.name === ref) ?? selectable.find((l) => l.aliases?.includes(ref));
   if (exact) return exact;
   const outer = ref.includes('/') ? selectable.find((l) => l.name === ref.slice(0, ref.indexOf('/'))) : undefined;
-  if (outer && outer.role !== 'model') throw usageError(`'${outer.name}' (${outer.type}) is not a model, so '${ref}' names nothing inside it`);
+  if (outer && outer.role !== 'model')
+    throw usageError(`'${outer.name}' (${outer.type}) is not a model, so '${ref}' names nothing inside it`);
   const tails = selectable.filter((l) => [l.name, ...(l.aliases ?? [])].some((name) => name.endsWith(`/${ref}`)));
   if (tails.length > 1) {
     const shown = tails.slice(0, 8).map((l) => `${l.index}:${l.name}`);
-    throw usageError(`'${ref}' ends ${tails.length} layer names (${shown.join(', ')}${tails.length > 8 ? ', ...' : ''}); give more of the name`);
+    throw usageError(
+      `'${ref}' ends ${tails.length} layer names (${shown.join(', ')}${tails.length > 8 ? ', ...' : ''}); give more of the name`,
+    );
   }
   return tails[0];
 }
@@ -59,18 +62,32 @@ export function lookupLayer(net: Net, ref: string): NetLayer | undefined {
 /** Long lists (an ONNX file has hundreds of nodes) are cut, saying how many more there are. */
 function listLayers(layers: NetLayer[], most = 40): string {
   const shown = layers.slice(0, most).map((l) => `${l.index}:${l.name}`);
-  return layers.length > most ? `${shown.join(', ')}, ... (${layers.length - most} more; see 'cnnviz summary')` : shown.join(', ');
+  return layers.length > most
+    ? `${shown.join(', ')}, ... (${layers.length - most} more; see 'cnnviz summary')`
+    : shown.join(', ');
 }
 
 /**
  * Finds a layer by name or index ("block1_conv1" or "1"). `allowed` narrows the choice (conv
  * layers only, say) so that the error lists the layers that would work.
  */
-export function findLayer(net: Net, ref: string, allowed: NetLayer[] = net.layers, what = 'layer', plural = `${what}s`): NetLayer {
+export function findLayer(
+  net: Net,
+  ref: string,
+  allowed: NetLayer[] = net.layers,
+  what = 'layer',
+  plural = `${what}s`,
+): NetLayer {
   const layer = lookupLayer(net, ref);
   if (layer && allowed.includes(layer)) return layer;
-  if (layer) throw usageError(`layer '${layer.name}' (${layer.type}) is not a ${what}; ${plural} of ${net.name}: ${listLayers(allowed)}`);
-  const guess = closestName(ref, allowed.map((l) => l.name));
+  if (layer)
+    throw usageError(
+      `layer '${layer.name}' (${layer.type}) is not a ${what}; ${plural} of ${net.name}: ${listLayers(allowed)}`,
+    );
+  const guess = closestName(
+    ref,
+    allowed.map((l) => l.name),
+  );
   const hint = guess ? ` Did you mean '${guess}'?` : '';
   throw usageError(`no layer '${ref}' in ${net.name}.${hint} Valid ${plural}: ${listLayers(allowed)}`);
 }

@@ -37,7 +37,12 @@ export interface LayerWindow {
 }
 
 /** A shift of the map: padding (positive) or cropping (negative) by [top, left, bottom, right]. */
-export const shiftWindow = (padding: [number, number, number, number]): LayerWindow => ({ kernel: [1, 1], strides: [1, 1], dilations: [1, 1], padding });
+export const shiftWindow = (padding: [number, number, number, number]): LayerWindow => ({
+  kernel: [1, 1],
+  strides: [1, 1],
+  dilations: [1, 1],
+  padding,
+});
 
 export interface NetLayer {
   /** What `--layer` takes besides the name (Keras' index, an ONNX node's position); null: not selectable. */
@@ -105,7 +110,9 @@ export function isConvolution(layer: NetLayer): boolean {
 
 /** True when every layer feeds exactly the one before it. */
 export function isChain(layers: Array<Pick<NetLayer, 'name' | 'inputs'>>): boolean {
-  return layers.every((l, i) => (i === 0 ? l.inputs.length === 0 : l.inputs.length === 1 && l.inputs[0] === layers[i - 1].name));
+  return layers.every((l, i) =>
+    i === 0 ? l.inputs.length === 0 : l.inputs.length === 1 && l.inputs[0] === layers[i - 1].name,
+  );
 }
 
 /**

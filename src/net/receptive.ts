@@ -40,7 +40,11 @@ export function throughWindow(field: AxisField, window: LayerWindow, axis: 0 | 1
     if (length === null) throw new Error("a 'same' window over an input of undefined size");
     before = samePadding(length, k, s, d)[0];
   } else before = window.padding[axis];
-  return { jump: field.jump * s, size: field.size + (span - 1) * field.jump, offset: field.offset - before * field.jump };
+  return {
+    jump: field.jump * s,
+    size: field.size + (span - 1) * field.jump,
+    offset: field.offset - before * field.jump,
+  };
 }
 
 /** The larger of two fields meeting at a merge. */
@@ -55,7 +59,8 @@ export function receptiveField(net: Net, target: string): ReceptiveField {
   const byName = new Map(net.layers.map((l) => [l.name, l]));
   const fields = new Map<string, ReceptiveField>();
   const [inputH, inputW] = net.input;
-  const sizeOf = (layer: NetLayer | undefined): [Dim, Dim] => (layer?.mapShape ? [layer.mapShape[0], layer.mapShape[1]] : [inputH, inputW]);
+  const sizeOf = (layer: NetLayer | undefined): [Dim, Dim] =>
+    layer?.mapShape ? [layer.mapShape[0], layer.mapShape[1]] : [inputH, inputW];
 
   const fieldOf = (name: string): ReceptiveField => {
     const known = fields.get(name);
@@ -72,17 +77,25 @@ export function receptiveField(net: Net, target: string): ReceptiveField {
       const inner = net.layers.filter((l) => l.depth === layer.depth + 1 && l.name.startsWith(`${layer.name}/`));
       field = inner.length ? fieldOf(inner[inner.length - 1].name) : { y: PIXEL, x: PIXEL };
     } else {
-      const merged = inputs.length ? inputs.map(fieldOf).reduce((a, b) => ({ y: larger(a.y, b.y), x: larger(a.x, b.x) })) : { y: PIXEL, x: PIXEL };
+      const merged = inputs.length
+        ? inputs.map(fieldOf).reduce((a, b) => ({ y: larger(a.y, b.y), x: larger(a.x, b.x) }))
+        : { y: PIXEL, x: PIXEL };
       const [h, w] = sizeOf(inputs.length ? byName.get(inputs[0]) : undefined);
       if (layer.window) {
         try {
           field = { y: throughWindow(merged.y, layer.window, 0, h), x: throughWindow(merged.x, layer.window, 1, w) };
         } catch (err) {
-          throw usageError(`cannot follow the receptive field of '${target}' through '${layer.name}' (${layer.type}): ${(err as Error).message}`);
+          throw usageError(
+            `cannot follow the receptive field of '${target}' through '${layer.name}' (${layer.type}): ${(err as Error).message}`,
+          );
         }
       } else if (layer.role === 'conv' || !keepsPositions(layer, [h, w])) {
-        const change = layer.mapShape ? `: it turns ${h}x${w} maps into ${layer.mapShape[0]}x${layer.mapShape[1]} by a rule cnnviz does not know` : ': its output is not a map';
-        throw usageError(`cannot follow the receptive field of '${target}' through '${layer.name}' (${layer.type})${change}`);
+        const change = layer.mapShape
+          ? `: it turns ${h}x${w} maps into ${layer.mapShape[0]}x${layer.mapShape[1]} by a rule cnnviz does not know`
+          : ': its output is not a map';
+        throw usageError(
+          `cannot follow the receptive field of '${target}' through '${layer.name}' (${layer.type})${change}`,
+        );
       } else field = merged;
     }
     fields.set(name, field);
@@ -104,7 +117,12 @@ function keepsPositions(layer: NetLayer, [h, w]: [Dim, Dim]): boolean {
 export function fieldBox(field: ReceptiveField, y: number, x: number, [width, height]: [number, number]): Box {
   const from = (f: AxisField, i: number) => f.offset + i * f.jump;
   const clip = (v: number, max: number) => Math.min(max, Math.max(0, v));
-  return [clip(from(field.x, x), width), clip(from(field.y, y), height), clip(from(field.x, x) + field.x.size, width), clip(from(field.y, y) + field.y.size, height)];
+  return [
+    clip(from(field.x, x), width),
+    clip(from(field.y, y), height),
+    clip(from(field.x, x) + field.x.size, width),
+    clip(from(field.y, y) + field.y.size, height),
+  ];
 }
 
 /** A box in an image of `from` (width, height) carried to the same image at `to`, widened to whole pixels. */
@@ -113,5 +131,10 @@ export function scaleBox([x0, y0, x1, y1]: Box, [fromW, fromH]: [number, number]
   const sy = toH / fromH;
   const left = Math.min(toW - 1, Math.floor(x0 * sx));
   const top = Math.min(toH - 1, Math.floor(y0 * sy));
-  return [left, top, Math.max(left + 1, Math.min(toW, Math.ceil(x1 * sx))), Math.max(top + 1, Math.min(toH, Math.ceil(y1 * sy)))];
+  return [
+    left,
+    top,
+    Math.max(left + 1, Math.min(toW, Math.ceil(x1 * sx))),
+    Math.max(top + 1, Math.min(toH, Math.ceil(y1 * sy))),
+  ];
 }

@@ -21,7 +21,10 @@ export function parseBlocks(value: string, available: number): number[] {
  * `blocks` is 'all', a list like '1,3,5', or 'auto' (every stage if the model has any, else
  * the default layer), which is what a report shows unless told otherwise.
  */
-export function selectFeatureLayers(net: Net, options: { blocks?: string; layers?: string[]; defaultLayer?: string }): string[] {
+export function selectFeatureLayers(
+  net: Net,
+  options: { blocks?: string; layers?: string[]; defaultLayer?: string },
+): string[] {
   const spatial = net.layers.filter(isSpatial);
   const ends = stageEnds(net);
   const chosen = new Set<string>();
@@ -30,7 +33,9 @@ export function selectFeatureLayers(net: Net, options: { blocks?: string; layers
     if (ends.length === 0) {
       const names = spatial.map((l) => l.name);
       const list = names.length > 20 ? `${names.slice(0, 20).join(', ')}, ...` : names.join(', ');
-      throw usageError(`${net.name} has no stages (no convolution whose maps are larger than 1x1); pick layers with --layer (spatial layers: ${list})`);
+      throw usageError(
+        `${net.name} has no stages (no convolution whose maps are larger than 1x1); pick layers with --layer (spatial layers: ${list})`,
+      );
     }
     parseBlocks(blocks, ends.length).forEach((n) => chosen.add(ends[n - 1].name));
   }
@@ -41,7 +46,10 @@ export function selectFeatureLayers(net: Net, options: { blocks?: string; layers
     if (layer && !layer.outputShape) {
       // Not "not spatial": cnnviz could not size it, most often past an op it does not know.
       const first = net.layers.find((l) => l.name === net.unknown[0]);
-      const cause = first && first !== layer ? `: the first layer cnnviz cannot size is '${first.name}' (${first.type})` : `: cnnviz cannot size a ${layer.type}`;
+      const cause =
+        first && first !== layer
+          ? `: the first layer cnnviz cannot size is '${first.name}' (${first.type})`
+          : `: cnnviz cannot size a ${layer.type}`;
       throw usageError(`the shape of '${layer.name}' is unknown${cause}`);
     }
     chosen.add(findLayer(net, ref, spatial, 'spatial layer', 'spatial layers (ones with feature maps)').name);

@@ -24,7 +24,10 @@ export function largestActivation(net: Net): { name: string; bytes: number } {
 }
 
 /** The smallest square input at which no map is empty, between 1 and `upTo` (shapes only grow with the input). */
-export async function smallestWorkingSize(netAt: (side: number) => Promise<Net> | Net, upTo = 4096): Promise<number | undefined> {
+export async function smallestWorkingSize(
+  netAt: (side: number) => Promise<Net> | Net,
+  upTo = 4096,
+): Promise<number | undefined> {
   if (firstEmptyMap(await netAt(upTo))) return undefined;
   let [low, high] = [1, upTo];
   while (low < high) {

@@ -74,7 +74,6 @@ export async function writePng(path: string, image: PixelImage): Promise<number>
   return png.length;
 }
 
-
 export interface WrittenFile {
   path: string;
   bytes: number;
@@ -105,5 +104,3 @@ export async function prepareOutputDir(dir: string): Promise<void> {
   // Two levels: out/<image>/ of batches, out/<layer>/sources/ of examples shards.
   await removeDeadTemps(dir, 2);
 }
-
-

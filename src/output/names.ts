@@ -43,7 +43,9 @@ export function imageStems(paths: string[]): string[] {
     const current = names();
     const counts = new Map<string, number>();
     current.forEach((n) => counts.set(n, (counts.get(n) ?? 0) + 1));
-    const clashing = current.map((n, i) => (counts.get(n)! > 1 && level[i] < choices[i].length - 1 ? i : -1)).filter((i) => i >= 0);
+    const clashing = current
+      .map((n, i) => (counts.get(n)! > 1 && level[i] < choices[i].length - 1 ? i : -1))
+      .filter((i) => i >= 0);
     if (clashing.length === 0) break;
     clashing.forEach((i) => level[i]++);
   }

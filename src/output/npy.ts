@@ -17,7 +17,10 @@ export function npyBytes(data: Float32Array, shape: readonly number[]): Uint8Arr
   out[6] = 1;
   out[7] = 0;
   new DataView(out.buffer).setUint16(8, header.length, true);
-  out.set(Array.from(header, (c) => c.charCodeAt(0)), prefix);
+  out.set(
+    Array.from(header, (c) => c.charCodeAt(0)),
+    prefix,
+  );
   const body = new DataView(out.buffer, total);
   for (let i = 0; i < data.length; i++) body.setFloat32(i * 4, data[i], true);
   return out;

@@ -16,7 +16,13 @@ import { outputPath, writeFileAtomic, writePng, type WrittenFile } from '../outp
 import { fileSafe, imageStems } from '../output/names.js';
 import { npyBytes } from '../output/npy.js';
 import { colormapLut, type ColormapName } from '../render/colormap.js';
-import { channelStats, featureMapGrid, selectChannels, type MapNormalize, type MapOrder } from '../render/featuremaps.js';
+import {
+  channelStats,
+  featureMapGrid,
+  selectChannels,
+  type MapNormalize,
+  type MapOrder,
+} from '../render/featuremaps.js';
 import { activationPlane, overlay } from '../render/overlay.js';
 import { timed, timedSync } from '../timings.js';
 import { nonFiniteWatch, startFeatureEngine, type FeaturePlan } from './features.js';
@@ -63,7 +69,25 @@ const STAMP = '.cnnviz.json';
 /** A digest of everything that shapes a picture: the model, its weights and input, the layers, the picture options. */
 function picturesStamp(plan: FeaturePlan, options: FeaturemapsOptions, weights: string): string {
   const { count, top, sort, normalize, colormap, minTile, labels, resize, saveNpy, overlay, channel, alpha } = options;
-  const shaping = { model: plan.net.name, weights, input: plan.input, preprocessing: plan.preprocessing, layers: plan.layers, count, top, sort, normalize, colormap, minTile, labels, resize, saveNpy, overlay, channel, alpha };
+  const shaping = {
+    model: plan.net.name,
+    weights,
+    input: plan.input,
+    preprocessing: plan.preprocessing,
+    layers: plan.layers,
+    count,
+    top,
+    sort,
+    normalize,
+    colormap,
+    minTile,
+    labels,
+    resize,
+    saveNpy,
+    overlay,
+    channel,
+    alpha,
+  };
   return createHash('sha256').update(JSON.stringify(shaping)).digest('hex').slice(0, 16);
 }
 
@@ -73,7 +97,13 @@ interface ImageJob {
   bases: string[];
 }
 
-export async function drawFeatureMaps(plan: FeaturePlan, paths: string[], options: FeaturemapsOptions, request: EngineRequest, events: FeaturemapsEvents): Promise<FeaturemapsResult> {
+export async function drawFeatureMaps(
+  plan: FeaturePlan,
+  paths: string[],
+  options: FeaturemapsOptions,
+  request: EngineRequest,
+  events: FeaturemapsEvents,
+): Promise<FeaturemapsResult> {
   const { layers, mapShapes, input } = plan;
   const many = paths.length > 1;
   // One image: out/<image>-<layer>.png, as the tutorial's pictures; many: a folder each.
@@ -81,9 +111,16 @@ export async function drawFeatureMaps(plan: FeaturePlan, paths: string[], option
   const names = layers.map(fileSafe);
   const jobs: ImageJob[] = paths.map((path, i) => ({
     path,
-    bases: names.map((layer) => (many ? outputPath(options.output, stems[i], layer) : outputPath(options.output, `${stems[i]}-${layer}`))),
+    bases: names.map((layer) =>
+      many ? outputPath(options.output, stems[i], layer) : outputPath(options.output, `${stems[i]}-${layer}`),
+    ),
   }));
-  const expected = (job: ImageJob) => job.bases.flatMap((b) => [`${b}.png`, ...(options.saveNpy ? [`${b}.npy`] : []), ...(options.overlay ? [`${b}-overlay.png`] : [])]);
+  const expected = (job: ImageJob) =>
+    job.bases.flatMap((b) => [
+      `${b}.png`,
+      ...(options.saveNpy ? [`${b}.npy`] : []),
+      ...(options.overlay ? [`${b}-overlay.png`] : []),
+    ]);
   // What shapes the pictures: a batch rerun with other options redraws instead of skipping.
   const stamp = JSON.stringify({ pictures: picturesStamp(plan, options, request.weights) });
   const stampOf = (job: ImageJob) => join(dirname(job.bases[0]), STAMP);
@@ -96,7 +133,10 @@ export async function drawFeatureMaps(plan: FeaturePlan, paths: string[], option
   };
   // Skipping is for batches (an interrupted run continues); one image is always drawn afresh.
   const todo = options.force || !many ? jobs : jobs.filter((job) => !done(job));
-  if (todo.length < jobs.length) events.notice(`${jobs.length - todo.length} of ${jobs.length} images already have their pictures; skipped (--force redoes them)`);
+  if (todo.length < jobs.length)
+    events.notice(
+      `${jobs.length - todo.length} of ${jobs.length} images already have their pictures; skipped (--force redoes them)`,
+    );
 
   const failures: string[] = [];
   const skip = (job: ImageJob, err: unknown): undefined => {
@@ -116,7 +156,9 @@ export async function drawFeatureMaps(plan: FeaturePlan, paths: string[], option
     }
   }
   const decode = (job: ImageJob): Promise<RgbImage | undefined> =>
-    timed('decode+resize', async () => resizeImage(await decodeImage(job.path), input.width, input.height, options.resize)).catch((err) => skip(job, err));
+    timed('decode+resize', async () =>
+      resizeImage(await decodeImage(job.path), input.width, input.height, options.resize),
+    ).catch((err) => skip(job, err));
   const batches: ImageJob[][] = [];
   for (let i = 0; i < readable.length; i += options.batchSize) batches.push(readable.slice(i, i + options.batchSize));
   const written: WrittenFile[] = [];
@@ -171,19 +213,43 @@ export async function drawFeatureMaps(plan: FeaturePlan, paths: string[], option
       const base = job.bases[o];
       const stats = layerStats[o];
       const channels = selectChannels(stats, asked, order);
-      const mosaic = timedSync('normalize+mosaic', () => featureMapGrid(activation, [h, w, c], { channels, normalize: options.normalize, lut, minTile: options.minTile, labels, stats }));
-      const which = order === 'activity' ? `the ${channels.length} most active of ${c} maps` : `${channels.length} of ${c} maps`;
-      const files = [writePng(`${base}.png`, mosaic).then((bytes) => ({ path: `${base}.png`, bytes, shows: `${layers[o]} ${h}x${w}: ${which}, normalize ${options.normalize}, ${options.colormap}${random}` }))];
+      const mosaic = timedSync('normalize+mosaic', () =>
+        featureMapGrid(activation, [h, w, c], {
+          channels,
+          normalize: options.normalize,
+          lut,
+          minTile: options.minTile,
+          labels,
+          stats,
+        }),
+      );
+      const which =
+        order === 'activity' ? `the ${channels.length} most active of ${c} maps` : `${channels.length} of ${c} maps`;
+      const files = [
+        writePng(`${base}.png`, mosaic).then((bytes) => ({
+          path: `${base}.png`,
+          bytes,
+          shows: `${layers[o]} ${h}x${w}: ${which}, normalize ${options.normalize}, ${options.colormap}${random}`,
+        })),
+      ];
       if (options.overlay) {
         const plane = activationPlane(activation, [h, w, c], options.channel);
         const blended = overlay(image, plane, [h, w], overlayLut, options.alpha);
         const what = `${layers[o]} ${options.channel === undefined ? 'mean over channels' : `channel ${options.channel}`} over the ${input.width}x${input.height} input, alpha ${options.alpha}`;
-        files.push(writePng(`${base}-overlay.png`, blended).then((bytes) => ({ path: `${base}-overlay.png`, bytes, shows: what })));
+        files.push(
+          writePng(`${base}-overlay.png`, blended).then((bytes) => ({
+            path: `${base}-overlay.png`,
+            bytes,
+            shows: what,
+          })),
+        );
       }
       if (options.saveNpy) {
         const npy = npyBytes(activation, [h, w, c]);
         const what = `${layers[o]} raw activations float32 (${h}, ${w}, ${c})`;
-        files.push(writeFileAtomic(`${base}.npy`, npy).then(() => ({ path: `${base}.npy`, bytes: npy.length, shows: what })));
+        files.push(
+          writeFileAtomic(`${base}.npy`, npy).then(() => ({ path: `${base}.npy`, bytes: npy.length, shows: what })),
+        );
       }
       return files;
     });
@@ -197,11 +263,15 @@ export async function drawFeatureMaps(plan: FeaturePlan, paths: string[], option
       const decoded = await decoding;
       decoding = b + 1 < batches.length ? Promise.all(batches[b + 1].map(decode)) : Promise.resolve([]);
       decoding.catch(() => undefined);
-      const ready = batches[b].map((job, i) => ({ job, image: decoded[i] })).filter((x): x is { job: ImageJob; image: RgbImage } => !!x.image);
+      const ready = batches[b]
+        .map((job, i) => ({ job, image: decoded[i] }))
+        .filter((x): x is { job: ImageJob; image: RgbImage } => !!x.image);
       if (ready.length === 0) continue;
       notices.splice(0).forEach(events.notice);
       const activations = await engine.activations(ready.map((x) => x.image));
-      const pending = Promise.all(ready.map(({ job, image }, i) => drawn(job, image, activations[i]))).then((lists) => lists.flat());
+      const pending = Promise.all(ready.map(({ job, image }, i) => drawn(job, image, activations[i]))).then((lists) =>
+        lists.flat(),
+      );
       pending.catch(() => undefined); // awaited below, after the next forward pass
       written.push(...(await timed('encode+write', () => encoding)));
       encoding = pending;

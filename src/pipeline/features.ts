@@ -46,7 +46,11 @@ export async function planFeatures(request: FeatureRequest): Promise<FeaturePlan
   // Layers are looked up in the whole model, so that asking for fc1 says "not spatial", not "unknown".
   const full = await openModel(request.model, { includeTop: true, size: request.size, cacheDir: request.cacheDir });
   full.checkChoices({ engine: request.engine, weights: request.weights });
-  const layers = selectFeatureLayers(full.net, { blocks: request.blocks, layers: request.layers, defaultLayer: 'block1_conv1' });
+  const layers = selectFeatureLayers(full.net, {
+    blocks: request.blocks,
+    layers: request.layers,
+    defaultLayer: 'block1_conv1',
+  });
   // Feature maps rarely need a classifier: then the network is its convolutional base.
   const base = await full.withoutTop?.();
   const model = base && layers.every((name) => base.net.layers.some((l) => l.name === name)) ? base : full;
@@ -55,14 +59,24 @@ export async function planFeatures(request: FeatureRequest): Promise<FeaturePlan
   if (typeof height !== 'number' || typeof width !== 'number') {
     throw usageError(`${net.name} leaves its input size undefined; give one with --size WxH`);
   }
-  if (channels !== 3) throw usageError(`${net.name} takes ${channels}-channel input; cnnviz feeds RGB images (3 channels)`);
+  if (channels !== 3)
+    throw usageError(`${net.name} takes ${channels}-channel input; cnnviz feeds RGB images (3 channels)`);
   const mapShapes = layers.map((name) => {
     const shape = net.layers.find((l) => l.name === name)!.mapShape!;
-    if (shape.some((d) => typeof d !== 'number')) throw usageError(`the maps of '${name}' have an undefined size; give the input size with --size WxH`);
+    if (shape.some((d) => typeof d !== 'number'))
+      throw usageError(`the maps of '${name}' have an undefined size; give the input size with --size WxH`);
     return shape as MapShape;
   });
   const preprocessNote = request.preprocess ? undefined : model.preprocessNote;
-  return { model, net, layers, mapShapes, input: { width, height }, preprocessing: request.preprocess ?? model.preprocess, ...(preprocessNote ? { preprocessNote } : {}) };
+  return {
+    model,
+    net,
+    layers,
+    mapShapes,
+    input: { width, height },
+    preprocessing: request.preprocess ?? model.preprocess,
+    ...(preprocessNote ? { preprocessNote } : {}),
+  };
 }
 
 export interface FeatureEngine {
@@ -103,9 +117,14 @@ export async function startFeatureEngine(plan: FeaturePlan, request: EngineReque
  * values (a broken weight upstream), and how many: such maps would otherwise be drawn black
  * without a word. Called with each image's per-layer statistics.
  */
-export function nonFiniteWatch(plan: FeaturePlan, notice: (line: string) => void): (image: string, stats: ChannelStats[]) => void {
+export function nonFiniteWatch(
+  plan: FeaturePlan,
+  notice: (line: string) => void,
+): (image: string, stats: ChannelStats[]) => void {
   const position = new Map(plan.net.layers.map((l, i) => [l.name, i]));
-  const order = plan.layers.map((_, o) => o).sort((a, b) => (position.get(plan.layers[a]) ?? 0) - (position.get(plan.layers[b]) ?? 0));
+  const order = plan.layers
+    .map((_, o) => o)
+    .sort((a, b) => (position.get(plan.layers[a]) ?? 0) - (position.get(plan.layers[b]) ?? 0));
   let said = false;
   return (image, stats) => {
     if (said) return;
@@ -113,6 +132,8 @@ export function nonFiniteWatch(plan: FeaturePlan, notice: (line: string) => void
     if (first === undefined) return;
     said = true;
     const [h, w, c] = plan.mapShapes[first];
-    notice(`${plan.layers[first]} is the first drawn layer with non-finite values (NaN or infinity): ${nonFiniteCount(stats[first]).toLocaleString('en-US')} of ${(h * w * c).toLocaleString('en-US')} for '${image}'; maps holding them are crossed out`);
+    notice(
+      `${plan.layers[first]} is the first drawn layer with non-finite values (NaN or infinity): ${nonFiniteCount(stats[first]).toLocaleString('en-US')} of ${(h * w * c).toLocaleString('en-US')} for '${image}'; maps holding them are crossed out`,
+    );
   };
 }

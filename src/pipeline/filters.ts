@@ -75,7 +75,10 @@ export interface FiltersEvents {
 }
 
 /** The filters command's work: find the convolution, read its kernel, draw and write the grid. */
-export async function drawFilters(request: DrawFiltersRequest, events: FiltersEvents): Promise<{ file: WrittenFile; model: string; weights: string }> {
+export async function drawFilters(
+  request: DrawFiltersRequest,
+  events: FiltersEvents,
+): Promise<{ file: WrittenFile; model: string; weights: string }> {
   // HDF5 compiles on background threads while the model is opened, in case .h5 weights are read.
   warmUpH5(request.model);
   const model = await openModel(request.model, { includeTop: false, size: request.size, cacheDir: request.cacheDir });
@@ -87,16 +90,27 @@ export async function drawFilters(request: DrawFiltersRequest, events: FiltersEv
   const layer = findLayer(model.net, layerRef, convs, 'convolutional layer');
   await prepareOutputDir(request.output);
 
-  const { kernel, weights } = await model.readKernel(layer.name, { weights: request.weights, download: request.download });
+  const { kernel, weights } = await model.readKernel(layer.name, {
+    weights: request.weights,
+    download: request.download,
+  });
   events.verbose(`weights: ${weights.description}`);
   const [, , cin, cout] = kernel.shape;
   if (request.rgb && cin !== 3) throw usageError(`--rgb needs a layer with 3 input channels; ${layer.name} has ${cin}`);
-  for (const [asked, available, what] of [[request.count, cout, 'filters'], [request.rgb ? 3 : request.channels, cin, 'input channels']] as const) {
-    if (asked > available && Number.isFinite(asked)) events.notice(`${layer.name} has ${available} ${what}; drawing ${available}`);
+  for (const [asked, available, what] of [
+    [request.count, cout, 'filters'],
+    [request.rgb ? 3 : request.channels, cin, 'input channels'],
+  ] as const) {
+    if (asked > available && Number.isFinite(asked))
+      events.notice(`${layer.name} has ${available} ${what}; drawing ${available}`);
   }
   const picture = filterPicture(layer.name, kernel, { ...request, bgr: model.bgr });
   const path = outputPath(request.output, `filters-${fileSafe(layer.name)}${request.rgb ? '-rgb' : ''}.png`);
   const bytes = await timed('encode+write', () => writePng(path, picture.image));
   if (weights.random) events.notice(`weights: ${weights.description}; the kernels are not learned`);
-  return { file: { path, bytes, shows: `${picture.shows}${weights.random ? ', RANDOM weights' : ''}` }, model: model.net.name, weights: weights.description };
+  return {
+    file: { path, bytes, shows: `${picture.shows}${weights.random ? ', RANDOM weights' : ''}` },
+    model: model.net.name,
+    weights: weights.description,
+  };
 }

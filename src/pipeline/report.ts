@@ -11,7 +11,15 @@ import { summarize } from '../net/summary.js';
 import { outputPath, writeFileAtomic, writePng, type WrittenFile } from '../output/files.js';
 import { fileSafe } from '../output/names.js';
 import { colormapLut, type ColormapName } from '../render/colormap.js';
-import { channelStats, featureMapGrid, featureMapLayout, layerStatistics, selectChannels, type MapNormalize, type MapOrder } from '../render/featuremaps.js';
+import {
+  channelStats,
+  featureMapGrid,
+  featureMapLayout,
+  layerStatistics,
+  selectChannels,
+  type MapNormalize,
+  type MapOrder,
+} from '../render/featuremaps.js';
 import { tileBoxes, type PixelImage } from '../render/mosaic.js';
 import { reportHtml, type ReportLayer } from '../render/report.js';
 import { nonFiniteWatch, startFeatureEngine, type FeaturePlan } from './features.js';
@@ -32,16 +40,25 @@ export interface ReportEvents {
 }
 
 /** Writes the report; returns the files, index.html first. */
-export async function writeReport(plan: FeaturePlan, imagePath: string, options: ReportOptions, request: EngineRequest, events: ReportEvents): Promise<WrittenFile[]> {
+export async function writeReport(
+  plan: FeaturePlan,
+  imagePath: string,
+  options: ReportOptions,
+  request: EngineRequest,
+  events: ReportEvents,
+): Promise<WrittenFile[]> {
   const { net, layers, mapShapes, input } = plan;
   // Read first: a wrong --examples folder fails before any work.
-  const examples = options.examples ? await (await import('./examples/run.js')).examplesLinks(options.examples, options.output, net.name) : undefined;
+  const examples = options.examples
+    ? await (await import('./examples/run.js')).examplesLinks(options.examples, options.output, net.name)
+    : undefined;
   examples?.forEach((e) => e.note && events.notice(`--examples ${options.examples}: ${e.note}`));
   const image = await resizeImage(await decodeImage(imagePath), input.width, input.height, 'nearest');
   const engine = await startFeatureEngine(plan, request);
   let activations: Float32Array[];
   try {
-    if (engine.weights.random) events.notice(`weights: ${engine.weights.description}; the report shows an untrained network`);
+    if (engine.weights.random)
+      events.notice(`weights: ${engine.weights.description}; the report shows an untrained network`);
     [activations] = await engine.activations([image]);
   } finally {
     await engine.dispose();
@@ -54,7 +71,11 @@ export async function writeReport(plan: FeaturePlan, imagePath: string, options:
     return name;
   };
 
-  const inputName = await write('input.png', { ...image, channels: 3 }, `the input as the model saw it, ${input.width}x${input.height}`);
+  const inputName = await write(
+    'input.png',
+    { ...image, channels: 3 },
+    `the input as the model saw it, ${input.width}x${input.height}`,
+  );
   const layerStats = activations.map((activation, o) => channelStats(activation, mapShapes[o][2]));
   nonFiniteWatch(plan, events.notice)(imagePath, layerStats);
   const reportLayers = await Promise.all(
@@ -62,9 +83,19 @@ export async function writeReport(plan: FeaturePlan, imagePath: string, options:
       const [h, w, c] = mapShapes[o];
       const stats = layerStats[o];
       const channels = selectChannels(stats, options.count, options.sort);
-      const mosaic = featureMapGrid(activations[o], [h, w, c], { channels, normalize: options.normalize, lut, labels: options.sort === 'activity', stats });
+      const mosaic = featureMapGrid(activations[o], [h, w, c], {
+        channels,
+        normalize: options.normalize,
+        lut,
+        labels: options.sort === 'activity',
+        stats,
+      });
       const boxes = tileBoxes(channels.length, w, h, featureMapLayout(w, h, {}));
-      const file = await write(`maps-${fileSafe(name)}.png`, mosaic, `${name} ${h}x${w}: ${channels.length} of ${c} maps`);
+      const file = await write(
+        `maps-${fileSafe(name)}.png`,
+        mosaic,
+        `${name} ${h}x${w}: ${channels.length} of ${c} maps`,
+      );
       const { mean, deadShare } = layerStatistics(stats);
       return {
         name,
@@ -87,8 +118,20 @@ export async function writeReport(plan: FeaturePlan, imagePath: string, options:
   if (firstConv) {
     const { kernel } = await plan.model.readKernel(firstConv.name, request);
     const rgb = kernel.shape[2] === 3;
-    const picture = filterPicture(firstConv.name, kernel, { count: rgb ? 64 : 16, channels: 8, normalize: 'layer', colormap: 'gray', cell: 24, rgb, bgr: plan.model.bgr });
-    filters = { image: await write('filters.png', picture.image, `${firstConv.name} filters`), layer: firstConv.name, caption: picture.shows };
+    const picture = filterPicture(firstConv.name, kernel, {
+      count: rgb ? 64 : 16,
+      channels: 8,
+      normalize: 'layer',
+      colormap: 'gray',
+      cell: 24,
+      rgb,
+      bgr: plan.model.bgr,
+    });
+    filters = {
+      image: await write('filters.png', picture.image, `${firstConv.name} filters`),
+      layer: firstConv.name,
+      caption: picture.shows,
+    };
   }
 
   const html = reportHtml({
@@ -96,7 +139,13 @@ export async function writeReport(plan: FeaturePlan, imagePath: string, options:
     model: net.name,
     weights: engine.weights.description,
     engine: engine.engine,
-    input: { image: inputName, source: basename(imagePath), width: input.width, height: input.height, preprocessing: plan.preprocessing },
+    input: {
+      image: inputName,
+      source: basename(imagePath),
+      width: input.width,
+      height: input.height,
+      preprocessing: plan.preprocessing,
+    },
     summary: summarize(net),
     filters,
     layers: reportLayers,
@@ -104,6 +153,10 @@ export async function writeReport(plan: FeaturePlan, imagePath: string, options:
   });
   const index = outputPath(options.output, 'index.html');
   await writeFileAtomic(index, new TextEncoder().encode(html));
-  written.unshift({ path: index, bytes: Buffer.byteLength(html), shows: `the report: open it in a browser (${reportLayers.length} layers)` });
+  written.unshift({
+    path: index,
+    bytes: Buffer.byteLength(html),
+    shows: `the report: open it in a browser (${reportLayers.length} layers)`,
+  });
   return written;
 }

@@ -15,13 +15,26 @@ const PAD_VALUE = 255;
 /** A place no example fills (fewer images than --top): mid grey. */
 const EMPTY_VALUE = 160;
 
-const blank = (size: number): PixelImage => ({ width: size, height: size, channels: 3, data: new Uint8Array(size * size * 3).fill(EMPTY_VALUE) });
+const blank = (size: number): PixelImage => ({
+  width: size,
+  height: size,
+  channels: 3,
+  data: new Uint8Array(size * size * 3).fill(EMPTY_VALUE),
+});
 
 /** Tiles padded to `columns` per row with blank tiles. */
-const row = (tiles: PixelImage[], columns: number, size: number): PixelImage[] => [...tiles, ...Array.from({ length: Math.max(0, columns - tiles.length) }, () => blank(size))];
+const row = (tiles: PixelImage[], columns: number, size: number): PixelImage[] => [
+  ...tiles,
+  ...Array.from({ length: Math.max(0, columns - tiles.length) }, () => blank(size)),
+];
 
 /** Draws a rectangle outline [x, y, w, h] in `color`, `thickness` pixels inside its edge; in place, clipped. */
-export function outlineRect(image: PixelImage, [x, y, w, h]: [number, number, number, number], color: [number, number, number], thickness = 2): void {
+export function outlineRect(
+  image: PixelImage,
+  [x, y, w, h]: [number, number, number, number],
+  color: [number, number, number],
+  thickness = 2,
+): void {
   const set = (px: number, py: number) => {
     if (px < 0 || py < 0 || px >= image.width || py >= image.height) return;
     const at = (py * image.width + px) * image.channels;
@@ -40,13 +53,22 @@ export function outlineRect(image: PixelImage, [x, y, w, h]: [number, number, nu
 }
 
 /** One channel: its crops in a row of `columns`, and under them the images they came from (when given). */
-export function channelPicture(crops: PixelImage[], contexts: PixelImage[] | undefined, columns: number, size: number): PixelImage {
+export function channelPicture(
+  crops: PixelImage[],
+  contexts: PixelImage[] | undefined,
+  columns: number,
+  size: number,
+): PixelImage {
   const tiles = [...row(crops, columns, size), ...(contexts ? row(contexts, columns, size) : [])];
   return makeMosaic(tiles, { nrow: columns, padding: PADDING, padValue: PAD_VALUE });
 }
 
 /** A row of crops per channel, the channel's index drawn at the start of its row. */
-export function overviewPicture(rows: Array<{ channel: number; crops: PixelImage[] }>, columns: number, size: number): PixelImage {
+export function overviewPicture(
+  rows: Array<{ channel: number; crops: PixelImage[] }>,
+  columns: number,
+  size: number,
+): PixelImage {
   const picture = makeMosaic(
     rows.flatMap((r) => row(r.crops, columns, size)),
     { nrow: columns, padding: PADDING, padValue: PAD_VALUE },

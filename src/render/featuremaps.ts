@@ -109,7 +109,14 @@ export function crossOut(image: PixelImage, left: number, top: number, width: nu
   }
 }
 
-export function mapTile(activation: Float32Array, [h, w, c]: MapShape, channel: number, [min, max]: [number, number], lut: Lut, gray = isGray(lut)): PixelImage {
+export function mapTile(
+  activation: Float32Array,
+  [h, w, c]: MapShape,
+  channel: number,
+  [min, max]: [number, number],
+  lut: Lut,
+  gray = isGray(lut),
+): PixelImage {
   const n = h * w;
   const range = max - min;
   const inverse = range > 0 && Number.isFinite(range) ? 1 / range : 0;
@@ -141,7 +148,11 @@ export interface FeatureMapGridOptions {
 }
 
 /** The mosaic layout featureMapGrid uses, for callers that place things on its tiles. */
-export function featureMapLayout(width: number, height: number, options: { minTile?: number; padding?: number }): { scale: number; padding: number } {
+export function featureMapLayout(
+  width: number,
+  height: number,
+  options: { minTile?: number; padding?: number },
+): { scale: number; padding: number } {
   return { scale: scaleForMinSize(width, height, options.minTile ?? 64), padding: options.padding ?? 2 };
 }
 
@@ -151,22 +162,27 @@ export function featureMapGrid(activation: Float32Array, shape: MapShape, option
   // 'map': each map on its own range, as imshow; 'layer': one range over every channel of the
   // layer, shown or not, so strengths compare.
   const layerRange: [number, number] = [Math.min(...stats.min), Math.max(...stats.max)];
-  const spanOf = (channel: number): [number, number] => (options.normalize === 'layer' ? layerRange : [stats.min[channel], stats.max[channel]]);
+  const spanOf = (channel: number): [number, number] =>
+    options.normalize === 'layer' ? layerRange : [stats.min[channel], stats.max[channel]];
   const gray = isGray(options.lut);
-  const tiles = options.channels.map((channel) => mapTile(activation, shape, channel, spanOf(channel), options.lut, gray));
+  const tiles = options.channels.map((channel) =>
+    mapTile(activation, shape, channel, spanOf(channel), options.lut, gray),
+  );
   const layout = featureMapLayout(w, h, options);
   const mosaic = makeMosaic(tiles, layout);
   const { cols } = mosaicGeometry(tiles.length, w, h, layout);
   // A map holding NaN or infinities is crossed out: its picture is not what the layer computes.
   options.channels.forEach((channel, t) => {
-    if (stats.nonFinite[channel] > 0) crossOut(mosaic, ...tileOrigin(t, w, h, cols, layout), w * layout.scale, h * layout.scale);
+    if (stats.nonFinite[channel] > 0)
+      crossOut(mosaic, ...tileOrigin(t, w, h, cols, layout), w * layout.scale, h * layout.scale);
   });
   if (options.labels) {
     // Font pixels grow with the tile, so labels read the same on 224- and 14-pixel maps.
     const pixel = Math.max(1, Math.floor((Math.min(w, h) * layout.scale) / 48));
     options.channels.forEach((channel, t) => {
       const [left, top] = tileOrigin(t, w, h, cols, layout);
-      if (labelSize(String(channel), pixel)[0] <= w * layout.scale) drawLabel(mosaic, String(channel), left, top, pixel);
+      if (labelSize(String(channel), pixel)[0] <= w * layout.scale)
+        drawLabel(mosaic, String(channel), left, top, pixel);
     });
   }
   return mosaic;

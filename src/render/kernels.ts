@@ -10,7 +10,12 @@ import type { KernelShape } from '../net/net.js';
 export type KernelNormalize = 'layer' | 'filter' | 'channel';
 
 /** The (kh, kw) slice of filter `f`, input channel `c`. */
-export function kernelSlice(kernel: Float32Array, [kh, kw, cin, cout]: KernelShape, f: number, c: number): Float32Array {
+export function kernelSlice(
+  kernel: Float32Array,
+  [kh, kw, cin, cout]: KernelShape,
+  f: number,
+  c: number,
+): Float32Array {
   const out = new Float32Array(kh * kw);
   for (let i = 0; i < kh * kw; i++) out[i] = kernel[(i * cin + c) * cout + f];
   return out;
@@ -60,7 +65,11 @@ export function filterGrid(kernel: Float32Array, shape: KernelShape, options: Fi
       const [p0, p1, p2] = planes.map((p) => rescale(p, range));
       const [r, g, b] = options.bgr ? [p2, p1, p0] : [p0, p1, p2];
       const data = new Uint8Array(kh * kw * 3);
-      for (let i = 0; i < kh * kw; i++) data.set([r[i], g[i], b[i]].map((v) => Math.round(v * 255)), 3 * i);
+      for (let i = 0; i < kh * kw; i++)
+        data.set(
+          [r[i], g[i], b[i]].map((v) => Math.round(v * 255)),
+          3 * i,
+        );
       tiles.push({ width: kw, height: kh, channels: 3, data });
       continue;
     }

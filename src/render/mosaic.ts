@@ -30,7 +30,12 @@ export interface MosaicGeometry {
   height: number;
 }
 
-export function mosaicGeometry(count: number, tileWidth: number, tileHeight: number, options: MosaicOptions = {}): MosaicGeometry {
+export function mosaicGeometry(
+  count: number,
+  tileWidth: number,
+  tileHeight: number,
+  options: MosaicOptions = {},
+): MosaicGeometry {
   const padding = options.padding ?? 2;
   const scale = options.scale ?? 1;
   const cols = Math.max(1, Math.min(options.nrow ?? Math.ceil(Math.sqrt(count)), count));
@@ -49,10 +54,19 @@ export function scaleForMinSize(tileWidth: number, tileHeight: number, minSize: 
 }
 
 /** Where tile `t` starts in the mosaic (its top-left pixel). */
-export function tileOrigin(t: number, tileWidth: number, tileHeight: number, cols: number, options: MosaicOptions = {}): [left: number, top: number] {
+export function tileOrigin(
+  t: number,
+  tileWidth: number,
+  tileHeight: number,
+  cols: number,
+  options: MosaicOptions = {},
+): [left: number, top: number] {
   const padding = options.padding ?? 2;
   const scale = options.scale ?? 1;
-  return [padding + (t % cols) * (tileWidth * scale + padding), padding + Math.floor(t / cols) * (tileHeight * scale + padding)];
+  return [
+    padding + (t % cols) * (tileWidth * scale + padding),
+    padding + Math.floor(t / cols) * (tileHeight * scale + padding),
+  ];
 }
 
 export function makeMosaic(tiles: PixelImage[], options: MosaicOptions = {}): PixelImage {
@@ -63,7 +77,8 @@ export function makeMosaic(tiles: PixelImage[], options: MosaicOptions = {}): Pi
   const data = new Uint8Array(width * height * channels).fill(options.padValue ?? 255);
   const rowBytes = tw * channels;
   tiles.forEach((tile, t) => {
-    if (tile.width !== tw || tile.height !== th || tile.channels !== channels) throw new Error('mosaic tiles must share one size and channel count');
+    if (tile.width !== tw || tile.height !== th || tile.channels !== channels)
+      throw new Error('mosaic tiles must share one size and channel count');
     const [left, top] = tileOrigin(t, tw, th, cols, options);
     for (let y = 0; y < th; y++) {
       const target = ((top + y * scale) * width + left) * channels;
@@ -86,8 +101,17 @@ export function makeMosaic(tiles: PixelImage[], options: MosaicOptions = {}): Pi
 }
 
 /** Each tile's box in the mosaic, [left, top, width, height], for image maps and captions. */
-export function tileBoxes(count: number, tileWidth: number, tileHeight: number, options: MosaicOptions = {}): Array<[number, number, number, number]> {
+export function tileBoxes(
+  count: number,
+  tileWidth: number,
+  tileHeight: number,
+  options: MosaicOptions = {},
+): Array<[number, number, number, number]> {
   const { cols } = mosaicGeometry(count, tileWidth, tileHeight, options);
   const scale = options.scale ?? 1;
-  return Array.from({ length: count }, (_, t) => [...tileOrigin(t, tileWidth, tileHeight, cols, options), tileWidth * scale, tileHeight * scale]);
+  return Array.from({ length: count }, (_, t) => [
+    ...tileOrigin(t, tileWidth, tileHeight, cols, options),
+    tileWidth * scale,
+    tileHeight * scale,
+  ]);
 }

@@ -23,7 +23,11 @@ export function activationPlane(activation: Float32Array, [h, w, c]: MapShape, c
 }
 
 /** Bilinear resampling with aligned pixel centres (as OpenCV's and PIL's resize). */
-export function resizeBilinear(plane: Float32Array, [h, w]: [number, number], [outH, outW]: [number, number]): Float32Array {
+export function resizeBilinear(
+  plane: Float32Array,
+  [h, w]: [number, number],
+  [outH, outW]: [number, number],
+): Float32Array {
   const out = new Float32Array(outH * outW);
   const sample = (length: number, outLength: number, i: number): [number, number, number] => {
     const x = Math.min(Math.max((i + 0.5) * (length / outLength) - 0.5, 0), length - 1);
@@ -42,12 +46,19 @@ export function resizeBilinear(plane: Float32Array, [h, w]: [number, number], [o
   return out;
 }
 
-export function overlay(image: RgbImage, plane: Float32Array, planeShape: [number, number], lut: Lut, alpha: number): PixelImage {
+export function overlay(
+  image: RgbImage,
+  plane: Float32Array,
+  planeShape: [number, number],
+  lut: Lut,
+  alpha: number,
+): PixelImage {
   const heat = resizeBilinear(rescale(plane, minMax(plane)), planeShape, [image.height, image.width]);
   const data = new Uint8Array(image.data.length);
   for (let i = 0; i < heat.length; i++) {
     const entry = 3 * lutIndex(heat[i]);
-    for (let c = 0; c < 3; c++) data[3 * i + c] = Math.round((1 - alpha) * image.data[3 * i + c] + alpha * lut[entry + c]);
+    for (let c = 0; c < 3; c++)
+      data[3 * i + c] = Math.round((1 - alpha) * image.data[3 * i + c] + alpha * lut[entry + c]);
   }
   return { width: image.width, height: image.height, channels: 3, data };
 }

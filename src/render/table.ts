@@ -48,7 +48,13 @@ export function renderSummary(summary: ModelSummary): string[] {
   if (!summary.sequential) columns.push({ header: 'Connected to', align: 'left' });
   const rows = summary.rows.map((r) => {
     const name = `${'  '.repeat(r.depth)}${r.depth > 0 ? '└ ' : ''}${r.name} (${r.type})`;
-    const cells = [r.index === null ? '' : String(r.index), name, r.outputShape, r.params === null ? '?' : thousands(r.params), r.stage ? `end of ${r.stage}` : ''];
+    const cells = [
+      r.index === null ? '' : String(r.index),
+      name,
+      r.outputShape,
+      r.params === null ? '?' : thousands(r.params),
+      r.stage ? `end of ${r.stage}` : '',
+    ];
     if (!summary.sequential) cells.push(r.depth > 0 ? '' : r.connectedTo.join(', '));
     return cells;
   });
@@ -57,10 +63,16 @@ export function renderSummary(summary: ModelSummary): string[] {
   if (summary.unknownLayers.length > 0) {
     // Keras layers of an unknown class have no count; an ONNX node's parameters are always known.
     const uncounted = summary.rows.some((r) => r.params === null);
-    lines.push(`(? = unknown to cnnviz${uncounted ? ', left out of the totals' : ''}: ${summary.unknownLayers.join(', ')})`);
+    lines.push(
+      `(? = unknown to cnnviz${uncounted ? ', left out of the totals' : ''}: ${summary.unknownLayers.join(', ')})`,
+    );
   }
   const stages = summary.rows.filter((r) => r.stage).length;
-  lines.push(stages > 0 ? `Stages (--blocks): ${stages}, each ending at the last layer of its resolution` : 'Stages (--blocks): none');
+  lines.push(
+    stages > 0
+      ? `Stages (--blocks): ${stages}, each ending at the last layer of its resolution`
+      : 'Stages (--blocks): none',
+  );
   return lines;
 }
 

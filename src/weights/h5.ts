@@ -35,7 +35,9 @@ async function checkHdf5File(path: string): Promise<void> {
     await handle.read(superblock, 0, 96, start);
     const end = superblockEnd(superblock);
     if (end !== undefined && start + end > size) {
-      throw runtimeError(`'${path}' is truncated: ${size.toLocaleString('en-US')} of ${(start + end).toLocaleString('en-US')} bytes; fetch or save it again`);
+      throw runtimeError(
+        `'${path}' is truncated: ${size.toLocaleString('en-US')} of ${(start + end).toLocaleString('en-US')} bytes; fetch or save it again`,
+      );
     }
   } finally {
     await handle.close();
@@ -45,7 +47,8 @@ async function checkHdf5File(path: string): Promise<void> {
 /** The end-of-file address a superblock (versions 0 to 3) records, relative to its base. */
 export function superblockEnd(block: Buffer): number | undefined {
   const version = block[8];
-  const readAddress = (at: number, width: number): number => (width === 8 ? Number(block.readBigUInt64LE(at)) : block.readUInt32LE(at));
+  const readAddress = (at: number, width: number): number =>
+    width === 8 ? Number(block.readBigUInt64LE(at)) : block.readUInt32LE(at);
   if (version === 0 || version === 1) {
     const width = block[13];
     // version(1) 3 versions(3) reserved(1) shared(1) widths(2) reserved(1) K(2+2) flags(4) [v1: K(2) reserved(2)], then base, free space, end.
@@ -70,7 +73,11 @@ export function withoutHdf5Diagnostics<T>(work: () => T, path?: string): T {
   fs.writeSync = ((fd: number, buffer: string | ArrayBufferView, ...rest: unknown[]) => {
     if (fd !== 2) return (writeSync as (...args: unknown[]) => number)(fd, buffer, ...rest);
     const length = rest[1];
-    return typeof length === 'number' ? length : typeof buffer === 'string' ? Buffer.byteLength(buffer) : buffer.byteLength;
+    return typeof length === 'number'
+      ? length
+      : typeof buffer === 'string'
+        ? Buffer.byteLength(buffer)
+        : buffer.byteLength;
   }) as typeof fs.writeSync;
   try {
     return work();
@@ -131,7 +138,8 @@ function child(group: H5Group, path: string): unknown {
   // Walk part by part: asking HDF5 for a missing path prints diagnostics to stderr.
   let node: unknown = group;
   for (const part of path.split('/').filter(Boolean)) {
-    if (!(node && typeof (node as H5Group).keys === 'function' && (node as H5Group).keys().includes(part))) return undefined;
+    if (!(node && typeof (node as H5Group).keys === 'function' && (node as H5Group).keys().includes(part)))
+      return undefined;
     node = (node as H5Group).get(part);
   }
   return node;
@@ -171,22 +179,23 @@ export async function openKerasWeights(path: string): Promise<KerasWeightsFile> 
     layerNames,
     read: (layers = layerNames) =>
       withoutHdf5Diagnostics(() => {
-      const result: LayerWeights = new Map();
-      for (const layer of layers) {
-        const group = child(root, layer) as H5Group | undefined;
-        if (!group) continue;
-        const names = stringListAttribute(group, 'weight_names') ?? [];
-        result.set(
-          layer,
-          names.map((name) => {
-            const dataset = child(group, name) as H5Dataset | undefined;
-            if (!dataset) throw runtimeError(`'${path}': layer '${layer}' names weight '${name}', which the file does not hold`);
-            return { name, shape: [...(dataset.shape ?? [])].map(Number), data: readDataset(dataset) };
-          }),
-        );
-      }
-      return result;
-    }, path),
+        const result: LayerWeights = new Map();
+        for (const layer of layers) {
+          const group = child(root, layer) as H5Group | undefined;
+          if (!group) continue;
+          const names = stringListAttribute(group, 'weight_names') ?? [];
+          result.set(
+            layer,
+            names.map((name) => {
+              const dataset = child(group, name) as H5Dataset | undefined;
+              if (!dataset)
+                throw runtimeError(`'${path}': layer '${layer}' names weight '${name}', which the file does not hold`);
+              return { name, shape: [...(dataset.shape ?? [])].map(Number), data: readDataset(dataset) };
+            }),
+          );
+        }
+        return result;
+      }, path),
     close: () => file.close(),
   };
 }

@@ -57,7 +57,11 @@ export function kerasModelDirs(env: NodeJS.ProcessEnv = process.env): string[] {
   return dirs;
 }
 
-export function weightsUrl(model: KerasApplicationWeights, file: WeightsFile, env: NodeJS.ProcessEnv = process.env): string {
+export function weightsUrl(
+  model: KerasApplicationWeights,
+  file: WeightsFile,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
   const base = env.CNNVIZ_WEIGHTS_BASE_URL || `${DEFAULT_WEIGHTS_BASE_URL}${model.weightsFolder}/`;
   return `${base.replace(/\/?$/, '/')}${file.fileName}`;
 }
@@ -68,7 +72,10 @@ const VERIFIED = 'verified.json';
 async function matchesMd5(path: string, md5: string, cache: string): Promise<boolean> {
   const { size, mtimeMs } = await stat(path);
   const record = join(cache, VERIFIED);
-  const known: Record<string, { size: number; mtimeMs: number; md5: string }> = await readFile(record, 'utf8').then(JSON.parse, () => ({}));
+  const known: Record<string, { size: number; mtimeMs: number; md5: string }> = await readFile(record, 'utf8').then(
+    JSON.parse,
+    () => ({}),
+  );
   const seen = known[path];
   if (seen && seen.size === size && seen.mtimeMs === mtimeMs) return seen.md5 === md5;
   const hash = createHash('md5');
@@ -84,14 +91,19 @@ async function matchesMd5(path: string, md5: string, cache: string): Promise<boo
 
 const isFile = (path: string): boolean => existsSync(path) && statSync(path).isFile() && statSync(path).size > 0;
 
-export async function resolveWeights(spec: string, model: KerasApplicationWeights | undefined, options: ResolveOptions): Promise<WeightsSource> {
+export async function resolveWeights(
+  spec: string,
+  model: KerasApplicationWeights | undefined,
+  options: ResolveOptions,
+): Promise<WeightsSource> {
   const env = options.env ?? process.env;
   if (spec === 'none') return { kind: 'none' };
   if (spec !== 'imagenet') {
     if (!isFile(spec)) throw usageError(`weights file '${spec}' does not exist (or is empty)`);
     return { kind: 'file', path: spec };
   }
-  if (!model) throw usageError(`'--weights imagenet' exists for the built-in models only; give a weights file or --weights none`);
+  if (!model)
+    throw usageError(`'--weights imagenet' exists for the built-in models only; give a weights file or --weights none`);
   const file = options.includeTop ? model.weights.top : model.weights.notop;
   const cache = cacheDir(env);
   const places = [...kerasModelDirs(env), cache];
@@ -101,7 +113,9 @@ export async function resolveWeights(spec: string, model: KerasApplicationWeight
   for (const path of places.map((dir) => join(dir, file.fileName)).filter(isFile)) {
     if (await matchesMd5(path, file.md5, cache)) return { kind: 'file', path };
     const inCache = path.startsWith(cache);
-    options.notice?.(`${path} does not match its md5 (damaged or cut short); ${inCache ? 'removed it, ' : ''}looking further`);
+    options.notice?.(
+      `${path} does not match its md5 (damaged or cut short); ${inCache ? 'removed it, ' : ''}looking further`,
+    );
     if (inCache) await rm(path, { force: true });
   }
 
@@ -112,9 +126,12 @@ export async function resolveWeights(spec: string, model: KerasApplicationWeight
     await download(url, destination, { md5: file.md5, onProgress: options.onProgress });
   } catch (err) {
     if (!(err instanceof DownloadError)) throw err;
-    const waysOut = '--weights PATH to a copy of the file, put the file in ~/.keras/models/, or --weights none for random weights';
+    const waysOut =
+      '--weights PATH to a copy of the file, put the file in ~/.keras/models/, or --weights none for random weights';
     if (!err.unreachable) throw runtimeError(`${err.message}; nothing was cached. Try again, or use ${waysOut}.`);
-    throw runtimeError(`${err.message}, and ${file.fileName} was not found in ${places.join(', ')}. Ways out: ${waysOut}.`);
+    throw runtimeError(
+      `${err.message}, and ${file.fileName} was not found in ${places.join(', ')}. Ways out: ${waysOut}.`,
+    );
   }
   return { kind: 'file', path: destination };
 }

@@ -22,11 +22,15 @@ export interface WeightSpec {
 function storedWidth(spec: WeightSpec, source: string): number {
   if (spec.quantization) {
     const width = { uint8: 1, uint16: 2, float16: 2 }[spec.quantization.dtype];
-    if (!width) throw runtimeError(`${source}: weight '${spec.name}' is quantized as '${spec.quantization.dtype}', which tfjs does not define (uint8, uint16, float16)`);
+    if (!width)
+      throw runtimeError(
+        `${source}: weight '${spec.name}' is quantized as '${spec.quantization.dtype}', which tfjs does not define (uint8, uint16, float16)`,
+      );
     return width;
   }
   // int32: the integer constants of graph models (axes, shapes, paddings).
-  if (spec.dtype !== 'float32' && spec.dtype !== 'int32') throw runtimeError(`${source}: weight '${spec.name}' is ${spec.dtype}; cnnviz reads float32 and int32 values`);
+  if (spec.dtype !== 'float32' && spec.dtype !== 'int32')
+    throw runtimeError(`${source}: weight '${spec.name}' is ${spec.dtype}; cnnviz reads float32 and int32 values`);
   return 4;
 }
 
@@ -46,8 +50,12 @@ function decodeOne(spec: WeightSpec, bytes: Uint8Array): Float32Array {
   // Typed views need their element alignment: a copy only where the shard's layout breaks it.
   const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes);
   const q = spec.quantization;
-  if (!q) return spec.dtype === 'int32' ? Float32Array.from(new Int32Array(aligned.buffer, aligned.byteOffset, count)) : new Float32Array(aligned.buffer, aligned.byteOffset, count);
-  if (q.dtype === 'float16') return Float32Array.from(new Uint16Array(aligned.buffer, aligned.byteOffset, count), halfToFloat);
+  if (!q)
+    return spec.dtype === 'int32'
+      ? Float32Array.from(new Int32Array(aligned.buffer, aligned.byteOffset, count))
+      : new Float32Array(aligned.buffer, aligned.byteOffset, count);
+  if (q.dtype === 'float16')
+    return Float32Array.from(new Uint16Array(aligned.buffer, aligned.byteOffset, count), halfToFloat);
   const stored = q.dtype === 'uint8' ? aligned : new Uint16Array(aligned.buffer, aligned.byteOffset, count);
   const [scale, min] = [q.scale ?? 1, q.min ?? 0];
   return Float32Array.from(stored, (v) => v * scale + min);
@@ -59,7 +67,9 @@ export function decodeTfjsWeights(buffer: Uint8Array, specs: WeightSpec[], sourc
   return specs.map((spec) => {
     const length = spec.shape.reduce((a, b) => a * b, 1) * storedWidth(spec, source);
     if (offset + length > buffer.length) {
-      throw runtimeError(`${source}: the weight shards hold ${buffer.length} bytes, but the manifest declares more (weight '${spec.name}' ends at byte ${offset + length})`);
+      throw runtimeError(
+        `${source}: the weight shards hold ${buffer.length} bytes, but the manifest declares more (weight '${spec.name}' ends at byte ${offset + length})`,
+      );
     }
     const data = decodeOne(spec, buffer.subarray(offset, offset + length));
     offset += length;
@@ -74,7 +84,10 @@ export function decodeTfjsWeights(buffer: Uint8Array, specs: WeightSpec[], sourc
  */
 export function shardPath(modelJson: string, shard: string): string {
   const file = typeof shard === 'string' ? fileInside(dirname(modelJson), shard) : undefined;
-  if (!file) throw usageError(`'${modelJson}' names weight shard '${String(shard)}', which is outside the model's folder; refused`);
+  if (!file)
+    throw usageError(
+      `'${modelJson}' names weight shard '${String(shard)}', which is outside the model's folder; refused`,
+    );
   return file;
 }
 
@@ -96,9 +109,14 @@ const manifestSchema = z.array(
           name: z.string(),
           shape: z.array(z.number().int().nonnegative()),
           dtype: z.string(),
-          quantization: z.object({ dtype: z.string(), min: z.number().optional(), scale: z.number().optional() }).optional(),
+          quantization: z
+            .object({ dtype: z.string(), min: z.number().optional(), scale: z.number().optional() })
+            .optional(),
         })
-        .refine((w) => w.shape.reduce((a, b) => a * b, 1) <= MAX_ELEMENTS, { message: 'more values than an array can hold', path: ['shape'] }),
+        .refine((w) => w.shape.reduce((a, b) => a * b, 1) <= MAX_ELEMENTS, {
+          message: 'more values than an array can hold',
+          path: ['shape'],
+        }),
     ),
   }),
 );
@@ -107,15 +125,20 @@ const manifestSchema = z.array(
 export function checkedManifest(modelJson: string, manifest: unknown): ManifestGroup[] {
   if (manifest === undefined) return [];
   const parsed = manifestSchema.safeParse(manifest);
-  if (!parsed.success) throw usageError(`'${modelJson}' has a damaged weightsManifest (${schemaProblem(parsed.error)})`);
+  if (!parsed.success)
+    throw usageError(`'${modelJson}' has a damaged weightsManifest (${schemaProblem(parsed.error)})`);
   return parsed.data;
 }
 
 /** Every shard file a model.json's manifest names, in order. */
-export const manifestShards = (modelJson: string, manifest: unknown): string[] => checkedManifest(modelJson, manifest).flatMap((group) => group.paths.map((p) => shardPath(modelJson, p)));
+export const manifestShards = (modelJson: string, manifest: unknown): string[] =>
+  checkedManifest(modelJson, manifest).flatMap((group) => group.paths.map((p) => shardPath(modelJson, p)));
 
 /** Every weight of a model.json's manifest, and each group's shards joined (tfjs takes those as they are). */
-export async function readManifestWeights(modelJson: string, manifest: unknown): Promise<{ weights: WeightArray[]; groups: Buffer[] }> {
+export async function readManifestWeights(
+  modelJson: string,
+  manifest: unknown,
+): Promise<{ weights: WeightArray[]; groups: Buffer[] }> {
   const weights: WeightArray[] = [];
   const groups: Buffer[] = [];
   for (const group of checkedManifest(modelJson, manifest)) {

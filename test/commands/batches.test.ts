@@ -1,5 +1,14 @@
 /** Many images: folders, a folder each, skipping what exists, and bad files that do not stop the batch. */
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cnnviz } from '../helpers/cli.js';
@@ -8,36 +17,55 @@ import { CAT, FIXTURES, TINY_VGG, withTinyVgg } from '../helpers/paths.js';
 const run = withTinyVgg();
 const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), `cnnviz-${prefix}-`));
 
-run('a folder of images, one bad among them: the others are drawn, each in its folder, and the run says what failed', async () => {
-  const photos = tmp('photos');
-  mkdirSync(join(photos, 'more'));
-  copyFileSync(CAT, join(photos, 'a.jpg'));
-  copyFileSync(CAT, join(photos, 'more', 'b.jpg'));
-  writeFileSync(join(photos, 'broken.png'), 'not a png');
-  writeFileSync(join(photos, 'notes.txt'), 'not an image, and not named like one');
-  const out = tmp('out');
-  const args = ['featuremaps', photos, '--model', TINY_VGG, '--blocks', 'all', '-o', out];
-  const first = await cnnviz(args);
-  expect(first.code).toBe(1);
-  expect(first.stderr).toContain(`skipping ${join(photos, 'broken.png')}`);
-  expect(first.stderr.trim().split('\n').pop()).toBe(`cnnviz: 1 of 3 images failed (${join(photos, 'broken.png')}); the others were drawn`);
-  expect(readdirSync(out).sort()).toEqual(['a', 'b']);
-  // .cnnviz.json: the options the pictures were drawn with, so a rerun knows whether to redraw.
-  expect(readdirSync(join(out, 'a')).sort()).toEqual(['.cnnviz.json', 'relu_1_2.png', 'relu_2_2.png']);
-  expect(first.stdout.trim().split('\n')).toHaveLength(4);
+run(
+  'a folder of images, one bad among them: the others are drawn, each in its folder, and the run says what failed',
+  async () => {
+    const photos = tmp('photos');
+    mkdirSync(join(photos, 'more'));
+    copyFileSync(CAT, join(photos, 'a.jpg'));
+    copyFileSync(CAT, join(photos, 'more', 'b.jpg'));
+    writeFileSync(join(photos, 'broken.png'), 'not a png');
+    writeFileSync(join(photos, 'notes.txt'), 'not an image, and not named like one');
+    const out = tmp('out');
+    const args = ['featuremaps', photos, '--model', TINY_VGG, '--blocks', 'all', '-o', out];
+    const first = await cnnviz(args);
+    expect(first.code).toBe(1);
+    expect(first.stderr).toContain(`skipping ${join(photos, 'broken.png')}`);
+    expect(first.stderr.trim().split('\n').pop()).toBe(
+      `cnnviz: 1 of 3 images failed (${join(photos, 'broken.png')}); the others were drawn`,
+    );
+    expect(readdirSync(out).sort()).toEqual(['a', 'b']);
+    // .cnnviz.json: the options the pictures were drawn with, so a rerun knows whether to redraw.
+    expect(readdirSync(join(out, 'a')).sort()).toEqual(['.cnnviz.json', 'relu_1_2.png', 'relu_2_2.png']);
+    expect(first.stdout.trim().split('\n')).toHaveLength(4);
 
-  const stamp = statSync(join(out, 'a', 'relu_1_2.png')).mtimeMs;
-  const again = await cnnviz(args);
-  expect(again.stderr).toContain('2 of 3 images already have their pictures; skipped (--force redoes them)');
-  expect(statSync(join(out, 'a', 'relu_1_2.png')).mtimeMs).toBe(stamp);
-  const forced = await cnnviz([...args, '--force', '--json']);
-  expect(JSON.parse(forced.stdout).files).toHaveLength(4);
-  expect(statSync(join(out, 'a', 'relu_1_2.png')).mtimeMs).toBeGreaterThan(stamp);
-});
+    const stamp = statSync(join(out, 'a', 'relu_1_2.png')).mtimeMs;
+    const again = await cnnviz(args);
+    expect(again.stderr).toContain('2 of 3 images already have their pictures; skipped (--force redoes them)');
+    expect(statSync(join(out, 'a', 'relu_1_2.png')).mtimeMs).toBe(stamp);
+    const forced = await cnnviz([...args, '--force', '--json']);
+    expect(JSON.parse(forced.stdout).files).toHaveLength(4);
+    expect(statSync(join(out, 'a', 'relu_1_2.png')).mtimeMs).toBeGreaterThan(stamp);
+  },
+);
 
 run('--top labels the strongest maps and --overlay writes the heat map over the input', async () => {
   const out = tmp('out');
-  const { code, stdout } = await cnnviz(['featuremaps', CAT, '--model', TINY_VGG, '--layer', 'relu_1_2', '--top', '4', '--overlay', '--channel', '3', '-o', out]);
+  const { code, stdout } = await cnnviz([
+    'featuremaps',
+    CAT,
+    '--model',
+    TINY_VGG,
+    '--layer',
+    'relu_1_2',
+    '--top',
+    '4',
+    '--overlay',
+    '--channel',
+    '3',
+    '-o',
+    out,
+  ]);
   expect(code).toBe(0);
   expect(stdout).toContain('relu_1_2 60x60: the 4 most active of 10 maps');
   expect(stdout).toContain('cat-relu_1_2-overlay.png');
@@ -45,8 +73,20 @@ run('--top labels the strongest maps and --overlay writes the heat map over the 
 });
 
 test('--channel without --overlay, or past the layer, is a usage error', async () => {
-  expect((await cnnviz(['featuremaps', CAT, '--channel', '2', '--weights', 'none'])).stderr).toContain('--channel goes with --overlay');
-  const past = await cnnviz(['featuremaps', CAT, '--overlay', '--channel', '64', '--weights', 'none', '-o', tmp('out')]);
+  expect((await cnnviz(['featuremaps', CAT, '--channel', '2', '--weights', 'none'])).stderr).toContain(
+    '--channel goes with --overlay',
+  );
+  const past = await cnnviz([
+    'featuremaps',
+    CAT,
+    '--overlay',
+    '--channel',
+    '64',
+    '--weights',
+    'none',
+    '-o',
+    tmp('out'),
+  ]);
   expect([past.code, past.stderr.trim()]).toEqual([2, 'cnnviz: --channel 64: a chosen layer has only 64 channels']);
 });
 
@@ -86,7 +126,16 @@ test('a folder search lists what sharp can decode (no .bmp) and follows links to
   symlinkSync(join(elsewhere, 'gone.jpg'), join(photos, 'dangling.jpg'));
   writeFileSync(join(photos, 'old.bmp'), 'BM');
   const out = tmp('out');
-  const { code, stdout, stderr } = await cnnviz(['featuremaps', photos, '--model', MODEL, '--layer', '/relu/Relu', '-o', out]);
+  const { code, stdout, stderr } = await cnnviz([
+    'featuremaps',
+    photos,
+    '--model',
+    MODEL,
+    '--layer',
+    '/relu/Relu',
+    '-o',
+    out,
+  ]);
   expect([code, stderr.includes('old.bmp'), stderr.includes('dangling')]).toEqual([0, false, false]);
   expect(stdout).toContain(join(out, 'linked-relu_Relu.png'));
 });

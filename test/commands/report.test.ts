@@ -16,8 +16,10 @@ import { CAT } from '../helpers/paths.js';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 // Under CI a missing browser is a failure, not a skip: a green run must have checked the page.
-if (!hasChromium && process.env.CI === 'true') throw new Error(`CI=true and no chromium at ${CHROMIUM}: .ci/run installs it; the browser tests must run`);
-if (!hasChromium) console.log(`skipping browser tests: no chromium at ${CHROMIUM} (apt-get install chromium; .ci/run does)`);
+if (!hasChromium && process.env.CI === 'true')
+  throw new Error(`CI=true and no chromium at ${CHROMIUM}: .ci/run installs it; the browser tests must run`);
+if (!hasChromium)
+  console.log(`skipping browser tests: no chromium at ${CHROMIUM} (apt-get install chromium; .ci/run does)`);
 const browserTest = hasChromium ? test : test.skip;
 
 let out: string;
@@ -30,7 +32,16 @@ beforeAll(async () => {
   if (hasChromium) {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   }
 }, 120_000);
@@ -42,7 +53,11 @@ afterAll(async () => {
 test('the report folder holds index.html and the pictures it shows, by relative paths only', () => {
   const html = readFileSync(join(out, 'index.html'), 'utf8');
   const sources = [...html.matchAll(/src="([^"]+)"/g)].map((m) => m[1]);
-  expect(sources.sort()).toEqual(readdirSync(out).filter((f) => f.endsWith('.png')).sort());
+  expect(sources.sort()).toEqual(
+    readdirSync(out)
+      .filter((f) => f.endsWith('.png'))
+      .sort(),
+  );
   expect(html).not.toMatch(/https?:\/\//);
 });
 
@@ -54,9 +69,12 @@ browserTest('it loads in Chromium with no errors, every image decodes, and the s
   page.on('requestfailed', (r) => problems.push(`request: ${r.url()}`));
   await page.goto(pathToFileURL(join(out, 'index.html')).href, { waitUntil: 'load' });
   type Img = { getAttribute(name: string): string | null; complete: boolean; naturalWidth: number };
-  const images = await page.$$eval('img', (all) => (all as unknown as Img[]).map((img) => [img.getAttribute('src'), img.complete, img.naturalWidth]));
+  const images = await page.$$eval('img', (all) =>
+    (all as unknown as Img[]).map((img) => [img.getAttribute('src'), img.complete, img.naturalWidth]),
+  );
   expect(images.length).toBe(7); // input, filters, 5 blocks
-  for (const [src, complete, width] of images) expect([src, complete, (width as number) > 0]).toEqual([src, true, true]);
+  for (const [src, complete, width] of images)
+    expect([src, complete, (width as number) > 0]).toEqual([src, true, true]);
   expect(await page.$$eval('h2', (hs) => hs.map((h) => h.id))).toEqual(['input', 'summary', 'filters', 'maps']);
   const layers = await page.$$eval('section.layer h3', (hs) => hs.map((h) => h.textContent));
   expect(layers).toEqual([
@@ -67,7 +85,9 @@ browserTest('it loads in Chromium with no errors, every image decodes, and the s
     'block5_conv3 (None, 14, 14, 512)',
   ]);
   expect(await page.textContent('table.summary tfoot')).toContain('14,714,688');
-  expect(await page.textContent('section#layer-block5_conv3 .stats')).toMatch(/64 of 512 maps shown · normalised per map · mean activation [\d.e-]+ · dead maps [\d.]+%/);
+  expect(await page.textContent('section#layer-block5_conv3 .stats')).toMatch(
+    /64 of 512 maps shown · normalised per map · mean activation [\d.e-]+ · dead maps [\d.]+%/,
+  );
 
   // The tile under the pointer names its channel.
   const tile = page.locator('section#layer-block5_conv3 .tile[data-channel="9"]');
@@ -87,31 +107,71 @@ browserTest('a screenshot of the filters section shows the filter picture, not a
   expect(Math.abs(shot.height - filters.height)).toBeLessThanOrEqual(1); // layout rounding
   // 64 colour tiles: many distinct colours on screen, as in the file.
   const colours = new Set<number>();
-  for (let i = 0; i < shot.data.length; i += 4) colours.add((shot.data[i] << 16) | (shot.data[i + 1] << 8) | shot.data[i + 2]);
+  for (let i = 0; i < shot.data.length; i += 4)
+    colours.add((shot.data[i] << 16) | (shot.data[i + 1] << 8) | shot.data[i + 2]);
   expect(colours.size).toBeGreaterThan(50);
   await page.close();
 });
 
-browserTest('--examples adds a section linking an examples run: its overview loads and every channel link names a picture', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'cnnviz-report-examples-'));
-  const photos = await makeImageFolder(join(root, 'photos'), CAT, 2);
-  const run = await cnnviz(['examples', join(root, 'photos'), '--weights', 'none', '--layer', 'block1_conv2', '--channels', '0-5', '--top', '3', '-o', join(root, 'examples')]);
-  expect(run.code).toBe(0);
-  const report = join(root, 'report');
-  const { code } = await cnnviz(['report', CAT, '--weights', 'none', '--blocks', '1', '--examples', join(root, 'examples'), '-o', report]);
-  expect(code).toBe(0);
-  const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
-  const failed: string[] = [];
-  page.on('requestfailed', (r) => failed.push(r.url()));
-  await page.goto(pathToFileURL(join(report, 'index.html')).href, { waitUntil: 'load' });
-  expect(await page.$$eval('h2', (hs) => hs.map((h) => h.id))).toEqual(['input', 'summary', 'filters', 'maps', 'examples']);
-  type Img = { complete: boolean; naturalWidth: number };
-  const overview = await page.$eval('section.examples img', (img) => [(img as unknown as Img).complete, (img as unknown as Img).naturalWidth]);
-  expect(overview).toEqual([true, readPng(join(root, 'examples', 'block1_conv2', 'overview.png')).width]);
-  const links = await page.$$eval('section.examples .channels a', (as) => as.map((a) => a.getAttribute('href')!));
-  expect(links).toHaveLength(6);
-  for (const link of links) expect([link, existsSync(join(report, link))]).toEqual([link, true]);
-  expect(await page.textContent('section.examples p')).toContain(`the 3 of ${photos.length} images that excite it most`);
-  expect(failed).toEqual([]);
-  await page.close();
-}, 60_000);
+browserTest(
+  '--examples adds a section linking an examples run: its overview loads and every channel link names a picture',
+  async () => {
+    const root = mkdtempSync(join(tmpdir(), 'cnnviz-report-examples-'));
+    const photos = await makeImageFolder(join(root, 'photos'), CAT, 2);
+    const run = await cnnviz([
+      'examples',
+      join(root, 'photos'),
+      '--weights',
+      'none',
+      '--layer',
+      'block1_conv2',
+      '--channels',
+      '0-5',
+      '--top',
+      '3',
+      '-o',
+      join(root, 'examples'),
+    ]);
+    expect(run.code).toBe(0);
+    const report = join(root, 'report');
+    const { code } = await cnnviz([
+      'report',
+      CAT,
+      '--weights',
+      'none',
+      '--blocks',
+      '1',
+      '--examples',
+      join(root, 'examples'),
+      '-o',
+      report,
+    ]);
+    expect(code).toBe(0);
+    const page = await browser!.newPage({ viewport: { width: 1280, height: 900 } });
+    const failed: string[] = [];
+    page.on('requestfailed', (r) => failed.push(r.url()));
+    await page.goto(pathToFileURL(join(report, 'index.html')).href, { waitUntil: 'load' });
+    expect(await page.$$eval('h2', (hs) => hs.map((h) => h.id))).toEqual([
+      'input',
+      'summary',
+      'filters',
+      'maps',
+      'examples',
+    ]);
+    type Img = { complete: boolean; naturalWidth: number };
+    const overview = await page.$eval('section.examples img', (img) => [
+      (img as unknown as Img).complete,
+      (img as unknown as Img).naturalWidth,
+    ]);
+    expect(overview).toEqual([true, readPng(join(root, 'examples', 'block1_conv2', 'overview.png')).width]);
+    const links = await page.$$eval('section.examples .channels a', (as) => as.map((a) => a.getAttribute('href')!));
+    expect(links).toHaveLength(6);
+    for (const link of links) expect([link, existsSync(join(report, link))]).toEqual([link, true]);
+    expect(await page.textContent('section.examples p')).toContain(
+      `the 3 of ${photos.length} images that excite it most`,
+    );
+    expect(failed).toEqual([]);
+    await page.close();
+  },
+  60_000,
+);

@@ -41,7 +41,11 @@ test('filters draws the kernel the file holds, one min-max over the layer', asyn
   kernel.data.forEach((v) => ([min, max] = [Math.min(min, v), Math.max(max, v)]));
   const png = readPng(join(out, 'filters-block1_conv1.png'));
   // Filter f, channel c, kernel cell (i, j) sits at tile (row f, column c); 11x enlarged 3x3 tiles, 2 px apart.
-  for (const [f, c, i, j] of [[0, 0, 0, 0], [2, 1, 1, 2], [5, 2, 2, 1]]) {
+  for (const [f, c, i, j] of [
+    [0, 0, 0, 0],
+    [2, 1, 1, 2],
+    [5, 2, 2, 1],
+  ]) {
     const x = 2 + c * 35 + j * 11 + 5;
     const y = 2 + f * 35 + i * 11 + 5;
     const value = kernel.data[((i * 3 + j) * 3 + c) * 64 + f];
@@ -55,7 +59,9 @@ test('--save-npy writes the activations of the model, the same from ONNX Runtime
   const file = await openKerasWeights(weightsPath);
   const weights = file.read();
   file.close();
-  const model = await buildModel(graphFromKerasConfig(vggConfig('vgg16', false)), ['block1_conv2', 'block5_conv3'], { weights });
+  const model = await buildModel(graphFromKerasConfig(vggConfig('vgg16', false)), ['block1_conv2', 'block5_conv3'], {
+    weights,
+  });
   const input = preprocessCaffe(resizeNearest(await decodeImage(CAT), 224, 224).data);
   const reference = await predict(model, input, [1, 224, 224, 3]);
   model.dispose();
@@ -63,13 +69,36 @@ test('--save-npy writes the activations of the model, the same from ONNX Runtime
 
   for (const engine of ['wasm', 'onnx']) {
     const out = tmp('out');
-    const { code, stdout, stderr } = await cnnviz(['featuremaps', CAT, '--blocks', '1,5', '--weights', weightsPath, '--save-npy', '--backend', engine, '--verbose', '-o', out]);
+    const { code, stdout, stderr } = await cnnviz([
+      'featuremaps',
+      CAT,
+      '--blocks',
+      '1,5',
+      '--weights',
+      weightsPath,
+      '--save-npy',
+      '--backend',
+      engine,
+      '--verbose',
+      '-o',
+      out,
+    ]);
     expect(code).toBe(0);
     expect(stderr).toContain(`backend: ${engine}`);
-    expect(readdirSync(out).sort()).toEqual(['cat-block1_conv2.npy', 'cat-block1_conv2.png', 'cat-block5_conv3.npy', 'cat-block5_conv3.png']);
+    expect(readdirSync(out).sort()).toEqual([
+      'cat-block1_conv2.npy',
+      'cat-block1_conv2.png',
+      'cat-block5_conv3.npy',
+      'cat-block5_conv3.png',
+    ]);
     expect(stdout).toContain('block5_conv3 raw activations float32 (14, 14, 512)');
-    const saved = ['block1_conv2', 'block5_conv3'].map((layer) => parseNpy(readFileSync(join(out, `cat-${layer}.npy`))));
-    expect(saved.map((s) => s.shape)).toEqual([[224, 224, 64], [14, 14, 512]]);
+    const saved = ['block1_conv2', 'block5_conv3'].map((layer) =>
+      parseNpy(readFileSync(join(out, `cat-${layer}.npy`))),
+    );
+    expect(saved.map((s) => s.shape)).toEqual([
+      [224, 224, 64],
+      [14, 14, 512],
+    ]);
     saved.forEach((s, i) => {
       const tolerance = engine === 'wasm' ? 0 : 1e-4 * scaleOf(reference[i]);
       expect(maxAbsDiff(s.data, reference[i])).toBeLessThanOrEqual(tolerance);
@@ -81,13 +110,18 @@ test('a weights file of another model, or of other shapes, is refused, naming th
   const out = tmp('out');
   const other = await cnnviz(['featuremaps', CAT, '--weights', join(FIXTURES, 'keras-h5', 'tiny_conv.h5'), '-o', out]);
   expect(other.code).toBe(1);
-  expect(other.stderr.trim()).toMatch(/^cnnviz: weights file '.*tiny_conv\.h5' has no weights for layer 'block1_conv1': is it a file for another model\?$/);
+  expect(other.stderr.trim()).toMatch(
+    /^cnnviz: weights file '.*tiny_conv\.h5' has no weights for layer 'block1_conv1': is it a file for another model\?$/,
+  );
 
   const narrow = vggConfig('vgg16', false);
   narrow.config.layers[1].config.filters = 32;
   narrow.config.layers[2].config.filters = 32;
   const narrowPath = join(tmp('weights'), 'narrow.h5');
-  await writeKerasH5(narrowPath, layersFor(narrow).filter((l) => l.name.startsWith('block1')));
+  await writeKerasH5(
+    narrowPath,
+    layersFor(narrow).filter((l) => l.name.startsWith('block1')),
+  );
   const shapes = await cnnviz(['filters', '--layer', 'block1_conv2', '--weights', narrowPath, '-o', out]);
   expect(shapes.code).toBe(1);
   expect(shapes.stderr.trim()).toBe(
@@ -100,11 +134,18 @@ test('a downloaded file that fails the md5 check is refused from the CLI and not
   const body = readFileSync(weightsPath);
   const server = await serveFiles({ [BUILTIN_MODELS.vgg16.weights.notop.fileName]: { body } });
   const home = tmp('home');
-  const env = { HOME: home, CNNVIZ_CACHE: join(home, 'cache'), KERAS_HOME: join(home, 'keras'), CNNVIZ_WEIGHTS_BASE_URL: server.baseUrl };
+  const env = {
+    HOME: home,
+    CNNVIZ_CACHE: join(home, 'cache'),
+    KERAS_HOME: join(home, 'keras'),
+    CNNVIZ_WEIGHTS_BASE_URL: server.baseUrl,
+  };
   const { code, stderr } = await cnnviz(['filters', '-o', join(home, 'out')], env);
   await server.close();
   expect(code).toBe(1);
   expect(stderr).toContain('downloading vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5');
-  expect(stderr).toContain(`is corrupt: md5 ${createHash('md5').update(body).digest('hex')}, expected 6d6bbae143d832006294945121d1f1fc`);
+  expect(stderr).toContain(
+    `is corrupt: md5 ${createHash('md5').update(body).digest('hex')}, expected 6d6bbae143d832006294945121d1f1fc`,
+  );
   expect(existsSync(env.CNNVIZ_CACHE) ? readdirSync(env.CNNVIZ_CACHE) : []).toEqual([]);
 });

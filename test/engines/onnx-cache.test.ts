@@ -33,5 +33,7 @@ test("an entry appears whole on commit, the oldest beyond the limit and dead run
   const left = readdirSync(dir);
   expect(left.sort()).toEqual([...keys.slice(2), onnxCacheKey({ extra: true }), 'mine.999999.tmp'].sort());
   expect(left).not.toContain(keys[0]);
-  expect(await findCachedOnnx(dir, keys[keys.length - 1])).toEqual({ model: join(dir, keys[keys.length - 1], 'model.onnx') });
+  expect(await findCachedOnnx(dir, keys[keys.length - 1])).toEqual({
+    model: join(dir, keys[keys.length - 1], 'model.onnx'),
+  });
 });

@@ -13,12 +13,32 @@ const dir = mkdtempSync(join(tmpdir(), 'cnnviz-shape-problems-'));
 test('Keras: a Dense after maps of free size says the dimension it needs', async () => {
   const layers = [
     { class_name: 'InputLayer', config: { name: 'input', batch_input_shape: [null, null, null, 3], dtype: 'float32' } },
-    { class_name: 'Conv2D', config: { name: 'conv', filters: 4, kernel_size: [3, 3], strides: [1, 1], padding: 'valid', data_format: 'channels_last', dilation_rate: [1, 1], use_bias: true, activation: 'relu' } },
+    {
+      class_name: 'Conv2D',
+      config: {
+        name: 'conv',
+        filters: 4,
+        kernel_size: [3, 3],
+        strides: [1, 1],
+        padding: 'valid',
+        data_format: 'channels_last',
+        dilation_rate: [1, 1],
+        use_bias: true,
+        activation: 'relu',
+      },
+    },
     { class_name: 'Flatten', config: { name: 'flatten', data_format: 'channels_last' } },
     { class_name: 'Dense', config: { name: 'dense', units: 2, activation: 'linear', use_bias: true } },
   ];
   const path = join(dir, 'model.json');
-  writeFileSync(path, JSON.stringify({ format: 'layers-model', modelTopology: { class_name: 'Sequential', config: { name: 'free', layers } }, weightsManifest: [] }));
+  writeFileSync(
+    path,
+    JSON.stringify({
+      format: 'layers-model',
+      modelTopology: { class_name: 'Sequential', config: { name: 'free', layers } },
+      weightsManifest: [],
+    }),
+  );
   const { code, stdout, stderr } = await cnnviz(['summary', '--model', path, '--verbose']);
   expect(code).toBe(0);
   expect(stdout).toMatch(/dense \(Dense\)\s+\?/);
@@ -28,7 +48,12 @@ test('Keras: a Dense after maps of free size says the dimension it needs', async
 
 test('graph model: a pool with a padding TensorFlow does not define says so', async () => {
   const g = new GraphModelWriter('input', [8, 8, 3]);
-  g.node('pool', 'MaxPool', ['input'], { ksize: intsAttr(1, 2, 2, 1), strides: intsAttr(1, 2, 2, 1), padding: stringAttr('SIDEWAYS'), data_format: stringAttr('NHWC') });
+  g.node('pool', 'MaxPool', ['input'], {
+    ksize: intsAttr(1, 2, 2, 1),
+    strides: intsAttr(1, 2, 2, 1),
+    padding: stringAttr('SIDEWAYS'),
+    data_format: stringAttr('NHWC'),
+  });
   g.node('relu', 'Relu', ['pool']);
   const path = g.write(join(dir, 'graph'));
   const { code, stdout, stderr } = await cnnviz(['summary', '--model', path, '--verbose']);

@@ -30,17 +30,27 @@ fc.configureGlobal({ seed });
 async function readsOrRefuses(work: () => Promise<unknown>): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const bound = new Promise<'hang'>((resolve) => (timer = setTimeout(() => resolve('hang'), CASE_MS)));
-  const outcome = await Promise.race([work().then(() => 'read' as const, (err: unknown) => err), bound]);
+  const outcome = await Promise.race([
+    work().then(
+      () => 'read' as const,
+      (err: unknown) => err,
+    ),
+    bound,
+  ]);
   clearTimeout(timer);
   if (outcome === 'hang') throw new Error(`no answer within ${CASE_MS} ms`);
-  if (outcome !== 'read' && !(outcome instanceof CnnvizError)) throw new Error(`not a CnnvizError: ${(outcome as Error)?.stack ?? String(outcome)}`);
+  if (outcome !== 'read' && !(outcome instanceof CnnvizError))
+    throw new Error(`not a CnnvizError: ${(outcome as Error)?.stack ?? String(outcome)}`);
 }
 
 /** A real file's bytes with a few of them changed, cut short, or grown. */
 const mutated = (bytes: Uint8Array) =>
   fc
     .record({
-      flips: fc.array(fc.tuple(fc.nat(bytes.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+      flips: fc.array(fc.tuple(fc.nat(bytes.length - 1), fc.integer({ min: 0, max: 255 })), {
+        minLength: 1,
+        maxLength: 8,
+      }),
       cut: fc.option(fc.nat(bytes.length), { nil: undefined }),
     })
     .map(({ flips, cut }) => {
@@ -60,17 +70,44 @@ const fileOf = (bytes: Uint8Array | string, name: string): string => {
 describe('ONNX protobuf', () => {
   const real = readFileSync(join(FIXTURES, 'onnx', 'tiny_resnet.onnx'));
   test('random bytes', async () => {
-    await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 4096 }), (bytes) => readsOrRefuses(() => openModel(fileOf(bytes, 'm.onnx'), { includeTop: true }))), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 4096 }), (bytes) =>
+        readsOrRefuses(() => openModel(fileOf(bytes, 'm.onnx'), { includeTop: true })),
+      ),
+      { numRuns: RUNS },
+    );
   });
   test('mutations of a real exported model', async () => {
-    await fc.assert(fc.asyncProperty(mutated(real), (bytes) => readsOrRefuses(() => openModel(fileOf(bytes, 'm.onnx'), { includeTop: true }))), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(mutated(real), (bytes) =>
+        readsOrRefuses(() => openModel(fileOf(bytes, 'm.onnx'), { includeTop: true })),
+      ),
+      { numRuns: RUNS },
+    );
   });
 });
 
 describe('model.json and its weights manifest', () => {
   const graph = () => {
     const g = new GraphModelWriter('input', [8, 8, 3]);
-    const conv = g.node('conv', 'Conv2D', ['input', g.constant('w', [3, 3, 3, 2], Array.from({ length: 54 }, (_, i) => i / 54))], { strides: intsAttr(1, 1, 1, 1), padding: stringAttr('SAME'), data_format: stringAttr('NHWC'), dilations: intsAttr(1, 1, 1, 1) });
+    const conv = g.node(
+      'conv',
+      'Conv2D',
+      [
+        'input',
+        g.constant(
+          'w',
+          [3, 3, 3, 2],
+          Array.from({ length: 54 }, (_, i) => i / 54),
+        ),
+      ],
+      {
+        strides: intsAttr(1, 1, 1, 1),
+        padding: stringAttr('SAME'),
+        data_format: stringAttr('NHWC'),
+        dilations: intsAttr(1, 1, 1, 1),
+      },
+    );
     g.node('relu', 'Relu', [conv]);
     return g.write(mkdtempSync(join(dir, 'graph-')));
   };
@@ -83,7 +120,17 @@ describe('model.json and its weights manifest', () => {
   };
 
   test('any JSON value in place of the whole file or of any field', async () => {
-    const paths = ['format', 'modelTopology', 'modelTopology.node', 'weightsManifest', 'weightsManifest.0.paths', 'weightsManifest.0.weights.0.shape', 'weightsManifest.0.weights.0.dtype', 'modelTopology.node.1.input', 'modelTopology.node.1.attr'];
+    const paths = [
+      'format',
+      'modelTopology',
+      'modelTopology.node',
+      'weightsManifest',
+      'weightsManifest.0.paths',
+      'weightsManifest.0.weights.0.shape',
+      'weightsManifest.0.weights.0.dtype',
+      'modelTopology.node.1.input',
+      'modelTopology.node.1.attr',
+    ];
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...paths), fc.jsonValue(), async (where, value) => {
         const json = structuredClone(realJson);
@@ -99,7 +146,16 @@ describe('model.json and its weights manifest', () => {
 
   test('random text and mutated bytes', async () => {
     const bytes = Buffer.from(JSON.stringify(realJson));
-    await fc.assert(fc.asyncProperty(fc.oneof(fc.string().map((s) => Buffer.from(s)), mutated(bytes)), (b) => readsOrRefuses(() => openModel(withShard(b.toString()), { includeTop: true }))), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.string().map((s) => Buffer.from(s)),
+          mutated(bytes),
+        ),
+        (b) => readsOrRefuses(() => openModel(withShard(b.toString()), { includeTop: true })),
+      ),
+      { numRuns: RUNS },
+    );
   });
 });
 
@@ -109,26 +165,51 @@ describe('the .h5 header', () => {
     const head = real.subarray(0, 1024);
     const arbitrary = fc.oneof(
       mutated(head).map((h) => Buffer.concat([h, real.subarray(h.length)])),
-      fc.uint8Array({ maxLength: 2048 }).map((b) => Buffer.concat([Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]), b])),
+      fc
+        .uint8Array({ maxLength: 2048 })
+        .map((b) => Buffer.concat([Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]), b])),
     );
-    await fc.assert(fc.asyncProperty(arbitrary, (bytes) => readsOrRefuses(async () => {
-      const file = await openKerasWeights(fileOf(bytes, 'w.h5'));
-      try {
-        file.read();
-      } finally {
-        file.close();
-      }
-    })), { numRuns: RUNS });
+    await fc.assert(
+      fc.asyncProperty(arbitrary, (bytes) =>
+        readsOrRefuses(async () => {
+          const file = await openKerasWeights(fileOf(bytes, 'w.h5'));
+          try {
+            file.read();
+          } finally {
+            file.close();
+          }
+        }),
+      ),
+      { numRuns: RUNS },
+    );
   });
 });
 
 /** Every path to a leaf or branch of a JSON value: ['settings', 'channels', 0], ... */
 const pathsOf = (value: unknown, prefix: Array<string | number> = []): Array<Array<string | number>> =>
-  value && typeof value === 'object' ? [prefix, ...Object.entries(value).flatMap(([k, v]) => pathsOf(v, [...prefix, Array.isArray(value) ? Number(k) : k]))] : [prefix];
+  value && typeof value === 'object'
+    ? [
+        prefix,
+        ...Object.entries(value).flatMap(([k, v]) => pathsOf(v, [...prefix, Array.isArray(value) ? Number(k) : k])),
+      ]
+    : [prefix];
 
 const VALID_STATE = {
   version: 2,
-  settings: { model: 'm', weights: 'none', layer: 'l', score: 'max', top: 2, channels: [0, 1], map: [4, 4, 2], input: [8, 8], preprocessing: 'unit', resize: 'nearest', tile: 96, context: false },
+  settings: {
+    model: 'm',
+    weights: 'none',
+    layer: 'l',
+    score: 'max',
+    top: 2,
+    channels: [0, 1],
+    map: [4, 4, 2],
+    input: [8, 8],
+    preprocessing: 'unit',
+    resize: 'nearest',
+    tile: 96,
+    context: false,
+  },
   list: { digest: 'a'.repeat(64), count: 3 },
   shard: { index: 0, count: 1 },
   slice: [0, 3],
@@ -162,10 +243,25 @@ describe('state.json and examples.json', () => {
   });
 
   test('any JSON is a state or a problem in words, never a throw', () => {
-    fc.assert(fc.property(fc.jsonValue(), (json) => 'state' in parseStateFile(json) || typeof (parseStateFile(json) as { problem: string }).problem === 'string'), { numRuns: RUNS * 5 });
+    fc.assert(
+      fc.property(
+        fc.jsonValue(),
+        (json) =>
+          'state' in parseStateFile(json) || typeof (parseStateFile(json) as { problem: string }).problem === 'string',
+      ),
+      { numRuns: RUNS * 5 },
+    );
   });
   test('any JSON is an examples file or a problem in words', () => {
-    fc.assert(fc.property(fc.jsonValue(), (json) => 'file' in parseExamplesFile(json) || typeof (parseExamplesFile(json) as { problem: string }).problem === 'string'), { numRuns: RUNS * 5 });
+    fc.assert(
+      fc.property(
+        fc.jsonValue(),
+        (json) =>
+          'file' in parseExamplesFile(json) ||
+          typeof (parseExamplesFile(json) as { problem: string }).problem === 'string',
+      ),
+      { numRuns: RUNS * 5 },
+    );
   });
 });
 
@@ -177,10 +273,24 @@ test('through the command line: mutated files give one line, exit 1 or 2, no sta
     const model = join(folder, 'm.onnx');
     writeFileSync(model, bytes);
     const before = filesBelow(folder);
-    const { code, stderr } = await cnnviz(['featuremaps', join(FIXTURES, 'onnx', 'cat64.png'), '--model', model, '--blocks', 'all', '-o', join(folder, 'out')]);
+    const { code, stderr } = await cnnviz([
+      'featuremaps',
+      join(FIXTURES, 'onnx', 'cat64.png'),
+      '--model',
+      model,
+      '--blocks',
+      'all',
+      '-o',
+      join(folder, 'out'),
+    ]);
     if (code === 0) continue; // a flip in a weight only changes the maps
     expect([1, 2]).toContain(code);
-    expect(stderr.trim().split('\n').filter((l) => !l.includes('preprocessing:'))).toHaveLength(1);
+    expect(
+      stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.includes('preprocessing:')),
+    ).toHaveLength(1);
     expect(stderr).not.toMatch(/\n\s+at |unexpected error/);
     expect(filesBelow(folder).filter((f) => !f.startsWith('out'))).toEqual(before);
     expect(readdirSync(folder)).toContain('m.onnx');

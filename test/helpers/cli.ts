@@ -20,7 +20,10 @@ export function cnnviz(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Cli
 }
 
 /** The CLI as a child process the test can signal, and its result once it ends. */
-export function startCnnviz(args: string[], env: NodeJS.ProcessEnv = {}): { child: ChildProcess; result: Promise<CliResult> } {
+export function startCnnviz(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; result: Promise<CliResult> } {
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'cnnviz.js'), ...args], {
     cwd: ROOT,
     env: { ...process.env, CNNVIZ_BACKEND: '', CNNVIZ_CACHE: TEST_CACHE, ...env },

@@ -13,7 +13,8 @@ export const isRoot = process.getuid?.() === 0;
 /** `test` as root, else a skip that says why (a failure under CI=true). */
 export function asRoot(): jest.It {
   if (isRoot) return test;
-  if (process.env.CI === 'true') throw new Error('fault-injection tests need root, and CI runs as root: something is wrong with this machine');
+  if (process.env.CI === 'true')
+    throw new Error('fault-injection tests need root, and CI runs as root: something is wrong with this machine');
   console.log('skipping fault-injection tests: they mount a tmpfs and chattr folders, which needs root');
   return test.skip;
 }

@@ -26,7 +26,14 @@ export class GraphModelWriter {
   private readonly constants: Constant[] = [];
 
   constructor(input: string, [h, w, c]: [number, number, number]) {
-    this.nodes.push({ name: input, op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [{ size: '-1' }, { size: String(h) }, { size: String(w) }, { size: String(c) }] } } } });
+    this.nodes.push({
+      name: input,
+      op: 'Placeholder',
+      attr: {
+        dtype: { type: 'DT_FLOAT' },
+        shape: { shape: { dim: [{ size: '-1' }, { size: String(h) }, { size: String(w) }, { size: String(c) }] } },
+      },
+    });
   }
 
   constant(name: string, shape: number[], values: ArrayLike<number>, dtype: 'float32' | 'int32' = 'float32'): string {
@@ -44,14 +51,23 @@ export class GraphModelWriter {
   /** Writes folder/model.json and its one shard; returns the model.json path. */
   write(folder: string): string {
     mkdirSync(folder, { recursive: true });
-    const bytes = Buffer.concat(this.constants.map((c) => Buffer.from((c.dtype === 'int32' ? Int32Array.from(c.values) : Float32Array.from(c.values)).buffer)));
+    const bytes = Buffer.concat(
+      this.constants.map((c) =>
+        Buffer.from((c.dtype === 'int32' ? Int32Array.from(c.values) : Float32Array.from(c.values)).buffer),
+      ),
+    );
     writeFileSync(join(folder, 'group1-shard1of1.bin'), bytes);
     const json = {
       format: 'graph-model',
       generatedBy: '2.15.0',
       convertedBy: 'TensorFlow.js Converter v4.22.0',
       modelTopology: { node: this.nodes, library: {}, versions: { producer: 1645 } },
-      weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: this.constants.map(({ name, shape, dtype }) => ({ name, shape, dtype })) }],
+      weightsManifest: [
+        {
+          paths: ['group1-shard1of1.bin'],
+          weights: this.constants.map(({ name, shape, dtype }) => ({ name, shape, dtype })),
+        },
+      ],
     };
     writeFileSync(join(folder, 'model.json'), JSON.stringify(json));
     return join(folder, 'model.json');
@@ -85,22 +101,67 @@ function divisible(v: number): number {
 }
 
 /** A MobileNetV2 graph model with seeded weights; returns the writer (call write). */
-export function mobileNetV2Graph({ size, alpha, blocks = KERAS_BLOCKS, classes, seed = 1 }: MobileNetV2Options): GraphModelWriter {
+export function mobileNetV2Graph({
+  size,
+  alpha,
+  blocks = KERAS_BLOCKS,
+  classes,
+  seed = 1,
+}: MobileNetV2Options): GraphModelWriter {
   const prefix = `StatefulPartitionedCall/mobilenetv2_${alpha.toFixed(2)}_${size}`;
   const g = new GraphModelWriter('input_1', [size, size, 3]);
   let k = seed;
   const nhwc = { data_format: stringAttr('NHWC'), dilations: intsAttr(1, 1, 1, 1) };
   // Weights scaled by fan-in so that activations neither vanish nor saturate through 17 blocks.
-  const conv = (name: string, x: string, cin: number, cout: number, kernel: number, stride: number, relu: boolean, padding = 'SAME') => {
-    const filter = g.constant(`${prefix}/${name}/Conv2D/ReadVariableOp`, [kernel, kernel, cin, cout], seededValues(kernel * kernel * cin * cout, k++, Math.sqrt(3 / (kernel * kernel * cin))));
+  const conv = (
+    name: string,
+    x: string,
+    cin: number,
+    cout: number,
+    kernel: number,
+    stride: number,
+    relu: boolean,
+    padding = 'SAME',
+  ) => {
+    const filter = g.constant(
+      `${prefix}/${name}/Conv2D/ReadVariableOp`,
+      [kernel, kernel, cin, cout],
+      seededValues(kernel * kernel * cin * cout, k++, Math.sqrt(3 / (kernel * kernel * cin))),
+    );
     const bias = g.constant(`${prefix}/${name}/BiasAdd/ReadVariableOp`, [cout], seededValues(cout, k++, 0.1));
     const fused = relu ? fusedAttr('BiasAdd', 'Relu6') : fusedAttr('BiasAdd');
-    return g.node(`${prefix}/${name}${relu ? '_relu/Relu6' : '_BN/FusedBatchNormV3'}`, '_FusedConv2D', [x, filter, bias], { ...nhwc, strides: intsAttr(1, stride, stride, 1), padding: stringAttr(padding), num_args: { i: '1' }, fused_ops: fused, epsilon: { f: 0 } });
+    return g.node(
+      `${prefix}/${name}${relu ? '_relu/Relu6' : '_BN/FusedBatchNormV3'}`,
+      '_FusedConv2D',
+      [x, filter, bias],
+      {
+        ...nhwc,
+        strides: intsAttr(1, stride, stride, 1),
+        padding: stringAttr(padding),
+        num_args: { i: '1' },
+        fused_ops: fused,
+        epsilon: { f: 0 },
+      },
+    );
   };
   const depthwise = (name: string, x: string, channels: number, stride: number) => {
-    const filter = g.constant(`${prefix}/${name}/depthwise/ReadVariableOp`, [3, 3, channels, 1], seededValues(9 * channels, k++, Math.sqrt(3 / 9)));
-    const bias = g.constant(`${prefix}/${name}_BN/FusedBatchNormV3/Offset`, [channels], seededValues(channels, k++, 0.1));
-    return g.node(`${prefix}/${name}_relu/Relu6`, 'FusedDepthwiseConv2dNative', [x, filter, bias], { ...nhwc, strides: intsAttr(1, stride, stride, 1), padding: stringAttr(stride === 2 ? 'VALID' : 'SAME'), num_args: { i: '1' }, fused_ops: fusedAttr('BiasAdd', 'Relu6') });
+    const filter = g.constant(
+      `${prefix}/${name}/depthwise/ReadVariableOp`,
+      [3, 3, channels, 1],
+      seededValues(9 * channels, k++, Math.sqrt(3 / 9)),
+    );
+    const bias = g.constant(
+      `${prefix}/${name}_BN/FusedBatchNormV3/Offset`,
+      [channels],
+      seededValues(channels, k++, 0.1),
+    );
+    return g.node(`${prefix}/${name}_relu/Relu6`, 'FusedDepthwiseConv2dNative', [x, filter, bias], {
+      ...nhwc,
+      strides: intsAttr(1, stride, stride, 1),
+      padding: stringAttr(stride === 2 ? 'VALID' : 'SAME'),
+      num_args: { i: '1' },
+      fused_ops: fusedAttr('BiasAdd', 'Relu6'),
+    });
   };
   const first = divisible(32 * alpha);
   let x = conv('Conv1', 'input_1', 3, first, 3, 2, true);
@@ -114,7 +175,13 @@ export function mobileNetV2Graph({ size, alpha, blocks = KERAS_BLOCKS, classes, 
       let y = x;
       const expanded = channels * t;
       if (t !== 1) y = conv(`${name}_expand`, y, channels, expanded, 1, 1, true);
-      if (stride === 2) y = g.node(`${prefix}/${name}_pad/Pad`, 'Pad', [y, g.constant(`${prefix}/${name}_pad/Pad/paddings`, [4, 2], [0, 0, 0, 1, 0, 1, 0, 0], 'int32')], { Tpaddings: { type: 'DT_INT32' } });
+      if (stride === 2)
+        y = g.node(
+          `${prefix}/${name}_pad/Pad`,
+          'Pad',
+          [y, g.constant(`${prefix}/${name}_pad/Pad/paddings`, [4, 2], [0, 0, 0, 1, 0, 1, 0, 0], 'int32')],
+          { Tpaddings: { type: 'DT_INT32' } },
+        );
       y = depthwise(`${name}_depthwise`, y, expanded, stride);
       y = conv(`${name}_project`, y, expanded, out, 1, 1, false);
       x = stride === 1 && out === channels ? g.node(`${prefix}/${name}_add/add`, 'AddV2', [x, y]) : y;
@@ -124,10 +191,23 @@ export function mobileNetV2Graph({ size, alpha, blocks = KERAS_BLOCKS, classes, 
   const last = alpha > 1 ? divisible(1280 * alpha) : 1280;
   x = conv('Conv_1', x, channels, last, 1, 1, true, 'VALID');
   const axes = g.constant(`${prefix}/global_average_pooling2d/Mean/reduction_indices`, [2], [1, 2], 'int32');
-  x = g.node(`${prefix}/global_average_pooling2d/Mean`, 'Mean', [x, axes], { keep_dims: { b: false }, Tidx: { type: 'DT_INT32' } });
-  const w = g.constant(`${prefix}/predictions/MatMul/ReadVariableOp`, [last, classes], seededValues(last * classes, k++, Math.sqrt(3 / last)));
+  x = g.node(`${prefix}/global_average_pooling2d/Mean`, 'Mean', [x, axes], {
+    keep_dims: { b: false },
+    Tidx: { type: 'DT_INT32' },
+  });
+  const w = g.constant(
+    `${prefix}/predictions/MatMul/ReadVariableOp`,
+    [last, classes],
+    seededValues(last * classes, k++, Math.sqrt(3 / last)),
+  );
   const b = g.constant(`${prefix}/predictions/BiasAdd/ReadVariableOp`, [classes], seededValues(classes, k++, 0.1));
-  x = g.node(`${prefix}/predictions/BiasAdd`, '_FusedMatMul', [x, w, b], { transpose_a: { b: false }, transpose_b: { b: false }, num_args: { i: '1' }, fused_ops: fusedAttr('BiasAdd'), epsilon: { f: 0 } });
+  x = g.node(`${prefix}/predictions/BiasAdd`, '_FusedMatMul', [x, w, b], {
+    transpose_a: { b: false },
+    transpose_b: { b: false },
+    num_args: { i: '1' },
+    fused_ops: fusedAttr('BiasAdd'),
+    epsilon: { f: 0 },
+  });
   g.node('Identity', 'Softmax', [x]);
   return g;
 }

@@ -40,7 +40,9 @@ export async function makeImageFolder(dir: string, source: string, cats = 12): P
   ];
   for (const [name, f] of patterns) {
     const path = join(dir, `${name}.png`);
-    await sharp(pattern(size, f), { raw: { width: size, height: size, channels: 3 } }).png().toFile(path);
+    await sharp(pattern(size, f), { raw: { width: size, height: size, channels: 3 } })
+      .png()
+      .toFile(path);
     paths.push(path);
   }
   return paths.sort();

@@ -22,7 +22,10 @@ export function layersFor(config: KerasModelConfig, seed = 1): H5Layer[] {
     weights: (s.weights ?? []).map((w, k) => ({
       name: `${s.layer.name}/${w.name}:0`,
       shape: w.shape,
-      data: seededValues(w.shape.reduce((a, b) => a * b, 1), seed * 1000 + i * 10 + k),
+      data: seededValues(
+        w.shape.reduce((a, b) => a * b, 1),
+        seed * 1000 + i * 10 + k,
+      ),
     })),
   }));
 }
@@ -38,7 +41,11 @@ export interface H5Layer {
  * hold), or, with `fullModel`, a full-model file: its config in `model_config` and the
  * weights under `model_weights`. The tests and the benchmark make their files with it.
  */
-export async function writeKerasH5(path: string, layers: H5Layer[], options: { splitLayerNames?: boolean; fullModel?: KerasModelConfig } = {}): Promise<void> {
+export async function writeKerasH5(
+  path: string,
+  layers: H5Layer[],
+  options: { splitLayerNames?: boolean; fullModel?: KerasModelConfig } = {},
+): Promise<void> {
   const h5 = await loadH5wasm();
   const file = new h5.File(path, 'w');
   let root: any = file;
@@ -56,11 +63,15 @@ export async function writeKerasH5(path: string, layers: H5Layer[], options: { s
   }
   for (const layer of layers) {
     const group = root.create_group(layer.name);
-    group.create_attribute('weight_names', layer.weights.map((w) => w.name));
+    group.create_attribute(
+      'weight_names',
+      layer.weights.map((w) => w.name),
+    );
     for (const w of layer.weights) {
       const parts = w.name.split('/');
       let parent = group;
-      for (const part of parts.slice(0, -1)) parent = parent.keys().includes(part) ? parent.get(part) : parent.create_group(part);
+      for (const part of parts.slice(0, -1))
+        parent = parent.keys().includes(part) ? parent.get(part) : parent.create_group(part);
       parent.create_dataset({ name: parts[parts.length - 1], data: w.data, shape: w.shape, dtype: '<f' });
     }
   }

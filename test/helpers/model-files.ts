@@ -58,7 +58,10 @@ const NESTED = new Set(['Model', 'Functional', 'Sequential']);
 
 const inboundOut = (nodes: any[][]) =>
   nodes.map((node) => ({
-    args: node.map(([name, n, t]: any[]) => ({ class_name: '__keras_tensor__', config: { shape: null, dtype: 'float32', keras_history: [name, n, t] } })),
+    args: node.map(([name, n, t]: any[]) => ({
+      class_name: '__keras_tensor__',
+      config: { shape: null, dtype: 'float32', keras_history: [name, n, t] },
+    })),
     kwargs: {},
   }));
 
@@ -68,17 +71,30 @@ export function toKeras3Config(config: any): any {
     // A nested model keeps its place in the graph and its own layers, written the same way.
     if (NESTED.has(layer.class_name)) {
       const inner = toKeras3Config(layer);
-      return { ...inner, ...(layer.inbound_nodes ? { name: layer.name, inbound_nodes: inboundOut(layer.inbound_nodes) } : {}) };
+      return {
+        ...inner,
+        ...(layer.inbound_nodes ? { name: layer.name, inbound_nodes: inboundOut(layer.inbound_nodes) } : {}),
+      };
     }
-    const cfg = { ...layer.config, dtype: { module: 'keras', class_name: 'DTypePolicy', config: { name: 'float32' }, registered_name: null } };
+    const cfg = {
+      ...layer.config,
+      dtype: { module: 'keras', class_name: 'DTypePolicy', config: { name: 'float32' }, registered_name: null },
+    };
     if (cfg.batch_input_shape) {
       cfg.batch_shape = cfg.batch_input_shape;
       delete cfg.batch_input_shape;
     }
     for (const [key, value] of Object.entries(cfg)) {
-      if (key.endsWith('_initializer') && value && typeof value === 'object') cfg[key] = { module: 'keras.initializers', ...(value as object), registered_name: null };
+      if (key.endsWith('_initializer') && value && typeof value === 'object')
+        cfg[key] = { module: 'keras.initializers', ...(value as object), registered_name: null };
     }
-    const out: any = { module: 'keras.layers', class_name: layer.class_name, config: cfg, registered_name: null, build_config: { input_shape: null } };
+    const out: any = {
+      module: 'keras.layers',
+      class_name: layer.class_name,
+      config: cfg,
+      registered_name: null,
+      build_config: { input_shape: null },
+    };
     if (layer.inbound_nodes) {
       out.name = layer.name;
       out.inbound_nodes = inboundOut(layer.inbound_nodes);
@@ -93,7 +109,9 @@ export function toKeras3Config(config: any): any {
     config: {
       ...config.config,
       layers: config.config.layers.map(layerOut),
-      ...(config.config.input_layers ? { input_layers: single(config.config.input_layers), output_layers: single(config.config.output_layers) } : {}),
+      ...(config.config.input_layers
+        ? { input_layers: single(config.config.input_layers), output_layers: single(config.config.output_layers) }
+        : {}),
     },
     registered_name: null,
   };
@@ -113,7 +131,14 @@ export async function saveKeras3(model: tfl.LayersModel, path: string): Promise<
       if ('layers' in layer) writeLayers(own, (layer as tfl.LayersModel).layers);
       else {
         const vars = own.create_group('vars');
-        layer.weights.forEach((w, i) => vars.create_dataset({ name: String(i), data: w.read().dataSync() as Float32Array, shape: w.shape as number[], dtype: '<f' }));
+        layer.weights.forEach((w, i) =>
+          vars.create_dataset({
+            name: String(i),
+            data: w.read().dataSync() as Float32Array,
+            shape: w.shape as number[],
+            dtype: '<f',
+          }),
+        );
       }
     }
   };

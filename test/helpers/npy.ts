@@ -1,7 +1,8 @@
 /** Reads .npy files back, so tests can check what cnnviz wrote. */
 export function parseNpy(bytes: Uint8Array): { shape: number[]; descr: string; data: Float32Array } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (bytes[0] !== 0x93 || String.fromCharCode(...bytes.subarray(1, 6)) !== 'NUMPY') throw new Error('not an .npy file');
+  if (bytes[0] !== 0x93 || String.fromCharCode(...bytes.subarray(1, 6)) !== 'NUMPY')
+    throw new Error('not an .npy file');
   const headerLength = view.getUint16(8, true);
   const header = new TextDecoder().decode(bytes.subarray(10, 10 + headerLength));
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1] ?? '';

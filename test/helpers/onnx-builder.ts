@@ -35,7 +35,9 @@ function attribute(name: string, value: Attr) {
   return { name, type: A.FLOAT, f: value.float };
 }
 
-const dims = (shape: Array<number | string>) => ({ dim: shape.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) });
+const dims = (shape: Array<number | string>) => ({
+  dim: shape.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })),
+});
 
 export interface GraphSpec {
   input: { name: string; shape: Array<number | string> };
@@ -53,8 +55,14 @@ export function onnxModelBytes(spec: GraphSpec): Uint8Array {
   const external: Buffer[] = [];
   let offset = 0;
   const initializer = (spec.initializers ?? []).map((t) => {
-    const raw = t.int64 ? Buffer.from(BigInt64Array.from(t.values as number[], (v) => BigInt(v)).buffer) : Buffer.from(Float32Array.from(t.values).buffer);
-    const base = { name: t.name, dims: t.dims, dataType: t.int64 ? onnx.TensorProto.DataType.INT64 : onnx.TensorProto.DataType.FLOAT };
+    const raw = t.int64
+      ? Buffer.from(BigInt64Array.from(t.values as number[], (v) => BigInt(v)).buffer)
+      : Buffer.from(Float32Array.from(t.values).buffer);
+    const base = {
+      name: t.name,
+      dims: t.dims,
+      dataType: t.int64 ? onnx.TensorProto.DataType.INT64 : onnx.TensorProto.DataType.FLOAT,
+    };
     if (!spec.external || t.int64) return onnx.TensorProto.create({ ...base, rawData: raw });
     external.push(raw);
     const tensor = onnx.TensorProto.create({
@@ -71,18 +79,37 @@ export function onnxModelBytes(spec: GraphSpec): Uint8Array {
   });
   if (spec.external) writeFileSync(`${spec.external.dir}/${spec.external.file}`, Buffer.concat(external));
   const node = spec.nodes.map((n) =>
-    onnx.NodeProto.create({ opType: n.op, name: n.name, input: n.inputs, output: [n.output ?? n.name], attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attribute(k, v)) }),
+    onnx.NodeProto.create({
+      opType: n.op,
+      name: n.name,
+      input: n.inputs,
+      output: [n.output ?? n.name],
+      attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attribute(k, v)),
+    }),
   );
   const outputs = spec.outputs ?? [spec.nodes.at(-1)!.output ?? spec.nodes.at(-1)!.name];
   const graph = onnx.GraphProto.create({
     name: 'test_graph',
     node,
     initializer,
-    input: [{ name: spec.input.name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: dims(spec.input.shape) } } }],
+    input: [
+      {
+        name: spec.input.name,
+        type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: dims(spec.input.shape) } },
+      },
+    ],
     output: outputs.map((name) => ({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } })),
-    valueInfo: Object.entries(spec.valueInfo ?? {}).map(([name, shape]) => ({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: dims(shape) } } })),
+    valueInfo: Object.entries(spec.valueInfo ?? {}).map(([name, shape]) => ({
+      name,
+      type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT, shape: dims(shape) } },
+    })),
   });
-  const model = onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: 13 }], producerName: 'cnnviz tests', graph });
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: 13 }],
+    producerName: 'cnnviz tests',
+    graph,
+  });
   return onnx.ModelProto.encode(model).finish();
 }
 

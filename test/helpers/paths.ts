@@ -14,7 +14,8 @@ export const TINY_VGG = join(SHARED, 'models', 'tiny-vgg', 'model.json');
 export function withTinyVgg(): jest.It {
   if (existsSync(TINY_VGG)) return test;
   // Under CI ../shared is laid beside the clone: its absence is a failure, not a skip.
-  if (process.env.CI === 'true') throw new Error(`CI=true and ${TINY_VGG} is absent: the shared tiny-vgg tests must run`);
+  if (process.env.CI === 'true')
+    throw new Error(`CI=true and ${TINY_VGG} is absent: the shared tiny-vgg tests must run`);
   console.log(`skipping tiny-vgg tests: ${TINY_VGG} is absent (it lives in ../shared beside the checkout)`);
   return test.skip;
 }

@@ -36,8 +36,12 @@ export function floatToHalf(value: number): number {
 export type QuantizeAs = 'uint8' | 'uint16' | 'float16';
 
 /** The stored bytes and the manifest's quantization entry for one weight. */
-export function quantize(data: Float32Array, as: QuantizeAs): { bytes: Uint8Array; quantization: { dtype: QuantizeAs; min?: number; scale?: number } } {
-  if (as === 'float16') return { bytes: new Uint8Array(Uint16Array.from(data, floatToHalf).buffer), quantization: { dtype: 'float16' } };
+export function quantize(
+  data: Float32Array,
+  as: QuantizeAs,
+): { bytes: Uint8Array; quantization: { dtype: QuantizeAs; min?: number; scale?: number } } {
+  if (as === 'float16')
+    return { bytes: new Uint8Array(Uint16Array.from(data, floatToHalf).buffer), quantization: { dtype: 'float16' } };
   const quantMax = as === 'uint8' ? 255 : 65535;
   let [min, max] = [Math.min(...data), Math.max(...data)];
   const scale = (max - min) / quantMax || 1;
@@ -47,7 +51,9 @@ export function quantize(data: Float32Array, as: QuantizeAs): { bytes: Uint8Arra
     min = -quantizedMin * scale;
     max = quantMax * scale + min;
   }
-  const q = Array.from(data, (v) => Math.min(quantMax, Math.max(0, Math.round((Math.min(max, Math.max(min, v)) - min) / scale))));
+  const q = Array.from(data, (v) =>
+    Math.min(quantMax, Math.max(0, Math.round((Math.min(max, Math.max(min, v)) - min) / scale))),
+  );
   const bytes = as === 'uint8' ? Uint8Array.from(q) : new Uint8Array(Uint16Array.from(q).buffer);
   return { bytes, quantization: { dtype: as, min, scale } };
 }
@@ -61,7 +67,9 @@ export function quantizeModelJson(modelJson: string, kind: QuantizeAs): string {
   const parts: Uint8Array[] = [];
   group.weights = group.weights.map((spec: { shape: number[] }) => {
     const count = spec.shape.reduce((x, y) => x * y, 1);
-    const values = new Float32Array(source.buffer.slice(source.byteOffset + offset, source.byteOffset + offset + count * 4));
+    const values = new Float32Array(
+      source.buffer.slice(source.byteOffset + offset, source.byteOffset + offset + count * 4),
+    );
     offset += count * 4;
     const q = quantize(values, kind);
     parts.push(q.bytes);

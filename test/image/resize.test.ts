@@ -1,6 +1,6 @@
 import { pilNearestIndices, resizeArea, resizeImage, resizeNearest } from '../../src/image/resize.js';
 
-test("nearest picks the source pixels PIL picks: floor((i + 0.5) * src / dst)", () => {
+test('nearest picks the source pixels PIL picks: floor((i + 0.5) * src / dst)', () => {
   // Chelsea is 451x300; Keras' load_img(target_size=(224, 224)) samples these columns.
   const xs = pilNearestIndices(451, 224);
   expect(xs[0]).toBe(1);

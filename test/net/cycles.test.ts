@@ -39,12 +39,26 @@ test.each([
       mkdirSync(folder);
       const T = { T: { type: 'DT_FLOAT' } };
       const node = [
-        { name: 'input', op: 'Placeholder', attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [{ size: '-1' }, { size: '8' }, { size: '8' }, { size: '3' }] } } } },
+        {
+          name: 'input',
+          op: 'Placeholder',
+          attr: {
+            dtype: { type: 'DT_FLOAT' },
+            shape: { shape: { dim: [{ size: '-1' }, { size: '8' }, { size: '8' }, { size: '3' }] } },
+          },
+        },
         { name: 'a', op: 'Relu', input: ['c'], attr: T },
         { name: 'b', op: 'AddV2', input: ['input', 'a'], attr: T },
         { name: 'c', op: 'Relu', input: ['b'], attr: T },
       ];
-      writeFileSync(join(folder, 'model.json'), JSON.stringify({ format: 'graph-model', modelTopology: { node, library: {}, versions: {} }, weightsManifest: [] }));
+      writeFileSync(
+        join(folder, 'model.json'),
+        JSON.stringify({
+          format: 'graph-model',
+          modelTopology: { node, library: {}, versions: {} },
+          weightsManifest: [],
+        }),
+      );
       return join(folder, 'model.json');
     },
     'a -> b -> c -> a',
@@ -52,6 +66,8 @@ test.each([
 ])('%s: one line naming the ring, exit 2', async (_format, make, ring) => {
   const model = make();
   const { code, stderr } = await cnnviz(['summary', '--model', model]);
-  expect(stderr).toBe(`cnnviz: '${model}' is no network cnnviz can run: its layers feed each other in a cycle (${ring})\n`);
+  expect(stderr).toBe(
+    `cnnviz: '${model}' is no network cnnviz can run: its layers feed each other in a cycle (${ring})\n`,
+  );
   expect(code).toBe(2);
 });

@@ -20,7 +20,15 @@ function chain(input: number, layers: Array<[string, LayerRole, number]>): Net {
     mapShape: [size, size, 4],
     params: 0,
   }));
-  return { name: 'chain', format: 'test', layers: net, input: [input, input, 3], params: { total: 0 }, unknown: [], sequential: true };
+  return {
+    name: 'chain',
+    format: 'test',
+    layers: net,
+    input: [input, input, 3],
+    params: { total: 0 },
+    unknown: [],
+    sequential: true,
+  };
 }
 
 test('VGG16 keeps its five blocks: block1_conv2, block2_conv2, block3_conv3, block4_conv3, block5_conv3', () => {

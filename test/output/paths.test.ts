@@ -14,9 +14,17 @@ import { writeOnnxModel } from '../helpers/onnx-builder.js';
 
 test('a path below the output folder is taken; one leading out of it is refused', () => {
   expect(outputPath('out', 'relu_2_2', 'channel-003.png')).toBe(join('out', 'relu_2_2', 'channel-003.png'));
-  for (const escape of [['relu', 'channel-/../../../../ESCAPED.png'], ['..', 'x.png'], ['/etc/passwd'], ['a/../../b.png'], ['.']]) {
+  for (const escape of [
+    ['relu', 'channel-/../../../../ESCAPED.png'],
+    ['..', 'x.png'],
+    ['/etc/passwd'],
+    ['a/../../b.png'],
+    ['.'],
+  ]) {
     expect(() => outputPath('out', ...escape)).toThrow(CnnvizError);
-    expect(() => outputPath('out', ...escape)).toThrow(/^refusing to write '.*': it is outside the output folder 'out'$/);
+    expect(() => outputPath('out', ...escape)).toThrow(
+      /^refusing to write '.*': it is outside the output folder 'out'$/,
+    );
   }
 });
 
@@ -32,9 +40,21 @@ test('a long layer name becomes a file name of at most 96 characters, told apart
 test('a node named with 300 characters draws to a short file name; the line names the whole node', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'cnnviz-long-name-'));
   const name = `encoder/${'stage'.repeat(58)}/relu`;
-  const model = writeOnnxModel(join(dir, 'long.onnx'), { input: { name: 'x', shape: [1, 3, 8, 8] }, nodes: [{ op: 'Relu', name, inputs: ['x'] }] });
+  const model = writeOnnxModel(join(dir, 'long.onnx'), {
+    input: { name: 'x', shape: [1, 3, 8, 8] },
+    nodes: [{ op: 'Relu', name, inputs: ['x'] }],
+  });
   const out = join(dir, 'out');
-  const { code, stdout, stderr } = await cnnviz(['featuremaps', join(FIXTURES, 'onnx', 'cat64.png'), '--model', model, '--layer', name, '-o', out]);
+  const { code, stdout, stderr } = await cnnviz([
+    'featuremaps',
+    join(FIXTURES, 'onnx', 'cat64.png'),
+    '--model',
+    model,
+    '--layer',
+    name,
+    '-o',
+    out,
+  ]);
   expect(stderr).not.toMatch(/ENAMETOOLONG|unexpected/);
   expect(code).toBe(0);
   const [file] = readdirSync(out);

@@ -20,13 +20,29 @@ const MODEL = writeOnnxModel(join(dir, 'nan.onnx'), {
     { op: 'Relu', name: 'relu', inputs: ['conv'] },
   ],
 });
-const NOTICE = "cnnviz: conv is the first drawn layer with non-finite values (NaN or infinity): 64 of 128 for";
+const NOTICE = 'cnnviz: conv is the first drawn layer with non-finite values (NaN or infinity): 64 of 128 for';
 
 test('featuremaps says which layer first, in the network, and how many; the map is crossed out, the other drawn', async () => {
   const out = join(dir, 'maps');
-  const { code, stderr } = await cnnviz(['featuremaps', CAT64, '--model', MODEL, '--layer', 'relu', 'conv', '--size', '8x8', '--preprocess', 'unit', '-o', out]);
+  const { code, stderr } = await cnnviz([
+    'featuremaps',
+    CAT64,
+    '--model',
+    MODEL,
+    '--layer',
+    'relu',
+    'conv',
+    '--size',
+    '8x8',
+    '--preprocess',
+    'unit',
+    '-o',
+    out,
+  ]);
   expect(code).toBe(0);
-  expect(stderr.split('\n').filter((l) => l.includes('non-finite'))).toEqual([`${NOTICE} '${CAT64}'; maps holding them are crossed out`]);
+  expect(stderr.split('\n').filter((l) => l.includes('non-finite'))).toEqual([
+    `${NOTICE} '${CAT64}'; maps holding them are crossed out`,
+  ]);
   const png = readPng(join(out, 'cat64-conv.png'));
   // Tile 0 (NaN) from (2, 2), 64 pixels: a white dash on its diagonal; tile 1 (finite) has no such cross.
   const at = (x: number, y: number) => png.data[(y * png.width + x) * 4];
@@ -39,18 +55,55 @@ test('featuremaps says which layer first, in the network, and how many; the map 
 });
 
 test('the report shows n/a for the mean and says it; examples rank the finite channel and say the rest', async () => {
-  const report = await cnnviz(['report', CAT64, '--model', MODEL, '--layer', 'conv', '--size', '8x8', '-o', join(dir, 'report')]);
+  const report = await cnnviz([
+    'report',
+    CAT64,
+    '--model',
+    MODEL,
+    '--layer',
+    'conv',
+    '--size',
+    '8x8',
+    '-o',
+    join(dir, 'report'),
+  ]);
   expect(report.code).toBe(0);
   expect(report.stderr).toContain(NOTICE);
   expect(readFileSync(join(dir, 'report', 'index.html'), 'utf8')).toContain('mean activation 0.');
 
   const photos = mkdtempSync(join(dir, 'photos-'));
   writeFileSync(join(photos, 'a.png'), readFileSync(CAT64));
-  const examples = await cnnviz(['examples', photos, '--model', MODEL, '--layer', 'conv', '--size', '8x8', '-o', join(dir, 'ex')]);
-  expect(examples.stderr).toContain(`conv gave non-finite values (NaN or infinity) for 1 image, first '${join(photos, 'a.png')}'; such scores rank nowhere`);
+  const examples = await cnnviz([
+    'examples',
+    photos,
+    '--model',
+    MODEL,
+    '--layer',
+    'conv',
+    '--size',
+    '8x8',
+    '-o',
+    join(dir, 'ex'),
+  ]);
+  expect(examples.stderr).toContain(
+    `conv gave non-finite values (NaN or infinity) for 1 image, first '${join(photos, 'a.png')}'; such scores rank nowhere`,
+  );
   expect(examples.code).toBe(0);
   const json = JSON.parse(readFileSync(join(dir, 'ex', 'conv', 'examples.json'), 'utf8'));
   expect(json.channels.map((c: { examples: unknown[] }) => c.examples.length)).toEqual([0, 1]);
-  const linked = await cnnviz(['report', CAT64, '--model', MODEL, '--layer', 'conv', '--size', '8x8', '--examples', join(dir, 'ex'), '-o', join(dir, 'report2')]);
+  const linked = await cnnviz([
+    'report',
+    CAT64,
+    '--model',
+    MODEL,
+    '--layer',
+    'conv',
+    '--size',
+    '8x8',
+    '--examples',
+    join(dir, 'ex'),
+    '-o',
+    join(dir, 'report2'),
+  ]);
   expect(linked.code).toBe(0);
 });

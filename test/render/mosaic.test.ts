@@ -1,6 +1,11 @@
 import { makeMosaic, mosaicGeometry, scaleForMinSize } from '../../src/render/mosaic.js';
 
-const tile = (value: number, w = 2, h = 2) => ({ width: w, height: h, channels: 3 as const, data: new Uint8Array(w * h * 3).fill(value) });
+const tile = (value: number, w = 2, h = 2) => ({
+  width: w,
+  height: h,
+  channels: 3 as const,
+  data: new Uint8Array(w * h * 3).fill(value),
+});
 
 test('64 tiles make an 8x8 grid; other counts a near-square one', () => {
   expect(mosaicGeometry(64, 10, 10)).toMatchObject({ rows: 8, cols: 8 });
@@ -15,7 +20,12 @@ test('the size counts tiles, scale and padding around and between them', () => {
 });
 
 test('tiles land at their grid cells, enlarged by nearest neighbour, on the pad colour', () => {
-  const mosaic = makeMosaic([tile(10, 1, 1), tile(20, 1, 1), tile(30, 1, 1)], { nrow: 2, padding: 1, scale: 2, padValue: 200 });
+  const mosaic = makeMosaic([tile(10, 1, 1), tile(20, 1, 1), tile(30, 1, 1)], {
+    nrow: 2,
+    padding: 1,
+    scale: 2,
+    padValue: 200,
+  });
   expect([mosaic.width, mosaic.height]).toEqual([7, 7]);
   const at = (x: number, y: number) => Array.from(mosaic.data.subarray((y * 7 + x) * 3, (y * 7 + x) * 3 + 3));
   expect(at(0, 0)).toEqual([200, 200, 200]);
@@ -37,5 +47,7 @@ test('grey tiles make a one-channel mosaic; a 2x2 tile enlarged 3x fills 6x6 pix
   const grey = { width: 2, height: 2, channels: 1 as const, data: Uint8Array.of(1, 2, 3, 4) };
   const mosaic = makeMosaic([grey], { padding: 0, scale: 3 });
   expect([mosaic.channels, mosaic.width, mosaic.height]).toEqual([1, 6, 6]);
-  expect(Array.from(mosaic.data)).toEqual([1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 3, 3, 3, 4, 4, 4, 3, 3, 3, 4, 4, 4]);
+  expect(Array.from(mosaic.data)).toEqual([
+    1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 3, 3, 3, 4, 4, 4, 3, 3, 3, 4, 4, 4,
+  ]);
 });

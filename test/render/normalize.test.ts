@@ -17,7 +17,11 @@ test('a feature-map tile is the map scaled by its range and looked up in the tab
   // 2x2 map, 3 channels (channels-last); channel 2 is dead (constant).
   const activation = Float32Array.of(0, 5, 7, 1, -5, 7, 2, 0, 7, 3, 5, 7);
   const ranges = channelRanges(activation, 3);
-  expect(ranges).toEqual([[0, 3], [-5, 5], [7, 7]]);
+  expect(ranges).toEqual([
+    [0, 3],
+    [-5, 5],
+    [7, 7],
+  ]);
   for (const name of ['gray', 'viridis'] as const) {
     const lut = colormapLut(name);
     for (const channel of [0, 1, 2]) {
@@ -34,7 +38,13 @@ test("'layer' normalisation puts every map on the layer's range, so weak maps st
   // 1x1 maps, 2 channels: a weak (1) and a strong (4) activation.
   const activation = Float32Array.of(0, 0, 1, 4);
   const grid = (normalize: 'map' | 'layer') =>
-    featureMapGrid(activation, [2, 1, 2], { channels: [0, 1], normalize, lut: colormapLut('gray'), minTile: 1, padding: 0 });
+    featureMapGrid(activation, [2, 1, 2], {
+      channels: [0, 1],
+      normalize,
+      lut: colormapLut('gray'),
+      minTile: 1,
+      padding: 0,
+    });
   expect(Array.from(grid('map').data)).toEqual([0, 0, 255, 255]);
   expect(Array.from(grid('layer').data)).toEqual([0, 0, 64, 255]);
 });

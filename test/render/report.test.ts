@@ -18,10 +18,42 @@ const hostileData = (): ReportData => ({
   weights: HOSTILE,
   engine: HOSTILE,
   input: { image: HOSTILE, source: HOSTILE, width: 8, height: 8, preprocessing: HOSTILE },
-  summary: { name: HOSTILE, format: HOSTILE, rows: [{ index: 0, depth: 1, name: HOSTILE, type: HOSTILE, outputShape: HOSTILE, params: null, connectedTo: [HOSTILE] }], totalParams: 0, unknownLayers: [HOSTILE], sequential: true },
+  summary: {
+    name: HOSTILE,
+    format: HOSTILE,
+    rows: [
+      { index: 0, depth: 1, name: HOSTILE, type: HOSTILE, outputShape: HOSTILE, params: null, connectedTo: [HOSTILE] },
+    ],
+    totalParams: 0,
+    unknownLayers: [HOSTILE],
+    sequential: true,
+  },
   filters: { image: HOSTILE, layer: HOSTILE, caption: HOSTILE },
-  layers: [{ name: HOSTILE, outputShape: HOSTILE, image: HOSTILE, imageSize: [10, 10], shown: 1, total: 1, normalize: HOSTILE, meanActivation: NaN, deadShare: 0, tiles: [[0, 0, 0, 10, 10]] }],
-  examples: [{ layer: HOSTILE, score: HOSTILE, images: 3, top: 1, overview: HOSTILE, note: HOSTILE, channels: [{ channel: 0, picture: HOSTILE, best: null }] }],
+  layers: [
+    {
+      name: HOSTILE,
+      outputShape: HOSTILE,
+      image: HOSTILE,
+      imageSize: [10, 10],
+      shown: 1,
+      total: 1,
+      normalize: HOSTILE,
+      meanActivation: NaN,
+      deadShare: 0,
+      tiles: [[0, 0, 0, 10, 10]],
+    },
+  ],
+  examples: [
+    {
+      layer: HOSTILE,
+      score: HOSTILE,
+      images: 3,
+      top: 1,
+      overview: HOSTILE,
+      note: HOSTILE,
+      channels: [{ channel: 0, picture: HOSTILE, best: null }],
+    },
+  ],
 });
 
 test('a hostile string in every field comes out escaped, never as markup', () => {
@@ -40,21 +72,56 @@ describe('report --examples reads examples.json as input', () => {
   const folder = join(root, 'examples', 'block1_conv2');
   mkdirSync(folder, { recursive: true });
   const file = (channel: unknown, layer = 'block1_conv2', score: unknown = 1.5, model = 'vgg16') =>
-    writeFileSync(join(folder, 'examples.json'), JSON.stringify({ model, layer, score: 'max', images: 1, channels: [{ channel, examples: [{ image: 'a.png', score, y: 0, x: 0, box: [0, 0, 3, 3] }] }] }));
+    writeFileSync(
+      join(folder, 'examples.json'),
+      JSON.stringify({
+        model,
+        layer,
+        score: 'max',
+        images: 1,
+        channels: [{ channel, examples: [{ image: 'a.png', score, y: 0, x: 0, box: [0, 0, 3, 3] }] }],
+      }),
+    );
 
   test('a channel that is markup: refused in one line, exit 2, no report', async () => {
     file(HOSTILE);
     const out = join(root, 'r1');
-    const { code, stderr } = await cnnviz(['report', CAT, '--weights', 'none', '--blocks', '1', '--examples', join(root, 'examples'), '-o', out]);
-    expect(stderr).toMatch(/^cnnviz: --examples .*: '.*examples\.json' is not an examples file cnnviz wrote \(channels\[0\]\.channel: Invalid input: expected number, received string\)\n$/);
+    const { code, stderr } = await cnnviz([
+      'report',
+      CAT,
+      '--weights',
+      'none',
+      '--blocks',
+      '1',
+      '--examples',
+      join(root, 'examples'),
+      '-o',
+      out,
+    ]);
+    expect(stderr).toMatch(
+      /^cnnviz: --examples .*: '.*examples\.json' is not an examples file cnnviz wrote \(channels\[0\]\.channel: Invalid input: expected number, received string\)\n$/,
+    );
     expect(code).toBe(2);
   });
 
   test('a layer name that is markup, a null score and another model: the page shows them escaped, says so, and does not crash', async () => {
     file(0, HOSTILE, null, 'someone-elses-model');
     const out = join(root, 'r2');
-    const { code, stderr } = await cnnviz(['report', CAT, '--weights', 'none', '--blocks', '1', '--examples', join(root, 'examples'), '-o', out]);
-    expect(stderr).toContain("These examples were found with the model 'someone-elses-model', not 'vgg16', the model of this report.");
+    const { code, stderr } = await cnnviz([
+      'report',
+      CAT,
+      '--weights',
+      'none',
+      '--blocks',
+      '1',
+      '--examples',
+      join(root, 'examples'),
+      '-o',
+      out,
+    ]);
+    expect(stderr).toContain(
+      "These examples were found with the model 'someone-elses-model', not 'vgg16', the model of this report.",
+    );
     expect(code).toBe(0);
     const html = readFileSync(join(out, 'index.html'), 'utf8');
     expect(html).not.toContain('<img src=x');

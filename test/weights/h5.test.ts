@@ -11,7 +11,10 @@ const H5_FIXTURES = join(FIXTURES, 'keras-h5');
 /** The kernel make_fixtures.py writes: (i*3 + j + 1) * (c + 1) * (+1 | -1) / 10. */
 function expectedKernel(): number[] {
   const out: number[] = [];
-  for (let i = 0; i < 3; i++) for (let j = 0; j < 3; j++) for (let c = 0; c < 3; c++) for (let f = 0; f < 2; f++) out.push(Math.fround(((i * 3 + j + 1) * (c + 1) * (f === 0 ? 1 : -1)) / 10));
+  for (let i = 0; i < 3; i++)
+    for (let j = 0; j < 3; j++)
+      for (let c = 0; c < 3; c++)
+        for (let f = 0; f < 2; f++) out.push(Math.fround(((i * 3 + j + 1) * (c + 1) * (f === 0 ? 1 : -1)) / 10));
   return out;
 }
 
@@ -62,7 +65,9 @@ test('a file that is not HDF5, or HDF5 without Keras weights, is refused with it
   const f = new h5.File(join(dir, 'plain.h5'), 'w');
   f.create_group('x');
   f.close();
-  await expect(openKerasWeights(join(dir, 'plain.h5'))).rejects.toThrow(/not a Keras weights file: it has no 'layer_names'/);
+  await expect(openKerasWeights(join(dir, 'plain.h5'))).rejects.toThrow(
+    /not a Keras weights file: it has no 'layer_names'/,
+  );
 });
 
 describe('a damaged file says so in one line, without HDF5-DIAG pages', () => {
@@ -71,14 +76,24 @@ describe('a damaged file says so in one line, without HDF5-DIAG pages', () => {
 
   test('the superblock records the end of file: h5py (version 0) and h5wasm files end where it says', async () => {
     expect(superblockEnd(source)).toBe(source.length);
-    await writeKerasH5(join(bad, 'h5wasm.h5'), [{ name: 'a', weights: [{ name: 'a/kernel:0', shape: [2], data: Float32Array.of(1, 2) }] }]);
+    await writeKerasH5(join(bad, 'h5wasm.h5'), [
+      { name: 'a', weights: [{ name: 'a/kernel:0', shape: [2], data: Float32Array.of(1, 2) }] },
+    ]);
     const written = readFileSync(join(bad, 'h5wasm.h5'));
     expect(superblockEnd(written)).toBe(written.length);
   });
 
   test.each([
-    ['cut short (a download that stopped)', (b: Buffer) => b.subarray(0, 3000), /'.*cut\.h5' is truncated: 3,000 of 11,880 bytes; fetch or save it again/],
-    ['with its middle zeroed', (b: Buffer) => Buffer.concat([b.subarray(0, 800), Buffer.alloc(5200), b.subarray(6000)]), /'.*zeroed\.h5' is damaged: HDF5 cannot read it/],
+    [
+      'cut short (a download that stopped)',
+      (b: Buffer) => b.subarray(0, 3000),
+      /'.*cut\.h5' is truncated: 3,000 of 11,880 bytes; fetch or save it again/,
+    ],
+    [
+      'with its middle zeroed',
+      (b: Buffer) => Buffer.concat([b.subarray(0, 800), Buffer.alloc(5200), b.subarray(6000)]),
+      /'.*zeroed\.h5' is damaged: HDF5 cannot read it/,
+    ],
   ])('%s', async (what, damage, message) => {
     const path = join(bad, what.startsWith('cut') ? 'cut.h5' : 'zeroed.h5');
     writeFileSync(path, damage(source));

@@ -52,7 +52,12 @@ test('imagenet weights are downloaded with progress, verified, cached, loaded, a
   expect(progress[progress.length - 1]).toBe(1);
   expect(readdirSync(cache)).toEqual([NOTOP]);
   const file = await openKerasWeights(join(cache, NOTOP));
-  expect(file.read(['block5_conv3']).get('block5_conv3')!.map((w) => w.shape)).toEqual([[3, 3, 512, 512], [512]]);
+  expect(
+    file
+      .read(['block5_conv3'])
+      .get('block5_conv3')!
+      .map((w) => w.shape),
+  ).toEqual([[3, 3, 512, 512], [512]]);
   file.close();
 
   await resolveWeights('imagenet', model, { includeTop: false, env });
@@ -64,7 +69,9 @@ test('a download with the wrong md5 is rejected and leaves nothing in the cache'
   tampered[tampered.length - 1] ^= 0xff;
   server = await serveFiles({ [NOTOP]: { body: tampered } });
   const { env, cache } = sandbox(server.baseUrl);
-  await expect(resolveWeights('imagenet', model, { includeTop: false, env })).rejects.toThrow(/is corrupt: md5 [0-9a-f]{32}, expected/);
+  await expect(resolveWeights('imagenet', model, { includeTop: false, env })).rejects.toThrow(
+    /is corrupt: md5 [0-9a-f]{32}, expected/,
+  );
   expect(readdirSync(cache)).toEqual([]);
 });
 
@@ -79,7 +86,10 @@ test('a file Keras already downloaded (~/.keras/models or $KERAS_HOME/models) is
   const { env, home } = sandbox(await closedPort());
   mkdirSync(join(home, '.keras', 'models'), { recursive: true });
   writeFileSync(join(home, '.keras', 'models', NOTOP), h5Bytes);
-  expect(await resolveWeights('imagenet', model, { includeTop: false, env })).toEqual({ kind: 'file', path: join(home, '.keras', 'models', NOTOP) });
+  expect(await resolveWeights('imagenet', model, { includeTop: false, env })).toEqual({
+    kind: 'file',
+    path: join(home, '.keras', 'models', NOTOP),
+  });
 
   const kerasHome = mkdtempSync(join(tmpdir(), 'keras-home-'));
   mkdirSync(join(kerasHome, 'models'));
@@ -98,7 +108,11 @@ test('a damaged copy is passed over, saying which file: a bad cache copy is repl
   mkdirSync(cache, { recursive: true });
   writeFileSync(join(cache, NOTOP), damaged.subarray(0, 1000));
   const notices: string[] = [];
-  const source = await resolveWeights('imagenet', model, { includeTop: false, env, notice: (line) => notices.push(line) });
+  const source = await resolveWeights('imagenet', model, {
+    includeTop: false,
+    env,
+    notice: (line) => notices.push(line),
+  });
   expect(source).toEqual({ kind: 'file', path: join(cache, NOTOP) });
   expect(notices).toEqual([
     `${join(home, '.keras', 'models', NOTOP)} does not match its md5 (damaged or cut short); looking further`,
@@ -111,7 +125,9 @@ test('a damaged copy is passed over, saying which file: a bad cache copy is repl
   const again: string[] = [];
   await resolveWeights('imagenet', model, { includeTop: false, env, notice: (line) => again.push(line) });
   expect(server.requests).toEqual([NOTOP]);
-  expect(JSON.parse(readFileSync(join(cache, 'verified.json'), 'utf8'))[join(cache, NOTOP)].md5).toBe(model.weights.notop.md5);
+  expect(JSON.parse(readFileSync(join(cache, 'verified.json'), 'utf8'))[join(cache, NOTOP)].md5).toBe(
+    model.weights.notop.md5,
+  );
 });
 
 test('offline with no copy: the message names the file, where it looked, and the three ways out', async () => {
@@ -136,5 +152,7 @@ test('only the classifier needs the 528 MB file: without the top the no-top file
 
 test("'none' needs no file, a path must exist", async () => {
   expect(await resolveWeights('none', model, { includeTop: false })).toEqual({ kind: 'none' });
-  await expect(resolveWeights('/no/such/file.h5', model, { includeTop: false })).rejects.toThrow("weights file '/no/such/file.h5' does not exist");
+  await expect(resolveWeights('/no/such/file.h5', model, { includeTop: false })).rejects.toThrow(
+    "weights file '/no/such/file.h5' does not exist",
+  );
 });

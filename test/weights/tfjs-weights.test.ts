@@ -39,14 +39,22 @@ test.each(KINDS)('%s: the same float32 values as tf.io.decodeWeights, at any off
   ];
   const buffer = Buffer.concat([qa.bytes, new Uint8Array(Float32Array.of(1.5, -2, 3).buffer), qb.bytes]);
   const ours = decodeTfjsWeights(buffer, specs, 'test');
-  const theirs = tf.io.decodeWeights(buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.length), specs as never);
-  for (const weight of ours) expect([weight.name, Array.from(weight.data)]).toEqual([weight.name, Array.from(theirs[weight.name].dataSync())]);
+  const theirs = tf.io.decodeWeights(
+    buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.length),
+    specs as never,
+  );
+  for (const weight of ours)
+    expect([weight.name, Array.from(weight.data)]).toEqual([weight.name, Array.from(theirs[weight.name].dataSync())]);
 });
 
 test('an unknown quantization dtype, or shards shorter than the manifest, is named in one line', () => {
-  expect(() => decodeTfjsWeights(new Uint8Array(8), [{ name: 'w', shape: [2], dtype: 'float32', quantization: { dtype: 'int4' } }], "'m.json'")).toThrow(
-    "'m.json': weight 'w' is quantized as 'int4', which tfjs does not define (uint8, uint16, float16)",
-  );
+  expect(() =>
+    decodeTfjsWeights(
+      new Uint8Array(8),
+      [{ name: 'w', shape: [2], dtype: 'float32', quantization: { dtype: 'int4' } }],
+      "'m.json'",
+    ),
+  ).toThrow("'m.json': weight 'w' is quantized as 'int4', which tfjs does not define (uint8, uint16, float16)");
   expect(() => decodeTfjsWeights(new Uint8Array(6), [{ name: 'w', shape: [2], dtype: 'float32' }], "'m.json'")).toThrow(
     "'m.json': the weight shards hold 6 bytes, but the manifest declares more (weight 'w' ends at byte 8)",
   );
@@ -56,15 +64,34 @@ describe.each(KINDS)('tiny-vgg quantized to %s', (kind) => {
   withTinyVgg()('featuremaps of both stages equal tfjs on the same files within 1e-4 of the max', async () => {
     const path = quantizeModelJson(TINY_VGG, kind);
     const out = mkdtempSync(join(tmpdir(), 'cnnviz-q-out-'));
-    const { code, stderr } = await cnnviz(['featuremaps', CAT, '--model', path, '--blocks', 'all', '--save-npy', '--resize', 'nearest', '-o', out]);
+    const { code, stderr } = await cnnviz([
+      'featuremaps',
+      CAT,
+      '--model',
+      path,
+      '--blocks',
+      'all',
+      '--save-npy',
+      '--resize',
+      'nearest',
+      '-o',
+      out,
+    ]);
     expect([code, stderr.includes('quantized')]).toEqual([0, false]);
     // tfjs' own reading of the same model.json and shard, through its file-free loader.
     const json = JSON.parse(readFileSync(path, 'utf8'));
     const weightData = readFileSync(join(path, '..', 'weights.bin'));
     const model = await tfl.loadLayersModel(
-      tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights, weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.length) }),
+      tf.io.fromMemory({
+        modelTopology: json.modelTopology,
+        weightSpecs: json.weightsManifest[0].weights,
+        weightData: weightData.buffer.slice(weightData.byteOffset, weightData.byteOffset + weightData.length),
+      }),
     );
-    const probe = tfl.model({ inputs: model.inputs, outputs: ['relu_1_2', 'relu_2_2'].map((n) => model.getLayer(n).output as tfl.SymbolicTensor) });
+    const probe = tfl.model({
+      inputs: model.inputs,
+      outputs: ['relu_1_2', 'relu_2_2'].map((n) => model.getLayer(n).output as tfl.SymbolicTensor),
+    });
     // The same input (the input pipeline is checked on its own: PIL-exact resize, 'unit' scaling).
     const pixels = preprocessUnit(resizeNearest(await decodeImage(CAT), 64, 64).data);
     const outputs = probe.predict(tf.tensor4d(pixels, [1, 64, 64, 3])) as tf.Tensor[];
@@ -83,18 +110,41 @@ describe('a damaged weightsManifest is named in one line, exit 2, from any model
     return g;
   };
   test.each([
-    ['a negative dim', (m: any) => (m.weightsManifest[0].weights[0].shape = [-3]), /weightsManifest \(\[0\]\.weights\[0\]\.shape\[0\]: Too small: expected number to be >=0\)/],
-    ['a dim given as text', (m: any) => (m.weightsManifest[0].weights[0].shape = ['3']), /weightsManifest \(\[0\]\.weights\[0\]\.shape\[0\]: Invalid input: expected number, received string\)/],
-    ['a fractional dim', (m: any) => (m.weightsManifest[0].weights[0].shape = [1.5]), /weightsManifest \(\[0\]\.weights\[0\]\.shape\[0\]: Invalid input: expected int, received number\)/],
-    ['dims past any array', (m: any) => (m.weightsManifest[0].weights[0].shape = [65536, 65536]), /weightsManifest \(\[0\]\.weights\[0\]\.shape: more values than an array can hold\)/],
-    ['paths that are not a list', (m: any) => (m.weightsManifest[0].paths = 'group1-shard1of1.bin'), /weightsManifest \(\[0\]\.paths: Invalid input: expected array, received string\)/],
+    [
+      'a negative dim',
+      (m: any) => (m.weightsManifest[0].weights[0].shape = [-3]),
+      /weightsManifest \(\[0\]\.weights\[0\]\.shape\[0\]: Too small: expected number to be >=0\)/,
+    ],
+    [
+      'a dim given as text',
+      (m: any) => (m.weightsManifest[0].weights[0].shape = ['3']),
+      /weightsManifest \(\[0\]\.weights\[0\]\.shape\[0\]: Invalid input: expected number, received string\)/,
+    ],
+    [
+      'a fractional dim',
+      (m: any) => (m.weightsManifest[0].weights[0].shape = [1.5]),
+      /weightsManifest \(\[0\]\.weights\[0\]\.shape\[0\]: Invalid input: expected int, received number\)/,
+    ],
+    [
+      'dims past any array',
+      (m: any) => (m.weightsManifest[0].weights[0].shape = [65536, 65536]),
+      /weightsManifest \(\[0\]\.weights\[0\]\.shape: more values than an array can hold\)/,
+    ],
+    [
+      'paths that are not a list',
+      (m: any) => (m.weightsManifest[0].paths = 'group1-shard1of1.bin'),
+      /weightsManifest \(\[0\]\.paths: Invalid input: expected array, received string\)/,
+    ],
   ])('%s', async (_name, damage, message) => {
     const dir = mkdtempSync(join(tmpdir(), 'cnnviz-manifest-'));
     const path = graph().write(dir);
     const json = JSON.parse(readFileSync(path, 'utf8'));
     damage(json);
     writeFileSync(path, JSON.stringify(json));
-    for (const args of [['summary', '--model', path], ['featuremaps', CAT, '--model', path, '--layer', 'relu', '-o', join(dir, 'out')]]) {
+    for (const args of [
+      ['summary', '--model', path],
+      ['featuremaps', CAT, '--model', path, '--layer', 'relu', '-o', join(dir, 'out')],
+    ]) {
       const { code, stderr } = await cnnviz(args);
       expect(stderr).toMatch(message);
       expect(stderr.trim().split('\n')).toHaveLength(1);

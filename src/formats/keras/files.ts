@@ -9,7 +9,13 @@ import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { runtimeError, usageError } from '../../errors.js';
 import { configLayers, type KerasModelConfig } from './graph.js';
-import { loadH5wasm, openKerasWeights, withoutHdf5Diagnostics, type LayerWeights, type WeightArray } from '../../weights/h5.js';
+import {
+  loadH5wasm,
+  openKerasWeights,
+  withoutHdf5Diagnostics,
+  type LayerWeights,
+  type WeightArray,
+} from '../../weights/h5.js';
 import { modelConfigOf } from './config.js';
 import { manifestShards, readManifestWeights } from '../../weights/tfjs-weights.js';
 import type { Json } from '../json.js';
@@ -49,7 +55,8 @@ function groupByLayer(arrays: WeightArray[]): LayerWeights {
 
 async function readTfjsModel(path: string): Promise<ModelFile> {
   const json = await readJson(path, 'TensorFlow.js model');
-  if (!json.modelTopology) throw usageError(`'${path}' is not a TensorFlow.js layers model (no modelTopology); graph models cannot be drawn`);
+  if (!json.modelTopology)
+    throw usageError(`'${path}' is not a TensorFlow.js layers model (no modelTopology); graph models cannot be drawn`);
   const config = modelConfigOf(json.modelTopology, `'${path}'`);
   return {
     config,
@@ -104,12 +111,19 @@ function readKeras3Weights(root: Json, config: KerasModelConfig): LayerWeights {
     }
     if (!group.keys().includes('vars')) continue;
     const vars = group.get('vars');
-    const indices = vars.keys().map(Number).sort((a: number, b: number) => a - b);
+    const indices = vars
+      .keys()
+      .map(Number)
+      .sort((a: number, b: number) => a - b);
     weights.set(
       name,
       indices.map((i: number) => {
         const dataset = vars.get(String(i));
-        return { name: `${name}/vars/${i}`, shape: [...dataset.shape].map(Number), data: Float32Array.from(dataset.value as ArrayLike<number>) };
+        return {
+          name: `${name}/vars/${i}`,
+          shape: [...dataset.shape].map(Number),
+          data: Float32Array.from(dataset.value as ArrayLike<number>),
+        };
       }),
     );
   }

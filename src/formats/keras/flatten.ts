@@ -23,7 +23,12 @@ function asFunctional(model: KerasModelConfig): KerasModelConfig {
   const shape = layers[0]?.config?.batch_input_shape;
   const name = String(model.config?.name ?? 'sequential');
   if (!shape) throw usageError(`the nested model '${name}' declares no input shape`);
-  const input = { class_name: 'InputLayer', name: `${name}_input`, config: { name: `${name}_input`, batch_input_shape: shape, dtype: 'float32' }, inbound_nodes: [] };
+  const input = {
+    class_name: 'InputLayer',
+    name: `${name}_input`,
+    config: { name: `${name}_input`, batch_input_shape: shape, dtype: 'float32' },
+    inbound_nodes: [],
+  };
   let previous = input.name;
   const chained = layers.map((layer) => {
     const { batch_input_shape: _dropped, ...config } = layer.config ?? {};
@@ -31,10 +36,19 @@ function asFunctional(model: KerasModelConfig): KerasModelConfig {
     previous = nameOf(layer);
     return out;
   });
-  return { class_name: 'Functional', config: { name, layers: [input, ...chained], input_layers: [[input.name, 0, 0]], output_layers: [[previous, 0, 0]] } };
+  return {
+    class_name: 'Functional',
+    config: {
+      name,
+      layers: [input, ...chained],
+      input_layers: [[input.name, 0, 0]],
+      output_layers: [[previous, 0, 0]],
+    },
+  };
 }
 
-export const hasNestedModels = (model: KerasModelConfig): boolean => configLayers(model).some((l) => NESTED_MODELS.has(l.class_name));
+export const hasNestedModels = (model: KerasModelConfig): boolean =>
+  configLayers(model).some((l) => NESTED_MODELS.has(l.class_name));
 
 /** The flat Functional config of a model holding models (returned as it is when it holds none). */
 export function flattenNested(model: KerasModelConfig): KerasModelConfig {
@@ -46,7 +60,10 @@ export function flattenNested(model: KerasModelConfig): KerasModelConfig {
   for (const layer of configLayers(functional)) {
     const name = nameOf(layer);
     const inbound: Ref[][] = layer.inbound_nodes ?? [];
-    if (inbound.length > 1) throw usageError(`layer '${name}' is called ${inbound.length} times (a shared layer); cnnviz draws models whose layers are called once`);
+    if (inbound.length > 1)
+      throw usageError(
+        `layer '${name}' is called ${inbound.length} times (a shared layer); cnnviz draws models whose layers are called once`,
+      );
     if (!NESTED_MODELS.has(layer.class_name)) {
       layers.push({ ...layer, inbound_nodes: inbound.map((node) => node.map(resolve)) });
       continue;
@@ -54,21 +71,36 @@ export function flattenNested(model: KerasModelConfig): KerasModelConfig {
     const inner = asFunctional(flattenNested({ class_name: layer.class_name, config: layer.config }));
     const innerInputs: string[] = (inner.config.input_layers as Ref[]).map((r) => r[0]);
     const fed = (inbound[0] ?? []).map(resolve);
-    if (innerInputs.length !== 1 || fed.length !== 1) throw usageError(`the nested model '${name}' takes ${innerInputs.length} inputs; cnnviz draws nested models with one`);
-    const local = (ref: Ref): Ref => (ref[0] === innerInputs[0] ? fed[0] : [`${name}/${ref[0]}`, ref[1], ref[2], ref[3] ?? {}]);
+    if (innerInputs.length !== 1 || fed.length !== 1)
+      throw usageError(
+        `the nested model '${name}' takes ${innerInputs.length} inputs; cnnviz draws nested models with one`,
+      );
+    const local = (ref: Ref): Ref =>
+      ref[0] === innerInputs[0] ? fed[0] : [`${name}/${ref[0]}`, ref[1], ref[2], ref[3] ?? {}];
     for (const innerLayer of configLayers(inner)) {
       if (innerInputs.includes(nameOf(innerLayer))) continue;
       const flatName = `${name}/${nameOf(innerLayer)}`;
-      layers.push({ ...innerLayer, name: flatName, config: { ...innerLayer.config, name: flatName }, inbound_nodes: (innerLayer.inbound_nodes ?? []).map((node: Ref[]) => node.map(local)) });
+      layers.push({
+        ...innerLayer,
+        name: flatName,
+        config: { ...innerLayer.config, name: flatName },
+        inbound_nodes: (innerLayer.inbound_nodes ?? []).map((node: Ref[]) => node.map(local)),
+      });
     }
     const outputs = inner.config.output_layers as Ref[];
-    if (outputs.length !== 1) throw usageError(`the nested model '${name}' has ${outputs.length} outputs; cnnviz draws nested models with one`);
+    if (outputs.length !== 1)
+      throw usageError(`the nested model '${name}' has ${outputs.length} outputs; cnnviz draws nested models with one`);
     rename.set(name, `${name}/${outputs[0][0]}`);
   }
   const outer = functional.config;
   return {
     class_name: 'Functional',
-    config: { ...outer, layers, output_layers: (outer.output_layers as Ref[]).map((r) => resolve(r).slice(0, 3)), input_layers: outer.input_layers },
+    config: {
+      ...outer,
+      layers,
+      output_layers: (outer.output_layers as Ref[]).map((r) => resolve(r).slice(0, 3)),
+      input_layers: outer.input_layers,
+    },
   };
 }
 
@@ -93,7 +125,12 @@ export function flattenWeights(weights: LayerWeights, model: KerasModelConfig, p
       const owner = layerOfWeight(w.name);
       pool.set(owner, [...(pool.get(owner) ?? []).filter((x) => x !== w), w]);
     }
-    for (const [inner, arrays] of flattenWeights(pool, { class_name: layer.class_name, config: layer.config }, `${prefix}${name}/`)) flat.set(inner, arrays);
+    for (const [inner, arrays] of flattenWeights(
+      pool,
+      { class_name: layer.class_name, config: layer.config },
+      `${prefix}${name}/`,
+    ))
+      flat.set(inner, arrays);
   }
   return flat;
 }

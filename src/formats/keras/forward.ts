@@ -10,7 +10,6 @@ import { truncatedConfig, type ModelGraph } from './graph.js';
 import type { WeightsHandle } from './weights.js';
 import { inferShapes } from './shapes.js';
 
-
 export interface ForwardOptions {
   engine: EngineName;
   weights: WeightsHandle;
@@ -27,7 +26,14 @@ async function onnxForward(graph: ModelGraph, outputs: string[], options: Forwar
   const ort = await loadOrt();
   const session = await preparedSession(ort, {
     cacheDir: options.onnxCacheDir,
-    key: options.weights.identity ? { translator: TRANSLATOR_VERSIONS.keras, weights: options.weights.identity, config: truncatedConfig(graph, outputs), outputs } : undefined,
+    key: options.weights.identity
+      ? {
+          translator: TRANSLATOR_VERSIONS.keras,
+          weights: options.weights.identity,
+          config: truncatedConfig(graph, outputs),
+          outputs,
+        }
+      : undefined,
     explain: options.explain,
     notice: options.notice,
     async build() {
@@ -42,10 +48,19 @@ async function onnxForward(graph: ModelGraph, outputs: string[], options: Forwar
   return sessionForward(ort, session, onnxInput, onnxOutputs(outputs));
 }
 
-async function tfjsForward(graph: ModelGraph, outputs: string[], options: ForwardOptions, backend: BackendName): Promise<Forward> {
+async function tfjsForward(
+  graph: ModelGraph,
+  outputs: string[],
+  options: ForwardOptions,
+  backend: BackendName,
+): Promise<Forward> {
   const { initBackend } = await import('../../engines/backend.js');
   const engine = await initBackend(backend, options.explain);
-  const model = await buildModel(graph, outputs, { weights: await options.weights.read(), weightsSource: options.weights.path, seed: options.seed });
+  const model = await buildModel(graph, outputs, {
+    weights: await options.weights.read(),
+    weightsSource: options.weights.path,
+    seed: options.seed,
+  });
   return {
     engine,
     run: (input, shape) => predict(model, input, shape, graph.dataFormat),
@@ -57,5 +72,9 @@ async function tfjsForward(graph: ModelGraph, outputs: string[], options: Forwar
 
 export async function createForward(graph: ModelGraph, outputs: string[], options: ForwardOptions): Promise<Forward> {
   const { translatedOrTfjs } = await import('../onnx/translated.js');
-  return translatedOrTfjs(options, () => onnxForward(graph, outputs, options), () => tfjsForward(graph, outputs, options, options.engine as BackendName));
+  return translatedOrTfjs(
+    options,
+    () => onnxForward(graph, outputs, options),
+    () => tfjsForward(graph, outputs, options, options.engine as BackendName),
+  );
 }

@@ -89,18 +89,21 @@ export function graphFromKerasConfig(modelConfig: KerasModelConfig): ModelGraph 
       previous = node.name;
       return node;
     });
-    return { name: String(cfg.name ?? 'sequential'), dataFormat: dataFormatOf(layers), layers, kerasConfig: modelConfig };
+    return {
+      name: String(cfg.name ?? 'sequential'),
+      dataFormat: dataFormatOf(layers),
+      layers,
+      kerasConfig: modelConfig,
+    };
   }
   if (cls === 'Functional' || cls === 'Model') {
-    const layers = (cfg.layers as Json[]).map(
-      (layer, index): LayerNode => ({
-        index,
-        name: layerName(layer),
-        className: layer.class_name,
-        config: layer.config ?? {},
-        inbound: inboundNames(layer),
-      }),
-    );
+    const layers = (cfg.layers as Json[]).map((layer, index): LayerNode => ({
+      index,
+      name: layerName(layer),
+      className: layer.class_name,
+      config: layer.config ?? {},
+      inbound: inboundNames(layer),
+    }));
     return { name: String(cfg.name ?? 'model'), dataFormat: dataFormatOf(layers), layers, kerasConfig: modelConfig };
   }
   throw usageError(`unsupported model class '${cls}': cnnviz reads Sequential and Functional models`);
@@ -129,7 +132,10 @@ export function truncatedConfig(graph: ModelGraph, outputs: string[]): KerasMode
   const { class_name, config } = graph.kerasConfig;
   if (class_name === 'Sequential') {
     const last = Math.max(...graph.layers.filter((l) => keep.has(l.name)).map((l) => l.index));
-    return { class_name, config: { ...(Array.isArray(config) ? {} : config), layers: configLayers(graph.kerasConfig).slice(0, last + 1) } };
+    return {
+      class_name,
+      config: { ...(Array.isArray(config) ? {} : config), layers: configLayers(graph.kerasConfig).slice(0, last + 1) },
+    };
   }
   return {
     class_name,

@@ -36,8 +36,11 @@ export function withInputSize(config: KerasModelConfig, [width, height]: [number
   if (!first) throw usageError('the model declares no input shape to resize');
   const shape = first.config.batch_input_shape;
   const channelsFirst = layers.some((l) => l.config?.data_format === 'channels_first');
-  if (shape.length !== 4) throw usageError(`--size applies to image inputs; this model's input is ${JSON.stringify(shape)}`);
-  first.config.batch_input_shape = channelsFirst ? [shape[0], shape[1], height, width] : [shape[0], height, width, shape[3]];
+  if (shape.length !== 4)
+    throw usageError(`--size applies to image inputs; this model's input is ${JSON.stringify(shape)}`);
+  first.config.batch_input_shape = channelsFirst
+    ? [shape[0], shape[1], height, width]
+    : [shape[0], height, width, shape[3]];
   return copy;
 }
 
@@ -45,7 +48,11 @@ export async function resolveArchitecture(model: string, options: OpenOptions): 
   const builtin = BUILTIN_MODELS[model.toLowerCase()];
   const sized = (config: KerasModelConfig) => (options.size ? withInputSize(config, options.size) : config);
   if (builtin) {
-    return { graph: graphFromKerasConfig(sized(builtin.architecture(options.includeTop))), builtin, preprocess: builtin.preprocess };
+    return {
+      graph: graphFromKerasConfig(sized(builtin.architecture(options.includeTop))),
+      builtin,
+      preprocess: builtin.preprocess,
+    };
   }
   const file = await readModelFile(model);
   return { graph: graphFromKerasConfig(sized(file.config)), file: { path: model, model: file }, preprocess: 'unit' };
@@ -62,7 +69,10 @@ export function kernelOf(type: string, shape: number[], data: Float32Array): Ker
 
 /** Each layer whose shape rule failed, and why: said under --verbose (the summary shows '?'). */
 function shapeProblems(shapes: LayerShapes[]): string[] {
-  return shapes.flatMap((s) => [...(s.problem ? [`shape of '${s.layer.name}' (${s.layer.className}) unknown: ${s.problem}`] : []), ...shapeProblems(s.inner ?? [])]);
+  return shapes.flatMap((s) => [
+    ...(s.problem ? [`shape of '${s.layer.name}' (${s.layer.className}) unknown: ${s.problem}`] : []),
+    ...shapeProblems(s.inner ?? []),
+  ]);
 }
 
 export async function openKerasModel(ref: string, options: OpenOptions): Promise<Model> {
@@ -73,7 +83,9 @@ export async function openKerasModel(ref: string, options: OpenOptions): Promise
   const includeTop = Boolean(arch.builtin) && options.includeTop;
   // A model holding models runs flat (its inner layers named outer/inner); the net lists it as saved.
   const nested = hasNestedModels(arch.graph.kerasConfig);
-  const run: Architecture = nested ? { ...arch, graph: graphFromKerasConfig(flattenNested(arch.graph.kerasConfig)) } : arch;
+  const run: Architecture = nested
+    ? { ...arch, graph: graphFromKerasConfig(flattenNested(arch.graph.kerasConfig)) }
+    : arch;
   const flatten = nested ? (weights: LayerWeights) => flattenWeights(weights, arch.graph.kerasConfig) : undefined;
   // A nested model's own row stands for its output layer.
   const flatName = (layer: string): string => {
@@ -82,12 +94,21 @@ export async function openKerasModel(ref: string, options: OpenOptions): Promise
     const inner = net.layers.filter((l) => l.name.startsWith(`${layer}/`) && l.depth === row.depth + 1);
     return flatName(inner[inner.length - 1].name);
   };
-  const weightsRequest = (layers: string[], download?: DownloadCallbacks) => ({ layers, includeTop, ...(flatten ? { flatten } : {}), ...download });
+  const weightsRequest = (layers: string[], download?: DownloadCallbacks) => ({
+    layers,
+    includeTop,
+    ...(flatten ? { flatten } : {}),
+    ...download,
+  });
   return {
     net,
     details: [
       `${arch.builtin ? 'built-in' : 'Keras'} model config: shapes and parameters inferred from it, layer by layer`,
-      ...(nested ? [`it holds models: their ${net.layers.filter((l) => l.depth > 0).length} inner layers are addressed as outer/inner`] : []),
+      ...(nested
+        ? [
+            `it holds models: their ${net.layers.filter((l) => l.depth > 0).length} inner layers are addressed as outer/inner`,
+          ]
+        : []),
       ...shapeProblems(shapes),
     ],
     preprocess: arch.preprocess,
@@ -98,17 +119,42 @@ export async function openKerasModel(ref: string, options: OpenOptions): Promise
     checkChoices: () => undefined,
     netAt: async (side) => kerasNet(graphFromKerasConfig(withInputSize(arch.graph.kerasConfig, [side, side]))),
     async readKernel(layerName, choice) {
-      const loaded = await timed('weights', () => loadWeights(run, choice.weights, weightsRequest([layerName], choice.download)));
+      const loaded = await timed('weights', () =>
+        loadWeights(run, choice.weights, weightsRequest([layerName], choice.download)),
+      );
       const [kernel] = await layerWeightArrays(run, layerName, loaded);
       const layer = net.layers.find((l) => l.name === layerName)!;
-      return { kernel: kernelOf(layer.type, kernel.shape, kernel.data), weights: { description: loaded.description, random: loaded.weights === 'random' } };
+      return {
+        kernel: kernelOf(layer.type, kernel.shape, kernel.data),
+        weights: { description: loaded.description, random: loaded.weights === 'random' },
+      };
     },
     async startEngine(layers, request) {
       const { createForward } = await import('./forward.js');
-      const weights = await timed('weights', () => resolveWeightsHandle(run, request.weights, weightsRequest(run.graph.layers.map((l) => l.name), request.download)));
+      const weights = await timed('weights', () =>
+        resolveWeightsHandle(
+          run,
+          request.weights,
+          weightsRequest(
+            run.graph.layers.map((l) => l.name),
+            request.download,
+          ),
+        ),
+      );
       request.explain?.(`weights: ${weights.description}`);
-      const forward = await timed('build', () => createForward(run.graph, layers.map(flatName), { engine: request.engine, weights, explain: request.explain, notice: request.notice, onnxCacheDir: request.onnxCacheDir }));
-      return { forward, weights: { description: weights.description, random: Boolean(weights.identity?.startsWith('random')) } };
+      const forward = await timed('build', () =>
+        createForward(run.graph, layers.map(flatName), {
+          engine: request.engine,
+          weights,
+          explain: request.explain,
+          notice: request.notice,
+          onnxCacheDir: request.onnxCacheDir,
+        }),
+      );
+      return {
+        forward,
+        weights: { description: weights.description, random: Boolean(weights.identity?.startsWith('random')) },
+      };
     },
   };
 }

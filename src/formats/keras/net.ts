@@ -5,7 +5,15 @@
  */
 import { isChain, mapDims, type LayerRole, type Net, type NetLayer } from '../../net/net.js';
 import type { LayerNode, ModelGraph } from './graph.js';
-import { countWeights, inferShapes, isKerasConvolution, kerasWindow, modelInputShape, NESTED_MODELS, type LayerShapes } from './shapes.js';
+import {
+  countWeights,
+  inferShapes,
+  isKerasConvolution,
+  kerasWindow,
+  modelInputShape,
+  NESTED_MODELS,
+  type LayerShapes,
+} from './shapes.js';
 
 function roleOf(layer: LayerNode): LayerRole {
   if (layer.className === 'InputLayer') return 'input';
@@ -19,7 +27,13 @@ function roleOf(layer: LayerNode): LayerRole {
  * Rows in summary order. A nested model's layers follow its row, named `outer/inner` and
  * numbered after the model's own layers (whose numbers stay Keras'), so --layer reaches them.
  */
-function layersOf(shapes: LayerShapes[], graph: ModelGraph, depth: number, prefix = '', next = { index: shapes.length }): NetLayer[] {
+function layersOf(
+  shapes: LayerShapes[],
+  graph: ModelGraph,
+  depth: number,
+  prefix = '',
+  next = { index: shapes.length },
+): NetLayer[] {
   const inner = new Set(shapes.map((s) => s.layer.name));
   return shapes.flatMap((s): NetLayer[] => [
     {
@@ -47,7 +61,11 @@ export function kerasNet(graph: ModelGraph, shapes: LayerShapes[] = inferShapes(
     format: 'keras',
     layers,
     input: mapDims(modelInputShape(shapes), graph.dataFormat) ?? [null, null, null],
-    params: { total: countWeights(weights), trainable: countWeights(weights, 'trainable'), nonTrainable: countWeights(weights, 'non-trainable') },
+    params: {
+      total: countWeights(weights),
+      trainable: countWeights(weights, 'trainable'),
+      nonTrainable: countWeights(weights, 'non-trainable'),
+    },
     // A nested model with an unknown layer inside is incomplete because of that layer, listed itself.
     unknown: layers.filter((l) => l.params === null && !NESTED_MODELS.has(l.type)).map((l) => l.name),
     sequential: isChain(graph.layers.map((l) => ({ name: l.name, inputs: l.inbound }))),

@@ -36,21 +36,36 @@ type Rule = (inputs: Shape[], config: Record<string, Json>) => { output: Shape; 
 export const pair = (v: number | number[] | undefined | null, fallback: number): [number, number] =>
   v === undefined || v === null ? [fallback, fallback] : Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v, v];
 
-export const layerDataFormat = (config: Record<string, Json>): DataFormat => (config.data_format === 'channels_first' ? 'channels_first' : 'channels_last');
+export const layerDataFormat = (config: Record<string, Json>): DataFormat =>
+  config.data_format === 'channels_first' ? 'channels_first' : 'channels_last';
 
 /** (h, w, c) of a layer's 4-d input, by the layer's own data format. */
 function spatial(shape: Shape, config: Record<string, Json>): { h: number | null; w: number | null; c: number | null } {
   const [h, w, c] = mapDims(shape, layerDataFormat(config)) ?? [null, null, null];
   return { h, w, c };
 }
-function image(batch: number | null, h: number | null, w: number | null, c: number | null, config: Record<string, Json>): Shape {
+function image(
+  batch: number | null,
+  h: number | null,
+  w: number | null,
+  c: number | null,
+  config: Record<string, Json>,
+): Shape {
   return layerDataFormat(config) === 'channels_first' ? [batch, c, h, w] : [batch, h, w, c];
 }
 
 /** The length of a convolution or pooling output along one axis, as Keras computes it. */
-export function convOutputLength(length: number | null, kernel: number, stride: number, padding: string, dilation = 1): number | null {
+export function convOutputLength(
+  length: number | null,
+  kernel: number,
+  stride: number,
+  padding: string,
+  dilation = 1,
+): number | null {
   if (length === null) return null;
-  return padding === 'same' ? sameOutputLength(length, stride) : windowOutputLength(length, kernel, stride, 0, dilation);
+  return padding === 'same'
+    ? sameOutputLength(length, stride)
+    : windowOutputLength(length, kernel, stride, 0, dilation);
 }
 
 const known = (n: number | null, what: string): number => {
@@ -59,9 +74,17 @@ const known = (n: number | null, what: string): number => {
 };
 
 /** A conv or pool layer's output (height, width): its window, as kerasWindow reads it, over the input. */
-function windowedSize(className: string, config: Record<string, Json>, h: number | null, w: number | null): [number | null, number | null] {
+function windowedSize(
+  className: string,
+  config: Record<string, Json>,
+  h: number | null,
+  w: number | null,
+): [number | null, number | null] {
   const { kernel, strides, dilations, padding } = kerasWindow(className, config)!;
-  return [convOutputLength(h, kernel[0], strides[0], padding as string, dilations[0]), convOutputLength(w, kernel[1], strides[1], padding as string, dilations[1])];
+  return [
+    convOutputLength(h, kernel[0], strides[0], padding as string, dilations[0]),
+    convOutputLength(w, kernel[1], strides[1], padding as string, dilations[1]),
+  ];
 }
 
 const conv: Rule = (inputs, config) => {
@@ -133,14 +156,25 @@ const batchNorm: Rule = (inputs, config) => {
   const weights: WeightSpec[] = [];
   if (config.scale !== false) weights.push({ name: 'gamma', shape: [n], trainable: true });
   if (config.center !== false) weights.push({ name: 'beta', shape: [n], trainable: true });
-  weights.push({ name: 'moving_mean', shape: [n], trainable: false }, { name: 'moving_variance', shape: [n], trainable: false });
+  weights.push(
+    { name: 'moving_mean', shape: [n], trainable: false },
+    { name: 'moving_variance', shape: [n], trainable: false },
+  );
   return { output: [...inputs[0]], weights };
 };
 
 /** ZeroPadding2D's padding or Cropping2D's cropping (an int, a pair, or two pairs) as [[top, bottom], [left, right]]. */
 export function paddingPairs(p: number | number[] | number[][]): [[number, number], [number, number]] {
-  if (typeof p === 'number') return [[p, p], [p, p]];
-  if (typeof p[0] === 'number') return [[p[0] as number, p[0] as number], [p[1] as number, p[1] as number]];
+  if (typeof p === 'number')
+    return [
+      [p, p],
+      [p, p],
+    ];
+  if (typeof p[0] === 'number')
+    return [
+      [p[0] as number, p[0] as number],
+      [p[1] as number, p[1] as number],
+    ];
   return p as [[number, number], [number, number]];
 }
 
@@ -150,12 +184,25 @@ const POOLS = new Set(['MaxPooling2D', 'AveragePooling2D']);
 export function kerasWindow(className: string, config: Record<string, Json>): LayerWindow | undefined {
   const padding = (config.padding ?? 'valid') === 'same' ? 'same' : 'valid';
   if (/^(Conv2D|DepthwiseConv2D|SeparableConv2D)$/.test(className)) {
-    return { kernel: pair(config.kernel_size, 1), strides: pair(config.strides, 1), dilations: pair(config.dilation_rate, 1), padding };
+    return {
+      kernel: pair(config.kernel_size, 1),
+      strides: pair(config.strides, 1),
+      dilations: pair(config.dilation_rate, 1),
+      padding,
+    };
   }
-  if (POOLS.has(className)) return { kernel: pair(config.pool_size, 2), strides: pair(config.strides ?? config.pool_size, 2), dilations: [1, 1], padding };
+  if (POOLS.has(className))
+    return {
+      kernel: pair(config.pool_size, 2),
+      strides: pair(config.strides ?? config.pool_size, 2),
+      dilations: [1, 1],
+      padding,
+    };
   if (className === 'ZeroPadding2D' || className === 'Cropping2D') {
     const sign = className === 'Cropping2D' ? -1 : 1;
-    const [[top, bottom], [left, right]] = paddingPairs(className === 'Cropping2D' ? (config.cropping ?? 0) : (config.padding ?? 1));
+    const [[top, bottom], [left, right]] = paddingPairs(
+      className === 'Cropping2D' ? (config.cropping ?? 0) : (config.padding ?? 1),
+    );
     return shiftWindow([sign * top, sign * left, sign * bottom, sign * right]);
   }
   return undefined;
@@ -280,4 +327,5 @@ export function modelInputShape(shapes: LayerShapes[]): Shape | undefined {
 }
 
 /** Layer classes are Keras' canonical names here: config.ts maps the aliases (Convolution2D, ...). */
-export const isKerasConvolution = (layer: LayerNode): boolean => /^(Conv2D|DepthwiseConv2D|SeparableConv2D)$/.test(layer.className);
+export const isKerasConvolution = (layer: LayerNode): boolean =>
+  /^(Conv2D|DepthwiseConv2D|SeparableConv2D)$/.test(layer.className);

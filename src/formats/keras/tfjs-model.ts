@@ -4,7 +4,14 @@
  */
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { runtimeError } from '../../errors.js';
-import { configLayers, truncatedConfig, withConfigLayers, type DataFormat, type KerasModelConfig, type ModelGraph } from './graph.js';
+import {
+  configLayers,
+  truncatedConfig,
+  withConfigLayers,
+  type DataFormat,
+  type KerasModelConfig,
+  type ModelGraph,
+} from './graph.js';
 import type { LayerWeights, WeightArray } from '../../weights/h5.js';
 import type { Json } from '../json.js';
 
@@ -29,7 +36,13 @@ export function seedInitializers(config: KerasModelConfig, seed: number): KerasM
       layerConfig[key] ??= { class_name: 'GlorotUniform', config: {} };
     }
     for (const [key, value] of Object.entries(layerConfig)) {
-      if (key.endsWith('_initializer') && value && typeof value === 'object' && value.config && !/^(Zeros|Ones|Constant|Identity)$/.test(value.class_name)) {
+      if (
+        key.endsWith('_initializer') &&
+        value &&
+        typeof value === 'object' &&
+        value.config &&
+        !/^(Zeros|Ones|Constant|Identity)$/.test(value.class_name)
+      ) {
         layerConfig[key] = seeded(value);
       }
     }
@@ -41,12 +54,19 @@ export function seedInitializers(config: KerasModelConfig, seed: number): KerasM
 const shapeText = (shape: readonly (number | null)[]): string => `(${shape.join(', ')})`;
 
 /** Checks a layer's weights from a file against what the layer expects, before any is set. */
-export function checkLayerWeights(layerName: string, expected: number[][], found: WeightArray[] | undefined, source: string): void {
+export function checkLayerWeights(
+  layerName: string,
+  expected: number[][],
+  found: WeightArray[] | undefined,
+  source: string,
+): void {
   if (!found) {
     throw runtimeError(`${source} has no weights for layer '${layerName}': is it a file for another model?`);
   }
   if (found.length !== expected.length) {
-    throw runtimeError(`${source}: layer '${layerName}' holds ${found.length} weight arrays, the model expects ${expected.length}`);
+    throw runtimeError(
+      `${source}: layer '${layerName}' holds ${found.length} weight arrays, the model expects ${expected.length}`,
+    );
   }
   expected.forEach((shape, i) => {
     if (shapeText(shape) !== shapeText(found[i].shape)) {
@@ -69,7 +89,11 @@ export interface BuildOptions {
  * A model whose outputs are exactly `outputs` (one forward pass gives all of them, like the
  * tutorial's multi-output `Model(inputs, outputs=[...])`).
  */
-export async function buildModel(graph: ModelGraph, outputs: string[], options: BuildOptions): Promise<tfl.LayersModel> {
+export async function buildModel(
+  graph: ModelGraph,
+  outputs: string[],
+  options: BuildOptions,
+): Promise<tfl.LayersModel> {
   const tf = await import('@tensorflow/tfjs-core');
   const layers = await import('@tensorflow/tfjs-layers');
   let config = truncatedConfig(graph, outputs);
@@ -78,7 +102,9 @@ export async function buildModel(graph: ModelGraph, outputs: string[], options: 
   const layerClasses = configLayers(config).map((l) => String(l.class_name));
   const unknown = [...new Set(layerClasses.filter((c) => !(c in known)))];
   if (unknown.length > 0) {
-    throw runtimeError(`model '${graph.name}' uses layer class${unknown.length > 1 ? 'es' : ''} ${unknown.join(', ')}, which TensorFlow.js cannot run`);
+    throw runtimeError(
+      `model '${graph.name}' uses layer class${unknown.length > 1 ? 'es' : ''} ${unknown.join(', ')}, which TensorFlow.js cannot run`,
+    );
   }
   let base: tfl.LayersModel;
   try {
@@ -91,7 +117,12 @@ export async function buildModel(graph: ModelGraph, outputs: string[], options: 
     for (const layer of base.layers) {
       if (layer.weights.length === 0) continue;
       const found = options.weights.get(layer.name);
-      checkLayerWeights(layer.name, layer.weights.map((w) => w.shape as number[]), found, source);
+      checkLayerWeights(
+        layer.name,
+        layer.weights.map((w) => w.shape as number[]),
+        found,
+        source,
+      );
       const tensors = found!.map((w) => tf.tensor(w.data, w.shape, 'float32'));
       layer.setWeights(tensors);
       tf.dispose(tensors);
@@ -141,7 +172,13 @@ export async function randomWeights(graph: ModelGraph, outputs: string[], seed =
     const model = await buildModel(graph, outputs, { weights: 'random', seed });
     const weights: LayerWeights = new Map();
     for (const layer of model.layers) {
-      const values = await Promise.all(layer.weights.map(async (w) => ({ name: w.originalName, shape: w.shape as number[], data: (await w.read().data()) as Float32Array })));
+      const values = await Promise.all(
+        layer.weights.map(async (w) => ({
+          name: w.originalName,
+          shape: w.shape as number[],
+          data: (await w.read().data()) as Float32Array,
+        })),
+      );
       weights.set(layer.name, values);
     }
     model.dispose();

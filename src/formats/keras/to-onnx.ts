@@ -9,11 +9,23 @@ import type { DataFormat, LayerNode, ModelGraph } from './graph.js';
 import type { LayerWeights, WeightArray } from '../../weights/h5.js';
 import { kerasWindow, paddingPairs, type LayerShapes } from './shapes.js';
 import { mapDims } from '../../net/net.js';
-import { activationNode, convWeight, depthwiseWeight, encodeTranslation, float, GraphBuilder, int, ints, NCHW_TO_NHWC, NHWC_TO_NCHW, windowAttributes, type Attribute } from '../onnx/build.js';
+import {
+  activationNode,
+  convWeight,
+  depthwiseWeight,
+  encodeTranslation,
+  float,
+  GraphBuilder,
+  int,
+  ints,
+  NCHW_TO_NHWC,
+  NHWC_TO_NCHW,
+  windowAttributes,
+  type Attribute,
+} from '../onnx/build.js';
 import { onnxInput, onnxOutputs, UntranslatableError } from '../onnx/translated.js';
 
 export { convWeight, depthwiseWeight, UntranslatableError };
-
 
 interface Context {
   b: GraphBuilder;
@@ -31,7 +43,13 @@ function onnxAxis(axis: number, rank: number, dataFormat: DataFormat): number {
 }
 
 /** Keras activation functions by name, applied to `x`. */
-function activation(b: GraphBuilder, name: string | undefined, x: string, rank: number, dataFormat: DataFormat): string {
+function activation(
+  b: GraphBuilder,
+  name: string | undefined,
+  x: string,
+  rank: number,
+  dataFormat: DataFormat,
+): string {
   switch (name ?? 'linear') {
     case 'linear':
       return x;
@@ -52,7 +70,8 @@ function activation(b: GraphBuilder, name: string | undefined, x: string, rank: 
 
 /** Conv and pool attributes of a Keras layer, its window as the net describes it. */
 function spatialAttributes(layer: LayerNode, input: [number | null, number | null]): Attribute[] {
-  if (layer.config.padding !== undefined && layer.config.padding !== 'same' && layer.config.padding !== 'valid') throw new UntranslatableError(`padding '${layer.config.padding}'`);
+  if (layer.config.padding !== undefined && layer.config.padding !== 'same' && layer.config.padding !== 'valid')
+    throw new UntranslatableError(`padding '${layer.config.padding}'`);
   return windowAttributes(kerasWindow(layer.className, layer.config)!, input);
 }
 
@@ -72,7 +91,11 @@ const conv2d: Translate = (ctx) => {
   const [kh, kw, cin, cout] = kernel.shape;
   if ((layer.config.groups ?? 1) !== 1) throw new UntranslatableError('grouped convolution');
   const w = b.constant(`${layer.name}_W`, [cout, cin, kh, kw], convWeight(kernel.data, kernel.shape));
-  const conv = b.node('Conv', bias ? [inputs[0], w, b.constant(`${layer.name}_B`, [cout], bias.data)] : [inputs[0], w], spatialAttributes(layer, inputSize(ctx)));
+  const conv = b.node(
+    'Conv',
+    bias ? [inputs[0], w, b.constant(`${layer.name}_B`, [cout], bias.data)] : [inputs[0], w],
+    spatialAttributes(layer, inputSize(ctx)),
+  );
   return activation(b, layer.config.activation, conv, rankOf(shapes), dataFormat);
 };
 
@@ -82,7 +105,11 @@ const depthwiseConv2d: Translate = (ctx) => {
   const [kh, kw, cin, mult] = kernel.shape;
   const w = b.constant(`${layer.name}_W`, [cin * mult, 1, kh, kw], depthwiseWeight(kernel.data, kernel.shape));
   const attributes = [...spatialAttributes(layer, inputSize(ctx)), int('group', cin)];
-  const conv = b.node('Conv', bias ? [inputs[0], w, b.constant(`${layer.name}_B`, [cin * mult], bias.data)] : [inputs[0], w], attributes);
+  const conv = b.node(
+    'Conv',
+    bias ? [inputs[0], w, b.constant(`${layer.name}_B`, [cin * mult], bias.data)] : [inputs[0], w],
+    attributes,
+  );
   return activation(b, layer.config.activation, conv, rankOf(shapes), dataFormat);
 };
 
@@ -94,7 +121,9 @@ const separableConv2d: Translate = (ctx) => {
   const mid = b.node('Conv', [inputs[0], dw], [...spatialAttributes(layer, inputSize(ctx)), int('group', cin)]);
   const cout = pointwise.shape[3];
   const pw = b.constant(`${layer.name}_PW`, [cout, cin * mult, 1, 1], convWeight(pointwise.data, pointwise.shape));
-  const conv = b.node('Conv', bias ? [mid, pw, b.constant(`${layer.name}_B`, [cout], bias.data)] : [mid, pw], [ints('kernel_shape', [1, 1])]);
+  const conv = b.node('Conv', bias ? [mid, pw, b.constant(`${layer.name}_B`, [cout], bias.data)] : [mid, pw], [
+    ints('kernel_shape', [1, 1]),
+  ]);
   return activation(b, layer.config.activation, conv, rankOf(shapes), dataFormat);
 };
 
@@ -114,7 +143,10 @@ const dense: Translate = ({ b, layer, weights, inputs, shapes, dataFormat }) => 
   if (shapes.inputShapes[0]?.length !== 2) throw new UntranslatableError('Dense on a tensor of rank other than 2');
   const [kernel, bias] = weights;
   const w = b.constant(`${layer.name}_W`, kernel.shape, kernel.data);
-  const gemm = b.node('Gemm', bias ? [inputs[0], w, b.constant(`${layer.name}_B`, bias.shape, bias.data)] : [inputs[0], w]);
+  const gemm = b.node(
+    'Gemm',
+    bias ? [inputs[0], w, b.constant(`${layer.name}_B`, bias.shape, bias.data)] : [inputs[0], w],
+  );
   return activation(b, layer.config.activation, gemm, 2, dataFormat);
 };
 
@@ -122,22 +154,37 @@ const flatten: Translate = ({ b, layer, inputs, shapes, dataFormat }) => {
   // Keras flattens in (H, W, C) order for channels_last tensors, and a channels_first Flatten
   // permutes to that order first; only a channels_first tensor under a default Flatten keeps (C, H, W).
   const flattenFormat = layer.config.data_format ?? 'channels_last';
-  const hwcOrder = shapes.inputShapes[0]?.length === 4 && (dataFormat === 'channels_last' || flattenFormat === 'channels_first');
+  const hwcOrder =
+    shapes.inputShapes[0]?.length === 4 && (dataFormat === 'channels_last' || flattenFormat === 'channels_first');
   const source = hwcOrder ? b.node('Transpose', [inputs[0]], [ints('perm', NCHW_TO_NHWC)]) : inputs[0];
   return b.node('Flatten', [source], [int('axis', 1)]);
 };
 
 const batchNorm: Translate = ({ b, layer, weights, inputs, shapes, dataFormat }) => {
   const rank = shapes.inputShapes[0].length;
-  const axis = onnxAxis(Array.isArray(layer.config.axis) ? layer.config.axis[0] : (layer.config.axis ?? -1), rank, dataFormat);
+  const axis = onnxAxis(
+    Array.isArray(layer.config.axis) ? layer.config.axis[0] : (layer.config.axis ?? -1),
+    rank,
+    dataFormat,
+  );
   if (axis !== 1) throw new UntranslatableError('BatchNormalization over a non-channel axis');
   // Keras stores gamma and beta only when `scale` and `center` are on.
-  const names = [...(layer.config.scale !== false ? ['gamma'] : []), ...(layer.config.center !== false ? ['beta'] : []), 'moving_mean', 'moving_variance'];
+  const names = [
+    ...(layer.config.scale !== false ? ['gamma'] : []),
+    ...(layer.config.center !== false ? ['beta'] : []),
+    'moving_mean',
+    'moving_variance',
+  ];
   const byName = new Map(names.map((name, i) => [name, weights[i]]));
   const n = byName.get('moving_mean')!.shape[0];
-  const get = (name: string, fill: number) => b.constant(`${layer.name}_${name}`, [n], byName.get(name)?.data ?? new Float32Array(n).fill(fill));
+  const get = (name: string, fill: number) =>
+    b.constant(`${layer.name}_${name}`, [n], byName.get(name)?.data ?? new Float32Array(n).fill(fill));
   const attributes = [float('epsilon', layer.config.epsilon ?? 1e-3)];
-  return b.node('BatchNormalization', [inputs[0], get('gamma', 1), get('beta', 0), get('moving_mean', 0), get('moving_variance', 1)], attributes);
+  return b.node(
+    'BatchNormalization',
+    [inputs[0], get('gamma', 1), get('beta', 0), get('moving_mean', 0), get('moving_variance', 1)],
+    attributes,
+  );
 };
 
 const zeroPadding: Translate = ({ b, layer, inputs }) => {
@@ -168,11 +215,19 @@ const activationLayer: Translate = ({ b, layer, inputs, shapes, dataFormat }) =>
       return b.clip(inputs[0], 0, max);
     }
     case 'LeakyReLU':
-      return b.node('LeakyRelu', [inputs[0]], [float('alpha', layer.config.alpha ?? layer.config.negative_slope ?? 0.3)]);
+      return b.node(
+        'LeakyRelu',
+        [inputs[0]],
+        [float('alpha', layer.config.alpha ?? layer.config.negative_slope ?? 0.3)],
+      );
     case 'ELU':
       return b.node('Elu', [inputs[0]], [float('alpha', layer.config.alpha ?? 1)]);
     case 'Softmax':
-      return b.node('Softmax', [inputs[0]], [int('axis', onnxAxis(layer.config.axis ?? -1, rankOf(shapes), dataFormat))]);
+      return b.node(
+        'Softmax',
+        [inputs[0]],
+        [int('axis', onnxAxis(layer.config.axis ?? -1, rankOf(shapes), dataFormat))],
+      );
     default:
       throw new UntranslatableError(layer.className);
   }
@@ -220,7 +275,12 @@ export interface OnnxTranslation {
  * Translates the layers needed for `outputs`. Throws UntranslatableError naming the first
  * layer or option that ONNX translation does not cover.
  */
-export function translateToOnnx(graph: ModelGraph, shapes: LayerShapes[], weights: LayerWeights, outputs: string[]): OnnxTranslation {
+export function translateToOnnx(
+  graph: ModelGraph,
+  shapes: LayerShapes[],
+  weights: LayerWeights,
+  outputs: string[],
+): OnnxTranslation {
   const b = new GraphBuilder();
   const byName = new Map(shapes.map((s) => [s.layer.name, s]));
   const needed = new Set<string>();
@@ -256,15 +316,24 @@ export function translateToOnnx(graph: ModelGraph, shapes: LayerShapes[], weight
     }
     const inputs = layer.inbound.length === 0 ? [tensor.get('')!] : layer.inbound.map((n) => tensor.get(n)!);
     const layerWeights = weights.get(layer.name) ?? [];
-    if ((s.weights?.length ?? 0) !== layerWeights.length) throw new UntranslatableError(`layer '${layer.name}' without its weights`);
-    tensor.set(layer.name, translate({ b, layer, shapes: s, weights: layerWeights, inputs, dataFormat: graph.dataFormat }));
+    if ((s.weights?.length ?? 0) !== layerWeights.length)
+      throw new UntranslatableError(`layer '${layer.name}' without its weights`);
+    tensor.set(
+      layer.name,
+      translate({ b, layer, shapes: s, weights: layerWeights, inputs, dataFormat: graph.dataFormat }),
+    );
   }
   if (!inputShape) throw new UntranslatableError('a model without an input layer');
 
   const outputNames = onnxOutputs(outputs).map((outputName, i) => {
     const name = outputs[i];
     const rank = byName.get(name)!.outputShape!.length;
-    return b.node(rank === 4 ? 'Transpose' : 'Identity', [tensor.get(name)!], rank === 4 ? [ints('perm', NCHW_TO_NHWC)] : [], outputName);
+    return b.node(
+      rank === 4 ? 'Transpose' : 'Identity',
+      [tensor.get(name)!],
+      rank === 4 ? [ints('perm', NCHW_TO_NHWC)] : [],
+      outputName,
+    );
   });
   const model = encodeTranslation(graph.name, b, mapDims(inputShape, graph.dataFormat)!, outputNames);
   return { model, inputName: onnxInput, outputNames };

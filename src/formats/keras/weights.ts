@@ -65,7 +65,11 @@ async function readWeightsFile(path: string, layers?: string[]): Promise<LayerWe
  * Resolves `--weights` (finding or downloading the file) without reading it. For a model
  * file, the default ('imagenet') means the weights the file holds.
  */
-export async function resolveWeightsHandle(arch: Architecture, spec: string, request: WeightsRequest): Promise<WeightsHandle> {
+export async function resolveWeightsHandle(
+  arch: Architecture,
+  spec: string,
+  request: WeightsRequest,
+): Promise<WeightsHandle> {
   const checked = (path: string, read: () => Promise<LayerWeights>) => {
     let values: Promise<LayerWeights> | undefined;
     return () => {
@@ -79,12 +83,21 @@ export async function resolveWeightsHandle(arch: Architecture, spec: string, req
   };
   if (arch.file && spec === 'imagenet') {
     const { path, model } = arch.file;
-    return { description: `from the model file (${path})`, path, identity: await fileIdentity(model.files), read: checked(path, () => model.readWeights()) };
+    return {
+      description: `from the model file (${path})`,
+      path,
+      identity: await fileIdentity(model.files),
+      read: checked(path, () => model.readWeights()),
+    };
   }
   const source = await resolveWeights(spec, arch.builtin, request);
   if (source.kind === 'none') {
     const seed = request.seed ?? DEFAULT_SEED;
-    return { description: `none (random initial weights, seed ${seed})`, identity: `random:${seed}`, read: async () => 'random' };
+    return {
+      description: `none (random initial weights, seed ${seed})`,
+      identity: `random:${seed}`,
+      read: async () => 'random',
+    };
   }
   return {
     description: `${spec === 'imagenet' ? 'imagenet' : 'file'} (${source.path})`,
@@ -98,7 +111,13 @@ function checkWeightShapes(arch: Architecture, layers: string[], weights: LayerW
   const shapes = new Map(inferShapes(arch.graph).map((s) => [s.layer.name, s]));
   for (const name of layers) {
     const expected = shapes.get(name)?.weights;
-    if (expected && expected.length > 0) checkLayerWeights(name, expected.map((w) => w.shape), weights.get(name), `weights file '${path}'`);
+    if (expected && expected.length > 0)
+      checkLayerWeights(
+        name,
+        expected.map((w) => w.shape),
+        weights.get(name),
+        `weights file '${path}'`,
+      );
   }
 }
 
@@ -109,7 +128,12 @@ export async function loadWeights(arch: Architecture, spec: string, request: Wei
 }
 
 /** The weight arrays of one layer, from a file or from the seeded initialisers. */
-export async function layerWeightArrays(arch: Architecture, layer: string, loaded: LoadedWeights, seed = DEFAULT_SEED): Promise<WeightArray[]> {
+export async function layerWeightArrays(
+  arch: Architecture,
+  layer: string,
+  loaded: LoadedWeights,
+  seed = DEFAULT_SEED,
+): Promise<WeightArray[]> {
   if (loaded.weights !== 'random') {
     const arrays = loaded.weights.get(layer);
     if (!arrays) throw runtimeError(`no weights for layer '${layer}' in ${loaded.path}`);

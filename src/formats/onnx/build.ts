@@ -11,7 +11,15 @@ import { onnxInput, UntranslatableError } from './translated.js';
 const { onnx } = onnxProto;
 type Node = InstanceType<typeof onnx.NodeProto>;
 type Tensor = InstanceType<typeof onnx.TensorProto>;
-export type Attribute = { name: string; type: number; i?: number; f?: number; ints?: number[]; s?: Uint8Array; t?: Tensor };
+export type Attribute = {
+  name: string;
+  type: number;
+  i?: number;
+  f?: number;
+  ints?: number[];
+  s?: Uint8Array;
+  t?: Tensor;
+};
 
 export const OPSET = 13;
 
@@ -19,7 +27,11 @@ const A = onnx.AttributeProto.AttributeType;
 export const int = (name: string, i: number): Attribute => ({ name, type: A.INT, i });
 export const float = (name: string, f: number): Attribute => ({ name, type: A.FLOAT, f });
 export const ints = (name: string, values: number[]): Attribute => ({ name, type: A.INTS, ints: values });
-export const string = (name: string, s: string): Attribute => ({ name, type: A.STRING, s: new TextEncoder().encode(s) });
+export const string = (name: string, s: string): Attribute => ({
+  name,
+  type: A.STRING,
+  s: new TextEncoder().encode(s),
+});
 
 export const NCHW_TO_NHWC = [0, 2, 3, 1];
 export const NHWC_TO_NCHW = [0, 3, 1, 2];
@@ -39,25 +51,41 @@ export class GraphBuilder {
   constant(name: string, dims: number[], data: Float32Array): string {
     const unique = `${name}__${this.counter++}`;
     const raw = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
-    this.initializers.push(onnx.TensorProto.create({ name: unique, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: raw }));
+    this.initializers.push(
+      onnx.TensorProto.create({ name: unique, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: raw }),
+    );
     return unique;
   }
 
   /** An int64 initialiser (shapes, axes, pads). */
   int64s(name: string, values: number[]): string {
     const unique = `${name}__${this.counter++}`;
-    this.initializers.push(onnx.TensorProto.create({ name: unique, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, int64Data: values }));
+    this.initializers.push(
+      onnx.TensorProto.create({
+        name: unique,
+        dims: [values.length],
+        dataType: onnx.TensorProto.DataType.INT64,
+        int64Data: values,
+      }),
+    );
     return unique;
   }
 
   /** Clip to [low, high], as Relu6 and Keras' capped ReLU. */
   clip(x: string, low: number, high: number): string {
-    return this.node('Clip', [x, this.constant('low', [], Float32Array.of(low)), this.constant('high', [], Float32Array.of(high))]);
+    return this.node('Clip', [
+      x,
+      this.constant('low', [], Float32Array.of(low)),
+      this.constant('high', [], Float32Array.of(high)),
+    ]);
   }
 }
 
 /** Conv and pool attributes of a window over an input of (height, width) (null: not known until run). */
-export function windowAttributes({ kernel, strides, dilations, padding }: LayerWindow, [h, w]: [number | null, number | null]): Attribute[] {
+export function windowAttributes(
+  { kernel, strides, dilations, padding }: LayerWindow,
+  [h, w]: [number | null, number | null],
+): Attribute[] {
   const attributes = [ints('kernel_shape', kernel), ints('strides', strides)];
   if (dilations[0] !== 1 || dilations[1] !== 1) attributes.push(ints('dilations', dilations));
   if (Array.isArray(padding)) attributes.push(ints('pads', padding));
@@ -106,7 +134,8 @@ export function convWeight(kernel: Float32Array, [kh, kw, cin, cout]: number[]):
   for (let i = 0; i < kh; i++)
     for (let j = 0; j < kw; j++)
       for (let c = 0; c < cin; c++)
-        for (let f = 0; f < cout; f++) out[((f * cin + c) * kh + i) * kw + j] = kernel[((i * kw + j) * cin + c) * cout + f];
+        for (let f = 0; f < cout; f++)
+          out[((f * cin + c) * kh + i) * kw + j] = kernel[((i * kw + j) * cin + c) * cout + f];
   return out;
 }
 
@@ -116,7 +145,8 @@ export function depthwiseWeight(kernel: Float32Array, [kh, kw, cin, mult]: numbe
   for (let i = 0; i < kh; i++)
     for (let j = 0; j < kw; j++)
       for (let c = 0; c < cin; c++)
-        for (let m = 0; m < mult; m++) out[((c * mult + m) * kh + i) * kw + j] = kernel[((i * kw + j) * cin + c) * mult + m];
+        for (let m = 0; m < mult; m++)
+          out[((c * mult + m) * kh + i) * kw + j] = kernel[((i * kw + j) * cin + c) * mult + m];
   return out;
 }
 
@@ -127,13 +157,20 @@ export const valueInfo = (name: string, dims?: Array<number | string>) =>
     type: {
       tensorType: {
         elemType: onnx.TensorProto.DataType.FLOAT,
-        ...(dims ? { shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } } : {}),
+        ...(dims
+          ? { shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } }
+          : {}),
       },
     },
   });
 
 /** The encoded model: a channels-last input of (N, H, W, C) (null: symbolic) and the named outputs. */
-export function encodeTranslation(name: string, b: GraphBuilder, [h, w, c]: Array<number | null>, outputs: string[]): Uint8Array {
+export function encodeTranslation(
+  name: string,
+  b: GraphBuilder,
+  [h, w, c]: Array<number | null>,
+  outputs: string[],
+): Uint8Array {
   const graph = onnx.GraphProto.create({
     name,
     node: b.nodes,
@@ -141,6 +178,11 @@ export function encodeTranslation(name: string, b: GraphBuilder, [h, w, c]: Arra
     input: [valueInfo(onnxInput, ['N', h ?? 'H', w ?? 'W', c ?? 'C'])],
     output: outputs.map((output) => valueInfo(output)),
   });
-  const model = onnx.ModelProto.create({ irVersion: 8, opsetImport: [{ domain: '', version: OPSET }], producerName: 'cnnviz', graph });
+  const model = onnx.ModelProto.create({
+    irVersion: 8,
+    opsetImport: [{ domain: '', version: OPSET }],
+    producerName: 'cnnviz',
+    graph,
+  });
   return onnx.ModelProto.encode(model).finish();
 }

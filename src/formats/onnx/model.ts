@@ -44,20 +44,34 @@ interface ImageInput {
 const shapeOf = (info: ValueInfoProto): Shape | undefined => {
   const dims = info.type?.tensorType?.shape?.dim;
   if (!dims) return undefined;
-  return dims.map((d) => (d.dimValue !== undefined && d.dimValue !== null && toNumber(d.dimValue) > 0 && !d.dimParam ? toNumber(d.dimValue) : null));
+  return dims.map((d) =>
+    d.dimValue !== undefined && d.dimValue !== null && toNumber(d.dimValue) > 0 && !d.dimParam
+      ? toNumber(d.dimValue)
+      : null,
+  );
 };
 
 function imageInput(path: string, graph: GraphProto, size?: [number, number]): ImageInput {
   const initializers = new Set(graph.initializer.map((t) => t.name));
   // Older exporters list the initializers among the inputs too.
   const inputs = graph.input.filter((i) => !initializers.has(i.name));
-  if (inputs.length !== 1) throw usageError(`'${path}' has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); cnnviz feeds one image`);
+  if (inputs.length !== 1)
+    throw usageError(
+      `'${path}' has ${inputs.length} inputs (${inputs.map((i) => i.name).join(', ')}); cnnviz feeds one image`,
+    );
   const shape = shapeOf(inputs[0]);
-  if (shape?.length !== 4) throw usageError(`'${path}' takes input '${inputs[0].name}' of shape ${JSON.stringify(shape ?? '?')}; cnnviz feeds images (N, C, H, W)`);
+  if (shape?.length !== 4)
+    throw usageError(
+      `'${path}' takes input '${inputs[0].name}' of shape ${JSON.stringify(shape ?? '?')}; cnnviz feeds images (N, C, H, W)`,
+    );
   const layout = shape[3] === 3 && shape[1] !== 3 ? 'nhwc' : 'nchw';
   if (!size) return { name: inputs[0].name, layout, shape };
   const [width, height] = size;
-  return { name: inputs[0].name, layout, shape: layout === 'nchw' ? [shape[0], shape[1], height, width] : [shape[0], height, width, shape[3]] };
+  return {
+    name: inputs[0].name,
+    layout,
+    shape: layout === 'nchw' ? [shape[0], shape[1], height, width] : [shape[0], height, width, shape[3]],
+  };
 }
 
 function roleOf(opType: string): LayerRole {
@@ -70,9 +84,15 @@ function roleOf(opType: string): LayerRole {
  * Shapes from the file's value_info where it gives them in full (and the input keeps its
  * size), else inferred. Returns which way each was found, for --verbose.
  */
-function tensorShapes(graph: GraphProto, input: ImageInput, resized: boolean): { shapes: Map<string, Shape>; fromFile: number; inferred: number; problems: string[] } {
+function tensorShapes(
+  graph: GraphProto,
+  input: ImageInput,
+  resized: boolean,
+): { shapes: Map<string, Shape>; fromFile: number; inferred: number; problems: string[] } {
   const problems: string[] = [];
-  const inferred = inferTensorShapes(graph, { name: input.name, shape: input.shape }, (node, reason) => problems.push(`shape of '${node.name || node.output[0]}' (${node.opType}) unknown: ${reason}`));
+  const inferred = inferTensorShapes(graph, { name: input.name, shape: input.shape }, (node, reason) =>
+    problems.push(`shape of '${node.name || node.output[0]}' (${node.opType}) unknown: ${reason}`),
+  );
   const declared = new Map<string, Shape>();
   if (!resized) {
     for (const info of [...graph.valueInfo, ...graph.output]) {
@@ -85,11 +105,18 @@ function tensorShapes(graph: GraphProto, input: ImageInput, resized: boolean): {
   }
   const shapes = new Map([...inferred, ...declared]);
   const outputs = graph.node.map((n) => n.output[0]);
-  return { shapes, fromFile: outputs.filter((o) => declared.has(o)).length, inferred: outputs.filter((o) => !declared.has(o) && inferred.has(o)).length, problems };
+  return {
+    shapes,
+    fromFile: outputs.filter((o) => declared.has(o)).length,
+    inferred: outputs.filter((o) => !declared.has(o) && inferred.has(o)).length,
+    problems,
+  };
 }
 
 export function onnxNet(name: string, graph: GraphProto, input: ImageInput, shapes: Map<string, Shape>): Net {
-  const floats = new Map(graph.initializer.filter((t) => FLOAT_TYPES.has(t.dataType)).map((t) => [t.name, elementCount(dimsOf(t))]));
+  const floats = new Map(
+    graph.initializer.filter((t) => FLOAT_TYPES.has(t.dataType)).map((t) => [t.name, elementCount(dimsOf(t))]),
+  );
   const producer = new Map<string, string>();
   const seen = new Map<string, number>();
   const layers: NetLayer[] = [];
@@ -123,7 +150,13 @@ export function onnxNet(name: string, graph: GraphProto, input: ImageInput, shap
       params,
       ...(weight ? { kernelShape: dimsOf(weight) } : {}),
       aliases: node.output.filter((o) => o !== layerName),
-      window: onnxWindow(node, shapes.get(node.input[0]), weight && dimsOf(weight).slice(2), padValues(node), input.layout === 'nhwc'),
+      window: onnxWindow(
+        node,
+        shapes.get(node.input[0]),
+        weight && dimsOf(weight).slice(2),
+        padValues(node),
+        input.layout === 'nhwc',
+      ),
     });
   });
   const total = [...floats.values()].reduce((a, b) => a + b, 0);
@@ -143,7 +176,9 @@ export function onnxKernel(weight: Float32Array, [cout, cin, kh, kw]: number[]):
   const data = new Float32Array(weight.length);
   for (let f = 0; f < cout; f++)
     for (let c = 0; c < cin; c++)
-      for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) data[((i * kw + j) * cin + c) * cout + f] = weight[((f * cin + c) * kh + i) * kw + j];
+      for (let i = 0; i < kh; i++)
+        for (let j = 0; j < kw; j++)
+          data[((i * kw + j) * cin + c) * cout + f] = weight[((f * cin + c) * kh + i) * kw + j];
   return { shape: [kh, kw, cin, cout], data };
 }
 
@@ -157,7 +192,12 @@ const nhwcOutput = (tensor: string) => `${tensor}:cnnviz_nhwc`;
  * input and give channels-last maps, so ONNX Runtime's multithreaded transposes replace
  * copies in JavaScript. The input gets --size where given.
  */
-function prepareForMaps(path: string, model: ModelProto, input: ImageInput, tensors: Array<{ name: string; rank: number }>): Uint8Array {
+function prepareForMaps(
+  path: string,
+  model: ModelProto,
+  input: ImageInput,
+  tensors: Array<{ name: string; rank: number }>,
+): Uint8Array {
   // A new graph around the file's nodes: the decoded model stays as read (node indices are layer indices).
   inlineExternalData(path, model.graph);
   const sized = (name: string, shape: Shape) => {
@@ -167,7 +207,11 @@ function prepareForMaps(path: string, model: ModelProto, input: ImageInput, tens
   };
   const others = model.graph.input.filter((i) => i.name !== input.name);
   if (input.layout === 'nhwc') {
-    const graph = { ...model.graph, input: [sized(input.name, input.shape), ...others], output: tensors.map(({ name }) => floatOutput(name)) };
+    const graph = {
+      ...model.graph,
+      input: [sized(input.name, input.shape), ...others],
+      output: tensors.map(({ name }) => floatOutput(name)),
+    };
     return encodeModel({ ...model, graph });
   }
   const [n, c, h, w] = input.shape;
@@ -178,13 +222,14 @@ function prepareForMaps(path: string, model: ModelProto, input: ImageInput, tens
     node: [
       transposeNode(NHWC_INPUT, input.name, [0, 3, 1, 2]),
       ...model.graph.node,
-      ...tensors.filter(({ rank }) => rank === 4).map(({ name }) => transposeNode(name, nhwcOutput(name), [0, 2, 3, 1])),
+      ...tensors
+        .filter(({ rank }) => rank === 4)
+        .map(({ name }) => transposeNode(name, nhwcOutput(name), [0, 2, 3, 1])),
     ],
     output: outputs.map(floatOutput),
   };
   return encodeModel({ ...model, graph });
 }
-
 
 /** What a run needs of the file when its prepared model is cached: kept beside that cache. */
 interface Description {
@@ -205,19 +250,32 @@ function describe(path: string, model: ModelProto, options: OpenOptions): Descri
   const { graph } = model;
   const input = imageInput(path, graph, options.size);
   const { shapes, fromFile, inferred, problems } = tensorShapes(graph, input, Boolean(options.size));
-  const name = graph.name && !/^(main_graph|torch[-_]jit([-_]export)?)$/.test(graph.name) ? graph.name : basename(path).replace(/\.onnx$/i, '');
+  const name =
+    graph.name && !/^(main_graph|torch[-_]jit([-_]export)?)$/.test(graph.name)
+      ? graph.name
+      : basename(path).replace(/\.onnx$/i, '');
   const net = onnxNet(name, graph, input, shapes);
   const tensors = Object.fromEntries(net.layers.map((l) => [l.name, graph.node[l.index!].output[0]]));
   const opsets = model.opsetImport?.map((o) => toNumber(o.version)).join(', ') || '?';
   const shapesNote = `shapes: ${fromFile} of ${graph.node.length} node outputs from the file's value_info, ${inferred} inferred${net.unknown.length ? `, ${net.unknown.length} unknown` : ''}`;
-  return { name, input, net, tensors, details: [`ONNX file, opset ${opsets}, ${graph.node.length} nodes`, shapesNote, ...problems] };
+  return {
+    name,
+    input,
+    net,
+    tensors,
+    details: [`ONNX file, opset ${opsets}, ${graph.node.length} nodes`, shapesNote, ...problems],
+  };
 }
 
 /**
  * The description of a file is kept in the cache, keyed by the file's path, size and time:
  * a run whose prepared model is cached too never reads the file (100 MB for a ResNet-50).
  */
-async function cachedDescription(folder: string | undefined, key: string, make: () => Promise<Description>): Promise<{ description: Description; fromCache: boolean }> {
+async function cachedDescription(
+  folder: string | undefined,
+  key: string,
+  make: () => Promise<Description>,
+): Promise<{ description: Description; fromCache: boolean }> {
   const file = folder && join(folder, `${key}.json`);
   if (file) {
     const description = sealedDescription(await readFile(file, 'utf8').catch(() => undefined));
@@ -266,7 +324,10 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
     throw usageError(`model file '${path}' cannot be read`);
   });
   // Protobuf caps a message at 2 GB; larger models keep their weights in external data files.
-  if (size > MAX_ONNX_FILE) throw usageError(`'${path}' is ${(size / 2 ** 30).toFixed(1)} GB; an ONNX file holds at most 2 GB (larger models keep their weights in external data beside it)`);
+  if (size > MAX_ONNX_FILE)
+    throw usageError(
+      `'${path}' is ${(size / 2 ** 30).toFixed(1)} GB; an ONNX file holds at most 2 GB (larger models keep their weights in external data beside it)`,
+    );
   const identity = { path: await realpath(path), size, mtimeMs };
   let decoded: ModelProto | undefined;
   const load = async (): Promise<ModelProto> => {
@@ -276,14 +337,21 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
     }
     return decoded;
   };
-  const key = createHash('sha256').update(JSON.stringify({ identity, size: options.size ?? null, version: DESCRIPTION_VERSION })).digest('hex').slice(0, 32);
+  const key = createHash('sha256')
+    .update(JSON.stringify({ identity, size: options.size ?? null, version: DESCRIPTION_VERSION }))
+    .digest('hex')
+    .slice(0, 32);
   const folder = options.cacheDir && join(options.cacheDir, 'onnx', 'descriptions');
-  const { description, fromCache } = await cachedDescription(folder, key, async () => describe(path, await load(), options));
+  const { description, fromCache } = await cachedDescription(folder, key, async () =>
+    describe(path, await load(), options),
+  );
   const { name, input, net, tensors } = description;
   const fileWeights = { description: `from the model file (${path})`, random: false };
   const checkChoices = ({ engine, weights }: { engine?: string; weights?: string }) => {
-    if (weights !== undefined && weights !== 'imagenet') throw usageError(`--weights ${weights}: an ONNX model carries its own weights; leave --weights out`);
-    if (engine !== undefined && engine !== 'auto' && engine !== 'onnx') throw usageError(`--backend ${engine}: ONNX models run on ONNX Runtime; use --backend onnx (or auto)`);
+    if (weights !== undefined && weights !== 'imagenet')
+      throw usageError(`--weights ${weights}: an ONNX model carries its own weights; leave --weights out`);
+    if (engine !== undefined && engine !== 'auto' && engine !== 'onnx')
+      throw usageError(`--backend ${engine}: ONNX models run on ONNX Runtime; use --backend onnx (or auto)`);
   };
   return {
     net,
@@ -295,7 +363,10 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
     async netAt(side) {
       const { graph } = await load();
       const [n, a, , c] = input.shape;
-      const resized: ImageInput = { ...input, shape: input.layout === 'nchw' ? [n, a, side, side] : [n, side, side, c] };
+      const resized: ImageInput = {
+        ...input,
+        shape: input.layout === 'nchw' ? [n, a, side, side] : [n, side, side, c],
+      };
       return onnxNet(name, graph, resized, inferTensorShapes(graph, resized));
     },
     async readKernel(layer, choice) {
@@ -303,7 +374,10 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
       const { graph } = await load();
       const node = graph.node[net.layers.find((l) => l.name === layer)!.index!];
       const weight = graph.initializer.find((t) => t.name === node.input[1]);
-      if (!weight) throw runtimeError(`the weights of '${layer}' are computed in the graph, not stored; cnnviz draws stored kernels`);
+      if (!weight)
+        throw runtimeError(
+          `the weights of '${layer}' are computed in the graph, not stored; cnnviz draws stored kernels`,
+        );
       if (weight.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) inlineExternalData(path, graph);
       return { kernel: onnxKernel(floatValues(weight), dimsOf(weight)), weights: fileWeights };
     },
@@ -311,7 +385,10 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
       checkChoices(request);
       const { loadOrt, preparedSession, sessionForward } = await import('../../engines/onnx-runtime.js');
       const ort = await loadOrt();
-      const chosen = layers.map((layer) => ({ name: tensors[layer], rank: net.layers.find((l) => l.name === layer)!.outputShape?.length ?? 0 }));
+      const chosen = layers.map((layer) => ({
+        name: tensors[layer],
+        rank: net.layers.find((l) => l.name === layer)!.outputShape?.length ?? 0,
+      }));
       let session;
       try {
         session = await timed('build', () =>
@@ -328,7 +405,12 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
         throw runtimeError(`ONNX Runtime cannot run '${path}': ${ortReason(messageOf(err))}`);
       }
       const nchw = input.layout === 'nchw';
-      const forward = sessionForward(ort, session, nchw ? NHWC_INPUT : input.name, chosen.map(({ name, rank }) => (nchw && rank === 4 ? nhwcOutput(name) : name)));
+      const forward = sessionForward(
+        ort,
+        session,
+        nchw ? NHWC_INPUT : input.name,
+        chosen.map(({ name, rank }) => (nchw && rank === 4 ? nhwcOutput(name) : name)),
+      );
       return { forward, weights: fileWeights };
     },
   };

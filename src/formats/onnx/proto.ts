@@ -70,12 +70,18 @@ export interface ModelProto {
 
 const DataType = onnx.TensorProto.DataType;
 /** Element types counted as parameters: the float kinds. */
-export const FLOAT_TYPES: ReadonlySet<number> = new Set([DataType.FLOAT, DataType.FLOAT16, DataType.DOUBLE, DataType.BFLOAT16]);
+export const FLOAT_TYPES: ReadonlySet<number> = new Set([
+  DataType.FLOAT,
+  DataType.FLOAT16,
+  DataType.DOUBLE,
+  DataType.BFLOAT16,
+]);
 
 /** protobufjs gives int64 fields as Long objects or numbers. */
 export function toNumber(value: unknown): number {
   if (typeof value === 'number') return value;
-  if (value && typeof (value as { toNumber?: () => number }).toNumber === 'function') return (value as { toNumber(): number }).toNumber();
+  if (value && typeof (value as { toNumber?: () => number }).toNumber === 'function')
+    return (value as { toNumber(): number }).toNumber();
   return Number(value);
 }
 
@@ -84,9 +90,12 @@ export function decodeModel(path: string, bytes: Uint8Array): ModelProto {
   try {
     model = onnx.ModelProto.decode(bytes) as unknown as ModelProto;
   } catch (err) {
-    throw runtimeError(`'${path}' is not a readable ONNX model (${messageOf(err)}): is it truncated, or another kind of file?`);
+    throw runtimeError(
+      `'${path}' is not a readable ONNX model (${messageOf(err)}): is it truncated, or another kind of file?`,
+    );
   }
-  if (!model.graph || model.graph.node.length === 0) throw runtimeError(`'${path}' holds no ONNX graph: is it an ONNX model file?`);
+  if (!model.graph || model.graph.node.length === 0)
+    throw runtimeError(`'${path}' holds no ONNX graph: is it an ONNX model file?`);
   return model;
 }
 
@@ -94,7 +103,8 @@ export const dimsOf = (tensor: TensorProto): number[] => tensor.dims.map(toNumbe
 export const elementCount = (dims: number[]): number => dims.reduce((a, b) => a * b, 1);
 
 const isExternal = (t: TensorProto): boolean => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL;
-const externalEntry = (t: TensorProto, key: string): string | undefined => t.externalData.find((e) => e.key === key)?.value ?? undefined;
+const externalEntry = (t: TensorProto, key: string): string | undefined =>
+  t.externalData.find((e) => e.key === key)?.value ?? undefined;
 
 /** Where one tensor's bytes lie in an external data file, checked: inside the model's folder, a file, in range. */
 interface ExternalSpan {
@@ -104,18 +114,23 @@ interface ExternalSpan {
 }
 
 /** A non-negative whole number written in decimal, as the ONNX spec has offset and length. */
-const byteCount = (value: string | undefined): number | undefined => (value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined);
+const byteCount = (value: string | undefined): number | undefined =>
+  value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
 
 function externalSpan(path: string, tensor: TensorProto): ExternalSpan {
   const location = externalEntry(tensor, 'location') ?? '';
   const what = `'${path}' keeps tensor '${tensor.name}' in '${location}'`;
   const file = location ? fileInside(dirname(path), location) : undefined;
-  if (!file) throw usageError(`${what}, which is outside the model's folder; refused (external data must lie beside the model or below it)`);
+  if (!file)
+    throw usageError(
+      `${what}, which is outside the model's folder; refused (external data must lie beside the model or below it)`,
+    );
   const [offsetText, lengthText] = [externalEntry(tensor, 'offset'), externalEntry(tensor, 'length')];
   const offset = offsetText === undefined ? 0 : byteCount(offsetText);
   const length = lengthText === undefined ? undefined : byteCount(lengthText);
   if (offset === undefined) throw usageError(`${what} at offset '${offsetText}', which is not a byte count`);
-  if (lengthText !== undefined && length === undefined) throw usageError(`${what} with length '${lengthText}', which is not a byte count`);
+  if (lengthText !== undefined && length === undefined)
+    throw usageError(`${what} with length '${lengthText}', which is not a byte count`);
   return { file, offset, length };
 }
 
@@ -128,7 +143,10 @@ export function checkExternalData(path: string, graph: GraphProto): void {
     if (!sizes.has(file)) sizes.set(file, externalFileSize(path, file));
     const size = sizes.get(file)!;
     const end = offset + (length ?? 0);
-    if (offset > size || end > size) throw usageError(`'${file}' is shorter than '${path}' says (${size} bytes; tensor '${tensor.name}' ends at byte ${end})`);
+    if (offset > size || end > size)
+      throw usageError(
+        `'${file}' is shorter than '${path}' says (${size} bytes; tensor '${tensor.name}' ends at byte ${end})`,
+      );
   }
 }
 
@@ -169,19 +187,25 @@ export function floatValues(tensor: TensorProto): Float32Array {
     const bytes = new Uint8Array(raw); // a copy: the raw bytes need not be 4-byte aligned
     if (tensor.dataType === DataType.FLOAT) return new Float32Array(bytes.buffer, 0, count);
     if (tensor.dataType === DataType.DOUBLE) return Float32Array.from(new Float64Array(bytes.buffer, 0, count));
-    if (tensor.dataType === DataType.FLOAT16) return Float32Array.from(new Uint16Array(bytes.buffer, 0, count), halfToFloat);
-    if (tensor.dataType === DataType.BFLOAT16) return Float32Array.from(new Uint16Array(bytes.buffer, 0, count), (h) => new Float32Array(new Uint32Array([h << 16]).buffer)[0]);
+    if (tensor.dataType === DataType.FLOAT16)
+      return Float32Array.from(new Uint16Array(bytes.buffer, 0, count), halfToFloat);
+    if (tensor.dataType === DataType.BFLOAT16)
+      return Float32Array.from(
+        new Uint16Array(bytes.buffer, 0, count),
+        (h) => new Float32Array(new Uint32Array([h << 16]).buffer)[0],
+      );
   }
   if (tensor.dataType === DataType.FLOAT) return Float32Array.from(tensor.floatData);
   if (tensor.dataType === DataType.DOUBLE) return Float32Array.from(tensor.doubleData);
   if (tensor.dataType === DataType.FLOAT16 || tensor.dataType === DataType.BFLOAT16) {
     // In int32_data, one half per element (the low 16 bits).
     const bits = Uint16Array.from(tensor.int32Data);
-    return tensor.dataType === DataType.FLOAT16 ? Float32Array.from(bits, halfToFloat) : Float32Array.from(bits, (h) => new Float32Array(new Uint32Array([h << 16]).buffer)[0]);
+    return tensor.dataType === DataType.FLOAT16
+      ? Float32Array.from(bits, halfToFloat)
+      : Float32Array.from(bits, (h) => new Float32Array(new Uint32Array([h << 16]).buffer)[0]);
   }
   throw runtimeError(`tensor '${tensor.name}' is not a float tensor`);
 }
-
 
 /** An integer tensor's values (shapes, axes, pads held as int64 or int32 tensors). */
 export function intValues(tensor: TensorProto): number[] {
@@ -189,8 +213,10 @@ export function intValues(tensor: TensorProto): number[] {
   if (raw && raw.length > 0) {
     const bytes = new Uint8Array(raw);
     const view = new DataView(bytes.buffer);
-    if (tensor.dataType === DataType.INT64) return Array.from({ length: bytes.length / 8 }, (_, i) => Number(view.getBigInt64(i * 8, true)));
-    if (tensor.dataType === DataType.INT32) return Array.from({ length: bytes.length / 4 }, (_, i) => view.getInt32(i * 4, true));
+    if (tensor.dataType === DataType.INT64)
+      return Array.from({ length: bytes.length / 8 }, (_, i) => Number(view.getBigInt64(i * 8, true)));
+    if (tensor.dataType === DataType.INT32)
+      return Array.from({ length: bytes.length / 4 }, (_, i) => view.getInt32(i * 4, true));
   }
   if (tensor.dataType === DataType.INT64) return tensor.int64Data.map(toNumber);
   if (tensor.dataType === DataType.INT32) return [...tensor.int32Data];
@@ -238,10 +264,19 @@ export function encodeModel(model: ModelProto): Uint8Array {
 
 /** A float tensor's declaration, with no shape: how an added graph output is declared. */
 export function floatOutput(name: string): ValueInfoProto {
-  return onnx.ValueInfoProto.create({ name, type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } } }) as unknown as ValueInfoProto;
+  return onnx.ValueInfoProto.create({
+    name,
+    type: { tensorType: { elemType: onnx.TensorProto.DataType.FLOAT } },
+  }) as unknown as ValueInfoProto;
 }
 
 export function transposeNode(input: string, output: string, perm: number[]): NodeProto {
   const attribute = { name: 'perm', type: onnx.AttributeProto.AttributeType.INTS, ints: perm };
-  return onnx.NodeProto.create({ opType: 'Transpose', name: output, input: [input], output: [output], attribute: [attribute] }) as unknown as NodeProto;
+  return onnx.NodeProto.create({
+    opType: 'Transpose',
+    name: output,
+    input: [input],
+    output: [output],
+    attribute: [attribute],
+  }) as unknown as NodeProto;
 }

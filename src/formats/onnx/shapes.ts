@@ -6,7 +6,16 @@
 import { shiftWindow, type LayerWindow, type Shape } from '../../net/net.js';
 import { messageOf } from '../../errors.js';
 import { sameOutputLength, samePadding, windowOutputLength } from '../../net/geometry.js';
-import { attribute, dimsOf, intAttribute, intsAttribute, intValues, type GraphProto, type NodeProto, type TensorProto } from './proto.js';
+import {
+  attribute,
+  dimsOf,
+  intAttribute,
+  intsAttribute,
+  intValues,
+  type GraphProto,
+  type NodeProto,
+  type TensorProto,
+} from './proto.js';
 
 interface Known {
   shape(name: string): Shape | undefined;
@@ -16,7 +25,8 @@ interface Known {
 
 type Rule = (node: NodeProto, inputs: Array<Shape | undefined>, known: Known) => Shape | undefined;
 
-const product = (dims: Shape): number | null => (dims.some((d) => d === null) ? null : (dims as number[]).reduce((a, b) => a * b, 1));
+const product = (dims: Shape): number | null =>
+  dims.some((d) => d === null) ? null : (dims as number[]).reduce((a, b) => a * b, 1);
 const same: Rule = (_node, [x]) => x && [...x];
 
 const WINDOWED = new Set(['Conv', 'MaxPool', 'AveragePool', 'LpPool']);
@@ -25,7 +35,13 @@ const WINDOWED = new Set(['Conv', 'MaxPool', 'AveragePool', 'LpPool']);
  * How a 2-d Conv, pool or Pad node's output pixels see its input; undefined for other nodes.
  * `input` is the node's input shape, for SAME_LOWER (its odd pixel goes first); `kernel` the weight's (kh, kw).
  */
-export function onnxWindow(node: NodeProto, input: Shape | undefined, kernel: number[] | undefined, padValues: number[] | undefined, channelsLast: boolean): LayerWindow | undefined {
+export function onnxWindow(
+  node: NodeProto,
+  input: Shape | undefined,
+  kernel: number[] | undefined,
+  padValues: number[] | undefined,
+  channelsLast: boolean,
+): LayerWindow | undefined {
   if (WINDOWED.has(node.opType)) {
     const k = intsAttribute(node, 'kernel_shape') ?? kernel;
     if (k?.length !== 2) return undefined;
@@ -134,7 +150,8 @@ const reshape: Rule = (node, [x], known) => {
   return out.map((d) => (d === -1 ? (total === null || restProduct === null ? null : total / restProduct) : d));
 };
 
-const transpose: Rule = (node, [x]) => x && (intsAttribute(node, 'perm') ?? x.map((_, i) => x.length - 1 - i)).map((p) => x[p]);
+const transpose: Rule = (node, [x]) =>
+  x && (intsAttribute(node, 'perm') ?? x.map((_, i) => x.length - 1 - i)).map((p) => x[p]);
 
 const pad: Rule = (node, [x], known) => {
   const pads = intsAttribute(node, 'pads') ?? known.values(node.input[1]);
@@ -142,7 +159,8 @@ const pad: Rule = (node, [x], known) => {
   return x.map((d, i) => (d === null ? null : d + pads[i] + pads[i + x.length]));
 };
 
-const axesOf = (node: NodeProto, known: Known): number[] | undefined => intsAttribute(node, 'axes') ?? (node.input[1] ? known.values(node.input[1]) : undefined);
+const axesOf = (node: NodeProto, known: Known): number[] | undefined =>
+  intsAttribute(node, 'axes') ?? (node.input[1] ? known.values(node.input[1]) : undefined);
 
 const squeeze: Rule = (node, [x], known) => {
   if (!x) return undefined;
@@ -164,7 +182,9 @@ const resize: Rule = (node, [x], known) => {
   // Resize(X, roi, scales, sizes) from opset 11; Upsample(X, scales) or a scales attribute before.
   const sizes = node.input[3] ? known.values(node.input[3]) : undefined;
   if (sizes && sizes.length === x.length) return sizes;
-  const scales = (node.opType === 'Resize' ? known.values(node.input[2]) : known.values(node.input[1])) ?? (attribute(node, 'scales') as number[] | undefined);
+  const scales =
+    (node.opType === 'Resize' ? known.values(node.input[2]) : known.values(node.input[1])) ??
+    (attribute(node, 'scales') as number[] | undefined);
   if (!scales || scales.length !== x.length) return undefined;
   return x.map((d, i) => (d === null ? null : Math.floor(d * scales[i])));
 };
@@ -177,9 +197,40 @@ const reduce: Rule = (node, [x], known) => {
 };
 
 const UNARY = [
-  'BatchNormalization', 'InstanceNormalization', 'LRN', 'Relu', 'LeakyRelu', 'PRelu', 'Clip', 'Sigmoid', 'HardSigmoid', 'HardSwish', 'Tanh',
-  'Elu', 'Selu', 'Celu', 'Gelu', 'Softplus', 'Softsign', 'Mish', 'Identity', 'Dropout', 'Erf', 'Exp', 'Log', 'Sqrt', 'Neg', 'Abs', 'Reciprocal',
-  'Softmax', 'LogSoftmax', 'Cast', 'Floor', 'Ceil', 'Round', 'Sign',
+  'BatchNormalization',
+  'InstanceNormalization',
+  'LRN',
+  'Relu',
+  'LeakyRelu',
+  'PRelu',
+  'Clip',
+  'Sigmoid',
+  'HardSigmoid',
+  'HardSwish',
+  'Tanh',
+  'Elu',
+  'Selu',
+  'Celu',
+  'Gelu',
+  'Softplus',
+  'Softsign',
+  'Mish',
+  'Identity',
+  'Dropout',
+  'Erf',
+  'Exp',
+  'Log',
+  'Sqrt',
+  'Neg',
+  'Abs',
+  'Reciprocal',
+  'Softmax',
+  'LogSoftmax',
+  'Cast',
+  'Floor',
+  'Ceil',
+  'Round',
+  'Sign',
 ];
 const BROADCAST = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean', 'Where', 'Equal', 'Greater', 'Less'];
 
@@ -213,7 +264,11 @@ const RULES: Record<string, Rule> = {
  * shape as given, initializers and Constant nodes by their dims, the rest by the rules.
  */
 /** Every tensor's shape that follows from the input's; a rule that fails tells `onProblem` which node and why. */
-export function inferTensorShapes(graph: GraphProto, input: { name: string; shape: Shape }, onProblem: (node: NodeProto, reason: string) => void = () => undefined): Map<string, Shape> {
+export function inferTensorShapes(
+  graph: GraphProto,
+  input: { name: string; shape: Shape },
+  onProblem: (node: NodeProto, reason: string) => void = () => undefined,
+): Map<string, Shape> {
   const shapes = new Map<string, Shape>([[input.name, input.shape]]);
   const constants = new Map<string, TensorProto>(graph.initializer.map((t) => [t.name, t]));
   for (const t of graph.initializer) shapes.set(t.name, dimsOf(t));

@@ -34,7 +34,10 @@ export async function translatedOrTfjs(
     } catch (err) {
       // A user's error (a weights file of another model) is theirs to fix, on any engine.
       if (err instanceof CnnvizError) throw err;
-      const reason = err instanceof UntranslatableError ? `cannot express ${err.message}` : `did not start (${(err as Error).message.split('\n')[0]})`;
+      const reason =
+        err instanceof UntranslatableError
+          ? `cannot express ${err.message}`
+          : `did not start (${(err as Error).message.split('\n')[0]})`;
       if (request.engine === 'onnx') throw runtimeError(`--backend onnx: ONNX Runtime ${reason}; try --backend wasm`);
       request.notice?.(`ONNX Runtime ${reason}; running on tfjs instead (slower)`);
     }

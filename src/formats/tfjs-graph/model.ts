@@ -6,7 +6,16 @@
  * does not cover, on tfjs-converter's GraphModel.execute on a tfjs backend.
  */
 import { messageOf, runtimeError, usageError } from '../../errors.js';
-import { depthwiseKernel, isChain, mapDims, type Kernel, type KernelShape, type LayerRole, type Net, type NetLayer } from '../../net/net.js';
+import {
+  depthwiseKernel,
+  isChain,
+  mapDims,
+  type Kernel,
+  type KernelShape,
+  type LayerRole,
+  type Net,
+  type NetLayer,
+} from '../../net/net.js';
 import { timed } from '../../timings.js';
 import { z } from 'zod';
 import { schemaProblem } from '../../schema.js';
@@ -17,7 +26,6 @@ import type { BackendName } from '../../engines/backend.js';
 import type { Forward } from '../../engines/forward.js';
 import { CONV_OPS, DEPTHWISE_OPS, inferGraphShapes, nodeWindow, sourceOf, type GraphNode } from './shapes.js';
 import type { Json } from '../json.js';
-
 
 function roleOf(op: string): LayerRole {
   if (op === 'Placeholder') return 'input';
@@ -44,7 +52,14 @@ export function isGraphModelJson(json: Json): boolean {
 
 /** What a graph model's topology must be before a node is looked at: named nodes with ops, inputs by name. */
 const topologySchema = z.object({
-  node: z.array(z.object({ name: z.string().min(1), op: z.string().min(1), input: z.array(z.string()).optional(), attr: z.record(z.string(), z.unknown()).optional() })),
+  node: z.array(
+    z.object({
+      name: z.string().min(1),
+      op: z.string().min(1),
+      input: z.array(z.string()).optional(),
+      attr: z.record(z.string(), z.unknown()).optional(),
+    }),
+  ),
 });
 
 export async function openGraphModel(path: string, json: Json, options: OpenOptions): Promise<Model> {
@@ -56,26 +71,42 @@ export async function openGraphModel(path: string, json: Json, options: OpenOpti
   const { weights, groups } = await timed('weights', () => readManifestWeights(path, manifest));
   const constants = new Map(weights.map((w) => [w.name, w]));
   // Parameters are the float constants (int32 ones are axes, shapes and paddings).
-  const floats = new Set<string>(manifest.flatMap((g) => g.weights.filter((w) => w.dtype === 'float32').map((w) => w.name)));
-  const paramsOf = (names: string[]) => names.reduce((sum, n) => sum + (floats.has(n) ? (constants.get(n)?.data.length ?? 0) : 0), 0);
-  const values = new Map([...constants].map(([name, w]) => [name, { shape: w.shape, values: w.data.length <= 64 ? Array.from(w.data) : undefined }]));
+  const floats = new Set<string>(
+    manifest.flatMap((g) => g.weights.filter((w) => w.dtype === 'float32').map((w) => w.name)),
+  );
+  const paramsOf = (names: string[]) =>
+    names.reduce((sum, n) => sum + (floats.has(n) ? (constants.get(n)?.data.length ?? 0) : 0), 0);
+  const values = new Map(
+    [...constants].map(([name, w]) => [
+      name,
+      { shape: w.shape, values: w.data.length <= 64 ? Array.from(w.data) : undefined },
+    ]),
+  );
   const placeholders = nodes.filter((n) => n.op === 'Placeholder');
-  if (placeholders.length !== 1) throw usageError(`'${path}' has ${placeholders.length} inputs (${placeholders.map((n) => n.name).join(', ')}); cnnviz feeds one image`);
+  if (placeholders.length !== 1)
+    throw usageError(
+      `'${path}' has ${placeholders.length} inputs (${placeholders.map((n) => n.name).join(', ')}); cnnviz feeds one image`,
+    );
   const input = placeholders[0];
   if (options.size) {
     const [width, height] = options.size;
     const dims = input.attr?.shape?.shape?.dim;
-    if (dims?.length === 4) input.attr!.shape.shape.dim = [dims[0], { size: String(height) }, { size: String(width) }, dims[3]];
+    if (dims?.length === 4)
+      input.attr!.shape.shape.dim = [dims[0], { size: String(height) }, { size: String(width) }, dims[3]];
   }
   const problems: string[] = [];
-  const shapes = inferGraphShapes(nodes, values, (node, reason) => problems.push(`shape of '${node.name}' (${node.op}) unknown: ${reason}`));
+  const shapes = inferGraphShapes(nodes, values, (node, reason) =>
+    problems.push(`shape of '${node.name}' (${node.op}) unknown: ${reason}`),
+  );
   const layersOf = nodes.filter((n) => n.op !== 'Const' && n.op !== 'NoOp');
   const tails = shortestTails(layersOf.map((n) => n.name));
   const displayName = new Map(layersOf.map((n, i) => [n.name, tails[i]]));
   const layers: NetLayer[] = layersOf.map((node, index) => {
     const inputs = (node.input ?? []).filter((i) => !i.startsWith('^')).map(sourceOf);
     const outputShape = shapes.get(node.name);
-    const weights = inputs.map((i) => constants.get(i)).filter((w): w is WeightArray => w !== undefined && w.shape.length > 1);
+    const weights = inputs
+      .map((i) => constants.get(i))
+      .filter((w): w is WeightArray => w !== undefined && w.shape.length > 1);
     return {
       index,
       depth: 0,
@@ -104,7 +135,8 @@ export async function openGraphModel(path: string, json: Json, options: OpenOpti
   const fullName = (layer: string) => layersOf[net.layers.find((l) => l.name === layer)!.index!].name;
   const fileWeights = { description: `from the model file (${path})`, random: false };
   const checkChoices = ({ weights }: { engine?: string; weights?: string }) => {
-    if (weights !== undefined && weights !== 'imagenet') throw usageError(`--weights ${weights}: a graph model carries its own weights; leave --weights out`);
+    if (weights !== undefined && weights !== 'imagenet')
+      throw usageError(`--weights ${weights}: a graph model carries its own weights; leave --weights out`);
   };
 
   /** The requested nodes on ONNX Runtime, the graph translated once and kept prepared in the cache. */
@@ -116,11 +148,24 @@ export async function openGraphModel(path: string, json: Json, options: OpenOpti
     const session = await timed('build', async () =>
       preparedSession(ort, {
         cacheDir: request.onnxCacheDir,
-        key: { graphModel: await fileIdentity([path, ...files]), outputs, input: shapes.get(input.name), translator: TRANSLATOR_VERSIONS.graph },
+        key: {
+          graphModel: await fileIdentity([path, ...files]),
+          outputs,
+          input: shapes.get(input.name),
+          translator: TRANSLATOR_VERSIONS.graph,
+        },
         explain: request.explain,
         notice: request.notice,
         // Only a cache miss translates (and loads onnx-proto).
-        build: async () => (await import('./to-onnx.js')).translateGraphToOnnx({ name, nodes, constants, shapes, input: input.name, outputs }),
+        build: async () =>
+          (await import('./to-onnx.js')).translateGraphToOnnx({
+            name,
+            nodes,
+            constants,
+            shapes,
+            input: input.name,
+            outputs,
+          }),
       }),
     );
     return sessionForward(ort, session, onnxInput, onnxOutputs(outputs));
@@ -168,7 +213,10 @@ export async function openGraphModel(path: string, json: Json, options: OpenOpti
   };
   return {
     net,
-    details: [`TensorFlow.js graph model, ${nodes.length} nodes (${nodes.length - layersOf.length} constants), shapes inferred`, ...problems],
+    details: [
+      `TensorFlow.js graph model, ${nodes.length} nodes (${nodes.length - layersOf.length} constants), shapes inferred`,
+      ...problems,
+    ],
     preprocess: 'unit',
     preprocessNote: "'unit' (pixels / 255), the default for model files",
     bgr: false,
@@ -177,15 +225,24 @@ export async function openGraphModel(path: string, json: Json, options: OpenOpti
       checkChoices(choice);
       const node = layersOf[net.layers.find((l) => l.name === layer)!.index!];
       const weight = constants.get(sourceOf(node.input![1]));
-      if (!weight) throw runtimeError(`the weights of '${layer}' are computed in the graph, not stored; cnnviz draws stored kernels`);
-      const kernel: Kernel = DEPTHWISE_OPS.has(node.op) ? depthwiseKernel(weight.shape, weight.data) : { shape: weight.shape as KernelShape, data: weight.data };
+      if (!weight)
+        throw runtimeError(
+          `the weights of '${layer}' are computed in the graph, not stored; cnnviz draws stored kernels`,
+        );
+      const kernel: Kernel = DEPTHWISE_OPS.has(node.op)
+        ? depthwiseKernel(weight.shape, weight.data)
+        : { shape: weight.shape as KernelShape, data: weight.data };
       return { kernel, weights: fileWeights };
     },
     async startEngine(chosen, request) {
       checkChoices(request);
       const outputs = chosen.map(fullName);
       const { translatedOrTfjs } = await import('../onnx/translated.js');
-      const forward = await translatedOrTfjs(request, () => onnxForward(outputs, request), () => tfjsForward(outputs, request));
+      const forward = await translatedOrTfjs(
+        request,
+        () => onnxForward(outputs, request),
+        () => tfjsForward(outputs, request),
+      );
       return { weights: fileWeights, forward };
     },
   };

@@ -18,7 +18,8 @@ export interface GraphNode {
 export const sourceOf = (input: string): string => input.replace(/^\^/, '').replace(/:\d+$/, '');
 
 const decode = (s: string): string => Buffer.from(s, 'base64').toString('utf8');
-export const attrString = (node: GraphNode, key: string): string | undefined => (node.attr?.[key]?.s !== undefined ? decode(node.attr[key].s) : undefined);
+export const attrString = (node: GraphNode, key: string): string | undefined =>
+  node.attr?.[key]?.s !== undefined ? decode(node.attr[key].s) : undefined;
 export const attrInts = (node: GraphNode, key: string): number[] | undefined => node.attr?.[key]?.list?.i?.map(Number);
 export const attrStrings = (node: GraphNode, key: string): string[] => (node.attr?.[key]?.list?.s ?? []).map(decode);
 const attrBool = (node: GraphNode, key: string): boolean => Boolean(node.attr?.[key]?.b);
@@ -44,7 +45,11 @@ export function graphWindow(node: GraphNode, kernel: [number, number]): LayerWin
 }
 
 /** The window of a node that has one: convolutions, pools, and Pad (a shift); undefined for the rest. */
-export function nodeWindow(node: GraphNode, weightShape: number[] | undefined, values: (name: string) => number[] | undefined): LayerWindow | undefined {
+export function nodeWindow(
+  node: GraphNode,
+  weightShape: number[] | undefined,
+  values: (name: string) => number[] | undefined,
+): LayerWindow | undefined {
   try {
     return windowOfNode(node, weightShape, values);
   } catch {
@@ -52,8 +57,13 @@ export function nodeWindow(node: GraphNode, weightShape: number[] | undefined, v
   }
 }
 
-function windowOfNode(node: GraphNode, weightShape: number[] | undefined, values: (name: string) => number[] | undefined): LayerWindow | undefined {
-  if ((CONV_OPS.has(node.op) || DEPTHWISE_OPS.has(node.op)) && weightShape) return graphWindow(node, [weightShape[0], weightShape[1]]);
+function windowOfNode(
+  node: GraphNode,
+  weightShape: number[] | undefined,
+  values: (name: string) => number[] | undefined,
+): LayerWindow | undefined {
+  if ((CONV_OPS.has(node.op) || DEPTHWISE_OPS.has(node.op)) && weightShape)
+    return graphWindow(node, [weightShape[0], weightShape[1]]);
   if (node.op === 'MaxPool' || node.op === 'AvgPool') {
     const [, kh, kw] = attrInts(node, 'ksize') ?? [1, 1, 1, 1];
     return graphWindow(node, [kh, kw]);
@@ -80,7 +90,15 @@ function windowed(node: GraphNode, x: Shape, kernel: [number, number], channels:
 }
 
 const conv: Rule = (node, [x, w]) => x && w && windowed(node, x, [w[0] as number, w[1] as number], w[3]);
-const depthwise: Rule = (node, [x, w]) => x && w && windowed(node, x, [w[0] as number, w[1] as number], w[2] === null || w[3] === null ? null : (w[2] as number) * (w[3] as number));
+const depthwise: Rule = (node, [x, w]) =>
+  x &&
+  w &&
+  windowed(
+    node,
+    x,
+    [w[0] as number, w[1] as number],
+    w[2] === null || w[3] === null ? null : (w[2] as number) * (w[3] as number),
+  );
 const pool: Rule = (node, [x]) => {
   const [, kh, kw] = attrInts(node, 'ksize') ?? [1, 1, 1, 1];
   return x && windowed(node, x, [kh, kw], x[3]);
@@ -113,7 +131,9 @@ const pad: Rule = (node, [x], known) => {
 const mean: Rule = (node, [x], known) => {
   const axes = known.values(sourceOf(node.input![1]))?.map((a) => axisOf(a, x?.length ?? 0));
   if (!x || !axes) return undefined;
-  return attrBool(node, 'keep_dims') ? x.map((d, i) => (axes.includes(i) ? 1 : d)) : x.filter((_, i) => !axes.includes(i));
+  return attrBool(node, 'keep_dims')
+    ? x.map((d, i) => (axes.includes(i) ? 1 : d))
+    : x.filter((_, i) => !axes.includes(i));
 };
 const squeeze: Rule = (node, [x]) => {
   const dims = attrInts(node, 'squeeze_dims')?.map((a) => axisOf(a, x?.length ?? 0));
@@ -140,8 +160,27 @@ const RULES: Record<string, Rule> = {
   FusedDepthwiseConv2dNative: depthwise,
   MaxPool: pool,
   AvgPool: pool,
-  ...Object.fromEntries(['Relu', 'Relu6', 'Elu', 'Selu', 'Sigmoid', 'Tanh', 'Softmax', 'Identity', 'LeakyRelu', 'FusedBatchNorm', 'FusedBatchNormV3', 'Rsqrt', 'Sqrt', 'Neg'].map((op) => [op, same])),
-  ...Object.fromEntries(['BiasAdd', 'Add', 'AddV2', 'Mul', 'Sub', 'RealDiv', 'Maximum', 'Minimum', 'AddN'].map((op) => [op, broadcast])),
+  ...Object.fromEntries(
+    [
+      'Relu',
+      'Relu6',
+      'Elu',
+      'Selu',
+      'Sigmoid',
+      'Tanh',
+      'Softmax',
+      'Identity',
+      'LeakyRelu',
+      'FusedBatchNorm',
+      'FusedBatchNormV3',
+      'Rsqrt',
+      'Sqrt',
+      'Neg',
+    ].map((op) => [op, same]),
+  ),
+  ...Object.fromEntries(
+    ['BiasAdd', 'Add', 'AddV2', 'Mul', 'Sub', 'RealDiv', 'Maximum', 'Minimum', 'AddN'].map((op) => [op, broadcast]),
+  ),
   ConcatV2: concat,
   Pad: pad,
   MirrorPad: pad,
@@ -154,7 +193,11 @@ const RULES: Record<string, Rule> = {
 };
 
 /** Every node's output shape, nodes in dependency order (a graph model lists them so). */
-export function inferGraphShapes(nodes: GraphNode[], constants: Map<string, { shape: number[]; values?: number[] }>, onProblem: (node: GraphNode, reason: string) => void = () => undefined): Map<string, Shape> {
+export function inferGraphShapes(
+  nodes: GraphNode[],
+  constants: Map<string, { shape: number[]; values?: number[] }>,
+  onProblem: (node: GraphNode, reason: string) => void = () => undefined,
+): Map<string, Shape> {
   const shapes = new Map<string, Shape>();
   const known: Known = { values: (name) => constants.get(name)?.values };
   for (const node of nodes) {
@@ -165,7 +208,10 @@ export function inferGraphShapes(nodes: GraphNode[], constants: Map<string, { sh
     }
     if (node.op === 'Placeholder') {
       const dims = node.attr?.shape?.shape?.dim ?? [];
-      shapes.set(node.name, dims.map((d: { size?: string }) => (Number(d.size ?? -1) > 0 ? Number(d.size) : null)));
+      shapes.set(
+        node.name,
+        dims.map((d: { size?: string }) => (Number(d.size ?? -1) > 0 ? Number(d.size) : null)),
+      );
       continue;
     }
     const inputs = (node.input ?? []).filter((i) => !i.startsWith('^')).map((i) => shapes.get(sourceOf(i)));

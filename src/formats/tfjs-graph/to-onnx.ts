@@ -47,11 +47,15 @@ function checkNhwc(node: GraphNode): void {
   if (format !== 'NHWC') throw new UntranslatableError(`'${node.name}' (${node.op}) in ${format}`);
 }
 
-const inputSize = (ctx: Context): [number | null, number | null] => [ctx.shape(0)?.[1] ?? null, ctx.shape(0)?.[2] ?? null];
+const inputSize = (ctx: Context): [number | null, number | null] => [
+  ctx.shape(0)?.[1] ?? null,
+  ctx.shape(0)?.[2] ?? null,
+];
 
 /** An activation by TensorFlow op name, on x (fused ops name them so too). */
 function activation(b: GraphBuilder, op: string, x: string, node: GraphNode): string {
-  if (op === 'LeakyRelu') return b.node('LeakyRelu', [x], [float('alpha', node.attr?.alpha?.f ?? node.attr?.leakyrelu_alpha?.f ?? 0.2)]);
+  if (op === 'LeakyRelu')
+    return b.node('LeakyRelu', [x], [float('alpha', node.attr?.alpha?.f ?? node.attr?.leakyrelu_alpha?.f ?? 0.2)]);
   const made = activationNode(b, op.toLowerCase(), x);
   if (!made) throw new UntranslatableError(`'${node.name}' (${node.op} with ${op})`);
   return made;
@@ -61,7 +65,8 @@ function activation(b: GraphBuilder, op: string, x: string, node: GraphNode): st
 function fusedActivation(node: GraphNode): string | undefined {
   const fused = attrStrings(node, 'fused_ops');
   if (fused.length === 0) return undefined;
-  if (fused[0] !== 'BiasAdd' || fused.length > 2) throw new UntranslatableError(`'${node.name}' (${node.op} fusing ${fused.join(', ')})`);
+  if (fused[0] !== 'BiasAdd' || fused.length > 2)
+    throw new UntranslatableError(`'${node.name}' (${node.op} fusing ${fused.join(', ')})`);
   return fused[1];
 }
 
@@ -73,11 +78,21 @@ const convolution =
     const filter = ctx.constant(1);
     const [kh, kw, cin, m] = filter.shape;
     const cout = depthwise ? cin * m : m;
-    const weight = depthwise ? b.constant('W', [cout, 1, kh, kw], depthwiseWeight(filter.data, filter.shape)) : b.constant('W', [cout, cin, kh, kw], convWeight(filter.data, filter.shape));
+    const weight = depthwise
+      ? b.constant('W', [cout, 1, kh, kw], depthwiseWeight(filter.data, filter.shape))
+      : b.constant('W', [cout, cin, kh, kw], convWeight(filter.data, filter.shape));
     const fusedAct = node.op.startsWith('_Fused') || node.op.startsWith('Fused') ? fusedActivation(node) : undefined;
-    const hasBias = (node.op.startsWith('_Fused') || node.op.startsWith('Fused')) && attrStrings(node, 'fused_ops')[0] === 'BiasAdd';
-    const attributes = [...windowAttributes(graphWindow(node, [kh, kw]), inputSize(ctx)), ...(depthwise ? [int('group', cin)] : [])];
-    const conv = b.node('Conv', [nchw(b, ctx.tensor(0)), weight, ...(hasBias ? [b.constant('B', [cout], ctx.constant(2).data)] : [])], attributes);
+    const hasBias =
+      (node.op.startsWith('_Fused') || node.op.startsWith('Fused')) && attrStrings(node, 'fused_ops')[0] === 'BiasAdd';
+    const attributes = [
+      ...windowAttributes(graphWindow(node, [kh, kw]), inputSize(ctx)),
+      ...(depthwise ? [int('group', cin)] : []),
+    ];
+    const conv = b.node(
+      'Conv',
+      [nchw(b, ctx.tensor(0)), weight, ...(hasBias ? [b.constant('B', [cout], ctx.constant(2).data)] : [])],
+      attributes,
+    );
     return nhwc(b, fusedAct ? activation(b, fusedAct, conv, node) : conv);
   };
 
@@ -86,12 +101,20 @@ const pool =
   (ctx) => {
     checkNhwc(ctx.node);
     const [, kh, kw] = attrInts(ctx.node, 'ksize') ?? [1, 1, 1, 1];
-    return nhwc(ctx.b, ctx.b.node(opType, [nchw(ctx.b, ctx.tensor(0))], windowAttributes(graphWindow(ctx.node, [kh, kw]), inputSize(ctx))));
+    return nhwc(
+      ctx.b,
+      ctx.b.node(
+        opType,
+        [nchw(ctx.b, ctx.tensor(0))],
+        windowAttributes(graphWindow(ctx.node, [kh, kw]), inputSize(ctx)),
+      ),
+    );
   };
 
 const matmul: Translate = (ctx) => {
   const { b, node } = ctx;
-  const operand = (i: number, transposed: boolean) => (transposed ? b.node('Transpose', [ctx.tensor(i)], [ints('perm', [1, 0])]) : ctx.tensor(i));
+  const operand = (i: number, transposed: boolean) =>
+    transposed ? b.node('Transpose', [ctx.tensor(i)], [ints('perm', [1, 0])]) : ctx.tensor(i);
   const product = b.node('MatMul', [operand(0, !!node.attr?.transpose_a?.b), operand(1, !!node.attr?.transpose_b?.b)]);
   if (node.op !== '_FusedMatMul') return product;
   const act = fusedActivation(node);
@@ -103,7 +126,14 @@ const batchNorm: Translate = (ctx) => {
   checkNhwc(ctx.node);
   const { b } = ctx;
   const stats = [1, 2, 3, 4].map((i) => b.constant('bn', ctx.constant(i).shape, ctx.constant(i).data));
-  return nhwc(b, b.node('BatchNormalization', [nchw(b, ctx.tensor(0)), ...stats], [float('epsilon', ctx.node.attr?.epsilon?.f ?? 1e-3)]));
+  return nhwc(
+    b,
+    b.node(
+      'BatchNormalization',
+      [nchw(b, ctx.tensor(0)), ...stats],
+      [float('epsilon', ctx.node.attr?.epsilon?.f ?? 1e-3)],
+    ),
+  );
 };
 
 const elementwise =
@@ -116,20 +146,26 @@ const unary =
   (ctx) =>
     ctx.b.node(opType, [ctx.tensor(0)]);
 
-const axisValues = (ctx: Context, i: number, rank: number) => Array.from(ctx.constant(i).data, (a) => (a < 0 ? a + rank : a));
+const axisValues = (ctx: Context, i: number, rank: number) =>
+  Array.from(ctx.constant(i).data, (a) => (a < 0 ? a + rank : a));
 
 const reduce =
   (opType: 'ReduceMean' | 'ReduceMax'): Translate =>
   (ctx) => {
     const rank = ctx.shape(0)?.length;
     if (rank === undefined) throw new UntranslatableError(`'${ctx.node.name}' (${ctx.node.op}) of unknown rank`);
-    return ctx.b.node(opType, [ctx.tensor(0)], [ints('axes', axisValues(ctx, 1, rank)), int('keepdims', ctx.node.attr?.keep_dims?.b ? 1 : 0)]);
+    return ctx.b.node(
+      opType,
+      [ctx.tensor(0)],
+      [ints('axes', axisValues(ctx, 1, rank)), int('keepdims', ctx.node.attr?.keep_dims?.b ? 1 : 0)],
+    );
   };
 
 const pad: Translate = (ctx) => {
   const p = Array.from(ctx.constant(1).data);
   const mode = ctx.node.op === 'MirrorPad' ? attrString(ctx.node, 'mode') : 'CONSTANT';
-  if (mode !== 'CONSTANT' && mode !== 'REFLECT') throw new UntranslatableError(`'${ctx.node.name}' (MirrorPad ${mode})`);
+  if (mode !== 'CONSTANT' && mode !== 'REFLECT')
+    throw new UntranslatableError(`'${ctx.node.name}' (MirrorPad ${mode})`);
   const pads = ctx.b.int64s('pads', [...p.filter((_, i) => i % 2 === 0), ...p.filter((_, i) => i % 2 === 1)]);
   return ctx.b.node('Pad', [ctx.tensor(0), pads], mode === 'REFLECT' ? [string('mode', 'reflect')] : []);
 };
@@ -138,7 +174,11 @@ const concat: Translate = (ctx) => {
   const last = ctx.sources.length - 1;
   const rank = ctx.shape(0)?.length ?? 4;
   const [axis] = axisValues(ctx, last, rank);
-  return ctx.b.node('Concat', ctx.sources.slice(0, last).map((_, i) => ctx.tensor(i)), [int('axis', axis)]);
+  return ctx.b.node(
+    'Concat',
+    ctx.sources.slice(0, last).map((_, i) => ctx.tensor(i)),
+    [int('axis', axis)],
+  );
 };
 
 const squeeze: Translate = (ctx) => {
@@ -147,7 +187,8 @@ const squeeze: Translate = (ctx) => {
   return ctx.b.node('Squeeze', dims.length ? [ctx.tensor(0), ctx.b.int64s('axes', dims)] : [ctx.tensor(0)]);
 };
 
-const reshape: Translate = (ctx) => ctx.b.node('Reshape', [ctx.tensor(0), ctx.b.int64s('shape', Array.from(ctx.constant(1).data))]);
+const reshape: Translate = (ctx) =>
+  ctx.b.node('Reshape', [ctx.tensor(0), ctx.b.int64s('shape', Array.from(ctx.constant(1).data))]);
 
 const rsqrt: Translate = (ctx) => ctx.b.node('Reciprocal', [ctx.b.node('Sqrt', [ctx.tensor(0)])]);
 
@@ -170,7 +211,11 @@ const TRANSLATORS: Record<string, Translate> = {
   RealDiv: elementwise('Div'),
   Maximum: elementwise('Max'),
   Minimum: elementwise('Min'),
-  AddN: (ctx) => ctx.b.node('Sum', ctx.sources.map((_, i) => ctx.tensor(i))),
+  AddN: (ctx) =>
+    ctx.b.node(
+      'Sum',
+      ctx.sources.map((_, i) => ctx.tensor(i)),
+    ),
   Relu: (ctx) => activation(ctx.b, 'Relu', ctx.tensor(0), ctx.node),
   Relu6: (ctx) => activation(ctx.b, 'Relu6', ctx.tensor(0), ctx.node),
   Elu: (ctx) => activation(ctx.b, 'Elu', ctx.tensor(0), ctx.node),
@@ -223,7 +268,14 @@ function neededNodes(nodes: GraphNode[], outputs: string[]): GraphNode[] {
  * The ONNX model computing `outputs` (each channels-last, as the graph has it). Throws
  * UntranslatableError naming the first node it cannot express.
  */
-export function translateGraphToOnnx({ name, nodes, constants, shapes, input, outputs }: GraphTranslationInput): Uint8Array {
+export function translateGraphToOnnx({
+  name,
+  nodes,
+  constants,
+  shapes,
+  input,
+  outputs,
+}: GraphTranslationInput): Uint8Array {
   const b = new GraphBuilder();
   const tensors = new Map<string, string>([[input, onnxInput]]);
   for (const node of neededNodes(nodes, outputs)) {
@@ -231,11 +283,15 @@ export function translateGraphToOnnx({ name, nodes, constants, shapes, input, ou
     const translate = TRANSLATORS[node.op];
     if (!translate) throw new UntranslatableError(`'${node.name}' (${node.op})`);
     const inputs = (node.input ?? []).filter((i) => !i.startsWith('^'));
-    if (inputs.some((i) => /:[1-9]\d*$/.test(i))) throw new UntranslatableError(`'${node.name}' (${node.op}) reading a second output`);
+    if (inputs.some((i) => /:[1-9]\d*$/.test(i)))
+      throw new UntranslatableError(`'${node.name}' (${node.op}) reading a second output`);
     const sources = inputs.map(sourceOf);
     const constant = (i: number): WeightArray => {
       const value = constants.get(sources[i]);
-      if (!value) throw new UntranslatableError(`'${node.name}' (${node.op}) with a computed ${i === 1 ? 'second' : `input ${i}`} input`);
+      if (!value)
+        throw new UntranslatableError(
+          `'${node.name}' (${node.op}) with a computed ${i === 1 ? 'second' : `input ${i}`} input`,
+        );
       return value;
     };
     const tensor = (i: number): string => {
@@ -248,7 +304,9 @@ export function translateGraphToOnnx({ name, nodes, constants, shapes, input, ou
     };
     tensors.set(node.name, translate({ b, node, sources, tensor, constant, shape: (i) => shapes.get(sources[i]) }));
   }
-  const outputNames = onnxOutputs(outputs).map((outputName, i) => b.node('Identity', [tensors.get(outputs[i])!], [], outputName));
+  const outputNames = onnxOutputs(outputs).map((outputName, i) =>
+    b.node('Identity', [tensors.get(outputs[i])!], [], outputName),
+  );
   const [, h, w, c] = shapes.get(input) ?? [null, null, null, null];
   return encodeTranslation(name, b, [h, w, c], outputNames);
 }

@@ -28,7 +28,8 @@ const OUTLINE: [number, number, number] = [255, 214, 0];
 const OVERVIEW_TILE = 48;
 
 /** One key per distinct example (an image and a position); channels that share one share its tiles. */
-export const tileKey = (e: Example): string => createHash('sha256').update(`${e.image}\n${e.y}\n${e.x}`).digest('hex').slice(0, 20);
+export const tileKey = (e: Example): string =>
+  createHash('sha256').update(`${e.image}\n${e.y}\n${e.x}`).digest('hex').slice(0, 20);
 
 const pixels = (image: RgbImage): PixelImage => ({ ...image, channels: 3 });
 
@@ -40,7 +41,12 @@ export function cutTiles(image: RgbImage, example: Example, settings: ExamplesSe
   const [left, top, w] = fitRect(image.width, image.height, settings.tile);
   const scale = w / image.width;
   const [x0, y0, x1, y1] = example.box;
-  const rect: [number, number, number, number] = [left + Math.floor(x0 * scale), top + Math.floor(y0 * scale), Math.max(3, Math.ceil((x1 - x0) * scale)), Math.max(3, Math.ceil((y1 - y0) * scale))];
+  const rect: [number, number, number, number] = [
+    left + Math.floor(x0 * scale),
+    top + Math.floor(y0 * scale),
+    Math.max(3, Math.ceil((x1 - x0) * scale)),
+    Math.max(3, Math.ceil((y1 - y0) * scale)),
+  ];
   outlineRect(pixels(context), rect, OUTLINE, settings.tile >= 64 ? 2 : 1);
   return { crop, context };
 }
@@ -49,7 +55,11 @@ export function cutTiles(image: RgbImage, example: Example, settings: ExamplesSe
  * Every example's tiles, each image decoded once (two at a time). An image that no longer
  * reads, or reads other than it was scored, fails the run: its examples cannot be drawn.
  */
-export async function tilesFromImages(examples: Example[][], settings: ExamplesSettings, sources: Record<string, SourceImage>): Promise<Map<string, Tiles>> {
+export async function tilesFromImages(
+  examples: Example[][],
+  settings: ExamplesSettings,
+  sources: Record<string, SourceImage>,
+): Promise<Map<string, Tiles>> {
   const byImage = new Map<string, Example[]>();
   for (const example of examples.flat()) byImage.set(example.image, [...(byImage.get(example.image) ?? []), example]);
   const tiles = new Map<string, Tiles>();
@@ -61,8 +71,13 @@ export async function tilesFromImages(examples: Example[][], settings: ExamplesS
     } catch (err) {
       throw runtimeError(`cannot read ${path} again to cut its examples: ${messageOf(err)}`);
     }
-    if (decoded.identity.sha256 !== sources[path]?.sha256) throw runtimeError(`'${path}' changed while its examples were found; run the same command again to score it anew`);
-    timedSync('crops', () => byImage.get(path)!.forEach((e) => tiles.set(tileKey(e), cutTiles(decoded.image, e, settings))));
+    if (decoded.identity.sha256 !== sources[path]?.sha256)
+      throw runtimeError(
+        `'${path}' changed while its examples were found; run the same command again to score it anew`,
+      );
+    timedSync('crops', () =>
+      byImage.get(path)!.forEach((e) => tiles.set(tileKey(e), cutTiles(decoded.image, e, settings))),
+    );
   };
   for (let i = 0; i < images.length; i += 2) await Promise.all(images.slice(i, i + 2).map(work));
   return tiles;
@@ -85,7 +100,11 @@ export async function saveTiles(folder: string, tiles: Map<string, Tiles>): Prom
 }
 
 /** The tiles a shard saved, for the examples it found. */
-export async function loadTiles(folder: string, examples: Example[], settings: ExamplesSettings): Promise<Map<string, Tiles>> {
+export async function loadTiles(
+  folder: string,
+  examples: Example[],
+  settings: ExamplesSettings,
+): Promise<Map<string, Tiles>> {
   const tiles = new Map<string, Tiles>();
   for (const example of examples) {
     const key = tileKey(example);
@@ -95,18 +114,27 @@ export async function loadTiles(folder: string, examples: Example[], settings: E
       try {
         tile = await decodeImage(join(folder, SOURCES_FOLDER, name));
       } catch (err) {
-        throw runtimeError(`the shard in '${folder}' lacks the tile of ${example.image} (${messageOf(err)}); run that shard again`);
+        throw runtimeError(
+          `the shard in '${folder}' lacks the tile of ${example.image} (${messageOf(err)}); run that shard again`,
+        );
       }
-      if (tile.width !== settings.tile || tile.height !== settings.tile) throw usageError(`the shard in '${folder}' has a tile of ${tile.width}x${tile.height} pixels for ${example.image}, not the run's ${settings.tile}x${settings.tile}; run that shard again`);
+      if (tile.width !== settings.tile || tile.height !== settings.tile)
+        throw usageError(
+          `the shard in '${folder}' has a tile of ${tile.width}x${tile.height} pixels for ${example.image}, not the run's ${settings.tile}x${settings.tile}; run that shard again`,
+        );
       return tile;
     };
-    tiles.set(key, { crop: await read(`${key}.png`), ...(settings.context ? { context: await read(`${key}-context.png`) } : {}) });
+    tiles.set(key, {
+      crop: await read(`${key}.png`),
+      ...(settings.context ? { context: await read(`${key}-context.png`) } : {}),
+    });
   }
   return tiles;
 }
 
 /** channel-007.png: at least three digits, more for wider layers, so names sort. */
-export const channelFile = (channel: number, channels: number[]): string => `channel-${String(channel).padStart(Math.max(3, String(Math.max(...channels)).length), '0')}.png`;
+export const channelFile = (channel: number, channels: number[]): string =>
+  `channel-${String(channel).padStart(Math.max(3, String(Math.max(...channels)).length), '0')}.png`;
 
 /** What examples.json holds: the spec's shape, examples strongest first. */
 export function examplesJson(settings: ExamplesSettings, scored: number, examples: Example[][]): string {
@@ -115,13 +143,22 @@ export function examplesJson(settings: ExamplesSettings, scored: number, example
     layer: settings.layer,
     score: settings.score,
     images: scored,
-    channels: settings.channels.map((channel, k) => ({ channel, examples: examples[k].map(({ image, score, y, x, box }) => ({ image, score, y, x, box })) })),
+    channels: settings.channels.map((channel, k) => ({
+      channel,
+      examples: examples[k].map(({ image, score, y, x, box }) => ({ image, score, y, x, box })),
+    })),
   };
   return `${JSON.stringify(json, null, 2)}\n`;
 }
 
 /** The pictures and JSON of a finished run (or a merge), in `folder`. */
-export async function drawExamples(folder: string, settings: ExamplesSettings, scored: number, examples: Example[][], tiles: Map<string, Tiles>): Promise<WrittenFile[]> {
+export async function drawExamples(
+  folder: string,
+  settings: ExamplesSettings,
+  scored: number,
+  examples: Example[][],
+  tiles: Map<string, Tiles>,
+): Promise<WrittenFile[]> {
   const { channels, tile, layer } = settings;
   // As many columns as the longest list, not as --top asked: memory follows the work.
   const top = Math.max(1, Math.min(settings.top, Math.max(...examples.map((list) => list.length))));
@@ -137,10 +174,24 @@ export async function drawExamples(folder: string, settings: ExamplesSettings, s
   try {
     for (let k = 0; k < channels.length; k++) {
       const own = tilesOf(k);
-      const picture = timedSync('mosaic', () => channelPicture(own.map((t) => pixels(t.crop)), settings.context ? own.map((t) => pixels(t.context!)) : undefined, top, tile));
-      const writing = write(channelFile(channels[k], channels), picture, `${layer} channel ${channels[k]}: its ${own.length} strongest examples${settings.context ? ', the images beneath' : ''}`);
+      const picture = timedSync('mosaic', () =>
+        channelPicture(
+          own.map((t) => pixels(t.crop)),
+          settings.context ? own.map((t) => pixels(t.context!)) : undefined,
+          top,
+          tile,
+        ),
+      );
+      const writing = write(
+        channelFile(channels[k], channels),
+        picture,
+        `${layer} channel ${channels[k]}: its ${own.length} strongest examples${settings.context ? ', the images beneath' : ''}`,
+      );
       pending.add(writing);
-      void writing.then(() => pending.delete(writing), () => undefined);
+      void writing.then(
+        () => pending.delete(writing),
+        () => undefined,
+      );
       if (pending.size >= 4) await Promise.race(pending);
     }
     await Promise.all(pending);
@@ -153,15 +204,26 @@ export async function drawExamples(folder: string, settings: ExamplesSettings, s
   const small = Math.min(tile, OVERVIEW_TILE);
   const overview = timedSync('mosaic', () =>
     overviewPicture(
-      channels.map((channel, k) => ({ channel, crops: tilesOf(k).map((t) => pixels(small === tile ? t.crop : fitImage(t.crop, small))) })),
+      channels.map((channel, k) => ({
+        channel,
+        crops: tilesOf(k).map((t) => pixels(small === tile ? t.crop : fitImage(t.crop, small))),
+      })),
       top,
       small,
     ),
   );
-  await write('overview.png', overview, `${layer}: ${channels.length} channels, a row each, ${top} examples from ${scored} image${scored === 1 ? '' : 's'}`);
+  await write(
+    'overview.png',
+    overview,
+    `${layer}: ${channels.length} channels, a row each, ${top} examples from ${scored} image${scored === 1 ? '' : 's'}`,
+  );
   const json = new TextEncoder().encode(examplesJson(settings, scored, examples));
   const jsonPath = outputPath(folder, 'examples.json');
   await writeFileAtomic(jsonPath, json);
-  written.push({ path: jsonPath, bytes: json.length, shows: `${layer}: each channel's examples, scores, positions and boxes` });
+  written.push({
+    path: jsonPath,
+    bytes: json.length,
+    shows: `${layer}: each channel's examples, scores, positions and boxes`,
+  });
   return written;
 }

@@ -19,7 +19,17 @@ import { timed, timedSync } from '../../timings.js';
 import { startFeatureEngine, type FeaturePlan } from '../features.js';
 import { atInterrupt } from '../../temp-files.js';
 import { channelScores, offer, type ChannelScore, type ScoreMode } from './scores.js';
-import { cannotContinue, freshState, pruneSources, readState, writeState, writeStateSync, type ExamplesSettings, type ExamplesState, type Shard } from './state.js';
+import {
+  cannotContinue,
+  freshState,
+  pruneSources,
+  readState,
+  writeState,
+  writeStateSync,
+  type ExamplesSettings,
+  type ExamplesState,
+  type Shard,
+} from './state.js';
 
 export interface ExamplesOptions {
   output: string;
@@ -48,7 +58,20 @@ export const examplesFolder = (output: string, layer: string): string => outputP
 export function examplesSettings(plan: FeaturePlan, options: ExamplesOptions): ExamplesSettings {
   const { channels, top, score, tile, context, resize, weights } = options;
   const map = plan.mapShapes[0] as MapShape;
-  return { model: plan.net.name, weights, layer: plan.layers[0], score, top, channels, map, input: [plan.input.width, plan.input.height], preprocessing: plan.preprocessing, resize, tile, context };
+  return {
+    model: plan.net.name,
+    weights,
+    layer: plan.layers[0],
+    score,
+    top,
+    channels,
+    map,
+    input: [plan.input.width, plan.input.height],
+    preprocessing: plan.preprocessing,
+    resize,
+    tile,
+    context,
+  };
 }
 
 /** The stamp a state keeps of an image: its size and time, or [-1, -1] when it cannot be read. */
@@ -76,13 +99,19 @@ async function changedImages(saved: ExamplesState, paths: string[]): Promise<{ e
   const differs = (i: number) => stamps[i][0] !== saved.stamps[i][0] || stamps[i][1] !== saved.stamps[i][1];
   const index = new Map(paths.slice(start, start + saved.done).map((p, i) => [p, i]));
   for (const image of new Set(saved.examples.flat().map((e) => e.image))) {
-    if (differs(index.get(image)!) || (await sha256Of(image)) !== saved.sources[image].sha256) return { example: image, others: [] };
+    if (differs(index.get(image)!) || (await sha256Of(image)) !== saved.sources[image].sha256)
+      return { example: image, others: [] };
   }
   return { others: stamps.map((_, i) => i).filter(differs) };
 }
 
 /** The saved state this run continues, or a fresh one (saying why a saved one is not continued), and the images to score again. */
-async function startingState(folder: string, fresh: ExamplesState, paths: string[], notice: (line: string) => void): Promise<{ state: ExamplesState; again: number[] }> {
+async function startingState(
+  folder: string,
+  fresh: ExamplesState,
+  paths: string[],
+  notice: (line: string) => void,
+): Promise<{ state: ExamplesState; again: number[] }> {
   let saved: ExamplesState | undefined;
   try {
     saved = await readState(folder);
@@ -102,8 +131,17 @@ async function startingState(folder: string, fresh: ExamplesState, paths: string
     return { state: fresh, again: [] };
   }
   const total = saved.slice[1] - saved.slice[0];
-  if (changed.others.length) notice(`${changed.others.length} image${changed.others.length > 1 ? 's' : ''} changed since scored (${changed.others.slice(0, 3).map((i) => paths[saved.slice[0] + i]).join(', ')}${changed.others.length > 3 ? ', ...' : ''}); scoring ${changed.others.length > 1 ? 'them' : 'it'} again`);
-  if (saved.complete && !changed.others.length) notice(`all ${total} images were scored by an earlier run (state in '${folder}'); drawing`);
+  if (changed.others.length)
+    notice(
+      `${changed.others.length} image${changed.others.length > 1 ? 's' : ''} changed since scored (${changed.others
+        .slice(0, 3)
+        .map((i) => paths[saved.slice[0] + i])
+        .join(
+          ', ',
+        )}${changed.others.length > 3 ? ', ...' : ''}); scoring ${changed.others.length > 1 ? 'them' : 'it'} again`,
+    );
+  if (saved.complete && !changed.others.length)
+    notice(`all ${total} images were scored by an earlier run (state in '${folder}'); drawing`);
   else if (saved.done > 0) notice(`continuing after ${saved.done} of ${total} images (state in '${folder}')`);
   return { state: saved, again: changed.others };
 }
@@ -121,16 +159,31 @@ function forget(state: ExamplesState, path: string): void {
   else state.scored--;
 }
 
-export async function findExamples(plan: FeaturePlan, field: ReceptiveField, paths: string[], options: ExamplesOptions, request: EngineRequest, events: ExamplesEvents): Promise<ExamplesState> {
+export async function findExamples(
+  plan: FeaturePlan,
+  field: ReceptiveField,
+  paths: string[],
+  options: ExamplesOptions,
+  request: EngineRequest,
+  events: ExamplesEvents,
+): Promise<ExamplesState> {
   const folder = examplesFolder(options.output, plan.layers[0]);
   try {
     await mkdir(folder, { recursive: true });
   } catch (err) {
     throw runtimeError(`cannot create '${folder}': ${fileSystemReason(err)}`);
   }
-  const { state, again } = await startingState(folder, freshState(examplesSettings(plan, options), paths, options.shard), paths, events.notice);
+  const { state, again } = await startingState(
+    folder,
+    freshState(examplesSettings(plan, options), paths, options.shard),
+    paths,
+    events.notice,
+  );
   const [start, end] = state.slice;
-  const jobs: Job[] = [...again.map((at) => ({ at, again: true })), ...Array.from({ length: end - start - state.done }, (_, i) => ({ at: state.done + i, again: false }))];
+  const jobs: Job[] = [
+    ...again.map((at) => ({ at, again: true })),
+    ...Array.from({ length: end - start - state.done }, (_, i) => ({ at: state.done + i, again: false })),
+  ];
   const save = () => {
     pruneSources(state);
     return timed('save state', () => writeState(folder, state)).catch((err) => {
@@ -147,7 +200,8 @@ export async function findExamples(plan: FeaturePlan, field: ReceptiveField, pat
   const { width, height } = plan.input;
   const shape = plan.mapShapes[0] as MapShape;
 
-  type Decoded = { original: RgbImage; identity: FileIdentity; input: RgbImage } | { error: unknown; stamp: [number, number] };
+  type Decoded =
+    { original: RgbImage; identity: FileIdentity; input: RgbImage } | { error: unknown; stamp: [number, number] };
   const decode = (path: string): Promise<Decoded> =>
     timed('decode+resize', async () => {
       const { image, identity } = await decodeImageFile(path);
@@ -156,7 +210,8 @@ export async function findExamples(plan: FeaturePlan, field: ReceptiveField, pat
 
   let next = decode(paths[start + jobs[0].at]);
   const engine = await startFeatureEngine(plan, request);
-  if (engine.weights.random) events.notice(`weights: ${engine.weights.description}; the examples show an untrained network`);
+  if (engine.weights.random)
+    events.notice(`weights: ${engine.weights.description}; the examples show an untrained network`);
   // Ctrl-C between images keeps what was scored: the state is whole at every await below.
   const stopSaving = atInterrupt(() => {
     pruneSources(state);
@@ -207,7 +262,9 @@ export async function findExamples(plan: FeaturePlan, field: ReceptiveField, pat
     await engine.dispose();
   }
   if (nonFinite.images) {
-    events.notice(`${plan.layers[0]} gave non-finite values (NaN or infinity) for ${nonFinite.images} image${nonFinite.images > 1 ? 's' : ''}, first '${nonFinite.first}'; such scores rank nowhere`);
+    events.notice(
+      `${plan.layers[0]} gave non-finite values (NaN or infinity) for ${nonFinite.images} image${nonFinite.images > 1 ? 's' : ''}, first '${nonFinite.first}'; such scores rank nowhere`,
+    );
   }
   state.complete = true;
   await save();

@@ -26,7 +26,8 @@ export function parseChannels(value: string, available: number): number[] {
     const match = /^(\d+)(?:-(\d+))?$/.exec(part);
     const [from, to] = match ? [Number(match[1]), Number(match[2] ?? match[1])] : [NaN, NaN];
     if (!(from <= to)) throw usageError(`--channels takes 'all' or channels and ranges like 0-15,32, got '${value}'`);
-    if (to >= available) throw usageError(`--channels ${value}: the layer has ${available} channels, 0 to ${available - 1}`);
+    if (to >= available)
+      throw usageError(`--channels ${value}: the layer has ${available} channels, 0 to ${available - 1}`);
     for (let c = from; c <= to; c++) out.add(c);
   }
   return [...out].sort((a, b) => a - b);
@@ -39,7 +40,9 @@ export interface ExamplesPlan {
 }
 
 /** The layer (one, with maps), its field, and the channels: every usage error before any work. */
-export async function planExamples(request: FeatureRequest & { layer: string; channels?: string }): Promise<ExamplesPlan> {
+export async function planExamples(
+  request: FeatureRequest & { layer: string; channels?: string },
+): Promise<ExamplesPlan> {
   const plan = await planFeatures({ ...request, layers: [request.layer] });
   const [, , available] = plan.mapShapes[0];
   const channels = parseChannels(request.channels ?? (available > 64 ? '0-63' : 'all'), available);
@@ -62,7 +65,9 @@ export async function runExamples(
   if (state.scored === 0 && state.failed.length > 0) {
     // Nothing to draw: empty pictures would only hide that every image failed.
     const names = state.failed.map((f) => f.split(': ')[0]);
-    throw runtimeError(`none of the ${names.length} images could be read (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}); no pictures drawn`);
+    throw runtimeError(
+      `none of the ${names.length} images could be read (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''}); no pictures drawn`,
+    );
   }
   const folder = examplesFolder(options.output, plan.layers[0]);
   const tiles = await tilesFromImages(state.examples, state.settings, state.sources);
@@ -72,8 +77,16 @@ export async function runExamples(
     return {
       state,
       written: [
-        { path: join(folder, STATE_FILE), bytes: (await stat(join(folder, STATE_FILE))).size, shows: `shard ${index}/${count}: ${state.scored} images scored, for --merge` },
-        { path: join(folder, SOURCES_FOLDER), bytes: tileBytes, shows: `the tiles of its ${tiles.size} examples, for --merge` },
+        {
+          path: join(folder, STATE_FILE),
+          bytes: (await stat(join(folder, STATE_FILE))).size,
+          shows: `shard ${index}/${count}: ${state.scored} images scored, for --merge`,
+        },
+        {
+          path: join(folder, SOURCES_FOLDER),
+          bytes: tileBytes,
+          shows: `the tiles of its ${tiles.size} examples, for --merge`,
+        },
       ],
     };
   }
@@ -89,12 +102,17 @@ async function stateFolder(arg: string, layer?: string): Promise<string> {
   const found = entries.filter((e) => e.isDirectory() && existsSync(join(arg, e.name, STATE_FILE))).map((e) => e.name);
   const chosen = layer ? found.filter((name) => name === fileSafe(layer)) : found;
   if (chosen.length === 1) return join(arg, chosen[0]);
-  if (chosen.length === 0) throw usageError(`--merge ${arg}: no shard state there (${STATE_FILE}${layer ? ` for ${layer}` : ''})`);
+  if (chosen.length === 0)
+    throw usageError(`--merge ${arg}: no shard state there (${STATE_FILE}${layer ? ` for ${layer}` : ''})`);
   throw usageError(`--merge ${arg}: states of several layers (${chosen.join(', ')}); name one with --layer`);
 }
 
 /** Shards' states and tiles to the pictures and JSON of one run over all their images, in output/<layer>/. */
-export async function mergeExamples(args: string[], output: string, layer?: string): Promise<ExamplesResult & { shards: number }> {
+export async function mergeExamples(
+  args: string[],
+  output: string,
+  layer?: string,
+): Promise<ExamplesResult & { shards: number }> {
   const folders = await Promise.all(args.map((arg) => stateFolder(arg, layer)));
   const shards = await Promise.all(
     folders.map(async (folder) => {
@@ -122,14 +140,25 @@ export async function mergeExamples(args: string[], output: string, layer?: stri
     throw runtimeError(`cannot create '${folder}': ${fileSystemReason(err)}`);
   }
   const written = await drawExamples(folder, merged.settings, merged.scored, merged.examples, tiles);
-  const state = { ...shards[0].state, shard: null, scored: merged.scored, failed: merged.failed, examples: merged.examples };
+  const state = {
+    ...shards[0].state,
+    shard: null,
+    scored: merged.scored,
+    failed: merged.failed,
+    examples: merged.examples,
+  };
   return { written, state, shards: shards.length };
 }
 
 /** The examples runs in `dir` (an examples -o folder, or one layer's folder), for the report in `from` on `model`. */
 export async function examplesLinks(dir: string, from: string, model: string): Promise<ReportExamples[]> {
-  const entries = existsSync(join(dir, 'examples.json')) ? [dir] : (await readdir(dir, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'examples.json'))).map((e) => join(dir, e.name));
-  if (entries.length === 0) throw usageError(`--examples ${dir}: no examples.json there (cnnviz examples -o ${dir} writes one)`);
+  const entries = existsSync(join(dir, 'examples.json'))
+    ? [dir]
+    : (await readdir(dir, { withFileTypes: true }).catch(() => []))
+        .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'examples.json')))
+        .map((e) => join(dir, e.name));
+  if (entries.length === 0)
+    throw usageError(`--examples ${dir}: no examples.json there (cnnviz examples -o ${dir} writes one)`);
   return Promise.all(
     entries.map(async (folder) => {
       const path = join(folder, 'examples.json');
@@ -140,7 +169,8 @@ export async function examplesLinks(dir: string, from: string, model: string): P
         throw usageError(`--examples ${dir}: '${path}' is not JSON`);
       }
       const parsed = parseExamplesFile(json);
-      if ('problem' in parsed) throw usageError(`--examples ${dir}: '${path}' is not an examples file cnnviz wrote (${parsed.problem})`);
+      if ('problem' in parsed)
+        throw usageError(`--examples ${dir}: '${path}' is not an examples file cnnviz wrote (${parsed.problem})`);
       const { file } = parsed;
       const numbers = file.channels.map((c) => c.channel);
       return {
@@ -149,8 +179,16 @@ export async function examplesLinks(dir: string, from: string, model: string): P
         images: file.images,
         top: Math.max(0, ...file.channels.map((c) => c.examples.length)),
         overview: relative(from, join(folder, 'overview.png')),
-        channels: file.channels.map((c) => ({ channel: c.channel, picture: relative(from, join(folder, channelFile(c.channel, numbers))), best: c.examples[0]?.score })),
-        ...(file.model === model ? {} : { note: `These examples were found with the model '${file.model}', not '${model}', the model of this report.` }),
+        channels: file.channels.map((c) => ({
+          channel: c.channel,
+          picture: relative(from, join(folder, channelFile(c.channel, numbers))),
+          best: c.examples[0]?.score,
+        })),
+        ...(file.model === model
+          ? {}
+          : {
+              note: `These examples were found with the model '${file.model}', not '${model}', the model of this report.`,
+            }),
       };
     }),
   );

@@ -73,7 +73,8 @@ function examplesProblem(list: Example[], state: StateFile): string | undefined 
     const source = state.sources[e.image];
     if (!source) return `[${i}]: image '${e.image}' has no recorded size`;
     const [x0, y0, x1, y1] = e.box;
-    if (!(x0 < x1 && y0 < y1 && x1 <= source.width && y1 <= source.height)) return `[${i}].box: [${e.box.join(', ')}] is not a box inside its ${source.width}x${source.height} image`;
+    if (!(x0 < x1 && y0 < y1 && x1 <= source.width && y1 <= source.height))
+      return `[${i}].box: [${e.box.join(', ')}] is not a box inside its ${source.width}x${source.height} image`;
     if (i > 0 && compareExamples(list[i - 1], e) > 0) return `[${i}]: out of order (strongest first)`;
   }
   return undefined;
@@ -83,20 +84,24 @@ function examplesProblem(list: Example[], state: StateFile): string | undefined 
 function consistencyProblem(s: StateFile): string | undefined {
   const { settings } = s;
   const channels = settings.channels;
-  if (channels.some((c, i) => c >= settings.map[2] || (i > 0 && c <= channels[i - 1]))) return `settings.channels: not distinct ascending channels of a layer of ${settings.map[2]}`;
+  if (channels.some((c, i) => c >= settings.map[2] || (i > 0 && c <= channels[i - 1])))
+    return `settings.channels: not distinct ascending channels of a layer of ${settings.map[2]}`;
   if (s.shard && s.shard.index >= s.shard.count) return `shard: index ${s.shard.index} of ${s.shard.count} shards`;
   const [start, end] = shardSlice(s.list.count, s.shard);
-  if (s.slice[0] !== start || s.slice[1] !== end) return `slice: [${s.slice.join(', ')}] is not the shard's part of ${s.list.count} images ([${start}, ${end}])`;
+  if (s.slice[0] !== start || s.slice[1] !== end)
+    return `slice: [${s.slice.join(', ')}] is not the shard's part of ${s.list.count} images ([${start}, ${end}])`;
   const total = end - start;
   if (s.done > total) return `done: ${s.done} of ${total} images`;
   if (s.complete && s.done !== total) return `complete, but done is ${s.done} of ${total}`;
   if (s.scored > s.done) return `scored: ${s.scored} of ${s.done} done`;
   if (s.failed.length !== s.done - s.scored) return `failed: ${s.failed.length} listed, ${s.done - s.scored} expected`;
   if (s.stamps.length !== s.done) return `stamps: ${s.stamps.length} for ${s.done} images`;
-  if (s.examples.length !== channels.length) return `examples: ${s.examples.length} lists for ${channels.length} channels`;
+  if (s.examples.length !== channels.length)
+    return `examples: ${s.examples.length} lists for ${channels.length} channels`;
   const most = Math.min(settings.top, s.scored);
   for (const [k, list] of s.examples.entries()) {
-    if (list.length > most) return `examples[${k}]: ${list.length} examples, at most ${most} (top ${settings.top}, ${s.scored} images scored)`;
+    if (list.length > most)
+      return `examples[${k}]: ${list.length} examples, at most ${most} (top ${settings.top}, ${s.scored} images scored)`;
     const problem = examplesProblem(list, s);
     if (problem) return `examples[${k}]${problem}`;
   }
@@ -108,7 +113,8 @@ export function parseStateFile(json: unknown): { state: StateFile } | { problem:
   const parsed = stateSchema.safeParse(json);
   if (!parsed.success) {
     const version = (json as { version?: unknown } | null)?.version;
-    if (typeof version === 'number' && version !== 2) return { problem: `it was made by another version of cnnviz (state version ${version})` };
+    if (typeof version === 'number' && version !== 2)
+      return { problem: `it was made by another version of cnnviz (state version ${version})` };
     return { problem: schemaProblem(parsed.error) };
   }
   const problem = consistencyProblem(parsed.data);
@@ -123,7 +129,15 @@ const examplesFileSchema = z.object({
   channels: z.array(
     z.object({
       channel: count,
-      examples: z.array(z.object({ image: text, score: z.number().nullable(), y: count, x: count, box: z.tuple([count, count, count, count]) })),
+      examples: z.array(
+        z.object({
+          image: text,
+          score: z.number().nullable(),
+          y: count,
+          x: count,
+          box: z.tuple([count, count, count, count]),
+        }),
+      ),
     }),
   ),
 });

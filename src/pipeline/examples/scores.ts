@@ -24,7 +24,12 @@ export interface Example extends ChannelScore {
 }
 
 /** Each chosen channel's score in one channels-last activation. */
-export function channelScores(activation: Float32Array, [h, w, c]: MapShape, channels: number[], mode: ScoreMode): ChannelScore[] {
+export function channelScores(
+  activation: Float32Array,
+  [h, w, c]: MapShape,
+  channels: number[],
+  mode: ScoreMode,
+): ChannelScore[] {
   const n = channels.length;
   const best = new Float32Array(n).fill(-Infinity);
   const at = new Int32Array(n);
@@ -40,7 +45,11 @@ export function channelScores(activation: Float32Array, [h, w, c]: MapShape, cha
       }
     }
   }
-  return channels.map((_, k) => ({ score: mode === 'max' ? best[k] : sums[k] / (h * w), y: Math.floor(at[k] / w), x: at[k] % w }));
+  return channels.map((_, k) => ({
+    score: mode === 'max' ? best[k] : sums[k] / (h * w),
+    y: Math.floor(at[k] / w),
+    x: at[k] % w,
+  }));
 }
 
 /** Strongest first; equal scores in image path order (code units, the same on every machine). */

@@ -56,7 +56,6 @@ export const SOURCES_FOLDER = 'sources';
 
 export const listDigest = (paths: string[]): string => createHash('sha256').update(paths.join('\n')).digest('hex');
 
-
 /** `--shard i/n`, i counted from 0. */
 export function parseShard(value: string): Shard {
   const match = /^(\d+)\/(\d+)$/.exec(value.trim());
@@ -85,7 +84,9 @@ export function freshState(settings: ExamplesSettings, paths: string[], shard: S
 
 /** The first setting two runs differ in, or undefined. */
 export function settingsDifference(a: ExamplesSettings, b: ExamplesSettings): string | undefined {
-  return (Object.keys(a) as Array<keyof ExamplesSettings>).find((key) => JSON.stringify(a[key]) !== JSON.stringify(b[key]));
+  return (Object.keys(a) as Array<keyof ExamplesSettings>).find(
+    (key) => JSON.stringify(a[key]) !== JSON.stringify(b[key]),
+  );
 }
 
 /** Why a saved state cannot be continued by this run; undefined when it can. */
@@ -115,7 +116,8 @@ export async function readState(folder: string): Promise<ExamplesState | undefin
   const info = await lstat(path).catch(() => undefined);
   if (!info) return undefined;
   const damaged = (why: string) => runtimeError(`'${path}' cannot be used (${why})`);
-  if (info.isSymbolicLink()) throw damaged('it is a symbolic link; cnnviz writes its state as a file and follows no link');
+  if (info.isSymbolicLink())
+    throw damaged('it is a symbolic link; cnnviz writes its state as a file and follows no link');
   if (!info.isFile()) throw damaged('it is not a file');
   if (info.size > MAX_STATE_BYTES) throw damaged(`${info.size} bytes, more than a state holds`);
   let json: unknown;
@@ -135,10 +137,12 @@ export function pruneSources(state: ExamplesState): void {
   for (const image of Object.keys(state.sources)) if (!kept.has(image)) delete state.sources[image];
 }
 
-export const writeState = (folder: string, state: ExamplesState): Promise<void> => writeFileAtomic(join(folder, STATE_FILE), new TextEncoder().encode(JSON.stringify(state)));
+export const writeState = (folder: string, state: ExamplesState): Promise<void> =>
+  writeFileAtomic(join(folder, STATE_FILE), new TextEncoder().encode(JSON.stringify(state)));
 
 /** The same, synchronously: for an interrupt, which ends the process right after. */
-export const writeStateSync = (folder: string, state: ExamplesState): void => writeFileAtomicSync(join(folder, STATE_FILE), new TextEncoder().encode(JSON.stringify(state)));
+export const writeStateSync = (folder: string, state: ExamplesState): void =>
+  writeFileAtomicSync(join(folder, STATE_FILE), new TextEncoder().encode(JSON.stringify(state)));
 
 export interface MergedExamples {
   settings: ExamplesSettings;
@@ -157,11 +161,20 @@ export function mergeStates(shards: Array<{ folder: string; state: ExamplesState
     const differs = settingsDifference(first.state.settings, state.settings);
     if (differs) {
       const show = (s: ExamplesState) => JSON.stringify(s.settings[differs as keyof ExamplesSettings]);
-      throw usageError(`the shards differ in ${differs}: ${show(first.state)} in '${first.folder}', ${show(state)} in '${folder}'`);
+      throw usageError(
+        `the shards differ in ${differs}: ${show(first.state)} in '${first.folder}', ${show(state)} in '${folder}'`,
+      );
     }
-    if (state.list.digest !== first.state.list.digest) throw usageError(`the shards ran over different image lists ('${first.folder}' and '${folder}')`);
-    if (state.shard.count !== first.state.shard!.count) throw usageError(`the shards split the images differently: '${first.folder}' is one of ${first.state.shard!.count}, '${folder}' one of ${state.shard.count}`);
-    if (!state.complete) throw usageError(`shard ${state.shard.index}/${state.shard.count} in '${folder}' stopped after ${state.done} of its ${state.slice[1] - state.slice[0]} images; run it again to finish`);
+    if (state.list.digest !== first.state.list.digest)
+      throw usageError(`the shards ran over different image lists ('${first.folder}' and '${folder}')`);
+    if (state.shard.count !== first.state.shard!.count)
+      throw usageError(
+        `the shards split the images differently: '${first.folder}' is one of ${first.state.shard!.count}, '${folder}' one of ${state.shard.count}`,
+      );
+    if (!state.complete)
+      throw usageError(
+        `shard ${state.shard.index}/${state.shard.count} in '${folder}' stopped after ${state.done} of its ${state.slice[1] - state.slice[0]} images; run it again to finish`,
+      );
   }
   const count = first.state.shard!.count;
   const seen = new Map<number, string>();
@@ -175,10 +188,17 @@ export function mergeStates(shards: Array<{ folder: string; state: ExamplesState
     const missing: string[] = [];
     for (let i = 0; i < count && missing.length < 5; i++) if (!seen.has(i)) missing.push(`${i}/${count}`);
     const more = count - seen.size - missing.length;
-    throw usageError(`shard${count - seen.size > 1 ? 's' : ''} ${missing.join(', ')}${more > 0 ? ` and ${more.toLocaleString('en-US')} more` : ''} missing from the merge`);
+    throw usageError(
+      `shard${count - seen.size > 1 ? 's' : ''} ${missing.join(', ')}${more > 0 ? ` and ${more.toLocaleString('en-US')} more` : ''} missing from the merge`,
+    );
   }
   const { settings } = first.state;
-  const examples = settings.channels.map((_, k) => mergeTop(shards.map((s) => s.state.examples[k]), settings.top));
+  const examples = settings.channels.map((_, k) =>
+    mergeTop(
+      shards.map((s) => s.state.examples[k]),
+      settings.top,
+    ),
+  );
   return {
     settings,
     scored: shards.reduce((sum, s) => sum + s.state.scored, 0),

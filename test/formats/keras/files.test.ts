@@ -27,11 +27,18 @@ beforeAll(async () => {
 function smallCnn(dataFormat: 'channelsLast' | 'channelsFirst', seed = 11): tfl.LayersModel {
   const df = { dataFormat };
   const input = tfl.input({ shape: dataFormat === 'channelsLast' ? [32, 32, 3] : [3, 32, 32], name: 'image' });
-  const init = (s: number) => ({ kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + s }), biasInitializer: tfl.initializers.randomUniform({ seed: seed + 50 + s, minval: -0.1, maxval: 0.1 }) });
-  let x = tfl.layers.conv2d({ filters: 6, kernelSize: 3, padding: 'same', name: 'conv_a', ...df, ...init(1) }).apply(input) as tfl.SymbolicTensor;
+  const init = (s: number) => ({
+    kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + s }),
+    biasInitializer: tfl.initializers.randomUniform({ seed: seed + 50 + s, minval: -0.1, maxval: 0.1 }),
+  });
+  let x = tfl.layers
+    .conv2d({ filters: 6, kernelSize: 3, padding: 'same', name: 'conv_a', ...df, ...init(1) })
+    .apply(input) as tfl.SymbolicTensor;
   x = tfl.layers.activation({ activation: 'relu', name: 'relu_a' }).apply(x) as tfl.SymbolicTensor;
   x = tfl.layers.maxPooling2d({ poolSize: 2, name: 'pool_a', ...df }).apply(x) as tfl.SymbolicTensor;
-  x = tfl.layers.conv2d({ filters: 8, kernelSize: 3, activation: 'relu', name: 'conv_b', ...df, ...init(2) }).apply(x) as tfl.SymbolicTensor;
+  x = tfl.layers
+    .conv2d({ filters: 8, kernelSize: 3, activation: 'relu', name: 'conv_b', ...df, ...init(2) })
+    .apply(x) as tfl.SymbolicTensor;
   x = tfl.layers.maxPooling2d({ poolSize: 2, name: 'pool_b', ...df }).apply(x) as tfl.SymbolicTensor;
   const flat = tfl.layers.flatten({ name: 'flat' }).apply(x) as tfl.SymbolicTensor;
   const out = tfl.layers.dense({ units: 4, activation: 'softmax', name: 'probs' }).apply(flat) as tfl.SymbolicTensor;
@@ -39,7 +46,20 @@ function smallCnn(dataFormat: 'channelsLast' | 'channelsFirst', seed = 11): tfl.
 }
 
 async function drawAll(model: string, out: string, extra: string[] = []): Promise<Record<string, Buffer>> {
-  const result = await cnnviz(['featuremaps', CAT, '--model', model, '--blocks', 'all', '--layer', 'conv_a', '--save-npy', '-o', out, ...extra]);
+  const result = await cnnviz([
+    'featuremaps',
+    CAT,
+    '--model',
+    model,
+    '--blocks',
+    'all',
+    '--layer',
+    'conv_a',
+    '--save-npy',
+    '-o',
+    out,
+    ...extra,
+  ]);
   expect([result.code, result.stderr]).toEqual([0, expect.stringContaining("preprocessing: 'unit'")]);
   return Object.fromEntries(readdirSync(out).map((f) => [f, readFileSync(join(out, f))]));
 }
@@ -47,10 +67,16 @@ async function drawAll(model: string, out: string, extra: string[] = []): Promis
 test('the same weights saved as model.json, .h5 and .keras give the same pictures', async () => {
   const model = smallCnn('channelsLast');
   const dir = tmp('formats');
-  const files = [await saveTfjs(model, dir), await saveKerasH5(model, join(dir, 'small.h5')), await saveKeras3(model, join(dir, 'small.keras'))];
+  const files = [
+    await saveTfjs(model, dir),
+    await saveKerasH5(model, join(dir, 'small.h5')),
+    await saveKeras3(model, join(dir, 'small.keras')),
+  ];
   const pictures = [];
   for (const file of files) pictures.push(await drawAll(file, tmp('out')));
-  expect(Object.keys(pictures[0]).sort()).toEqual(['cat-conv_a.npy', 'cat-conv_a.png', 'cat-relu_a.npy', 'cat-relu_a.png', 'cat-conv_b.npy', 'cat-conv_b.png'].sort());
+  expect(Object.keys(pictures[0]).sort()).toEqual(
+    ['cat-conv_a.npy', 'cat-conv_a.png', 'cat-relu_a.npy', 'cat-relu_a.png', 'cat-conv_b.npy', 'cat-conv_b.png'].sort(),
+  );
   expect(pictures[1]).toEqual(pictures[0]);
   expect(pictures[2]).toEqual(pictures[0]);
   for (const file of files) {
@@ -72,24 +98,42 @@ test('a channels-first model gives the same pictures as its channels-last twin',
   const [filtersLast, filtersFirst] = [tmp('out'), tmp('out')];
   await cnnviz(['filters', '--model', lastPath, '--layer', 'conv_b', '-o', filtersLast]);
   await cnnviz(['filters', '--model', firstPath, '--layer', 'conv_b', '-o', filtersFirst]);
-  expect(readFileSync(join(filtersFirst, 'filters-conv_b.png'))).toEqual(readFileSync(join(filtersLast, 'filters-conv_b.png')));
+  expect(readFileSync(join(filtersFirst, 'filters-conv_b.png'))).toEqual(
+    readFileSync(join(filtersLast, 'filters-conv_b.png')),
+  );
 });
 
 test('a convolution without pooling is one stage; a model without convolutions has none, and the message points to --layer', async () => {
   const input = tfl.input({ shape: [16, 16, 3], name: 'in' });
   const conv = tfl.layers.conv2d({ filters: 2, kernelSize: 3, name: 'only_conv' }).apply(input) as tfl.SymbolicTensor;
-  const convNet = kerasNet((await resolveArchitecture(await saveTfjs(tfl.model({ inputs: input, outputs: conv }), tmp('nopool')), { includeTop: true })).graph);
+  const convNet = kerasNet(
+    (
+      await resolveArchitecture(await saveTfjs(tfl.model({ inputs: input, outputs: conv }), tmp('nopool')), {
+        includeTop: true,
+      })
+    ).graph,
+  );
   expect(selectFeatureLayers(convNet, { blocks: 'all' })).toEqual(['only_conv']);
   const pool = tfl.layers.maxPooling2d({ poolSize: 2, name: 'only_pool' }).apply(input) as tfl.SymbolicTensor;
-  const poolNet = kerasNet((await resolveArchitecture(await saveTfjs(tfl.model({ inputs: input, outputs: pool }), tmp('noconv')), { includeTop: true })).graph);
-  expect(() => selectFeatureLayers(poolNet, { blocks: 'all' })).toThrow(/has no stages \(no convolution whose maps are larger than 1x1\); pick layers with --layer \(spatial layers: only_pool\)/);
+  const poolNet = kerasNet(
+    (
+      await resolveArchitecture(await saveTfjs(tfl.model({ inputs: input, outputs: pool }), tmp('noconv')), {
+        includeTop: true,
+      })
+    ).graph,
+  );
+  expect(() => selectFeatureLayers(poolNet, { blocks: 'all' })).toThrow(
+    /has no stages \(no convolution whose maps are larger than 1x1\); pick layers with --layer \(spatial layers: only_pool\)/,
+  );
   expect(selectFeatureLayers(poolNet, {})).toEqual(['only_pool']);
 });
 
 test('an undefined input size needs --size, and --size gives the maps their size', async () => {
   const dir = tmp('nosize');
   const input = tfl.input({ shape: [null, null, 3], name: 'in' });
-  const conv = tfl.layers.conv2d({ filters: 2, kernelSize: 3, padding: 'same', name: 'c' }).apply(input) as tfl.SymbolicTensor;
+  const conv = tfl.layers
+    .conv2d({ filters: 2, kernelSize: 3, padding: 'same', name: 'c' })
+    .apply(input) as tfl.SymbolicTensor;
   const path = await saveTfjs(tfl.model({ inputs: input, outputs: conv, name: 'open_size' }), dir);
   const out = tmp('out');
   const without = await cnnviz(['featuremaps', CAT, '--model', path, '-o', out]);
@@ -112,8 +156,22 @@ test('a layer class TensorFlow.js cannot run is named with the model, not a cras
   writeFileSync(path, JSON.stringify(json));
   const summary = await cnnviz(['summary', '--model', path]);
   expect(summary.stdout).toMatch(/diff \(Subtract\)\s+\(None, 6, 6, 2\)\s+0/);
-  const result = await cnnviz(['featuremaps', CAT, '--model', path, '--layer', 'diff', '--backend', 'wasm', '-o', tmp('out')]);
-  expect([result.code, result.stderr.trim().split('\n').pop()]).toEqual([1, "cnnviz: model 'odd' uses layer class Subtract, which TensorFlow.js cannot run"]);
+  const result = await cnnviz([
+    'featuremaps',
+    CAT,
+    '--model',
+    path,
+    '--layer',
+    'diff',
+    '--backend',
+    'wasm',
+    '-o',
+    tmp('out'),
+  ]);
+  expect([result.code, result.stderr.trim().split('\n').pop()]).toEqual([
+    1,
+    "cnnviz: model 'odd' uses layer class Subtract, which TensorFlow.js cannot run",
+  ]);
   // ONNX Runtime expresses Subtract, so the default engine draws it.
   const onnx = await cnnviz(['featuremaps', CAT, '--model', path, '--layer', 'diff', '--verbose', '-o', tmp('out')]);
   expect(onnx.code).toBe(0);
@@ -133,24 +191,54 @@ describe('the shared tiny-vgg model (a real trained third-party model)', () => {
   run('blocks are relu_1_2 and relu_2_2, its ReLUs being separate layers', async () => {
     const arch = await resolveArchitecture(TINY_VGG, { includeTop: true });
     expect(selectFeatureLayers(kerasNet(arch.graph), { blocks: 'all' })).toEqual(['relu_1_2', 'relu_2_2']);
-    expect(inferShapes(arch.graph).find((s) => s.layer.name === 'conv_1_1')!.weights!.map((w) => w.shape)).toEqual([[3, 3, 3, 10], [10]]);
+    expect(
+      inferShapes(arch.graph)
+        .find((s) => s.layer.name === 'conv_1_1')!
+        .weights!.map((w) => w.shape),
+    ).toEqual([[3, 3, 3, 10], [10]]);
   });
 
-  run('featuremaps of the cat at 64x64 with unit preprocessing draws 2 mosaics; filters of conv_1_1 draws 3x3x3x10', async () => {
-    const out = tmp('tiny');
-    const maps = await cnnviz(['featuremaps', CAT, '--model', TINY_VGG, '--blocks', 'all', '--preprocess', 'unit', '-o', out]);
-    expect(maps.code).toBe(0);
-    expect(maps.stdout).toMatch(/cat-relu_1_2\.png.*relu_1_2 60x60: 10 of 10 maps/);
-    expect(maps.stdout).toMatch(/cat-relu_2_2\.png.*relu_2_2 26x26: 10 of 10 maps/);
-    const filters = await cnnviz(['filters', '--model', TINY_VGG, '--layer', 'conv_1_1', '--count', 'all', '-o', out]);
-    expect(filters.stdout).toContain('conv_1_1 kernel 3x3x3x10: 10 filters (rows) x 3 input channels');
-    expect(readdirSync(out).sort()).toEqual(['cat-relu_1_2.png', 'cat-relu_2_2.png', 'filters-conv_1_1.png']);
-  });
+  run(
+    'featuremaps of the cat at 64x64 with unit preprocessing draws 2 mosaics; filters of conv_1_1 draws 3x3x3x10',
+    async () => {
+      const out = tmp('tiny');
+      const maps = await cnnviz([
+        'featuremaps',
+        CAT,
+        '--model',
+        TINY_VGG,
+        '--blocks',
+        'all',
+        '--preprocess',
+        'unit',
+        '-o',
+        out,
+      ]);
+      expect(maps.code).toBe(0);
+      expect(maps.stdout).toMatch(/cat-relu_1_2\.png.*relu_1_2 60x60: 10 of 10 maps/);
+      expect(maps.stdout).toMatch(/cat-relu_2_2\.png.*relu_2_2 26x26: 10 of 10 maps/);
+      const filters = await cnnviz([
+        'filters',
+        '--model',
+        TINY_VGG,
+        '--layer',
+        'conv_1_1',
+        '--count',
+        'all',
+        '-o',
+        out,
+      ]);
+      expect(filters.stdout).toContain('conv_1_1 kernel 3x3x3x10: 10 filters (rows) x 3 input channels');
+      expect(readdirSync(out).sort()).toEqual(['cat-relu_1_2.png', 'cat-relu_2_2.png', 'filters-conv_1_1.png']);
+    },
+  );
 
   run('filters on a non-conv layer says which layers would work', async () => {
     const { code, stderr } = await cnnviz(['filters', '--model', TINY_VGG, '--layer', 'relu_1_1']);
     expect(code).toBe(2);
-    expect(stderr).toContain("'relu_1_1' (Activation) is not a convolutional layer; convolutional layers of sequential: 0:conv_1_1, 2:conv_1_2, 5:conv_2_1, 7:conv_2_2");
+    expect(stderr).toContain(
+      "'relu_1_1' (Activation) is not a convolutional layer; convolutional layers of sequential: 0:conv_1_1, 2:conv_1_2, 5:conv_2_1, 7:conv_2_2",
+    );
   });
 });
 
@@ -165,6 +253,9 @@ test("model.json shard paths that leave the model's folder are refused, named as
     json.weightsManifest[0].paths = [shard];
     writeFileSync(path, JSON.stringify(json));
     const { code, stderr } = await cnnviz(['filters', '--model', path, '-o', join(dir, 'out')]);
-    expect([code, stderr]).toEqual([2, `cnnviz: '${path}' names weight shard '${shard}', which is outside the model's folder; refused\n`]);
+    expect([code, stderr]).toEqual([
+      2,
+      `cnnviz: '${path}' names weight shard '${shard}', which is outside the model's folder; refused\n`,
+    ]);
   }
 });

@@ -19,20 +19,48 @@ function mixedModel(dataFormat: 'channelsLast' | 'channelsFirst'): tfl.LayersMod
   const axis = dataFormat === 'channelsLast' ? -1 : 1;
   const input = tfl.input({ shape, name: 'in' });
   const df = { dataFormat };
-  let x = tfl.layers.zeroPadding2d({ padding: [[1, 2], [3, 0]], ...df, name: 'pad' }).apply(input) as tfl.SymbolicTensor;
-  x = tfl.layers.conv2d({ filters: 8, kernelSize: [3, 5], strides: 2, padding: 'valid', ...df, name: 'conv_a' }).apply(x) as tfl.SymbolicTensor;
+  let x = tfl.layers
+    .zeroPadding2d({
+      padding: [
+        [1, 2],
+        [3, 0],
+      ],
+      ...df,
+      name: 'pad',
+    })
+    .apply(input) as tfl.SymbolicTensor;
+  x = tfl.layers
+    .conv2d({ filters: 8, kernelSize: [3, 5], strides: 2, padding: 'valid', ...df, name: 'conv_a' })
+    .apply(x) as tfl.SymbolicTensor;
   x = tfl.layers.batchNormalization({ axis, name: 'bn' }).apply(x) as tfl.SymbolicTensor;
   x = tfl.layers.activation({ activation: 'relu', name: 'relu' }).apply(x) as tfl.SymbolicTensor;
-  const a = tfl.layers.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', ...df, name: 'dw' }).apply(x) as tfl.SymbolicTensor;
-  const b = tfl.layers.separableConv2d({ filters: 16, kernelSize: 3, padding: 'same', ...df, name: 'sep' }).apply(x) as tfl.SymbolicTensor;
+  const a = tfl.layers
+    .depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', ...df, name: 'dw' })
+    .apply(x) as tfl.SymbolicTensor;
+  const b = tfl.layers
+    .separableConv2d({ filters: 16, kernelSize: 3, padding: 'same', ...df, name: 'sep' })
+    .apply(x) as tfl.SymbolicTensor;
   const sum = tfl.layers.add({ name: 'add' }).apply([a, b]) as tfl.SymbolicTensor;
   const cat = tfl.layers.concatenate({ axis, name: 'cat' }).apply([sum, x]) as tfl.SymbolicTensor;
-  const pooled = tfl.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same', ...df, name: 'pool' }).apply(cat) as tfl.SymbolicTensor;
+  const pooled = tfl.layers
+    .maxPooling2d({ poolSize: 3, strides: 2, padding: 'same', ...df, name: 'pool' })
+    .apply(cat) as tfl.SymbolicTensor;
   const avg = tfl.layers.averagePooling2d({ poolSize: 2, ...df, name: 'avg' }).apply(pooled) as tfl.SymbolicTensor;
-  const crop = tfl.layers.cropping2D({ cropping: [[1, 0], [0, 1]], dataFormat, name: 'crop' }).apply(avg) as tfl.SymbolicTensor;
+  const crop = tfl.layers
+    .cropping2D({
+      cropping: [
+        [1, 0],
+        [0, 1],
+      ],
+      dataFormat,
+      name: 'crop',
+    })
+    .apply(avg) as tfl.SymbolicTensor;
   const gap = tfl.layers.globalAveragePooling2d({ ...df, name: 'gap' }).apply(crop) as tfl.SymbolicTensor;
   const flat = tfl.layers.flatten({ name: 'flat' }).apply(pooled) as tfl.SymbolicTensor;
-  const d1 = tfl.layers.dense({ units: 5, name: 'dense' }).apply(tfl.layers.concatenate({ name: 'cat2' }).apply([flat, gap]) as tfl.SymbolicTensor) as tfl.SymbolicTensor;
+  const d1 = tfl.layers
+    .dense({ units: 5, name: 'dense' })
+    .apply(tfl.layers.concatenate({ name: 'cat2' }).apply([flat, gap]) as tfl.SymbolicTensor) as tfl.SymbolicTensor;
   const out = tfl.layers.dropout({ rate: 0.5, name: 'drop' }).apply(d1) as tfl.SymbolicTensor;
   return tfl.model({ inputs: input, outputs: out, name: 'mixed' });
 }
@@ -48,7 +76,9 @@ test.each(['channelsLast', 'channelsFirst'] as const)('shape rules agree with tf
   }
   const summary = summarize(kerasNet(graphFromKerasConfig(config)));
   expect(summary.totalParams).toBe(model.countParams());
-  expect(summary.nonTrainableParams).toBe(model.nonTrainableWeights.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0));
+  expect(summary.nonTrainableParams).toBe(
+    model.nonTrainableWeights.reduce((n, w) => n + (w.shape as number[]).reduce((a, b) => a * b, 1), 0),
+  );
   model.dispose();
 });
 

@@ -4,7 +4,8 @@ import { summarize } from '../../../src/net/summary.js';
 import { kerasNet } from '../../../src/formats/keras/net.js';
 import { vggConfig } from '../../../src/formats/vgg.js';
 
-const summaryOf = (name: 'vgg16' | 'vgg19', top: boolean) => summarize(kerasNet(graphFromKerasConfig(vggConfig(name, top))));
+const summaryOf = (name: 'vgg16' | 'vgg19', top: boolean) =>
+  summarize(kerasNet(graphFromKerasConfig(vggConfig(name, top))));
 
 test('VGG16 has the parameter counts Keras reports, with and without the top', () => {
   expect(summaryOf('vgg16', true).totalParams).toBe(138_357_544);
@@ -19,7 +20,9 @@ test('VGG19 has the parameter counts Keras reports, with and without the top', (
 
 test('VGG16 convolutions sit at the Keras layer indices the tutorial uses', () => {
   const graph = graphFromKerasConfig(vggConfig('vgg16', true));
-  expect(graph.layers.filter(isKerasConvolution).map((l) => l.index)).toEqual([1, 2, 4, 5, 7, 8, 9, 11, 12, 13, 15, 16, 17]);
+  expect(graph.layers.filter(isKerasConvolution).map((l) => l.index)).toEqual([
+    1, 2, 4, 5, 7, 8, 9, 11, 12, 13, 15, 16, 17,
+  ]);
   expect(graph.layers[0].className).toBe('InputLayer');
   expect(graph.layers[1].name).toBe('block1_conv1');
 });

@@ -14,14 +14,24 @@ const tinyConv: KerasModelConfig = {
   config: {
     name: 'tiny_conv',
     layers: [
-      { class_name: 'InputLayer', name: 'input_1', config: { name: 'input_1', batch_input_shape: [null, H, W, 3] }, inbound_nodes: [] },
+      {
+        class_name: 'InputLayer',
+        name: 'input_1',
+        config: { name: 'input_1', batch_input_shape: [null, H, W, 3] },
+        inbound_nodes: [],
+      },
       {
         class_name: 'Conv2D',
         name: 'conv',
         config: { name: 'conv', filters: 2, kernel_size: [3, 3], padding: 'valid', activation: 'relu', use_bias: true },
         inbound_nodes: [[['input_1', 0, 0, {}]]],
       },
-      { class_name: 'MaxPooling2D', name: 'pool', config: { name: 'pool', pool_size: [2, 2] }, inbound_nodes: [[['conv', 0, 0, {}]]] },
+      {
+        class_name: 'MaxPooling2D',
+        name: 'pool',
+        config: { name: 'pool', pool_size: [2, 2] },
+        inbound_nodes: [[['conv', 0, 0, {}]]],
+      },
     ],
     input_layers: [['input_1', 0, 0]],
     output_layers: [['pool', 0, 0]],
@@ -38,7 +48,8 @@ function referenceConv(input: Float32Array, kernel: Float32Array, bias: Float32A
         let sum = bias[f];
         for (let i = 0; i < 3; i++)
           for (let j = 0; j < 3; j++)
-            for (let c = 0; c < cin; c++) sum += input[((y + i) * W + (x + j)) * cin + c] * kernel[((i * 3 + j) * cin + c) * cout + f];
+            for (let c = 0; c < cin; c++)
+              sum += input[((y + i) * W + (x + j)) * cin + c] * kernel[((i * 3 + j) * cin + c) * cout + f];
         out[(y * ow + x) * cout + f] = Math.max(0, sum);
       }
   return out;
@@ -90,7 +101,9 @@ test('a weights file of the wrong shape names the layer and both shapes', async 
   file.close();
   const wider = JSON.parse(JSON.stringify(tinyConv));
   wider.config.layers[1].config.filters = 4;
-  await expect(buildModel(graphFromKerasConfig(wider), ['conv'], { weights, weightsSource: 'tiny_conv.h5' })).rejects.toThrow(
+  await expect(
+    buildModel(graphFromKerasConfig(wider), ['conv'], { weights, weightsSource: 'tiny_conv.h5' }),
+  ).rejects.toThrow(
     "tiny_conv.h5: layer 'conv' weight 'conv/kernel:0' has shape (3, 3, 3, 2), the model expects (3, 3, 3, 4)",
   );
 });

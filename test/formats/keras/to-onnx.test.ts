@@ -10,7 +10,12 @@ import { createForward } from '../../../src/formats/keras/forward.js';
 import { graphFromKerasConfig, type ModelGraph } from '../../../src/formats/keras/graph.js';
 import { inMemoryWeights } from '../../../src/formats/keras/weights.js';
 import type { LayerWeights } from '../../../src/weights/h5.js';
-import { convWeight, depthwiseWeight, translateToOnnx, UntranslatableError } from '../../../src/formats/keras/to-onnx.js';
+import {
+  convWeight,
+  depthwiseWeight,
+  translateToOnnx,
+  UntranslatableError,
+} from '../../../src/formats/keras/to-onnx.js';
 import { inferShapes } from '../../../src/formats/keras/shapes.js';
 import { maxAbsDiff, scaleOf } from '../../helpers/compare.js';
 import { seededValues } from '../../helpers/keras-h5.js';
@@ -20,32 +25,123 @@ const L = tfl.layers;
 const sym = (t: unknown) => t as tfl.SymbolicTensor;
 
 const CASES: Array<[string, Apply]> = [
-  ['Conv2D same, fused relu', (x, df) => sym(L.conv2d({ filters: 5, kernelSize: 3, padding: 'same', activation: 'relu', dataFormat: df, name: 'out' }).apply(x))],
-  ['Conv2D valid, stride 2, odd size', (x, df) => sym(L.conv2d({ filters: 4, kernelSize: [3, 2], strides: 2, dataFormat: df, name: 'out' }).apply(x))],
-  ['Conv2D same, stride 2 (TF pads the extra pixel at the end)', (x, df) => sym(L.conv2d({ filters: 4, kernelSize: 4, strides: 2, padding: 'same', dataFormat: df, name: 'out' }).apply(x))],
-  ['Conv2D dilated', (x, df) => sym(L.conv2d({ filters: 3, kernelSize: 3, dilationRate: 2, padding: 'same', dataFormat: df, name: 'out' }).apply(x))],
-  ['DepthwiseConv2D, multiplier 2', (x, df) => sym(L.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', dataFormat: df, name: 'out' }).apply(x))],
+  [
+    'Conv2D same, fused relu',
+    (x, df) =>
+      sym(
+        L.conv2d({ filters: 5, kernelSize: 3, padding: 'same', activation: 'relu', dataFormat: df, name: 'out' }).apply(
+          x,
+        ),
+      ),
+  ],
+  [
+    'Conv2D valid, stride 2, odd size',
+    (x, df) => sym(L.conv2d({ filters: 4, kernelSize: [3, 2], strides: 2, dataFormat: df, name: 'out' }).apply(x)),
+  ],
+  [
+    'Conv2D same, stride 2 (TF pads the extra pixel at the end)',
+    (x, df) =>
+      sym(L.conv2d({ filters: 4, kernelSize: 4, strides: 2, padding: 'same', dataFormat: df, name: 'out' }).apply(x)),
+  ],
+  [
+    'Conv2D dilated',
+    (x, df) =>
+      sym(
+        L.conv2d({ filters: 3, kernelSize: 3, dilationRate: 2, padding: 'same', dataFormat: df, name: 'out' }).apply(x),
+      ),
+  ],
+  [
+    'DepthwiseConv2D, multiplier 2',
+    (x, df) =>
+      sym(
+        L.depthwiseConv2d({ kernelSize: 3, depthMultiplier: 2, padding: 'same', dataFormat: df, name: 'out' }).apply(x),
+      ),
+  ],
   // depth multiplier 1: tfjs' SeparableConv2D loses another multiplier in its own config round trip.
-  ['SeparableConv2D', (x, df) => sym(L.separableConv2d({ filters: 6, kernelSize: 3, dataFormat: df, name: 'out' }).apply(x))],
-  ['MaxPooling2D valid and same', (x, df) => sym(L.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same', dataFormat: df, name: 'out' }).apply(sym(L.maxPooling2d({ poolSize: 2, dataFormat: df }).apply(x))))],
-  ['AveragePooling2D same (padding not counted)', (x, df) => sym(L.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same', dataFormat: df, name: 'out' }).apply(x))],
-  ['GlobalAveragePooling2D and GlobalMaxPooling2D', (x, df) => [sym(L.globalAveragePooling2d({ dataFormat: df, name: 'out' }).apply(x)), sym(L.globalMaxPooling2d({ dataFormat: df, name: 'out2' }).apply(x))]],
-  ['Flatten and Dense with softmax', (x) => sym(L.dense({ units: 7, activation: 'softmax', name: 'out' }).apply(sym(L.flatten({ name: 'flat' }).apply(x))))],
-  ['BatchNormalization', (x, df) => sym(L.batchNormalization({ axis: df === 'channelsLast' ? -1 : 1, epsilon: 0.01, name: 'out' }).apply(x))],
-  ['ZeroPadding2D', (x, df) => sym(L.zeroPadding2d({ padding: [[1, 2], [0, 3]], dataFormat: df, name: 'out' }).apply(x))],
-  ['Add, Multiply, Maximum, Minimum, Average', (x, df) => {
-    const a = sym(L.conv2d({ filters: 4, kernelSize: 1, dataFormat: df, name: 'a' }).apply(x));
-    return ['add', 'multiply', 'maximum', 'minimum', 'average'].map((op, i) => sym((L as any)[op]({ name: i ? `out${i}` : 'out' }).apply([a, x])));
-  }],
-  ['Concatenate on channels', (x, df) => sym(L.concatenate({ axis: df === 'channelsLast' ? -1 : 1, name: 'out' }).apply([x, sym(L.conv2d({ filters: 2, kernelSize: 1, dataFormat: df }).apply(x))]))],
-  ['Activations', (x) => ['relu', 'sigmoid', 'tanh', 'elu', 'selu', 'softplus', 'softsign', 'relu6', 'swish', 'hardSigmoid', 'linear'].map((a, i) => sym(L.activation({ activation: a as never, name: i ? `out${i}` : 'out' }).apply(x)))],
-  ['ReLU with max, LeakyReLU, ELU, Softmax layers, Dropout', (x) => [
-    sym(L.reLU({ maxValue: 0.5, name: 'out' }).apply(x)),
-    sym(L.leakyReLU({ alpha: 0.2, name: 'out1' }).apply(x)),
-    sym(L.elu({ name: 'out2' }).apply(x)), // tfjs runs only the default alpha
-    sym(L.softmax({ axis: -1, name: 'out3' }).apply(x)),
-    sym(L.dropout({ rate: 0.5, name: 'out4' }).apply(x)),
-  ]],
+  [
+    'SeparableConv2D',
+    (x, df) => sym(L.separableConv2d({ filters: 6, kernelSize: 3, dataFormat: df, name: 'out' }).apply(x)),
+  ],
+  [
+    'MaxPooling2D valid and same',
+    (x, df) =>
+      sym(
+        L.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same', dataFormat: df, name: 'out' }).apply(
+          sym(L.maxPooling2d({ poolSize: 2, dataFormat: df }).apply(x)),
+        ),
+      ),
+  ],
+  [
+    'AveragePooling2D same (padding not counted)',
+    (x, df) =>
+      sym(L.averagePooling2d({ poolSize: 3, strides: 2, padding: 'same', dataFormat: df, name: 'out' }).apply(x)),
+  ],
+  [
+    'GlobalAveragePooling2D and GlobalMaxPooling2D',
+    (x, df) => [
+      sym(L.globalAveragePooling2d({ dataFormat: df, name: 'out' }).apply(x)),
+      sym(L.globalMaxPooling2d({ dataFormat: df, name: 'out2' }).apply(x)),
+    ],
+  ],
+  [
+    'Flatten and Dense with softmax',
+    (x) =>
+      sym(L.dense({ units: 7, activation: 'softmax', name: 'out' }).apply(sym(L.flatten({ name: 'flat' }).apply(x)))),
+  ],
+  [
+    'BatchNormalization',
+    (x, df) => sym(L.batchNormalization({ axis: df === 'channelsLast' ? -1 : 1, epsilon: 0.01, name: 'out' }).apply(x)),
+  ],
+  [
+    'ZeroPadding2D',
+    (x, df) =>
+      sym(
+        L.zeroPadding2d({
+          padding: [
+            [1, 2],
+            [0, 3],
+          ],
+          dataFormat: df,
+          name: 'out',
+        }).apply(x),
+      ),
+  ],
+  [
+    'Add, Multiply, Maximum, Minimum, Average',
+    (x, df) => {
+      const a = sym(L.conv2d({ filters: 4, kernelSize: 1, dataFormat: df, name: 'a' }).apply(x));
+      return ['add', 'multiply', 'maximum', 'minimum', 'average'].map((op, i) =>
+        sym((L as any)[op]({ name: i ? `out${i}` : 'out' }).apply([a, x])),
+      );
+    },
+  ],
+  [
+    'Concatenate on channels',
+    (x, df) =>
+      sym(
+        L.concatenate({ axis: df === 'channelsLast' ? -1 : 1, name: 'out' }).apply([
+          x,
+          sym(L.conv2d({ filters: 2, kernelSize: 1, dataFormat: df }).apply(x)),
+        ]),
+      ),
+  ],
+  [
+    'Activations',
+    (x) =>
+      ['relu', 'sigmoid', 'tanh', 'elu', 'selu', 'softplus', 'softsign', 'relu6', 'swish', 'hardSigmoid', 'linear'].map(
+        (a, i) => sym(L.activation({ activation: a as never, name: i ? `out${i}` : 'out' }).apply(x)),
+      ),
+  ],
+  [
+    'ReLU with max, LeakyReLU, ELU, Softmax layers, Dropout',
+    (x) => [
+      sym(L.reLU({ maxValue: 0.5, name: 'out' }).apply(x)),
+      sym(L.leakyReLU({ alpha: 0.2, name: 'out1' }).apply(x)),
+      sym(L.elu({ name: 'out2' }).apply(x)), // tfjs runs only the default alpha
+      sym(L.softmax({ axis: -1, name: 'out3' }).apply(x)),
+      sym(L.dropout({ rate: 0.5, name: 'out4' }).apply(x)),
+    ],
+  ],
 ];
 
 beforeAll(async () => {
@@ -53,7 +149,10 @@ beforeAll(async () => {
 });
 
 /** Builds the case as a tfjs model, gives every weight seeded values (BN variances positive). */
-function caseModel(apply: Apply, df: 'channelsLast' | 'channelsFirst'): { graph: ModelGraph; weights: LayerWeights; outputs: string[] } {
+function caseModel(
+  apply: Apply,
+  df: 'channelsLast' | 'channelsFirst',
+): { graph: ModelGraph; weights: LayerWeights; outputs: string[] } {
   const input = tfl.input({ shape: df === 'channelsLast' ? [9, 11, 4] : [4, 9, 11], name: 'in' });
   // A first conv declares the data format, as in any real model (Keras' default is channels_last).
   const first = sym(L.conv2d({ filters: 4, kernelSize: 1, dataFormat: df, name: 'first' }).apply(input));
@@ -118,17 +217,28 @@ test('a layer the translator does not cover is named, and auto falls back to tfj
   const out = sym(L.conv2d({ filters: 2, kernelSize: 3, name: 'out' }).apply(up));
   const model = tfl.model({ inputs: input, outputs: out });
   const graph = graphFromKerasConfig(model.toJSON(null, false) as never);
-  const weights: LayerWeights = new Map(model.layers.map((l) => [l.name, l.getWeights().map((w, k) => ({ name: String(k), shape: w.shape, data: w.dataSync() as Float32Array }))]));
+  const weights: LayerWeights = new Map(
+    model.layers.map((l) => [
+      l.name,
+      l.getWeights().map((w, k) => ({ name: String(k), shape: w.shape, data: w.dataSync() as Float32Array })),
+    ]),
+  );
   model.dispose();
   expect(() => translateToOnnx(graph, inferShapes(graph), weights, ['out'])).toThrow(UntranslatableError);
   const tensorsBefore = tf.memory().numTensors;
   const lines: string[] = [];
-  const forward = await createForward(graph, ['out'], { engine: 'auto', weights: inMemoryWeights(weights), notice: (l) => lines.push(l) });
+  const forward = await createForward(graph, ['out'], {
+    engine: 'auto',
+    weights: inMemoryWeights(weights),
+    notice: (l) => lines.push(l),
+  });
   expect(forward.engine).toBe('wasm');
   // Said as a notice, not under --verbose only: tfjs is the slower path.
   expect(lines).toEqual(["ONNX Runtime cannot express layer 'up' (UpSampling2D); running on tfjs instead (slower)"]);
   await forward.dispose();
-  await expect(createForward(graph, ['out'], { engine: 'onnx', weights: inMemoryWeights(weights) })).rejects.toThrow("--backend onnx: ONNX Runtime cannot express layer 'up' (UpSampling2D)");
+  await expect(createForward(graph, ['out'], { engine: 'onnx', weights: inMemoryWeights(weights) })).rejects.toThrow(
+    "--backend onnx: ONNX Runtime cannot express layer 'up' (UpSampling2D)",
+  );
   // The model built on tfjs is disposed with the forward pass: no tensor leaks.
   expect(tf.memory().numTensors).toBe(tensorsBefore);
 });

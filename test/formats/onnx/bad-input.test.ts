@@ -14,7 +14,10 @@ const CAT64 = join(FIXTURES, 'onnx', 'cat64.png');
 const dir = mkdtempSync(join(tmpdir(), 'cnnviz-onnx-bad-'));
 
 const reluOnly = () =>
-  writeOnnxModel(join(dir, 'relu-only.onnx'), { input: { name: 'x', shape: [1, 3, 8, 8] }, nodes: [{ op: 'Relu', name: 'relu', inputs: ['x'] }] });
+  writeOnnxModel(join(dir, 'relu-only.onnx'), {
+    input: { name: 'x', shape: [1, 3, 8, 8] },
+    nodes: [{ op: 'Relu', name: 'relu', inputs: ['x'] }],
+  });
 
 function truncated(): string {
   const path = join(dir, 'truncated.onnx');
@@ -62,16 +65,66 @@ function unknownOp(): string {
 }
 
 const CASES: Array<[string, () => string[], number, RegExp]> = [
-  ['a truncated .onnx', () => ['summary', '--model', truncated()], 1, /'.*truncated\.onnx' is not a readable ONNX model \(.*\): is it truncated, or another kind of file\?/],
-  ['a text file named .onnx', () => ['summary', '--model', notProtobuf()], 1, /notes\.onnx' is not a readable ONNX model/],
-  ['external data missing', () => ['summary', '--model', missingExternalData()], 2, /keeps its weights in '.*model\.onnx\.data', which cannot be read \(no such file or folder \(ENOENT\)\)/],
-  ['a 3 GB file of zeros', () => ['featuremaps', CAT64, '--model', hugeZeros(), '-o', join(dir, 'out')], 2, /zeros\.onnx' is 3\.0 GB; an ONNX file holds at most 2 GB \(larger models keep their weights in external data beside it\)/],
-  ['an op ONNX Runtime cannot run', () => ['featuremaps', CAT64, '--model', unknownOp(), '--layer', 'relu', '-o', join(dir, 'out-op')], 1, /ONNX Runtime cannot run '.*custom-op\.onnx': No Op registered for MyFancyActivation with domain_version of 13$/m],
-  ['an unknown node name', () => ['featuremaps', CAT64, '--model', RESNET, '--layer', '/layer1/layer1.0/relu_1/Rellu', '-o', join(dir, 'out')], 2, /no layer '\/layer1\/layer1\.0\/relu_1\/Rellu' in tiny_resnet\. Did you mean '\/layer1\/layer1\.0\/relu_1\/Relu'\?/],
-  ['a 2-D node for featuremaps', () => ['featuremaps', CAT64, '--model', RESNET, '--layer', '/fc/Gemm', '-o', join(dir, 'out')], 2, /layer '\/fc\/Gemm' \(Gemm\) is not a spatial layer/],
-  ['a model without Conv for filters', () => ['filters', '--model', reluOnly(), '-o', join(dir, 'out')], 2, /test_graph has no convolutional layers, so no filters to draw/],
-  ['--backend wasm with an ONNX model', () => ['featuremaps', CAT64, '--model', RESNET, '--backend', 'wasm', '-o', join(dir, 'out')], 2, /--backend wasm: ONNX models run on ONNX Runtime; use --backend onnx \(or auto\)/],
-  ['--weights none with an ONNX model', () => ['filters', '--model', RESNET, '--weights', 'none', '-o', join(dir, 'out')], 2, /--weights none: an ONNX model carries its own weights/],
+  [
+    'a truncated .onnx',
+    () => ['summary', '--model', truncated()],
+    1,
+    /'.*truncated\.onnx' is not a readable ONNX model \(.*\): is it truncated, or another kind of file\?/,
+  ],
+  [
+    'a text file named .onnx',
+    () => ['summary', '--model', notProtobuf()],
+    1,
+    /notes\.onnx' is not a readable ONNX model/,
+  ],
+  [
+    'external data missing',
+    () => ['summary', '--model', missingExternalData()],
+    2,
+    /keeps its weights in '.*model\.onnx\.data', which cannot be read \(no such file or folder \(ENOENT\)\)/,
+  ],
+  [
+    'a 3 GB file of zeros',
+    () => ['featuremaps', CAT64, '--model', hugeZeros(), '-o', join(dir, 'out')],
+    2,
+    /zeros\.onnx' is 3\.0 GB; an ONNX file holds at most 2 GB \(larger models keep their weights in external data beside it\)/,
+  ],
+  [
+    'an op ONNX Runtime cannot run',
+    () => ['featuremaps', CAT64, '--model', unknownOp(), '--layer', 'relu', '-o', join(dir, 'out-op')],
+    1,
+    /ONNX Runtime cannot run '.*custom-op\.onnx': No Op registered for MyFancyActivation with domain_version of 13$/m,
+  ],
+  [
+    'an unknown node name',
+    () => ['featuremaps', CAT64, '--model', RESNET, '--layer', '/layer1/layer1.0/relu_1/Rellu', '-o', join(dir, 'out')],
+    2,
+    /no layer '\/layer1\/layer1\.0\/relu_1\/Rellu' in tiny_resnet\. Did you mean '\/layer1\/layer1\.0\/relu_1\/Relu'\?/,
+  ],
+  [
+    'a 2-D node for featuremaps',
+    () => ['featuremaps', CAT64, '--model', RESNET, '--layer', '/fc/Gemm', '-o', join(dir, 'out')],
+    2,
+    /layer '\/fc\/Gemm' \(Gemm\) is not a spatial layer/,
+  ],
+  [
+    'a model without Conv for filters',
+    () => ['filters', '--model', reluOnly(), '-o', join(dir, 'out')],
+    2,
+    /test_graph has no convolutional layers, so no filters to draw/,
+  ],
+  [
+    '--backend wasm with an ONNX model',
+    () => ['featuremaps', CAT64, '--model', RESNET, '--backend', 'wasm', '-o', join(dir, 'out')],
+    2,
+    /--backend wasm: ONNX models run on ONNX Runtime; use --backend onnx \(or auto\)/,
+  ],
+  [
+    '--weights none with an ONNX model',
+    () => ['filters', '--model', RESNET, '--weights', 'none', '-o', join(dir, 'out')],
+    2,
+    /--weights none: an ONNX model carries its own weights/,
+  ],
 ];
 
 test.each(CASES)('%s: one line and its exit code, no picture', async (_name, args, expectedCode, message) => {

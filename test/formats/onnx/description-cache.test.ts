@@ -26,7 +26,11 @@ test('a second run takes the description from the cache; a changed file is read 
 
 test.each([
   ['cut short', (text: string) => text.slice(0, text.length / 2)],
-  ['of another shape, sealed as before', (text: string) => JSON.stringify({ ...JSON.parse(text), body: JSON.stringify({ name: 'x', net: { layers: 'none' } }) })],
+  [
+    'of another shape, sealed as before',
+    (text: string) =>
+      JSON.stringify({ ...JSON.parse(text), body: JSON.stringify({ name: 'x', net: { layers: 'none' } }) }),
+  ],
   ['valid JSON of another shape', () => JSON.stringify({ name: 'x', input: 3, net: null })],
 ])('a description %s is made again, and the run is as a clean one', async (_name, damage) => {
   const dir = mkdtempSync(join(tmpdir(), 'cnnviz-desc-bad-'));

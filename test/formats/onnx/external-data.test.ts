@@ -38,22 +38,66 @@ function modelWith(entries: Record<string, string>, prepare: (folder: string) =>
 
 const climbs = '../'.repeat(12) + SECRET.slice(1);
 const CASES: Array<[string, () => string, RegExp]> = [
-  ['a location climbing out with ..', () => modelWith({ location: climbs, offset: '0', length: '24' }), /keeps tensor 'w' in '(\.\.\/)+.*secret\.bin', which is outside the model's folder; refused/],
-  ['an absolute location', () => modelWith({ location: SECRET, offset: '0', length: '24' }), /keeps tensor 'w' in '\/.*secret\.bin', which is outside the model's folder; refused/],
-  ['/etc/passwd', () => modelWith({ location: '../../../../../../etc/passwd' }), /keeps tensor 'w' in '(\.\.\/)+etc\/passwd', which is outside the model's folder; refused/],
-  ['a symbolic link out of the folder', () => modelWith({ location: 'link.data', offset: '0', length: '24' }, (f) => symlinkSync(SECRET, join(f, 'link.data'))), /keeps tensor 'w' in 'link\.data', which is outside the model's folder; refused/],
-  ['a folder as location', () => modelWith({ location: 'weights', offset: '0', length: '24' }, (f) => mkdirSync(join(f, 'weights'))), /keeps its weights in '.*\/weights', which is not a file/],
-  ['a short file', () => modelWith({ location: 'model.onnx.data', offset: '0', length: '4000' }), /model\.onnx\.data' is shorter than '.*model\.onnx' says \(24 bytes; tensor 'w' ends at byte 4000\)/],
-  ['an offset past the end', () => modelWith({ location: 'model.onnx.data', offset: '100', length: '24' }), /is shorter than .* says \(24 bytes; tensor 'w' ends at byte 124\)/],
-  ['a negative offset', () => modelWith({ location: 'model.onnx.data', offset: '-8', length: '24' }), /keeps tensor 'w' in 'model\.onnx\.data' at offset '-8', which is not a byte count/],
-  ['a length that is not a number', () => modelWith({ location: 'model.onnx.data', offset: '0', length: 'lots' }), /keeps tensor 'w' in 'model\.onnx\.data' with length 'lots', which is not a byte count/],
-  ['no location', () => modelWith({ offset: '0', length: '24' }), /keeps tensor 'w' in '', which is outside the model's folder/],
+  [
+    'a location climbing out with ..',
+    () => modelWith({ location: climbs, offset: '0', length: '24' }),
+    /keeps tensor 'w' in '(\.\.\/)+.*secret\.bin', which is outside the model's folder; refused/,
+  ],
+  [
+    'an absolute location',
+    () => modelWith({ location: SECRET, offset: '0', length: '24' }),
+    /keeps tensor 'w' in '\/.*secret\.bin', which is outside the model's folder; refused/,
+  ],
+  [
+    '/etc/passwd',
+    () => modelWith({ location: '../../../../../../etc/passwd' }),
+    /keeps tensor 'w' in '(\.\.\/)+etc\/passwd', which is outside the model's folder; refused/,
+  ],
+  [
+    'a symbolic link out of the folder',
+    () =>
+      modelWith({ location: 'link.data', offset: '0', length: '24' }, (f) => symlinkSync(SECRET, join(f, 'link.data'))),
+    /keeps tensor 'w' in 'link\.data', which is outside the model's folder; refused/,
+  ],
+  [
+    'a folder as location',
+    () => modelWith({ location: 'weights', offset: '0', length: '24' }, (f) => mkdirSync(join(f, 'weights'))),
+    /keeps its weights in '.*\/weights', which is not a file/,
+  ],
+  [
+    'a short file',
+    () => modelWith({ location: 'model.onnx.data', offset: '0', length: '4000' }),
+    /model\.onnx\.data' is shorter than '.*model\.onnx' says \(24 bytes; tensor 'w' ends at byte 4000\)/,
+  ],
+  [
+    'an offset past the end',
+    () => modelWith({ location: 'model.onnx.data', offset: '100', length: '24' }),
+    /is shorter than .* says \(24 bytes; tensor 'w' ends at byte 124\)/,
+  ],
+  [
+    'a negative offset',
+    () => modelWith({ location: 'model.onnx.data', offset: '-8', length: '24' }),
+    /keeps tensor 'w' in 'model\.onnx\.data' at offset '-8', which is not a byte count/,
+  ],
+  [
+    'a length that is not a number',
+    () => modelWith({ location: 'model.onnx.data', offset: '0', length: 'lots' }),
+    /keeps tensor 'w' in 'model\.onnx\.data' with length 'lots', which is not a byte count/,
+  ],
+  [
+    'no location',
+    () => modelWith({ offset: '0', length: '24' }),
+    /keeps tensor 'w' in '', which is outside the model's folder/,
+  ],
 ];
 
 test.each(CASES)('%s: one line, exit 2, nothing read, no picture', async (_name, make, message) => {
   const model = make();
   const out = join(root, `out-${Math.random().toString(16).slice(2)}`);
-  for (const args of [['featuremaps', CAT64, '--model', model, '--layer', 'conv', '-o', out], ['filters', '--model', model, '-o', out]]) {
+  for (const args of [
+    ['featuremaps', CAT64, '--model', model, '--layer', 'conv', '-o', out],
+    ['filters', '--model', model, '-o', out],
+  ]) {
     const { code, stdout, stderr } = await cnnviz(args, { CNNVIZ_CACHE: join(root, 'cache') });
     expect(stderr).toMatch(message);
     expect(stderr.trim().split('\n')).toHaveLength(1);
@@ -69,7 +113,24 @@ test('external data in a subfolder of the model is read: the maps are its weight
     writeFileSync(join(f, 'data', 'w.bin'), Buffer.from(new Float32Array([1, 2, 3, 4, 5, 6]).buffer));
   });
   const out = join(root, 'out-sub');
-  const { code, stderr } = await cnnviz(['featuremaps', CAT64, '--model', model, '--layer', 'conv', '--size', '8x8', '--preprocess', 'none', '--save-npy', '-o', out], { CNNVIZ_CACHE: join(root, 'cache') });
+  const { code, stderr } = await cnnviz(
+    [
+      'featuremaps',
+      CAT64,
+      '--model',
+      model,
+      '--layer',
+      'conv',
+      '--size',
+      '8x8',
+      '--preprocess',
+      'none',
+      '--save-npy',
+      '-o',
+      out,
+    ],
+    { CNNVIZ_CACHE: join(root, 'cache') },
+  );
   expect(stderr).toBe('');
   expect(code).toBe(0);
   const maps = parseNpy(readFileSync(join(out, 'cat64-conv.npy')));

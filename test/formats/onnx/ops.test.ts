@@ -20,7 +20,12 @@ const dir = mkdtempSync(join(tmpdir(), 'cnnviz-onnx-ops-'));
 // Weights in ONNX's layouts: Conv (out, in / groups, kh, kw).
 const w1 = seededValues(4 * 3 * 3 * 3, 1, 0.5);
 const b1 = seededValues(4, 2, 0.5);
-const bn = { scale: Float32Array.from(seededValues(4, 3, 0.4), (v) => v + 1), bias: seededValues(4, 4), mean: seededValues(4, 5), variance: Float32Array.from(seededValues(4, 6, 0.4), (v) => v + 0.6) };
+const bn = {
+  scale: Float32Array.from(seededValues(4, 3, 0.4), (v) => v + 1),
+  bias: seededValues(4, 4),
+  mean: seededValues(4, 5),
+  variance: Float32Array.from(seededValues(4, 6, 0.4), (v) => v + 0.6),
+};
 const dw = seededValues(4 * 1 * 3 * 3, 7, 0.5);
 const gemmW = seededValues(5 * 8, 8, 0.5);
 const gemmB = seededValues(5, 9);
@@ -41,10 +46,25 @@ const spec = (external?: GraphSpec['external']): GraphSpec => ({
     { name: 'gemm_b', dims: [5], values: gemmB },
   ],
   nodes: [
-    { op: 'Conv', name: 'conv', inputs: ['image', 'w1', 'b1'], attrs: { kernel_shape: [3, 3], pads: [1, 0, 1, 2], strides: [1, 2] } },
-    { op: 'BatchNormalization', name: 'bn', inputs: ['conv', 'bn_scale', 'bn_bias', 'bn_mean', 'bn_var'], attrs: { epsilon: { float: 0.001 } } },
+    {
+      op: 'Conv',
+      name: 'conv',
+      inputs: ['image', 'w1', 'b1'],
+      attrs: { kernel_shape: [3, 3], pads: [1, 0, 1, 2], strides: [1, 2] },
+    },
+    {
+      op: 'BatchNormalization',
+      name: 'bn',
+      inputs: ['conv', 'bn_scale', 'bn_bias', 'bn_mean', 'bn_var'],
+      attrs: { epsilon: { float: 0.001 } },
+    },
     { op: 'Relu', name: 'relu', inputs: ['bn'] },
-    { op: 'Conv', name: 'depthwise', inputs: ['relu', 'dw'], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 4 } },
+    {
+      op: 'Conv',
+      name: 'depthwise',
+      inputs: ['relu', 'dw'],
+      attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], group: 4 },
+    },
     { op: 'Clip', name: 'clip', inputs: ['depthwise', 'zero', 'six'] },
     { op: 'Add', name: 'add', inputs: ['clip', 'relu'] },
     { op: 'MaxPool', name: 'pool', inputs: ['add'], attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
@@ -58,12 +78,43 @@ const spec = (external?: GraphSpec['external']): GraphSpec => ({
 
 /** The same network in tfjs ops, channels-last, from the ONNX-layout weights. */
 function tfjsReference(x: tf.Tensor4D): Record<string, tf.Tensor> {
-  const hwio = (w: Float32Array, [o, i, kh, kw]: number[]) => tf.transpose(tf.tensor4d(w, [o, i, kh, kw]), [2, 3, 1, 0]) as tf.Tensor4D;
-  const conv = tf.add(tf.conv2d(x, hwio(w1, [4, 3, 3, 3]), [1, 2], [[0, 0], [1, 1], [0, 2], [0, 0]]), tf.tensor1d(b1));
-  const bnOut = tf.batchNorm(conv, tf.tensor1d(bn.mean), tf.tensor1d(bn.variance), tf.tensor1d(bn.bias), tf.tensor1d(bn.scale), 0.001);
+  const hwio = (w: Float32Array, [o, i, kh, kw]: number[]) =>
+    tf.transpose(tf.tensor4d(w, [o, i, kh, kw]), [2, 3, 1, 0]) as tf.Tensor4D;
+  const conv = tf.add(
+    tf.conv2d(
+      x,
+      hwio(w1, [4, 3, 3, 3]),
+      [1, 2],
+      [
+        [0, 0],
+        [1, 1],
+        [0, 2],
+        [0, 0],
+      ],
+    ),
+    tf.tensor1d(b1),
+  );
+  const bnOut = tf.batchNorm(
+    conv,
+    tf.tensor1d(bn.mean),
+    tf.tensor1d(bn.variance),
+    tf.tensor1d(bn.bias),
+    tf.tensor1d(bn.scale),
+    0.001,
+  );
   const relu = tf.relu(bnOut);
   // Depthwise filter (4, 1, 3, 3) to tfjs' (kh, kw, in, multiplier).
-  const depthwise = tf.depthwiseConv2d(relu as tf.Tensor4D, tf.transpose(tf.tensor4d(dw, [4, 1, 3, 3]), [2, 3, 0, 1]) as tf.Tensor4D, 1, [[0, 0], [1, 1], [1, 1], [0, 0]]);
+  const depthwise = tf.depthwiseConv2d(
+    relu as tf.Tensor4D,
+    tf.transpose(tf.tensor4d(dw, [4, 1, 3, 3]), [2, 3, 0, 1]) as tf.Tensor4D,
+    1,
+    [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [0, 0],
+    ],
+  );
   const clip = tf.clipByValue(depthwise, 0, 6);
   const add = tf.add(clip, relu);
   const pool = tf.maxPool(add as tf.Tensor4D, 2, 2, 'valid');
@@ -99,14 +150,21 @@ test('every op equals tfjs on the same weights, within 1e-4 of the layer scale',
     expect({ name, ok: diff <= 1e-4 * Math.max(1, scaleOf(expected)) }).toEqual({ name, ok: true });
     // The shape cnnviz inferred (no value_info in this file) is the shape that ran.
     const layer = model.net.layers[i];
-    expect({ name, shape: layer.outputShape!.slice(1) }).toEqual({ name, shape: [...reference[name].shape.slice(1)].map((d, k, all) => (all.length === 3 ? [all[2], all[0], all[1]][k] : d)) });
+    expect({ name, shape: layer.outputShape!.slice(1) }).toEqual({
+      name,
+      shape: [...reference[name].shape.slice(1)].map((d, k, all) =>
+        all.length === 3 ? [all[2], all[0], all[1]][k] : d,
+      ),
+    });
   }
 });
 
 test('weights kept in an external data file beside the model give the same activations', async () => {
   const inline = await runAll(writeOnnxModel(join(dir, 'inline.onnx'), spec()));
   const externalDir = mkdtempSync(join(tmpdir(), 'cnnviz-onnx-ext-'));
-  const external = await runAll(writeOnnxModel(join(externalDir, 'model.onnx'), spec({ file: 'model.onnx.data', dir: externalDir })));
+  const external = await runAll(
+    writeOnnxModel(join(externalDir, 'model.onnx'), spec({ file: 'model.onnx.data', dir: externalDir })),
+  );
   inline.outputs.forEach((o, i) => expect(maxAbsDiff(o, external.outputs[i])).toBe(0));
   expect(external.model.net.params.total).toBe(4 * 27 + 4 + 16 + 36 + 2 + 40 + 5);
 });

@@ -20,7 +20,12 @@ const model = (valueInfo?: Record<string, Array<number | string>>) =>
   });
 
 test('a shape the file declares is shown, and --verbose says how many came from the file', async () => {
-  const { code, stdout, stderr } = await cnnviz(['summary', '--model', model({ s2d: ['batch', 12, 4, 4], after: ['batch', 12, 4, 4] }), '--verbose']);
+  const { code, stdout, stderr } = await cnnviz([
+    'summary',
+    '--model',
+    model({ s2d: ['batch', 12, 4, 4], after: ['batch', 12, 4, 4] }),
+    '--verbose',
+  ]);
   expect(code).toBe(0);
   expect(stdout).toMatch(/1 {2}s2d \(SpaceToDepth\)\s+\(None, 12, 4, 4\)/);
   expect(stdout).toMatch(/2 {2}after \(Relu\)\s+\(None, 12, 4, 4\)/);
@@ -46,13 +51,39 @@ test('a free height and width take --size: refused without it, drawn with it', a
     input: { name: 'x', shape: ['batch', 3, 'height', 'width'] },
     initializers: [{ name: 'w', dims: [2, 3, 3, 3], values: new Float32Array(54).fill(0.1) }],
     nodes: [
-      { op: 'Conv', name: 'conv', inputs: ['x', 'w'], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] } },
+      {
+        op: 'Conv',
+        name: 'conv',
+        inputs: ['x', 'w'],
+        attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] },
+      },
       { op: 'Relu', name: 'relu', inputs: ['conv'] },
     ],
   });
-  const without = await cnnviz(['featuremaps', join(FIXTURES, 'onnx', 'cat64.png'), '--model', free, '-o', join(dir, 'free-out')]);
-  expect([without.code, without.stderr]).toEqual([2, 'cnnviz: test_graph leaves its input size undefined; give one with --size WxH\n']);
-  const sized = await cnnviz(['featuremaps', join(FIXTURES, 'onnx', 'cat64.png'), '--model', free, '--size', '40x30', '--blocks', 'all', '-o', join(dir, 'free-out')]);
+  const without = await cnnviz([
+    'featuremaps',
+    join(FIXTURES, 'onnx', 'cat64.png'),
+    '--model',
+    free,
+    '-o',
+    join(dir, 'free-out'),
+  ]);
+  expect([without.code, without.stderr]).toEqual([
+    2,
+    'cnnviz: test_graph leaves its input size undefined; give one with --size WxH\n',
+  ]);
+  const sized = await cnnviz([
+    'featuremaps',
+    join(FIXTURES, 'onnx', 'cat64.png'),
+    '--model',
+    free,
+    '--size',
+    '40x30',
+    '--blocks',
+    'all',
+    '-o',
+    join(dir, 'free-out'),
+  ]);
   expect(sized.code).toBe(0);
   // A 3x3 conv, stride 2, padding 1: ceil(30 / 2) x ceil(40 / 2).
   expect(sized.stdout).toContain('relu 15x20: 2 of 2 maps');

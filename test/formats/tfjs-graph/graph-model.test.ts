@@ -23,28 +23,58 @@ import { CAT } from '../../helpers/paths.js';
 const dir = mkdtempSync(join(tmpdir(), 'cnnviz-graph-'));
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `cnnviz-graph-${name}-`));
 
-const W = { filter: seededValues(3 * 3 * 3 * 4, 1, 0.5), bias: seededValues(4, 2, 0.2), dw: seededValues(3 * 3 * 4 * 2, 3, 0.5), dwBias: seededValues(8, 4, 0.2) };
+const W = {
+  filter: seededValues(3 * 3 * 3 * 4, 1, 0.5),
+  bias: seededValues(4, 2, 0.2),
+  dw: seededValues(3 * 3 * 4 * 2, 3, 0.5),
+  dwBias: seededValues(8, 4, 0.2),
+};
 
 function graphModel(padOp: 'Pad' | 'MirrorPad' = 'Pad'): GraphModelWriter {
   const g = new GraphModelWriter('input', [16, 16, 3]);
   const nhwc = { data_format: stringAttr('NHWC'), dilations: intsAttr(1, 1, 1, 1) };
   const fused = (...ops: string[]) => ({ num_args: { i: '1' }, fused_ops: fusedAttr(...ops), epsilon: { f: 0 } });
-  const conv = g.node('model/block/conv/Conv2D', '_FusedConv2D', ['input', g.constant('model/block/conv/filter', [3, 3, 3, 4], W.filter), g.constant('model/block/conv/bias', [4], W.bias)], {
-    ...nhwc,
-    strides: intsAttr(1, 1, 1, 1),
-    padding: stringAttr('SAME'),
-    ...fused('BiasAdd', 'Relu'),
-  });
-  const pool = g.node('model/block/pool/MaxPool', 'MaxPool', [conv], { ksize: intsAttr(1, 2, 2, 1), strides: intsAttr(1, 2, 2, 1), padding: stringAttr('VALID'), data_format: stringAttr('NHWC') });
-  const dw = g.node('model/block2/dw/depthwise', 'FusedDepthwiseConv2dNative', [pool, g.constant('model/block2/dw/filter', [3, 3, 4, 2], W.dw), g.constant('model/block2/dw/bias', [8], W.dwBias)], {
-    ...nhwc,
+  const conv = g.node(
+    'model/block/conv/Conv2D',
+    '_FusedConv2D',
+    [
+      'input',
+      g.constant('model/block/conv/filter', [3, 3, 3, 4], W.filter),
+      g.constant('model/block/conv/bias', [4], W.bias),
+    ],
+    {
+      ...nhwc,
+      strides: intsAttr(1, 1, 1, 1),
+      padding: stringAttr('SAME'),
+      ...fused('BiasAdd', 'Relu'),
+    },
+  );
+  const pool = g.node('model/block/pool/MaxPool', 'MaxPool', [conv], {
+    ksize: intsAttr(1, 2, 2, 1),
     strides: intsAttr(1, 2, 2, 1),
-    padding: stringAttr('SAME'),
-    ...fused('BiasAdd', 'Relu6'),
+    padding: stringAttr('VALID'),
+    data_format: stringAttr('NHWC'),
   });
+  const dw = g.node(
+    'model/block2/dw/depthwise',
+    'FusedDepthwiseConv2dNative',
+    [pool, g.constant('model/block2/dw/filter', [3, 3, 4, 2], W.dw), g.constant('model/block2/dw/bias', [8], W.dwBias)],
+    {
+      ...nhwc,
+      strides: intsAttr(1, 2, 2, 1),
+      padding: stringAttr('SAME'),
+      ...fused('BiasAdd', 'Relu6'),
+    },
+  );
   const paddings = g.constant('model/block2/pad/paddings', [4, 2], [0, 0, 1, 1, 1, 1, 0, 0], 'int32');
-  const pad = g.node('model/block2/pad/Pad', padOp, [dw, paddings], { Tpaddings: { type: 'DT_INT32' }, ...(padOp === 'MirrorPad' ? { mode: stringAttr('SYMMETRIC') } : {}) });
-  g.node('model/head/Mean', 'Mean', [pad, g.constant('model/head/axes', [2], [1, 2], 'int32')], { keep_dims: { b: false }, Tidx: { type: 'DT_INT32' } });
+  const pad = g.node('model/block2/pad/Pad', padOp, [dw, paddings], {
+    Tpaddings: { type: 'DT_INT32' },
+    ...(padOp === 'MirrorPad' ? { mode: stringAttr('SYMMETRIC') } : {}),
+  });
+  g.node('model/head/Mean', 'Mean', [pad, g.constant('model/head/axes', [2], [1, 2], 'int32')], {
+    keep_dims: { b: false },
+    Tidx: { type: 'DT_INT32' },
+  });
   return g;
 }
 
@@ -58,10 +88,33 @@ beforeAll(async () => {
   const x = tf.tensor4d(preprocessUnit(resizeNearest(await decodeImage(CAT), 16, 16).data), [1, 16, 16, 3]);
   const conv = tf.relu(tf.add(tf.conv2d(x, tf.tensor4d(W.filter, [3, 3, 3, 4]), 1, 'same'), tf.tensor1d(W.bias)));
   const pool = tf.maxPool(conv as tf.Tensor4D, 2, 2, 'valid');
-  const dw = tf.clipByValue(tf.add(tf.depthwiseConv2d(pool, tf.tensor4d(W.dw, [3, 3, 4, 2]), 2, 'same'), tf.tensor1d(W.dwBias)), 0, 6);
-  const pad = tf.pad(dw, [[0, 0], [1, 1], [1, 1], [0, 0]]);
-  const mirror = tf.mirrorPad(dw, [[0, 0], [1, 1], [1, 1], [0, 0]], 'symmetric');
-  expected = { Conv2D: conv.dataSync() as Float32Array, depthwise: dw.dataSync() as Float32Array, Pad: pad.dataSync() as Float32Array, mirror: mirror.dataSync() as Float32Array };
+  const dw = tf.clipByValue(
+    tf.add(tf.depthwiseConv2d(pool, tf.tensor4d(W.dw, [3, 3, 4, 2]), 2, 'same'), tf.tensor1d(W.dwBias)),
+    0,
+    6,
+  );
+  const pad = tf.pad(dw, [
+    [0, 0],
+    [1, 1],
+    [1, 1],
+    [0, 0],
+  ]);
+  const mirror = tf.mirrorPad(
+    dw,
+    [
+      [0, 0],
+      [1, 1],
+      [1, 1],
+      [0, 0],
+    ],
+    'symmetric',
+  );
+  expected = {
+    Conv2D: conv.dataSync() as Float32Array,
+    depthwise: dw.dataSync() as Float32Array,
+    Pad: pad.dataSync() as Float32Array,
+    mirror: mirror.dataSync() as Float32Array,
+  };
 });
 
 test('names are shown by their shortest unique tail', () => {
@@ -84,18 +137,35 @@ test('summary: a row per node but constants, with their output shapes and the pa
   expect(summary.totalParams).toBe(3 * 3 * 3 * 4 + 4 + 3 * 3 * 4 * 2 + 8);
 });
 
-test.each(['onnx', 'wasm'])('featuremaps of any 4-d node, by tail or full name, equal tfjs ops within 1e-4 (--backend %s)', async (engine) => {
-  const out = tmp('maps');
-  const { code, stdout, stderr } = await cnnviz(['featuremaps', CAT, '--model', MODEL, '--backend', engine, '--layer', 'Conv2D', 'model/block2/dw/depthwise', 'block2/pad/Pad', '--save-npy', '-o', out]);
-  expect(code).toBe(0);
-  // The translation covers every op here: no fallback said.
-  expect(stderr).not.toContain('ONNX Runtime');
-  expect(stdout).toContain('depthwise 4x4: 8 of 8 maps');
-  for (const name of ['Conv2D', 'depthwise', 'Pad']) {
-    const ours = parseNpy(readFileSync(join(out, `cat-${name}.npy`))).data;
-    expect([name, maxAbsDiff(ours, expected[name]) <= 1e-4 * scaleOf(expected[name])]).toEqual([name, true]);
-  }
-});
+test.each(['onnx', 'wasm'])(
+  'featuremaps of any 4-d node, by tail or full name, equal tfjs ops within 1e-4 (--backend %s)',
+  async (engine) => {
+    const out = tmp('maps');
+    const { code, stdout, stderr } = await cnnviz([
+      'featuremaps',
+      CAT,
+      '--model',
+      MODEL,
+      '--backend',
+      engine,
+      '--layer',
+      'Conv2D',
+      'model/block2/dw/depthwise',
+      'block2/pad/Pad',
+      '--save-npy',
+      '-o',
+      out,
+    ]);
+    expect(code).toBe(0);
+    // The translation covers every op here: no fallback said.
+    expect(stderr).not.toContain('ONNX Runtime');
+    expect(stdout).toContain('depthwise 4x4: 8 of 8 maps');
+    for (const name of ['Conv2D', 'depthwise', 'Pad']) {
+      const ours = parseNpy(readFileSync(join(out, `cat-${name}.npy`))).data;
+      expect([name, maxAbsDiff(ours, expected[name]) <= 1e-4 * scaleOf(expected[name])]).toEqual([name, true]);
+    }
+  },
+);
 
 test('--blocks all: the stages end at the fused conv and the depthwise conv', async () => {
   const { code, stdout } = await cnnviz(['featuremaps', CAT, '--model', MODEL, '--blocks', 'all', '-o', tmp('blocks')]);
@@ -115,10 +185,29 @@ test('an op the ONNX translation does not cover (a symmetric MirrorPad) runs on 
   const out = tmp('mirror');
   const auto = await cnnviz(['featuremaps', CAT, '--model', path, '--layer', 'Pad', '--save-npy', '-o', out]);
   expect(auto.code).toBe(0);
-  expect(auto.stderr.split('\n').filter((line) => line.includes('ONNX'))).toEqual(["cnnviz: ONNX Runtime cannot express 'model/block2/pad/Pad' (MirrorPad SYMMETRIC); running on tfjs instead (slower)"]);
-  expect(maxAbsDiff(parseNpy(readFileSync(join(out, 'cat-Pad.npy'))).data, expected.mirror) <= 1e-4 * scaleOf(expected.mirror)).toBe(true);
-  const onnx = await cnnviz(['featuremaps', CAT, '--model', path, '--layer', 'Pad', '--backend', 'onnx', '-o', tmp('mirror-onnx')]);
-  expect([onnx.code, onnx.stderr]).toEqual([1, "cnnviz: --backend onnx: ONNX Runtime cannot express 'model/block2/pad/Pad' (MirrorPad SYMMETRIC); try --backend wasm\n"]);
+  expect(auto.stderr.split('\n').filter((line) => line.includes('ONNX'))).toEqual([
+    "cnnviz: ONNX Runtime cannot express 'model/block2/pad/Pad' (MirrorPad SYMMETRIC); running on tfjs instead (slower)",
+  ]);
+  expect(
+    maxAbsDiff(parseNpy(readFileSync(join(out, 'cat-Pad.npy'))).data, expected.mirror) <=
+      1e-4 * scaleOf(expected.mirror),
+  ).toBe(true);
+  const onnx = await cnnviz([
+    'featuremaps',
+    CAT,
+    '--model',
+    path,
+    '--layer',
+    'Pad',
+    '--backend',
+    'onnx',
+    '-o',
+    tmp('mirror-onnx'),
+  ]);
+  expect([onnx.code, onnx.stderr]).toEqual([
+    1,
+    "cnnviz: --backend onnx: ONNX Runtime cannot express 'model/block2/pad/Pad' (MirrorPad SYMMETRIC); try --backend wasm\n",
+  ]);
 });
 
 test('a layer past an op cnnviz cannot size is named with that op, in one line', async () => {
@@ -126,6 +215,18 @@ test('a layer past an op cnnviz cannot size is named with that op, in one line',
   json.modelTopology.node.find((n: { name: string }) => n.name === 'model/block/pool/MaxPool').op = 'MyFancyPool';
   const path = join(dir, 'converted', 'fancy.json');
   writeFileSync(path, JSON.stringify(json));
-  const { code, stderr } = await cnnviz(['featuremaps', CAT, '--model', path, '--layer', 'depthwise', '-o', tmp('fancy')]);
-  expect([code, stderr]).toEqual([2, "cnnviz: the shape of 'depthwise' is unknown: the first layer cnnviz cannot size is 'MaxPool' (MyFancyPool)\n"]);
+  const { code, stderr } = await cnnviz([
+    'featuremaps',
+    CAT,
+    '--model',
+    path,
+    '--layer',
+    'depthwise',
+    '-o',
+    tmp('fancy'),
+  ]);
+  expect([code, stderr]).toEqual([
+    2,
+    "cnnviz: the shape of 'depthwise' is unknown: the first layer cnnviz cannot size is 'MaxPool' (MyFancyPool)\n",
+  ]);
 });

@@ -18,32 +18,54 @@ const SIZE = 32;
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `cnnviz-crops-${name}-`));
 
 /** A 3x3 kernel over RGB into one filter: 1 everywhere, 2 at the centre. */
-const centreWeighted = () => tf.tensor4d(Array.from({ length: 27 }, (_, i) => (Math.floor(i / 3) === 4 ? 2 : 1)), [3, 3, 3, 1]);
+const centreWeighted = () =>
+  tf.tensor4d(
+    Array.from({ length: 27 }, (_, i) => (Math.floor(i / 3) === 4 ? 2 : 1)),
+    [3, 3, 3, 1],
+  );
 
 type Build = (input: tfl.SymbolicTensor) => tfl.SymbolicTensor;
 type ConvArgs = Parameters<typeof tfl.layers.conv2d>[0];
-const conv = (options: Partial<ConvArgs>): Build => (x) => {
-  const layer = tfl.layers.conv2d({ filters: 1, kernelSize: 3, name: 'probe', useBias: false, ...options });
-  const y = layer.apply(x) as tfl.SymbolicTensor;
-  layer.setWeights([centreWeighted()]);
-  return y;
-};
+const conv =
+  (options: Partial<ConvArgs>): Build =>
+  (x) => {
+    const layer = tfl.layers.conv2d({ filters: 1, kernelSize: 3, name: 'probe', useBias: false, ...options });
+    const y = layer.apply(x) as tfl.SymbolicTensor;
+    layer.setWeights([centreWeighted()]);
+    return y;
+  };
 
 async function dotImage([x, y]: [number, number]): Promise<string> {
   const data = Buffer.alloc(SIZE * SIZE * 3);
   data.fill(255, (y * SIZE + x) * 3, (y * SIZE + x) * 3 + 3);
   const path = join(tmp('image'), `dot-${x}-${y}.png`);
-  await sharp(data, { raw: { width: SIZE, height: SIZE, channels: 3 } }).png().toFile(path);
+  await sharp(data, { raw: { width: SIZE, height: SIZE, channels: 3 } })
+    .png()
+    .toFile(path);
   return path;
 }
 
-async function examplesOf(build: Build, dot: [number, number]): Promise<{ box: number[]; y: number; x: number; tile: string }> {
+async function examplesOf(
+  build: Build,
+  dot: [number, number],
+): Promise<{ box: number[]; y: number; x: number; tile: string }> {
   await tf.setBackend('cpu');
   const input = tfl.input({ shape: [SIZE, SIZE, 3], name: 'image' });
   const model = tfl.model({ inputs: input, outputs: build(input) });
   const path = await saveTfjs(model, tmp('model'));
   const out = tmp('out');
-  const { code, stderr } = await cnnviz(['examples', await dotImage(dot), '--model', path, '--layer', 'probe', '--top', '1', '-o', out]);
+  const { code, stderr } = await cnnviz([
+    'examples',
+    await dotImage(dot),
+    '--model',
+    path,
+    '--layer',
+    'probe',
+    '--top',
+    '1',
+    '-o',
+    out,
+  ]);
   expect([code, stderr.replace(/^cnnviz: preprocessing.*\n/m, '')]).toEqual([0, '']);
   const [example] = JSON.parse(readFileSync(join(out, 'probe', 'examples.json'), 'utf8')).channels[0].examples;
   return { ...example, tile: join(out, 'probe', 'channel-000.png') };
@@ -83,7 +105,8 @@ test('max pool 2x2 after a 1x1 conv: the 2x2 cell holding the dot', async () => 
 });
 
 test('zero padding 3 then conv 3x3 valid: fields start 3 pixels early; at the corner the box is clipped to the image', async () => {
-  const padded: Build = (x) => conv({ padding: 'valid' })(tfl.layers.zeroPadding2d({ padding: 3, name: 'pad' }).apply(x) as tfl.SymbolicTensor);
+  const padded: Build = (x) =>
+    conv({ padding: 'valid' })(tfl.layers.zeroPadding2d({ padding: 3, name: 'pad' }).apply(x) as tfl.SymbolicTensor);
   const inside = await examplesOf(padded, [12, 17]);
   expect([inside.y, inside.x, inside.box]).toEqual([19, 14, [11, 16, 14, 19]]);
   const corner = await examplesOf(padded, [0, 0]);

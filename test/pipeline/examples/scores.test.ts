@@ -15,22 +15,34 @@ test('max: the largest value and the first position holding it, in row order', (
 });
 
 test('mean: the map mean, the position still its peak', () => {
-  expect(channelScores(activation, [2, 3, 2], [1], 'mean')).toEqual([{ score: (1 + 7 + 3 + 0 + 2 + 7) / 6, y: 0, x: 1 }]);
+  expect(channelScores(activation, [2, 3, 2], [1], 'mean')).toEqual([
+    { score: (1 + 7 + 3 + 0 + 2 + 7) / 6, y: 0, x: 1 },
+  ]);
 });
 
 const example = (image: string, score: number): Example => ({ image, score, y: 0, x: 0, box: [0, 0, 1, 1] });
 
 test('the list keeps the strongest, ties in image path order, NaN never', () => {
   const list: Example[] = [];
-  for (const [image, score] of [['c', 1], ['b', 3], ['a', 1], ['d', 2], ['e', NaN], ['f', 0.5]] as const) offer(list, example(image, score), 3);
+  for (const [image, score] of [
+    ['c', 1],
+    ['b', 3],
+    ['a', 1],
+    ['d', 2],
+    ['e', NaN],
+    ['f', 0.5],
+  ] as const)
+    offer(list, example(image, score), 3);
   expect(list.map((e) => e.image)).toEqual(['b', 'd', 'a']);
 });
 
 test('merging the lists of any split equals one pass over all images', () => {
   let seed = 7;
-  const random = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const random = () => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   // Scores from a few values, so that ties are common.
-  const all = Array.from({ length: 200 }, (_, i) => example(`img-${String(i).padStart(3, '0')}.png`, Math.floor(random() * 20)));
+  const all = Array.from({ length: 200 }, (_, i) =>
+    example(`img-${String(i).padStart(3, '0')}.png`, Math.floor(random() * 20)),
+  );
   const one: Example[] = [];
   all.forEach((e) => offer(one, e, 9));
   for (const parts of [2, 3, 7]) {
