@@ -60,11 +60,9 @@ export function buildProgram(): Command {
   program.addCommand(examplesCommand(run));
   // Subcommands report usage errors the same way as the program.
   for (const command of program.commands) {
-    command
-      .exitOverride()
-      .configureOutput({
-        outputError: (text, write) => write(`cnnviz ${command.name()}: ${text.replace(/^error: /, '')}`),
-      });
+    command.exitOverride().configureOutput({
+      outputError: (text, write) => write(`cnnviz ${command.name()}: ${text.replace(/^error: /, '')}`),
+    });
   }
   return program;
 }

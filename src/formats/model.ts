@@ -7,71 +7,12 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { usageError } from '../errors.js';
-import type { EngineName } from '../engines/backend.js';
-import type { Forward } from '../engines/forward.js';
-import type { PreprocessMode } from '../image/preprocess.js';
-import { findCycle, type Kernel, type Net } from '../net/net.js';
-import type { DownloadCallbacks } from '../weights/resolve.js';
+import { findCycle } from '../net/net.js';
 import { BUILTIN_MODELS } from './builtin.js';
 import { firstEmptyMap, formatBytes, largestActivation, memoryBudget, smallestWorkingSize } from '../net/sizes.js';
 
-/** Where the values came from, for every output line: 'imagenet (~/.keras/...)', 'from the model file (...)'. */
-export interface WeightsInfo {
-  description: string;
-  /** True for `--weights none`: every picture says it shows an untrained network. */
-  random: boolean;
-}
-
-export interface WeightsChoice {
-  /** `--weights`: imagenet (the model's own), none, or a file. */
-  weights: string;
-  download?: DownloadCallbacks;
-}
-
-export interface EngineRequest extends WeightsChoice {
-  engine: EngineName;
-  /** Where prepared ONNX models are kept between runs; none: not kept. */
-  onnxCacheDir?: string;
-  explain?: (line: string) => void;
-  /** What the user should see (a slower engine, a cache rebuilt); --verbose not needed. */
-  notice?: (line: string) => void;
-}
-
-export interface Model {
-  net: Net;
-  /** How the description was made (where shapes came from, say), for --verbose. */
-  details: string[];
-  /** How the input is prepared unless --preprocess says otherwise. */
-  preprocess: PreprocessMode;
-  /** Set when the default is a guess worth announcing (model files say nothing of it). */
-  preprocessNote?: string;
-  /** True when the first layer's input channels are stored B, G, R (caffe-preprocessed models). */
-  bgr: boolean;
-  /**
-   * The same model without its classifier, for a built-in whose convolutional base has its own
-   * (much smaller) weights file; absent where there is nothing to leave out.
-   */
-  withoutTop?(): Promise<Model>;
-  /** The network at another (square) input size, for finding the smallest that works. */
-  netAt?(side: number): Promise<Net>;
-  /** Refuses, before any work, an engine or `--weights` this model cannot take (a usage error). */
-  checkChoices(choices: { engine?: EngineName; weights?: string }): void;
-  /** One convolution's kernel, (kh, kw, in per group, out). */
-  readKernel(layer: string, choice: WeightsChoice): Promise<{ kernel: Kernel; weights: WeightsInfo }>;
-  /** An engine whose outputs are the named layers' activations, channels-last. */
-  startEngine(layers: string[], request: EngineRequest): Promise<{ forward: Forward; weights: WeightsInfo }>;
-}
-
-export interface OpenOptions {
-  /** For the built-ins: whether the classifier top is part of the network. */
-  includeTop: boolean;
-  /** Input width and height, for models that leave them undefined (or to override them). */
-  size?: [width: number, height: number];
-  /** Bytes one activation may take; default CNNVIZ_MAX_MEMORY, else 4 GB. */
-  memoryBudget?: number;
-  /** cnnviz's cache folder, where formats may keep what they worked out about a file. */
-  cacheDir?: string;
-}
+export type { EngineRequest, Model, OpenOptions, WeightsChoice, WeightsInfo } from './types.js';
+import type { Model, OpenOptions } from './types.js';
 
 export const MODEL_FILE_KINDS = '.json (TensorFlow.js), .h5 (Keras model.save), .keras (Keras 3), .onnx';
 

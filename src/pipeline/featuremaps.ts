@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileSystemReason, isDiskFull, messageOf, runtimeError } from '../errors.js';
 import { checkImage, decodeImage, type RgbImage } from '../image/decode.js';
 import { resizeImage, type ResizeMethod } from '../image/resize.js';
-import type { EngineRequest } from '../formats/model.js';
+import type { EngineRequest } from '../formats/types.js';
 import { outputPath, writeFileAtomic, writePng, type WrittenFile } from '../output/files.js';
 import { fileSafe, imageStems } from '../output/names.js';
 import { npyBytes } from '../output/npy.js';

@@ -5,7 +5,7 @@
 import { basename } from 'node:path';
 import { decodeImage } from '../image/decode.js';
 import { resizeImage } from '../image/resize.js';
-import type { EngineRequest } from '../formats/model.js';
+import type { EngineRequest } from '../formats/types.js';
 import { formatShape, isConvolution } from '../net/net.js';
 import { summarize } from '../net/summary.js';
 import { outputPath, writeFileAtomic, writePng, type WrittenFile } from '../output/files.js';

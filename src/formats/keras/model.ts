@@ -4,29 +4,21 @@
  * come from the file, a Keras weights file, or seeded initialisers (`--weights none`).
  */
 import { usageError } from '../../errors.js';
-import type { PreprocessMode } from '../../image/preprocess.js';
 import { depthwiseKernel, type Kernel, type KernelShape } from '../../net/net.js';
 import { timed } from '../../timings.js';
-import { BUILTIN_MODELS, type BuiltinModel } from '../builtin.js';
-import type { Model, OpenOptions } from '../model.js';
-import { readModelFile, type ModelFile } from './files.js';
-import { configLayers, graphFromKerasConfig, type KerasModelConfig, type ModelGraph } from './graph.js';
+import { BUILTIN_MODELS } from '../builtin.js';
+import type { Model, OpenOptions } from '../types.js';
+import type { Architecture } from './architecture.js';
+
+export type { Architecture };
+import { readModelFile } from './files.js';
+import { configLayers, graphFromKerasConfig, type KerasModelConfig } from './graph.js';
 import { kerasNet } from './net.js';
 import { inferShapes, type LayerShapes } from './shapes.js';
 import { flattenNested, flattenWeights, hasNestedModels } from './flatten.js';
 import type { LayerWeights } from '../../weights/h5.js';
 import type { DownloadCallbacks } from '../../weights/resolve.js';
 import { layerWeightArrays, loadWeights, resolveWeightsHandle } from './weights.js';
-
-export interface Architecture {
-  graph: ModelGraph;
-  /** Set for the built-in models (vgg16, vgg19). */
-  builtin?: BuiltinModel;
-  /** Set for models read from a file; they carry their own weights. */
-  file?: { path: string; model: ModelFile };
-  /** How this model's input is prepared unless --preprocess says otherwise. */
-  preprocess: PreprocessMode;
-}
 
 /** Sets the input's spatial size in a Keras config (on the InputLayer, or a Sequential model's first layer). */
 export function withInputSize(config: KerasModelConfig, [width, height]: [number, number]): KerasModelConfig {

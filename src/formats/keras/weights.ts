@@ -5,7 +5,7 @@
 import { fileIdentity } from '../../engines/onnx-cache.js';
 import { runtimeError } from '../../errors.js';
 import { checkLayerWeights, DEFAULT_SEED, randomWeights } from './tfjs-model.js';
-import type { Architecture } from './model.js';
+import type { Architecture } from './architecture.js';
 import { openKerasWeights, type LayerWeights, type WeightArray } from '../../weights/h5.js';
 import { inferShapes } from './shapes.js';
 import { resolveWeights, type DownloadCallbacks } from '../../weights/resolve.js';

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../../output/files.js';
 import { CnnvizError, messageOf, runtimeError, usageError } from '../../errors.js';
 import { isChain, mapDims, type Kernel, type LayerRole, type Net, type NetLayer, type Shape } from '../../net/net.js';
 import { timed } from '../../timings.js';
-import type { Model, OpenOptions } from '../model.js';
+import type { Model, OpenOptions } from '../types.js';
 import {
   checkExternalData,
   decodeModel,

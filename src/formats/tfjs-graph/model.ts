@@ -21,7 +21,7 @@ import { z } from 'zod';
 import { schemaProblem } from '../../schema.js';
 import { checkedManifest, manifestShards, readManifestWeights } from '../../weights/tfjs-weights.js';
 import type { WeightArray } from '../../weights/h5.js';
-import type { EngineRequest, Model, OpenOptions } from '../model.js';
+import type { EngineRequest, Model, OpenOptions } from '../types.js';
 import type { BackendName } from '../../engines/backend.js';
 import type { Forward } from '../../engines/forward.js';
 import { CONV_OPS, DEPTHWISE_OPS, inferGraphShapes, nodeWindow, sourceOf, type GraphNode } from './shapes.js';

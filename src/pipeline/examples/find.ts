@@ -10,7 +10,7 @@ import { mkdir, readFile, stat } from 'node:fs/promises';
 import { fileSystemReason, messageOf, runtimeError } from '../../errors.js';
 import { decodeImageFile, type FileIdentity, type RgbImage } from '../../image/decode.js';
 import { resizeImage, type ResizeMethod } from '../../image/resize.js';
-import type { EngineRequest } from '../../formats/model.js';
+import type { EngineRequest } from '../../formats/types.js';
 import type { MapShape } from '../../net/net.js';
 import { fieldBox, scaleBox, type ReceptiveField } from '../../net/receptive.js';
 import { outputPath } from '../../output/files.js';

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { fileSystemReason, messageOf, runtimeError, usageError } from '../../errors.js';
-import type { EngineRequest } from '../../formats/model.js';
+import type { EngineRequest } from '../../formats/types.js';
 import { receptiveField, type ReceptiveField } from '../../net/receptive.js';
 import { prepareOutputDir, type WrittenFile } from '../../output/files.js';
 import { fileSafe } from '../../output/names.js';
