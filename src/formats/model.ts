@@ -4,17 +4,17 @@
  * prepared, its kernels, and an engine for its activations. Commands never ask the format.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { usageError } from '../errors.js';
 import { findCycle } from '../net/net.js';
 import { BUILTIN_MODELS } from './builtin.js';
+import { formatOf, MODEL_FILE_KINDS, readHead } from './registry.js';
 import { firstEmptyMap, formatBytes, largestActivation, memoryBudget, smallestWorkingSize } from '../net/sizes.js';
 
 export type { EngineRequest, Model, OpenOptions, WeightsChoice, WeightsInfo } from './types.js';
 import type { Model, OpenOptions } from './types.js';
 
-export const MODEL_FILE_KINDS = '.json (TensorFlow.js), .h5 (Keras model.save), .keras (Keras 3), .onnx';
+export { MODEL_FILE_KINDS };
 
 export async function openModel(ref: string, options: OpenOptions): Promise<Model> {
   const builtin = BUILTIN_MODELS[ref.toLowerCase()];
@@ -24,16 +24,13 @@ export async function openModel(ref: string, options: OpenOptions): Promise<Mode
     );
   }
   let model: Model;
-  const graphJson = !builtin && extname(ref).toLowerCase() === '.json' ? await readGraphModelJson(ref) : undefined;
-  if (graphJson) {
-    const { openGraphModel } = await import('./tfjs-graph/model.js');
-    model = await openGraphModel(ref, graphJson, options);
-  } else if (!builtin && extname(ref).toLowerCase() === '.onnx') {
-    const { openOnnxModel } = await import('./onnx/model.js');
-    model = await openOnnxModel(ref, options);
-  } else {
-    const { openKerasModel } = await import('./keras/model.js');
-    model = await openKerasModel(ref, options);
+  if (builtin) model = await (await import('./keras/model.js')).openKerasModel(ref, options);
+  else {
+    const head = await readHead(ref);
+    const { format, byContent } = formatOf(ref, head);
+    model = await format.open(ref, options, head);
+    if (byContent && !format.extensions.includes(extname(ref).toLowerCase()))
+      model.details.unshift(`'${ref}' holds ${format.what} (by its content, whatever its name says)`);
   }
   const cycle = findCycle(model.net.layers);
   if (cycle)
@@ -42,16 +39,6 @@ export async function openModel(ref: string, options: OpenOptions): Promise<Mode
     );
   await checkInputSize(model, options.memoryBudget ?? memoryBudget(process.env.CNNVIZ_MAX_MEMORY));
   return model;
-}
-
-/** A model.json's content when it is a graph model (converted from a SavedModel or TF Hub). */
-async function readGraphModelJson(path: string): Promise<unknown> {
-  // Not JSON at all: the layers-model reader says what is wrong with the file.
-  const json = await readFile(path, 'utf8')
-    .then((text) => JSON.parse(text) as unknown)
-    .catch(() => undefined);
-  const { isGraphModelJson } = await import('./tfjs-graph/model.js');
-  return isGraphModelJson(json) ? json : undefined;
 }
 
 /** An input size the network cannot take is refused before any work: too small, or too large for memory. */

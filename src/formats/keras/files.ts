@@ -166,10 +166,23 @@ async function readKerasArchive(path: string): Promise<ModelFile> {
   };
 }
 
-export async function readModelFile(path: string): Promise<ModelFile> {
-  const ext = extname(path).toLowerCase();
-  if (ext === '.json') return readTfjsModel(path);
-  if (ext === '.h5' || ext === '.hdf5') return readKerasH5Model(path);
-  if (ext === '.keras') return readKerasArchive(path);
+/** The Keras formats a model file can be: each has its reader. */
+export type KerasFileKind = 'tfjs-layers' | 'keras-h5' | 'keras-archive';
+
+const KIND_BY_EXTENSION: Record<string, KerasFileKind> = {
+  '.json': 'tfjs-layers',
+  '.h5': 'keras-h5',
+  '.hdf5': 'keras-h5',
+  '.keras': 'keras-archive',
+};
+
+/** A Keras model file of the given kind (the registry tells it from the content), else by its extension. */
+export async function readModelFile(
+  path: string,
+  kind = KIND_BY_EXTENSION[extname(path).toLowerCase()],
+): Promise<ModelFile> {
+  if (kind === 'tfjs-layers') return readTfjsModel(path);
+  if (kind === 'keras-h5') return readKerasH5Model(path);
+  if (kind === 'keras-archive') return readKerasArchive(path);
   throw usageError(`cannot read model file '${path}': cnnviz reads ${MODEL_FILE_KINDS}`);
 }

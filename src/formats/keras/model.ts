@@ -11,7 +11,7 @@ import type { Model, OpenOptions } from '../types.js';
 import type { Architecture } from './architecture.js';
 
 export type { Architecture };
-import { readModelFile } from './files.js';
+import { readModelFile, type KerasFileKind } from './files.js';
 import { configLayers, graphFromKerasConfig, type KerasModelConfig } from './graph.js';
 import { kerasNet } from './net.js';
 import { inferShapes, type LayerShapes } from './shapes.js';
@@ -36,7 +36,11 @@ export function withInputSize(config: KerasModelConfig, [width, height]: [number
   return copy;
 }
 
-export async function resolveArchitecture(model: string, options: OpenOptions): Promise<Architecture> {
+export async function resolveArchitecture(
+  model: string,
+  options: OpenOptions,
+  kind?: KerasFileKind,
+): Promise<Architecture> {
   const builtin = BUILTIN_MODELS[model.toLowerCase()];
   const sized = (config: KerasModelConfig) => (options.size ? withInputSize(config, options.size) : config);
   if (builtin) {
@@ -46,7 +50,7 @@ export async function resolveArchitecture(model: string, options: OpenOptions): 
       preprocess: builtin.preprocess,
     };
   }
-  const file = await readModelFile(model);
+  const file = await readModelFile(model, kind);
   return { graph: graphFromKerasConfig(sized(file.config)), file: { path: model, model: file }, preprocess: 'unit' };
 }
 
@@ -67,8 +71,8 @@ function shapeProblems(shapes: LayerShapes[]): string[] {
   ]);
 }
 
-export async function openKerasModel(ref: string, options: OpenOptions): Promise<Model> {
-  const arch = await resolveArchitecture(ref, options);
+export async function openKerasModel(ref: string, options: OpenOptions, kind?: KerasFileKind): Promise<Model> {
+  const arch = await resolveArchitecture(ref, options, kind);
   const shapes = inferShapes(arch.graph);
   const net = kerasNet(arch.graph, shapes);
   // Only a built-in with its classifier needs the large weights file (528 MB against 59).
@@ -107,7 +111,7 @@ export async function openKerasModel(ref: string, options: OpenOptions): Promise
     ...(arch.file ? { preprocessNote: `'${arch.preprocess}' (pixels / 255), the default for model files` } : {}),
     // Keras' VGG weights expect caffe input: channel 0 is blue.
     bgr: arch.preprocess === 'caffe',
-    ...(includeTop ? { withoutTop: () => openKerasModel(ref, { ...options, includeTop: false }) } : {}),
+    ...(includeTop ? { withoutTop: () => openKerasModel(ref, { ...options, includeTop: false }, kind) } : {}),
     checkChoices: () => undefined,
     netAt: async (side) => kerasNet(graphFromKerasConfig(withInputSize(arch.graph.kerasConfig, [side, side]))),
     async readKernel(layerName, choice) {

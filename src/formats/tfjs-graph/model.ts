@@ -46,10 +46,6 @@ export function shortestTails(names: string[]): string[] {
   });
 }
 
-export function isGraphModelJson(json: Json): boolean {
-  return json?.format === 'graph-model' || Array.isArray(json?.modelTopology?.node);
-}
-
 /** What a graph model's topology must be before a node is looked at: named nodes with ops, inputs by name. */
 const topologySchema = z.object({
   node: z.array(
