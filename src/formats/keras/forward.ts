@@ -21,31 +21,28 @@ export interface ForwardOptions {
 }
 
 async function onnxForward(graph: ModelGraph, outputs: string[], options: ForwardOptions): Promise<Forward> {
-  const { onnxInput, onnxOutputs, TRANSLATOR_VERSIONS } = await import('../onnx/translated.js');
-  const { loadOrt, preparedSession, sessionForward } = await import('../../engines/onnx-runtime.js');
-  const ort = await loadOrt();
-  const session = await preparedSession(ort, {
-    cacheDir: options.onnxCacheDir,
-    key: options.weights.identity
-      ? {
-          translator: TRANSLATOR_VERSIONS.keras,
-          weights: options.weights.identity,
-          config: truncatedConfig(graph, outputs),
-          outputs,
-        }
-      : undefined,
-    explain: options.explain,
-    notice: options.notice,
-    async build() {
-      const values = await options.weights.read();
-      const weights = values === 'random' ? await randomWeights(graph, outputs, options.seed) : values;
-      // Only a cache miss translates (and loads onnx-proto).
-      const { translateToOnnx } = await import('./to-onnx.js');
-      return translateToOnnx(graph, inferShapes(graph), weights, outputs).model;
+  const { translatedForward, TRANSLATOR_VERSIONS } = await import('../../graph/translated.js');
+  const { weights } = options;
+  return translatedForward(
+    {
+      outputs,
+      key: weights.identity
+        ? {
+            translator: TRANSLATOR_VERSIONS.keras,
+            weights: weights.identity,
+            config: truncatedConfig(graph, outputs),
+            outputs,
+          }
+        : undefined,
+      async translate() {
+        const values = await weights.read();
+        const arrays = values === 'random' ? await randomWeights(graph, outputs, options.seed) : values;
+        const { translateToOnnx } = await import('./to-onnx.js');
+        return translateToOnnx(graph, inferShapes(graph), arrays, outputs).model;
+      },
     },
-  });
-  // The translation takes channels-last input and gives channels-last outputs.
-  return sessionForward(ort, session, onnxInput, onnxOutputs(outputs));
+    options,
+  );
 }
 
 async function tfjsForward(
@@ -71,7 +68,7 @@ async function tfjsForward(
 }
 
 export async function createForward(graph: ModelGraph, outputs: string[], options: ForwardOptions): Promise<Forward> {
-  const { translatedOrTfjs } = await import('../onnx/translated.js');
+  const { translatedOrTfjs } = await import('../../graph/translated.js');
   return translatedOrTfjs(
     options,
     () => onnxForward(graph, outputs, options),

@@ -22,8 +22,8 @@ import {
   NHWC_TO_NCHW,
   windowAttributes,
   type Attribute,
-} from '../onnx/build.js';
-import { onnxInput, onnxOutputs, UntranslatableError } from '../onnx/translated.js';
+} from '../../graph/build.js';
+import { onnxInput, onnxOutputs, UntranslatableError } from '../../graph/translated.js';
 
 export { convWeight, depthwiseWeight, UntranslatableError };
 

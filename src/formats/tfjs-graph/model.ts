@@ -137,34 +137,24 @@ export async function openGraphModel(path: string, json: Json, options: OpenOpti
 
   /** The requested nodes on ONNX Runtime, the graph translated once and kept prepared in the cache. */
   const onnxForward = async (outputs: string[], request: EngineRequest): Promise<Forward> => {
-    const { onnxOutputs, onnxInput, TRANSLATOR_VERSIONS } = await import('../onnx/translated.js');
-    const { loadOrt, preparedSession, sessionForward } = await import('../../engines/onnx-runtime.js');
+    const { translatedForward, TRANSLATOR_VERSIONS } = await import('../../graph/translated.js');
     const { fileIdentity } = await import('../../engines/onnx-cache.js');
-    const ort = await loadOrt();
-    const session = await timed('build', async () =>
-      preparedSession(ort, {
-        cacheDir: request.onnxCacheDir,
-        key: {
-          graphModel: await fileIdentity([path, ...files]),
-          outputs,
-          input: shapes.get(input.name),
-          translator: TRANSLATOR_VERSIONS.graph,
-        },
-        explain: request.explain,
-        notice: request.notice,
-        // Only a cache miss translates (and loads onnx-proto).
-        build: async () =>
-          (await import('./to-onnx.js')).translateGraphToOnnx({
-            name,
-            nodes,
-            constants,
-            shapes,
-            input: input.name,
-            outputs,
-          }),
-      }),
-    );
-    return sessionForward(ort, session, onnxInput, onnxOutputs(outputs));
+    const key = {
+      graphModel: await fileIdentity([path, ...files]),
+      outputs,
+      input: shapes.get(input.name),
+      translator: TRANSLATOR_VERSIONS.graph,
+    };
+    const translate = async () =>
+      (await import('./to-onnx.js')).translateGraphToOnnx({
+        name,
+        nodes,
+        constants,
+        shapes,
+        input: input.name,
+        outputs,
+      });
+    return timed('build', () => translatedForward({ outputs, key, translate }, request));
   };
 
   /** The requested nodes on tfjs-converter's GraphModel.execute, for what the translation does not cover. */
@@ -233,7 +223,7 @@ export async function openGraphModel(path: string, json: Json, options: OpenOpti
     async startEngine(chosen, request) {
       checkChoices(request);
       const outputs = chosen.map(fullName);
-      const { translatedOrTfjs } = await import('../onnx/translated.js');
+      const { translatedOrTfjs } = await import('../../graph/translated.js');
       const forward = await translatedOrTfjs(
         request,
         () => onnxForward(outputs, request),

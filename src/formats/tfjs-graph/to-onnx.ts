@@ -21,8 +21,8 @@ import {
   NHWC_TO_NCHW,
   string,
   windowAttributes,
-} from '../onnx/build.js';
-import { onnxInput, onnxOutputs, UntranslatableError } from '../onnx/translated.js';
+} from '../../graph/build.js';
+import { onnxInput, onnxOutputs, UntranslatableError } from '../../graph/translated.js';
 import { attrInts, attrString, attrStrings, graphWindow, sourceOf, type GraphNode } from './shapes.js';
 
 interface Context {

@@ -3,9 +3,9 @@
  * warm run from the cache never translates): the graph's input and output names, the error a
  * translator throws, the translators' versions, and the choice between ONNX Runtime and tfjs.
  */
-import { CnnvizError, runtimeError } from '../../errors.js';
-import type { EngineName } from '../../engines/backend.js';
-import type { Forward } from '../../engines/forward.js';
+import { CnnvizError, runtimeError } from '../errors.js';
+import type { EngineName } from '../engines/backend.js';
+import type { Forward } from '../engines/forward.js';
 
 /** A model the translator cannot express; the caller runs it on tfjs instead. */
 export class UntranslatableError extends Error {}
@@ -17,6 +17,36 @@ export const TRANSLATOR_VERSIONS = { keras: 1, graph: 1 };
 export const onnxInput = 'input';
 /** The graph's output names, one per requested layer, in order. */
 export const onnxOutputs = (outputs: string[]): string[] => outputs.map((name) => `${name}:out`);
+
+/** What running a translation on ONNX Runtime takes: where to cache it, under which key, and how to make it. */
+export interface TranslatedGraph {
+  /** The requested layers' names, in the order the outputs come. */
+  outputs: string[];
+  /** What the prepared model depends on (the translator's version, the weights, the outputs); none: not cached. */
+  key: Record<string, unknown> | undefined;
+  /** Translates: run only on a cache miss, so a warm run never loads onnx-proto. */
+  translate(): Promise<Uint8Array>;
+}
+
+/**
+ * A translated graph on ONNX Runtime: prepared once and kept in the cache, run with
+ * channels-last input, giving channels-last outputs. What every translating format shares.
+ */
+export async function translatedForward(
+  graph: TranslatedGraph,
+  request: { onnxCacheDir?: string; explain?: (line: string) => void; notice?: (line: string) => void },
+): Promise<Forward> {
+  const { loadOrt, preparedSession, sessionForward } = await import('../engines/onnx-runtime.js');
+  const ort = await loadOrt();
+  const session = await preparedSession(ort, {
+    cacheDir: request.onnxCacheDir,
+    key: graph.key,
+    explain: request.explain,
+    notice: request.notice,
+    build: graph.translate,
+  });
+  return sessionForward(ort, session, onnxInput, onnxOutputs(graph.outputs));
+}
 
 /**
  * The forward pass of a model cnnviz translates to ONNX: ONNX Runtime when the translation

@@ -4,8 +4,8 @@
  * model's encoding. Translations take channels-last input and give channels-last outputs.
  */
 import onnxProto from 'onnx-proto';
-import { samePadding } from '../../net/geometry.js';
-import type { LayerWindow } from '../../net/net.js';
+import { samePadding } from '../net/geometry.js';
+import type { LayerWindow } from '../net/net.js';
 import { onnxInput, UntranslatableError } from './translated.js';
 
 const { onnx } = onnxProto;
