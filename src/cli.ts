@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { CnnvizError, fileSystemReason } from './errors.js';
 import { removeTempFilesSync, runInterruptActionsSync } from './temp-files.js';
 import { ENGINES } from './engines/backend.js';
+import { BACKEND_VARIABLE, unsetEmptyBackend } from './config.js';
 import { markStartup, writeTimingsIfAsked } from './timings.js';
 import { consoleReporter, printable, type CommandContext, type GlobalOptions } from './commands/context.js';
 import { summaryCommand } from './commands/summary.js';
@@ -33,7 +34,7 @@ export function buildProgram(): Command {
       )
         .choices(ENGINES)
         .default('auto')
-        .env('CNNVIZ_BACKEND'),
+        .env(BACKEND_VARIABLE),
     )
     .option('-v, --verbose', 'explain what is happening; show stack traces on errors', false)
     .option('-V, --version', 'print the version (with --verbose: and the active backend)')
@@ -50,7 +51,7 @@ export function buildProgram(): Command {
       if (global.verbose) {
         const { describeEngine } = await import('./engines/forward.js');
         const report = consoleReporter(true);
-        report.verbose(`backend: ${await describeEngine(global.backend as never, report.verbose)}`);
+        report.verbose(`backend: ${await describeEngine(global.backend, report.verbose)}`);
       }
     });
   program.addCommand(summaryCommand(run));
@@ -92,8 +93,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err.code === 'EPIPE') process.exit(0);
     throw err;
   });
-  // An empty variable means unset, as in most shells' habits, not an invalid backend name.
-  if (process.env.CNNVIZ_BACKEND === '') delete process.env.CNNVIZ_BACKEND;
+  unsetEmptyBackend();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -3,6 +3,7 @@
  * CNNVIZ_TIMINGS names a file the CLI writes the totals there at exit. Costs nothing otherwise.
  */
 import { writeFileSync } from 'node:fs';
+import { timingsFile } from './config.js';
 
 const stages: Record<string, number> = {};
 
@@ -41,6 +42,6 @@ export function timingsReport(): TimingsReport {
   return { stages: { ...stages }, totalMs: performance.now(), peakRssMB: process.resourceUsage().maxRSS / 1024 };
 }
 
-export function writeTimingsIfAsked(env: NodeJS.ProcessEnv = process.env): void {
-  if (env.CNNVIZ_TIMINGS) writeFileSync(env.CNNVIZ_TIMINGS, JSON.stringify(timingsReport()));
+export function writeTimingsIfAsked(file = timingsFile()): void {
+  if (file) writeFileSync(file, JSON.stringify(timingsReport()));
 }

@@ -2,6 +2,11 @@
  * What every command gets from the top of the CLI: the global options and where to report.
  * Commands print; the core only returns values and calls callbacks.
  */
+import { onnxCacheDir } from '../config.js';
+import type { EngineName } from '../engines/backend.js';
+import type { EngineRequest } from '../formats/types.js';
+import type { DownloadCallbacks } from '../weights/resolve.js';
+
 export interface Reporter {
   /** Results: the table, the list of written files. Goes to stdout. */
   out(line: string): void;
@@ -14,7 +19,8 @@ export interface Reporter {
 }
 
 export interface GlobalOptions {
-  backend: string;
+  /** commander checks it against ENGINES, so it is one by the time a command runs. */
+  backend: EngineName;
   verbose: boolean;
 }
 
@@ -47,6 +53,22 @@ export function consoleReporter(verbose: boolean): Reporter {
 
 /** Output that is meant to span lines (a table, JSON) keeps its line breaks; each line is made printable. */
 const printableLines = (text: string): string => text.split('\n').map(printable).join('\n');
+
+/** What a command asks of an engine: the backend, the weights, where prepared models are kept, and where to say things. */
+export async function engineRequest(
+  ctx: CommandContext,
+  weights: string,
+  download?: DownloadCallbacks,
+): Promise<EngineRequest> {
+  return {
+    engine: ctx.global.backend,
+    weights,
+    onnxCacheDir: await onnxCacheDir(),
+    explain: ctx.report.verbose,
+    notice: ctx.report.notice,
+    download,
+  };
+}
 
 /** How cli.ts runs a command's action: with the context built from the global options. */
 export type Runner = (action: (ctx: CommandContext) => Promise<void>) => Promise<void>;

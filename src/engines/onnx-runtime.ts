@@ -3,10 +3,10 @@
  * ONNX, or an ONNX file run as it is. Sessions use every core; the runtime's own warnings
  * (that a saved optimised model is processor-specific, say) are not the user's.
  */
-import { cpus } from 'node:os';
+import { forwardThreads } from '../config.js';
 import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileSystemReason, messageOf, usageError } from '../errors.js';
+import { fileSystemReason, messageOf } from '../errors.js';
 import type { Forward } from './forward.js';
 
 export type Ort = typeof import('onnxruntime-node');
@@ -30,18 +30,6 @@ export function ortReason(message: string): string {
   const last = message.split(/\[ONNXRuntimeError\] : \d+ : \w+ : /).pop()!;
   const reason = last.replace(/^\S+\.(cc|h):\d+ \S+ /, '').trim();
   return /, Error (.*)$/.exec(reason)?.[1] ?? reason;
-}
-
-/**
- * Threads for one forward pass: every core, unless CNNVIZ_THREADS says (shards run side by
- * side on one machine each take a share).
- */
-export function forwardThreads(value = process.env.CNNVIZ_THREADS): number {
-  if (value === undefined || value === '') return cpus().length;
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw usageError(`CNNVIZ_THREADS=${value}: expected a whole number of 1 or more`);
-  return n;
 }
 
 export const baseSessionOptions = (): OrtSessionOptions => ({

@@ -9,7 +9,8 @@ import { usageError } from '../errors.js';
 import { findCycle } from '../net/net.js';
 import { BUILTIN_MODELS } from './builtin.js';
 import { formatOf, MODEL_FILE_KINDS, readHead } from './registry.js';
-import { firstEmptyMap, formatBytes, largestActivation, memoryBudget, smallestWorkingSize } from '../net/sizes.js';
+import { memoryBudget } from '../config.js';
+import { firstEmptyMap, formatBytes, largestActivation, smallestWorkingSize } from '../net/sizes.js';
 
 export type { EngineRequest, Model, OpenOptions, WeightsChoice, WeightsInfo } from './types.js';
 import type { Model, OpenOptions } from './types.js';
@@ -37,7 +38,7 @@ export async function openModel(ref: string, options: OpenOptions): Promise<Mode
     throw usageError(
       `'${ref}' is no network cnnviz can run: its layers feed each other in a cycle (${cycle.join(' -> ')})`,
     );
-  await checkInputSize(model, options.memoryBudget ?? memoryBudget(process.env.CNNVIZ_MAX_MEMORY));
+  await checkInputSize(model, options.memoryBudget ?? memoryBudget());
   return model;
 }
 

@@ -2,7 +2,6 @@
  * Whether an input size works for a network, checked on shapes alone before any work: every
  * map at least 1x1, and the largest activation within a memory budget.
  */
-import { usageError } from '../errors.js';
 import type { Net, NetLayer } from './net.js';
 
 /** The first layer whose map has a side below 1 pixel (the input is too small for it). */
@@ -41,13 +40,4 @@ export async function smallestWorkingSize(
 /** '4 GB', '512 MB'. */
 export function formatBytes(bytes: number): string {
   return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(1)} GB` : `${Math.ceil(bytes / 2 ** 20)} MB`;
-}
-
-/** CNNVIZ_MAX_MEMORY as bytes ('8GB', '512MB', a plain number of bytes); default (unset) 4 GB. */
-export function memoryBudget(value: string | undefined): number {
-  if (!value?.trim()) return 4 * 2 ** 30;
-  const match = /^\s*(\d+(?:\.\d+)?)\s*(GB?|MB?|)\s*$/i.exec(value);
-  if (!match) throw usageError(`CNNVIZ_MAX_MEMORY='${value}' is not a size such as 8GB or 512MB`);
-  const unit = match[2].toUpperCase().startsWith('G') ? 2 ** 30 : match[2].toUpperCase().startsWith('M') ? 2 ** 20 : 1;
-  return Number(match[1]) * unit;
 }

@@ -85,22 +85,15 @@ const precise = (value: number | null | undefined, digits: number): string =>
 function examplesSection(e: ReportExamples): Markup {
   const links = e.channels.map(
     (c) =>
-      html`<a href="${c.picture}">${c.channel}</a
-        >${c.best === undefined ? '' : html` <span class="score">${precise(c.best, 3)}</span>`}`,
+      html`<a href="${c.picture}">${c.channel}</a>${c.best === undefined ? '' : html` <span class="score">${precise(c.best, 3)}</span>`}`,
   );
   return html`<section class="examples" id="examples-${e.layer}">
-    <h3>${e.layer}</h3>
-    ${e.note ? html`<p class="note">${e.note}</p>` : ''}
-    <p>
-      For each channel, the ${e.top} of ${e.images} images that excite it most (by the
-      ${e.score === 'mean' ? 'mean' : 'largest'} activation of its map), cropped to what the channel sees. A row per
-      channel; open a channel for its picture.
-    </p>
-    <figure>
-      <a href="${e.overview}"><img src="${e.overview}" alt="dataset examples of ${e.layer}" /></a>
-    </figure>
-    <p class="channels">Channels (best score): ${join(links, ' · ')}</p>
-  </section>`;
+<h3>${e.layer}</h3>
+${e.note ? html`<p class="note">${e.note}</p>` : ''}
+<p>For each channel, the ${e.top} of ${e.images} images that excite it most (by the ${e.score === 'mean' ? 'mean' : 'largest'} activation of its map), cropped to what the channel sees. A row per channel; open a channel for its picture.</p>
+<figure><a href="${e.overview}"><img src="${e.overview}" alt="dataset examples of ${e.layer}"></a></figure>
+<p class="channels">Channels (best score): ${join(links, ' · ')}</p>
+</section>`;
 }
 
 const percent = (part: number, whole: number): string => `${((100 * part) / whole).toFixed(4)}%`;
@@ -111,194 +104,63 @@ function summaryTable(summary: ModelSummary): Markup {
       html`<tr${r.depth ? html` class="inner"` : ''}><td>${r.index ?? ''}</td><td>${`${'  '.repeat(r.depth)}${r.name}`}</td><td>${r.type}</td><td>${r.outputShape}</td><td class="num">${r.params === null ? '?' : thousands(r.params)}</td></tr>`,
   );
   const totals = totalRows(summary).map(
-    ([label, value]) =>
-      html`<tr>
-        <td colspan="4">${label}</td>
-        <td class="num">${thousands(value)}</td>
-      </tr>`,
+    ([label, value]) => html`<tr><td colspan="4">${label}</td><td class="num">${thousands(value)}</td></tr>`,
   );
-  return html`<table class="summary">
-    <thead>
-      <tr>
-        <th>#</th>
-        <th>Layer</th>
-        <th>Type</th>
-        <th>Output shape</th>
-        <th>Param #</th>
-      </tr>
-    </thead>
-    <tbody>
-      ${join(rows, '\n')}
-    </tbody>
-    <tfoot>
-      ${join(totals, '\n')}
-    </tfoot>
-  </table>`;
+  return html`<table class="summary"><thead><tr><th>#</th><th>Layer</th><th>Type</th><th>Output shape</th><th>Param #</th></tr></thead>
+<tbody>
+${join(rows, '\n')}
+</tbody>
+<tfoot>${join(totals, '\n')}</tfoot></table>`;
 }
 
 function layerSection(layer: ReportLayer): Markup {
   const [width, height] = layer.imageSize;
   const boxes = layer.tiles.map(
     ([channel, left, top, w, h]) =>
-      html`<span
-        class="tile"
-        data-channel="${channel}"
-        title="channel ${channel}"
-        style="left:${percent(left, width)};top:${percent(top, height)};width:${percent(w, width)};height:${percent(h, height)}"
-        ><span>${channel}</span></span
-      >`,
+      html`<span class="tile" data-channel="${channel}" title="channel ${channel}" style="left:${percent(left, width)};top:${percent(top, height)};width:${percent(w, width)};height:${percent(h, height)}"><span>${channel}</span></span>`,
   );
   return html`<section class="layer" id="layer-${layer.name}">
-    <h3>${layer.name} <small>${layer.outputShape}</small></h3>
-    <p class="stats">
-      ${layer.shown} of ${layer.total} maps shown &middot; normalised per ${layer.normalize} &middot; mean activation
-      ${precise(layer.meanActivation, 4)} &middot; dead maps ${(100 * layer.deadShare).toFixed(1)}%
-    </p>
-    <div class="mosaic">
-      <img src="${layer.image}" width="${width}" height="${height}" alt="feature maps of ${layer.name}" />${boxes}
-    </div>
-  </section>`;
+<h3>${layer.name} <small>${layer.outputShape}</small></h3>
+<p class="stats">${layer.shown} of ${layer.total} maps shown &middot; normalised per ${layer.normalize} &middot; mean activation ${precise(layer.meanActivation, 4)} &middot; dead maps ${(100 * layer.deadShare).toFixed(1)}%</p>
+<div class="mosaic"><img src="${layer.image}" width="${width}" height="${height}" alt="feature maps of ${layer.name}">${boxes}</div>
+</section>`;
 }
 
 export function reportHtml(data: ReportData): string {
   return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>${data.title}</title>
-        <style>
-          body {
-            font:
-              15px/1.45 system-ui,
-              sans-serif;
-            margin: 2rem auto;
-            max-width: 1200px;
-            padding: 0 1rem;
-            color: #222;
-          }
-          h1 {
-            font-size: 1.5rem;
-          }
-          h2 {
-            margin-top: 2.5rem;
-            border-bottom: 1px solid #ddd;
-          }
-          small {
-            color: #666;
-            font-weight: normal;
-          }
-          table.summary {
-            border-collapse: collapse;
-            font:
-              13px/1.3 ui-monospace,
-              monospace;
-          }
-          table.summary td,
-          table.summary th {
-            padding: 2px 10px;
-            border-bottom: 1px solid #eee;
-            text-align: left;
-            white-space: pre;
-          }
-          table.summary .num {
-            text-align: right;
-          }
-          table.summary tfoot td {
-            font-weight: bold;
-          }
-          tr.inner td {
-            color: #666;
-          }
-          .mosaic {
-            position: relative;
-            display: inline-block;
-            max-width: 100%;
-          }
-          .mosaic img {
-            display: block;
-            max-width: 100%;
-            height: auto;
-            image-rendering: pixelated;
-          }
-          .tile {
-            position: absolute;
-          }
-          .tile span {
-            display: none;
-            position: absolute;
-            left: 2px;
-            top: 2px;
-            background: #000c;
-            color: #fff;
-            font:
-              11px ui-monospace,
-              monospace;
-            padding: 0 3px;
-          }
-          .tile:hover {
-            outline: 2px solid #e33;
-          }
-          .tile:hover span {
-            display: block;
-          }
-          .examples img {
-            max-width: 100%;
-          }
-          .channels {
-            line-height: 1.8;
-          }
-          .score {
-            color: #888;
-            font-size: 12px;
-          }
-          figure {
-            display: inline-block;
-            margin: 0 2rem 1rem 0;
-            vertical-align: top;
-          }
-          figcaption {
-            color: #555;
-            font-size: 13px;
-          }
-          img.input {
-            image-rendering: pixelated;
-            width: ${Math.max(224, data.input.width)}px;
-            height: auto;
-          }
-        </style>
-      </head>
-      <body>
-        <h1>${data.title}</h1>
-        <p>Model <b>${data.model}</b>, weights ${data.weights}, computed with ${data.engine}.</p>
-        <h2 id="input">Input</h2>
-        <figure>
-          <img class="input" src="${data.input.image}" alt="the input as the model saw it" />
-          <figcaption>
-            ${data.input.source}, as the model saw it: ${data.input.width}x${data.input.height}, preprocessing
-            ${data.input.preprocessing}
-          </figcaption>
-        </figure>
-        <h2 id="summary">Layers</h2>
-        ${summaryTable(data.summary)}
-        ${
-          data.filters
-            ? html`<h2 id="filters">Filters of ${data.filters.layer}</h2>
-                <figure>
-                  <img src="${data.filters.image}" alt="filters of ${data.filters.layer}" />
-                  <figcaption>${data.filters.caption}</figcaption>
-                </figure>`
-            : ''
-        }
-        <h2 id="maps">Feature maps</h2>
-        <p>Hover over a map to see its channel.</p>
-        ${join(data.layers.map(layerSection), '\n')}
-        ${
-          data.examples?.length
-            ? html`<h2 id="examples">Dataset examples</h2>
-                ${join(data.examples.map(examplesSection), '\n')}`
-            : ''
-        }
-      </body>
-    </html> `.text;
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${data.title}</title>
+<style>
+body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 1200px; padding: 0 1rem; color: #222; }
+h1 { font-size: 1.5rem; } h2 { margin-top: 2.5rem; border-bottom: 1px solid #ddd; } small { color: #666; font-weight: normal; }
+table.summary { border-collapse: collapse; font: 13px/1.3 ui-monospace, monospace; }
+table.summary td, table.summary th { padding: 2px 10px; border-bottom: 1px solid #eee; text-align: left; white-space: pre; }
+table.summary .num { text-align: right; } table.summary tfoot td { font-weight: bold; } tr.inner td { color: #666; }
+.mosaic { position: relative; display: inline-block; max-width: 100%; }
+.mosaic img { display: block; max-width: 100%; height: auto; image-rendering: pixelated; }
+.tile { position: absolute; } .tile span { display: none; position: absolute; left: 2px; top: 2px; background: #000c; color: #fff; font: 11px ui-monospace, monospace; padding: 0 3px; }
+.tile:hover { outline: 2px solid #e33; } .tile:hover span { display: block; }
+.examples img { max-width: 100%; } .channels { line-height: 1.8; } .score { color: #888; font-size: 12px; }
+figure { display: inline-block; margin: 0 2rem 1rem 0; vertical-align: top; } figcaption { color: #555; font-size: 13px; }
+img.input { image-rendering: pixelated; width: ${Math.max(224, data.input.width)}px; height: auto; }
+</style>
+</head>
+<body>
+<h1>${data.title}</h1>
+<p>Model <b>${data.model}</b>, weights ${data.weights}, computed with ${data.engine}.</p>
+<h2 id="input">Input</h2>
+<figure><img class="input" src="${data.input.image}" alt="the input as the model saw it"><figcaption>${data.input.source}, as the model saw it: ${data.input.width}x${data.input.height}, preprocessing ${data.input.preprocessing}</figcaption></figure>
+<h2 id="summary">Layers</h2>
+${summaryTable(data.summary)}
+${data.filters ? html`<h2 id="filters">Filters of ${data.filters.layer}</h2>\n<figure><img src="${data.filters.image}" alt="filters of ${data.filters.layer}"><figcaption>${data.filters.caption}</figcaption></figure>` : ''}
+<h2 id="maps">Feature maps</h2>
+<p>Hover over a map to see its channel.</p>
+${join(data.layers.map(layerSection), '\n')}
+${data.examples?.length ? html`<h2 id="examples">Dataset examples</h2>\n${join(data.examples.map(examplesSection), '\n')}` : ''}
+</body>
+</html>
+`.text;
 }

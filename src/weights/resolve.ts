@@ -6,9 +6,8 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
-import envPaths from 'env-paths';
+import { cacheDir, kerasModelDirs, weightsBaseUrl } from '../config.js';
 import { runtimeError, usageError } from '../errors.js';
 import { download, DownloadError, type DownloadProgress } from './download.js';
 import { removeDeadTemps } from '../temp-files.js';
@@ -46,23 +45,12 @@ export interface ResolveOptions extends DownloadCallbacks {
   env?: NodeJS.ProcessEnv;
 }
 
-export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  return env.CNNVIZ_CACHE || envPaths('cnnviz', { suffix: '' }).cache;
-}
-
-/** Folders holding weights Keras downloaded itself, in the order Keras looks. */
-export function kerasModelDirs(env: NodeJS.ProcessEnv = process.env): string[] {
-  const dirs = env.KERAS_HOME ? [join(env.KERAS_HOME, 'models')] : [];
-  dirs.push(join(env.HOME || homedir(), '.keras', 'models'));
-  return dirs;
-}
-
 export function weightsUrl(
   model: KerasApplicationWeights,
   file: WeightsFile,
   env: NodeJS.ProcessEnv = process.env,
 ): string {
-  const base = env.CNNVIZ_WEIGHTS_BASE_URL || `${DEFAULT_WEIGHTS_BASE_URL}${model.weightsFolder}/`;
+  const base = weightsBaseUrl(env) ?? `${DEFAULT_WEIGHTS_BASE_URL}${model.weightsFolder}/`;
   return `${base.replace(/\/?$/, '/')}${file.fileName}`;
 }
 
@@ -105,7 +93,7 @@ export async function resolveWeights(
   if (!model)
     throw usageError(`'--weights imagenet' exists for the built-in models only; give a weights file or --weights none`);
   const file = options.includeTop ? model.weights.top : model.weights.notop;
-  const cache = cacheDir(env);
+  const cache = await cacheDir(env);
   const places = [...kerasModelDirs(env), cache];
   // Found copies are checked against the md5, as Keras checks its cache: once per file,
   // remembered by size and time, so warm runs only stat it.

@@ -35,9 +35,9 @@ test('asking for tensorflow explicitly when it cannot load is an error, not a si
 });
 
 test('CNNVIZ_THREADS sets the threads of a forward pass; every core when unset; nonsense is refused', async () => {
-  const { forwardThreads } = await import('../../src/engines/onnx-runtime.js');
+  const { forwardThreads } = await import('../../src/config.js');
   const { cpus } = await import('node:os');
-  expect(forwardThreads('3')).toBe(3);
-  expect(forwardThreads(undefined)).toBe(cpus().length);
-  expect(() => forwardThreads('0')).toThrow('CNNVIZ_THREADS=0: expected a whole number of 1 or more');
+  expect(forwardThreads({ CNNVIZ_THREADS: '3' })).toBe(3);
+  expect(forwardThreads({})).toBe(cpus().length);
+  expect(() => forwardThreads({ CNNVIZ_THREADS: '0' })).toThrow('CNNVIZ_THREADS=0: expected a whole number of 1 or more');
 });

@@ -1,7 +1,9 @@
 /** Input sizes a network cannot take are refused before any work, saying what would work. */
 import { cnnviz } from '../helpers/cli.js';
 import { CAT, TINY_VGG, withTinyVgg } from '../helpers/paths.js';
-import { memoryBudget } from '../../src/net/sizes.js';
+import { memoryBudget as budgetOf } from '../../src/config.js';
+
+const memoryBudget = (value: string | undefined) => budgetOf({ CNNVIZ_MAX_MEMORY: value });
 
 test('VGG16 at 8x8: block4_pool would be 0x0; five 2x2 pools need 32x32 (exit 2, nothing drawn)', async () => {
   const { code, stdout, stderr } = await cnnviz([

@@ -34,7 +34,8 @@ export function parseChannels(value: string, available: number): number[] {
 }
 
 export interface ExamplesPlan {
-  plan: FeaturePlan;
+  /** The one layer's features: model, network, shape of its maps, input. */
+  features: FeaturePlan;
   field: ReceptiveField;
   channels: number[];
 }
@@ -46,7 +47,7 @@ export async function planExamples(
   const plan = await planFeatures({ ...request, layers: [request.layer] });
   const [, , available] = plan.mapShapes[0];
   const channels = parseChannels(request.channels ?? (available > 64 ? '0-63' : 'all'), available);
-  return { plan, field: receptiveField(plan.net, plan.layers[0]), channels };
+  return { features: plan, field: receptiveField(plan.net, plan.layers[0]), channels };
 }
 
 export interface ExamplesResult {
@@ -55,7 +56,7 @@ export interface ExamplesResult {
 }
 
 export async function runExamples(
-  { plan, field }: ExamplesPlan,
+  { features: plan, field }: ExamplesPlan,
   paths: string[],
   options: ExamplesOptions,
   request: EngineRequest,
