@@ -39,5 +39,7 @@ test('CNNVIZ_THREADS sets the threads of a forward pass; every core when unset; 
   const { cpus } = await import('node:os');
   expect(forwardThreads({ CNNVIZ_THREADS: '3' })).toBe(3);
   expect(forwardThreads({})).toBe(cpus().length);
-  expect(() => forwardThreads({ CNNVIZ_THREADS: '0' })).toThrow('CNNVIZ_THREADS=0: expected a whole number of 1 or more');
+  expect(() => forwardThreads({ CNNVIZ_THREADS: '0' })).toThrow(
+    'CNNVIZ_THREADS=0: expected a whole number of 1 or more',
+  );
 });
