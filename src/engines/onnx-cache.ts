@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { open, readdir, readFile, realpath, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { arch, cpus } from 'node:os';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -16,17 +16,6 @@ import { makeFolder } from '../folders.js';
 import { removeDeadTemps, tempPathFor, trackTemp, untrackTemp } from '../temp-files.js';
 
 /** A few models: VGG16's convolutional base takes 59 MB. */
-/** The files a cache entry was made from, as a key part: a changed file (size or time) misses. */
-export async function fileIdentity(paths: string[]): Promise<string> {
-  const stats = await Promise.all(
-    paths.map(async (p) => ({
-      path: await realpath(p),
-      ...(({ size, mtimeMs }) => ({ size, mtimeMs }))(await stat(p)),
-    })),
-  );
-  return JSON.stringify(stats);
-}
-
 export const MAX_CACHED_MODELS = 4;
 export const MODEL_FILE = 'model.onnx';
 export const WEIGHTS_FILE = 'weights.bin';
@@ -153,8 +142,12 @@ export async function reserveCacheEntry(
 async function prune(dir: string, keep = MAX_CACHED_MODELS): Promise<void> {
   // Folders a killed run left half-written: its process is gone.
   await removeDeadTemps(dir, 0);
-  const names = await readdir(dir);
-  const entries = names.filter((name) => /^[0-9a-f]{32}$/.test(name));
+  await keepNewest(dir, keep, (name) => /^[0-9a-f]{32}$/.test(name));
+}
+
+/** Removes all but the `keep` most recently used entries of a cache folder that `isEntry` names. */
+export async function keepNewest(dir: string, keep: number, isEntry: (name: string) => boolean): Promise<void> {
+  const entries = (await readdir(dir)).filter(isEntry);
   const dated = await Promise.all(entries.map(async (name) => ({ name, time: (await stat(join(dir, name))).mtimeMs })));
   dated.sort((a, b) => b.time - a.time);
   await Promise.all(dated.slice(keep).map((e) => rm(join(dir, e.name), { recursive: true, force: true })));

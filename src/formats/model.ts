@@ -9,6 +9,7 @@ import { usageError } from '../errors.js';
 import { findCycle } from '../net/net.js';
 import { BUILTIN_MODELS } from './builtin.js';
 import { formatOf, MODEL_FILE_KINDS, readHead } from './registry.js';
+import { warmUpH5 } from '../weights/h5.js';
 import { memoryBudget } from '../config.js';
 import { firstEmptyMap, formatBytes, largestActivation, smallestWorkingSize } from '../net/sizes.js';
 
@@ -25,10 +26,14 @@ export async function openModel(ref: string, options: OpenOptions): Promise<Mode
     );
   }
   let model: Model;
-  if (builtin) model = await (await import('./keras/model.js')).openKerasModel(ref, options);
-  else {
+  if (builtin) {
+    // HDF5 compiles on background threads while the model is opened, in case its weights are read.
+    warmUpH5();
+    model = await (await import('./keras/model.js')).openKerasModel(ref, options);
+  } else {
     const head = await readHead(ref);
     const { format, byContent } = formatOf(ref, head);
+    if (format.hdf5Weights) warmUpH5();
     model = await format.open(ref, options, head);
     if (byContent && !format.extensions.includes(extname(ref).toLowerCase()))
       model.details.unshift(`'${ref}' holds ${format.what} (by its content, whatever its name says)`);

@@ -26,6 +26,8 @@ export interface Format {
   /** What a file of the format is, in a few words, for messages. */
   what: string;
   extensions: string[];
+  /** Its weights are read with HDF5 (whose wasm compiles ahead, while the model opens). */
+  hdf5Weights?: boolean;
   /** True when the content is this format's, whatever the file is called. */
   recognise(head: FileHead): boolean;
   open(path: string, options: OpenOptions, head: FileHead): Promise<Model>;
@@ -75,6 +77,7 @@ export const FORMATS: Format[] = [
     what: 'a Keras HDF5 model (model.save("m.h5"))',
     extensions: ['.h5', '.hdf5'],
     recognise: isHdf5,
+    hdf5Weights: true,
     open: async (path, options) => (await import('./keras/model.js')).openKerasModel(path, options, 'keras-h5'),
   },
   {
@@ -83,6 +86,7 @@ export const FORMATS: Format[] = [
     extensions: ['.keras'],
     // A zip alone could be anything: a Keras archive lists config.json in its central directory.
     recognise: (head) => isZip(head) && head.last.includes('config.json'),
+    hdf5Weights: true,
     open: async (path, options) => (await import('./keras/model.js')).openKerasModel(path, options, 'keras-archive'),
   },
   {

@@ -13,7 +13,6 @@ import type { MapShape, Net } from '../net/net.js';
 import { selectFeatureLayers } from '../net/select.js';
 import { nonFiniteCount, type ChannelStats } from '../render/featuremaps.js';
 import { timed } from '../timings.js';
-import { warmUpH5 } from '../weights/h5.js';
 
 export interface FeatureRequest {
   model: string;
@@ -42,8 +41,6 @@ export interface FeaturePlan {
 }
 
 export async function planFeatures(request: FeatureRequest): Promise<FeaturePlan> {
-  // HDF5 compiles on background threads while the model is opened, in case .h5 weights are read.
-  warmUpH5(request.model);
   // Layers are looked up in the whole model, so that asking for fc1 says "not spatial", not "unknown".
   const full = await openModel(request.model, { includeTop: true, size: request.size, cacheDir: request.cacheDir });
   full.checkChoices({ engine: request.engine, weights: request.weights });

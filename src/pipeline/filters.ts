@@ -10,7 +10,6 @@ import { isConvolution, type Kernel } from '../net/net.js';
 import { outputPath, prepareOutputDir, writePng, type WrittenFile } from '../output/files.js';
 import { fileSafe } from '../output/names.js';
 import { timed } from '../timings.js';
-import { warmUpH5 } from '../weights/h5.js';
 import type { DownloadCallbacks } from '../weights/resolve.js';
 import { colormapLut, type ColormapName } from '../render/colormap.js';
 import { filterGrid, type KernelNormalize } from '../render/kernels.js';
@@ -79,8 +78,6 @@ export async function drawFilters(
   request: DrawFiltersRequest,
   events: FiltersEvents,
 ): Promise<{ file: WrittenFile; model: string; weights: string }> {
-  // HDF5 compiles on background threads while the model is opened, in case .h5 weights are read.
-  warmUpH5(request.model);
   const model = await openModel(request.model, { includeTop: false, size: request.size, cacheDir: request.cacheDir });
   model.checkChoices({ weights: request.weights });
   model.details.forEach(events.verbose);

@@ -2,7 +2,12 @@
  * The report's assembly: one forward pass of one image, a mosaic per chosen layer with its
  * numbers, the first convolution's filters, the layer table, and index.html beside the PNGs.
  */
-import { basename } from 'node:path';
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { basename, join, relative } from 'node:path';
+import { usageError } from '../errors.js';
+import { channelFile } from './examples/draw.js';
+import { parseExamplesFile } from './examples/schema.js';
 import { decodeImage } from '../image/decode.js';
 import { resizeImage } from '../image/resize.js';
 import type { EngineRequest } from '../formats/types.js';
@@ -21,7 +26,7 @@ import {
   type MapOrder,
 } from '../render/featuremaps.js';
 import { tileBoxes, type PixelImage } from '../render/mosaic.js';
-import { reportHtml, type ReportLayer } from '../render/report.js';
+import { reportHtml, type ReportExamples, type ReportLayer } from '../render/report.js';
 import { nonFiniteWatch, startFeatureEngine, type FeaturePlan } from './features.js';
 import { filterPicture } from './filters.js';
 
@@ -49,9 +54,7 @@ export async function writeReport(
 ): Promise<WrittenFile[]> {
   const { net, layers, mapShapes, input } = plan;
   // Read first: a wrong --examples folder fails before any work.
-  const examples = options.examples
-    ? await (await import('./examples/run.js')).examplesLinks(options.examples, options.output, net.name)
-    : undefined;
+  const examples = options.examples ? await examplesLinks(options.examples, options.output, net.name) : undefined;
   examples?.forEach((e) => e.note && events.notice(`--examples ${options.examples}: ${e.note}`));
   const image = await resizeImage(await decodeImage(imagePath), input.width, input.height, 'nearest');
   const engine = await startFeatureEngine(plan, request);
@@ -159,4 +162,48 @@ export async function writeReport(
     shows: `the report: open it in a browser (${reportLayers.length} layers)`,
   });
   return written;
+}
+
+/** The examples runs in `dir` (an examples -o folder, or one layer's folder), for the report in `from` on `model`. */
+export async function examplesLinks(dir: string, from: string, model: string): Promise<ReportExamples[]> {
+  const entries = existsSync(join(dir, 'examples.json'))
+    ? [dir]
+    : (await readdir(dir, { withFileTypes: true }).catch(() => []))
+        .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'examples.json')))
+        .map((e) => join(dir, e.name));
+  if (entries.length === 0)
+    throw usageError(`--examples ${dir}: no examples.json there (cnnviz examples -o ${dir} writes one)`);
+  return Promise.all(
+    entries.map(async (folder) => {
+      const path = join(folder, 'examples.json');
+      let json: unknown;
+      try {
+        json = JSON.parse(await readFile(path, 'utf8'));
+      } catch {
+        throw usageError(`--examples ${dir}: '${path}' is not JSON`);
+      }
+      const parsed = parseExamplesFile(json);
+      if ('problem' in parsed)
+        throw usageError(`--examples ${dir}: '${path}' is not an examples file cnnviz wrote (${parsed.problem})`);
+      const { file } = parsed;
+      const numbers = file.channels.map((c) => c.channel);
+      return {
+        layer: file.layer,
+        score: file.score,
+        images: file.images,
+        top: Math.max(0, ...file.channels.map((c) => c.examples.length)),
+        overview: relative(from, join(folder, 'overview.png')),
+        channels: file.channels.map((c) => ({
+          channel: c.channel,
+          picture: relative(from, join(folder, channelFile(c.channel, numbers))),
+          best: c.examples[0]?.score,
+        })),
+        ...(file.model === model
+          ? {}
+          : {
+              note: `These examples were found with the model '${file.model}', not '${model}', the model of this report.`,
+            }),
+      };
+    }),
+  );
 }

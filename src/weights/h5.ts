@@ -6,6 +6,7 @@
  *   a dataset per weight at `<layer>/<weight name>` (nested when the name holds '/').
  * Full-model files (`model.save("m.h5")`) hold the same layout under `model_weights`.
  */
+import type { LayerWeights, WeightArray } from './arrays.js';
 import fs from 'node:fs';
 import { open } from 'node:fs/promises';
 import { CnnvizError, messageOf, runtimeError } from '../errors.js';
@@ -89,16 +90,6 @@ export function withoutHdf5Diagnostics<T>(work: () => T, path?: string): T {
     fs.writeSync = writeSync;
   }
 }
-
-export interface WeightArray {
-  /** The name stored in the file, e.g. `block1_conv1/kernel:0` or `block1_conv1_W_1:0`. */
-  name: string;
-  shape: number[];
-  data: Float32Array;
-}
-
-/** Weight values per layer name, in the order the layer stores them (kernel, bias, ...). */
-export type LayerWeights = Map<string, WeightArray[]>;
 
 type H5 = typeof import('h5wasm/node');
 type H5Group = InstanceType<H5['Group']>;
@@ -201,9 +192,12 @@ export async function openKerasWeights(path: string): Promise<KerasWeightsFile> 
 }
 
 /**
- * Starts compiling HDF5's wasm on background threads for a model whose weights are HDF5 (the
- * built-ins, .h5, .keras), so that it is ready when they are read; other formats never pay for it.
+ * Starts compiling HDF5's wasm on background threads, for a model whose weights are HDF5 (the
+ * built-ins, .h5, .keras), so that it is ready when they are read; the model loader calls it
+ * for those formats only.
  */
-export function warmUpH5(model: string): void {
-  if (!/\.(onnx|json)$/i.test(model)) void loadH5wasm().catch(() => undefined);
+export function warmUpH5(): void {
+  void loadH5wasm().catch(() => undefined);
 }
+
+export type { LayerWeights, WeightArray };

@@ -2,7 +2,7 @@
  * `--weights` for Keras models: resolved (found or downloaded) without reading, then read
  * only when an engine or a filters picture needs the values, checked against the layers' shapes.
  */
-import { fileIdentity } from '../../engines/onnx-cache.js';
+import { fileIdentity } from '../../weights/identity.js';
 import { runtimeError } from '../../errors.js';
 import { checkLayerWeights, DEFAULT_SEED, randomWeights } from './tfjs-model.js';
 import type { Architecture } from './architecture.js';

@@ -4,7 +4,7 @@
  * node, named as exported (`/layer1/layer1.0/relu/Relu`); image tensors are NCHW.
  */
 import { createHash } from 'node:crypto';
-import { readdir, readFile, realpath, rm, stat } from 'node:fs/promises';
+import { readFile, realpath, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { makeFolder } from '../../folders.js';
 import { writeFileAtomic } from '../../output/files.js';
@@ -12,6 +12,7 @@ import { CnnvizError, messageOf, runtimeError, usageError } from '../../errors.j
 import { isChain, mapDims, type Kernel, type LayerRole, type Net, type NetLayer, type Shape } from '../../net/net.js';
 import { timed } from '../../timings.js';
 import type { Model, OpenOptions } from '../types.js';
+import { keepNewest } from '../../engines/onnx-cache.js';
 import {
   checkExternalData,
   decodeModel,
@@ -286,7 +287,7 @@ async function cachedDescription(
   if (folder && file) {
     await makeFolder(folder)
       .then(() => writeFileAtomic(file, new TextEncoder().encode(sealDescription(description))))
-      .then(() => pruneOldest(folder, MAX_DESCRIPTIONS))
+      .then(() => keepNewest(folder, MAX_DESCRIPTIONS, (name) => name.endsWith('.json')))
       .catch(() => undefined); // only an optimisation: a cache that cannot be written costs a read
   }
   return { description, fromCache: false };
@@ -309,13 +310,6 @@ function sealedDescription(text: string | undefined): Description | undefined {
   } catch {
     return undefined;
   }
-}
-
-async function pruneOldest(folder: string, keep: number): Promise<void> {
-  const names = (await readdir(folder)).filter((n) => n.endsWith('.json'));
-  const dated = await Promise.all(names.map(async (n) => ({ n, time: (await stat(join(folder, n))).mtimeMs })));
-  dated.sort((a, b) => b.time - a.time);
-  await Promise.all(dated.slice(keep).map(({ n }) => rm(join(folder, n), { force: true })));
 }
 
 export async function openOnnxModel(path: string, options: OpenOptions): Promise<Model> {

@@ -19,6 +19,7 @@ import {
 import { timed } from '../../timings.js';
 import { z } from 'zod';
 import { schemaProblem } from '../../schema.js';
+import { fileIdentity } from '../../weights/identity.js';
 import { checkedManifest, manifestShards, readManifestWeights } from '../../weights/tfjs-weights.js';
 import type { WeightArray } from '../../weights/h5.js';
 import type { EngineRequest, Model, OpenOptions } from '../types.js';
@@ -138,7 +139,6 @@ export async function openGraphModel(path: string, json: Json, options: OpenOpti
   /** The requested nodes on ONNX Runtime, the graph translated once and kept prepared in the cache. */
   const onnxForward = async (outputs: string[], request: EngineRequest): Promise<Forward> => {
     const { translatedForward, TRANSLATOR_VERSIONS } = await import('../../graph/translated.js');
-    const { fileIdentity } = await import('../../engines/onnx-cache.js');
     const key = {
       graphModel: await fileIdentity([path, ...files]),
       outputs,

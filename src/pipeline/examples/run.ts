@@ -4,17 +4,15 @@
  * shards into the pictures one run would have drawn.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative } from 'node:path';
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileSystemReason, messageOf, runtimeError, usageError } from '../../errors.js';
 import type { EngineRequest } from '../../formats/types.js';
 import { receptiveField, type ReceptiveField } from '../../net/receptive.js';
 import { prepareOutputDir, type WrittenFile } from '../../output/files.js';
 import { fileSafe } from '../../output/names.js';
-import type { ReportExamples } from '../../render/report.js';
 import { planFeatures, type FeaturePlan, type FeatureRequest } from '../features.js';
-import { channelFile, drawExamples, loadTiles, saveTiles, tileKey, tilesFromImages, type Tiles } from './draw.js';
-import { parseExamplesFile } from './schema.js';
+import { drawExamples, loadTiles, saveTiles, tileKey, tilesFromImages, type Tiles } from './draw.js';
 import { examplesFolder, findExamples, type ExamplesEvents, type ExamplesOptions } from './find.js';
 import { mergeStates, readState, SOURCES_FOLDER, STATE_FILE, type ExamplesState } from './state.js';
 
@@ -149,48 +147,4 @@ export async function mergeExamples(
     examples: merged.examples,
   };
   return { written, state, shards: shards.length };
-}
-
-/** The examples runs in `dir` (an examples -o folder, or one layer's folder), for the report in `from` on `model`. */
-export async function examplesLinks(dir: string, from: string, model: string): Promise<ReportExamples[]> {
-  const entries = existsSync(join(dir, 'examples.json'))
-    ? [dir]
-    : (await readdir(dir, { withFileTypes: true }).catch(() => []))
-        .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'examples.json')))
-        .map((e) => join(dir, e.name));
-  if (entries.length === 0)
-    throw usageError(`--examples ${dir}: no examples.json there (cnnviz examples -o ${dir} writes one)`);
-  return Promise.all(
-    entries.map(async (folder) => {
-      const path = join(folder, 'examples.json');
-      let json: unknown;
-      try {
-        json = JSON.parse(await readFile(path, 'utf8'));
-      } catch {
-        throw usageError(`--examples ${dir}: '${path}' is not JSON`);
-      }
-      const parsed = parseExamplesFile(json);
-      if ('problem' in parsed)
-        throw usageError(`--examples ${dir}: '${path}' is not an examples file cnnviz wrote (${parsed.problem})`);
-      const { file } = parsed;
-      const numbers = file.channels.map((c) => c.channel);
-      return {
-        layer: file.layer,
-        score: file.score,
-        images: file.images,
-        top: Math.max(0, ...file.channels.map((c) => c.examples.length)),
-        overview: relative(from, join(folder, 'overview.png')),
-        channels: file.channels.map((c) => ({
-          channel: c.channel,
-          picture: relative(from, join(folder, channelFile(c.channel, numbers))),
-          best: c.examples[0]?.score,
-        })),
-        ...(file.model === model
-          ? {}
-          : {
-              note: `These examples were found with the model '${file.model}', not '${model}', the model of this report.`,
-            }),
-      };
-    }),
-  );
 }
