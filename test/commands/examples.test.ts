@@ -15,7 +15,7 @@ import { decodeImage } from '../../src/image/decode.js';
 import { preprocessUnit } from '../../src/image/preprocess.js';
 import { resizeNearest } from '../../src/image/resize.js';
 import { cnnviz, readPng, startCnnviz } from '../helpers/cli.js';
-import { makeImageFolder } from '../helpers/image-folder.js';
+import { makeImageFolder, picturesOf } from '../helpers/image-folder.js';
 import { CAT, TINY_VGG, withTinyVgg } from '../helpers/paths.js';
 
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `cnnviz-examples-${name}-`));
@@ -27,15 +27,6 @@ beforeAll(async () => {
   photos = tmp('photos');
   paths = await makeImageFolder(photos, CAT);
 });
-
-/** Every file under a layer folder but the state, by name, with its bytes. */
-const picturesOf = (folder: string) =>
-  Object.fromEntries(
-    readdirSync(folder)
-      .filter((f) => f !== 'state.json' && f !== 'sources')
-      .sort()
-      .map((f) => [f, readFileSync(join(folder, f)).toString('base64')]),
-  );
 
 tinyTest(
   "tiny-vgg relu_2_2: each channel's top images and peaks equal tfjs' activations ranked by hand; boxes are the field",

@@ -3,7 +3,7 @@
  * zooms) and a few drawn patterns (stripes, a checkerboard, rings), for the tests and the
  * README's pictures of `cnnviz examples`. The same files every time.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 
@@ -47,3 +47,12 @@ export async function makeImageFolder(dir: string, source: string, cats = 12): P
   }
   return paths.sort();
 }
+
+/** Every file under an examples layer folder but the state and the shard tiles, by name, with its bytes: for byte-for-byte comparisons of runs. */
+export const picturesOf = (folder: string): Record<string, string> =>
+  Object.fromEntries(
+    readdirSync(folder)
+      .filter((f) => f !== 'state.json' && f !== 'sources')
+      .sort()
+      .map((f) => [f, readFileSync(join(folder, f)).toString('base64')]),
+  );

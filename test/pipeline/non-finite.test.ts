@@ -54,8 +54,8 @@ test('featuremaps says which layer first, in the network, and how many; the map 
   expect(values.size).toBeGreaterThan(2); // the cat's shades, not a dashed line
 });
 
-test('the report shows n/a for the mean and says it; examples rank the finite channel and say the rest', async () => {
-  const report = await cnnviz([
+test('the report says it and averages the finite maps; examples rank the finite channel and say the rest', async () => {
+  const reportOf = (...more: string[]) => [
     'report',
     CAT64,
     '--model',
@@ -64,9 +64,9 @@ test('the report shows n/a for the mean and says it; examples rank the finite ch
     'conv',
     '--size',
     '8x8',
-    '-o',
-    join(dir, 'report'),
-  ]);
+    ...more,
+  ];
+  const report = await cnnviz(reportOf('-o', join(dir, 'report')));
   expect(report.code).toBe(0);
   expect(report.stderr).toContain(NOTICE);
   expect(readFileSync(join(dir, 'report', 'index.html'), 'utf8')).toContain('mean activation 0.');
@@ -91,19 +91,6 @@ test('the report shows n/a for the mean and says it; examples rank the finite ch
   expect(examples.code).toBe(0);
   const json = JSON.parse(readFileSync(join(dir, 'ex', 'conv', 'examples.json'), 'utf8'));
   expect(json.channels.map((c: { examples: unknown[] }) => c.examples.length)).toEqual([0, 1]);
-  const linked = await cnnviz([
-    'report',
-    CAT64,
-    '--model',
-    MODEL,
-    '--layer',
-    'conv',
-    '--size',
-    '8x8',
-    '--examples',
-    join(dir, 'ex'),
-    '-o',
-    join(dir, 'report2'),
-  ]);
+  const linked = await cnnviz(reportOf('--examples', join(dir, 'ex'), '-o', join(dir, 'report2')));
   expect(linked.code).toBe(0);
 });

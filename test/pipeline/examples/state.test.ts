@@ -21,7 +21,7 @@ import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { parseStateFile } from '../../../src/pipeline/examples/schema.js';
 import { cnnviz, readPng, startCnnviz } from '../../helpers/cli.js';
-import { makeImageFolder } from '../../helpers/image-folder.js';
+import { makeImageFolder, picturesOf } from '../../helpers/image-folder.js';
 import { CAT, TINY_VGG, withTinyVgg } from '../../helpers/paths.js';
 import { filesBelow } from '../../helpers/faults.js';
 
@@ -32,15 +32,6 @@ const base = (photos: string) => ['examples', photos, '--model', TINY_VGG, '--la
 
 let photos: string;
 let clean: { out: string; state: any; pictures: Record<string, string> };
-
-/** Every picture and the JSON under a layer folder, by name, with its bytes. */
-const picturesOf = (folder: string) =>
-  Object.fromEntries(
-    readdirSync(folder)
-      .filter((f) => f !== 'state.json' && f !== 'sources')
-      .sort()
-      .map((f) => [f, readFileSync(join(folder, f)).toString('base64')]),
-  );
 
 beforeAll(async () => {
   photos = tmp('photos');
