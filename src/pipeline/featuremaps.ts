@@ -15,11 +15,13 @@ import type { EngineRequest } from '../formats/types.js';
 import { outputPath, writeFileAtomic, writePng, type WrittenFile } from '../output/files.js';
 import { fileSafe, imageStems } from '../output/names.js';
 import { npyBytes } from '../output/npy.js';
-import { colormapLut, type ColormapName } from '../render/colormap.js';
+import { colormapLut, type ColormapName, type Lut } from '../render/colormap.js';
+import type { MapShape } from '../net/net.js';
 import {
   channelStats,
   featureMapGrid,
   selectChannels,
+  type ChannelStats,
   type MapNormalize,
   type MapOrder,
 } from '../render/featuremaps.js';
@@ -97,6 +99,113 @@ interface ImageJob {
   bases: string[];
 }
 
+/** One job per image: where each layer's picture goes (one image: out/<image>-<layer>; many: out/<image>/<layer>). */
+function imageJobs(paths: string[], layers: string[], output: string): ImageJob[] {
+  const many = paths.length > 1;
+  const stems = imageStems(paths);
+  const names = layers.map(fileSafe);
+  return paths.map((path, i) => ({
+    path,
+    bases: names.map((layer) =>
+      many ? outputPath(output, stems[i], layer) : outputPath(output, `${stems[i]}-${layer}`),
+    ),
+  }));
+}
+
+const stampOf = (job: ImageJob): string => join(dirname(job.bases[0]), STAMP);
+
+/** Whether an image of a batch has every file and a stamp of these options: a rerun skips it. */
+function drawnBefore(job: ImageJob, options: FeaturemapsOptions, stamp: string): boolean {
+  const expected = job.bases.flatMap((b) => [
+    `${b}.png`,
+    ...(options.saveNpy ? [`${b}.npy`] : []),
+    ...(options.overlay ? [`${b}-overlay.png`] : []),
+  ]);
+  try {
+    return expected.every((f) => existsSync(f)) && readFileSync(stampOf(job), 'utf8') === stamp;
+  } catch {
+    return false; // no stamp: drawn by an older cnnviz, or interrupted before it was written
+  }
+}
+
+/** How the maps are drawn, from the options: colour tables, which maps, labels. */
+interface PictureStyle {
+  lut: Lut;
+  overlayLut: Lut;
+  order: MapOrder;
+  /** Maps per layer (Infinity: all). */
+  asked: number;
+  labels: boolean;
+}
+
+function pictureStyle(options: FeaturemapsOptions): PictureStyle {
+  const order: MapOrder = options.top ? 'activity' : options.sort;
+  return {
+    lut: colormapLut(options.colormap),
+    // A grey heat map over a photo reads as fog: overlays take a colour map unless one is given.
+    overlayLut: colormapLut(options.colormap === 'gray' ? 'inferno' : options.colormap),
+    order,
+    asked: options.top ?? options.count ?? 64,
+    labels: Boolean(options.labels || order === 'activity'),
+  };
+}
+
+/** One layer's files for one image: the mosaic, and the overlay and .npy when asked; each a write under way. */
+function layerFiles(
+  layer: { name: string; shape: MapShape; base: string; activation: Float32Array; stats: ChannelStats },
+  image: RgbImage,
+  options: FeaturemapsOptions,
+  style: PictureStyle,
+  random: string,
+): Array<Promise<WrittenFile>> {
+  const { name, shape, base, activation, stats } = layer;
+  const [h, w, c] = shape;
+  const channels = selectChannels(stats, style.asked, style.order);
+  const mosaic = timedSync('normalize+mosaic', () =>
+    featureMapGrid(activation, shape, {
+      channels,
+      normalize: options.normalize,
+      lut: style.lut,
+      minTile: options.minTile,
+      labels: style.labels,
+      stats,
+    }),
+  );
+  const which =
+    style.order === 'activity' ? `the ${channels.length} most active of ${c} maps` : `${channels.length} of ${c} maps`;
+  const written = (path: string, shows: string) => (bytes: number) => ({ path, bytes, shows });
+  const files = [
+    writePng(`${base}.png`, mosaic).then(
+      written(
+        `${base}.png`,
+        `${name} ${h}x${w}: ${which}, normalize ${options.normalize}, ${options.colormap}${random}`,
+      ),
+    ),
+  ];
+  if (options.overlay) {
+    const plane = activationPlane(activation, shape, options.channel);
+    const blended = overlay(image, plane, [h, w], style.overlayLut, options.alpha);
+    const of = options.channel === undefined ? 'mean over channels' : `channel ${options.channel}`;
+    files.push(
+      writePng(`${base}-overlay.png`, blended).then(
+        written(
+          `${base}-overlay.png`,
+          `${name} ${of} over the ${image.width}x${image.height} input, alpha ${options.alpha}`,
+        ),
+      ),
+    );
+  }
+  if (options.saveNpy) {
+    const npy = npyBytes(activation, shape);
+    files.push(
+      writeFileAtomic(`${base}.npy`, npy).then(() =>
+        written(`${base}.npy`, `${name} raw activations float32 (${h}, ${w}, ${c})`)(npy.length),
+      ),
+    );
+  }
+  return files;
+}
+
 export async function drawFeatureMaps(
   plan: FeaturePlan,
   paths: string[],
@@ -106,33 +215,11 @@ export async function drawFeatureMaps(
 ): Promise<FeaturemapsResult> {
   const { layers, mapShapes, input } = plan;
   const many = paths.length > 1;
-  // One image: out/<image>-<layer>.png, as the tutorial's pictures; many: a folder each.
-  const stems = imageStems(paths);
-  const names = layers.map(fileSafe);
-  const jobs: ImageJob[] = paths.map((path, i) => ({
-    path,
-    bases: names.map((layer) =>
-      many ? outputPath(options.output, stems[i], layer) : outputPath(options.output, `${stems[i]}-${layer}`),
-    ),
-  }));
-  const expected = (job: ImageJob) =>
-    job.bases.flatMap((b) => [
-      `${b}.png`,
-      ...(options.saveNpy ? [`${b}.npy`] : []),
-      ...(options.overlay ? [`${b}-overlay.png`] : []),
-    ]);
+  const jobs = imageJobs(paths, layers, options.output);
   // What shapes the pictures: a batch rerun with other options redraws instead of skipping.
   const stamp = JSON.stringify({ pictures: picturesStamp(plan, options, request.weights) });
-  const stampOf = (job: ImageJob) => join(dirname(job.bases[0]), STAMP);
-  const done = (job: ImageJob): boolean => {
-    try {
-      return expected(job).every((f) => existsSync(f)) && readFileSync(stampOf(job), 'utf8') === stamp;
-    } catch {
-      return false; // no stamp: drawn by an older cnnviz, or interrupted before it was written
-    }
-  };
   // Skipping is for batches (an interrupted run continues); one image is always drawn afresh.
-  const todo = options.force || !many ? jobs : jobs.filter((job) => !done(job));
+  const todo = options.force || !many ? jobs : jobs.filter((job) => !drawnBefore(job, options, stamp));
   if (todo.length < jobs.length)
     events.notice(
       `${jobs.length - todo.length} of ${jobs.length} images already have their pictures; skipped (--force redoes them)`,
@@ -147,14 +234,11 @@ export async function drawFeatureMaps(
   };
   // Headers first: a missing or unreadable image fails before weights and the engine are paid for.
   const readable: ImageJob[] = [];
-  for (const job of todo) {
-    try {
-      await checkImage(job.path);
-      readable.push(job);
-    } catch (err) {
-      skip(job, err);
-    }
-  }
+  for (const job of todo)
+    await checkImage(job.path).then(
+      () => readable.push(job),
+      (err) => skip(job, err),
+    );
   const decode = (job: ImageJob): Promise<RgbImage | undefined> =>
     timed('decode+resize', async () =>
       resizeImage(await decodeImage(job.path), input.width, input.height, options.resize),
@@ -174,17 +258,13 @@ export async function drawFeatureMaps(
     ...(plan.preprocessNote ? [`preprocessing: ${plan.preprocessNote}; --preprocess sets another`] : []),
     ...(engine.weights.random ? [`weights: ${engine.weights.description}; the maps show an untrained network`] : []),
   ];
-  const lut = colormapLut(options.colormap);
-  // A grey heat map over a photo reads as fog: overlays take a colour map unless one is given.
-  const overlayLut = colormapLut(options.colormap === 'gray' ? 'inferno' : options.colormap);
-  const order: MapOrder = options.top ? 'activity' : options.sort;
-  const asked = options.top ?? options.count ?? 64;
-  const labels = Boolean(options.labels || order === 'activity');
+  const style = pictureStyle(options);
   if (options.count !== undefined || options.top !== undefined) {
     mapShapes.forEach(([, , c], o) => {
-      if (asked > c && Number.isFinite(asked)) events.notice(`${layers[o]} has ${c} maps; drawing ${c}`);
+      if (style.asked > c && Number.isFinite(style.asked)) events.notice(`${layers[o]} has ${c} maps; drawing ${c}`);
     });
   }
+  const watch = nonFiniteWatch(plan, events.notice);
 
   // An image whose pictures cannot be written is skipped like a broken input; a full disk ends the run.
   const drawn = async (job: ImageJob, image: RgbImage, activations: Float32Array[]): Promise<WrittenFile[]> => {
@@ -192,67 +272,26 @@ export async function drawFeatureMaps(
     let files: Array<Promise<WrittenFile>> = [];
     try {
       if (many) await mkdir(folder, { recursive: true });
-      files = pictures(job, image, activations);
-      const written = await Promise.all(files);
+      const stats = activations.map((activation, o) => channelStats(activation, mapShapes[o][2]));
+      watch(job.path, stats);
+      files = activations.flatMap((activation, o) =>
+        layerFiles(
+          { name: layers[o], shape: mapShapes[o], base: job.bases[o], activation, stats: stats[o] },
+          image,
+          options,
+          style,
+          random,
+        ),
+      );
+      const done = await Promise.all(files);
       if (many) await writeFileAtomic(stampOf(job), new TextEncoder().encode(stamp));
-      return written;
+      return done;
     } catch (err) {
       await Promise.allSettled(files); // the image's other writes end (and clean up) first
       const reason = `cannot write in '${folder}': ${fileSystemReason(err)}`;
       if (isDiskFull(err)) throw runtimeError(`${reason}; the run stopped (${written.length} files written before)`);
       return skip(job, runtimeError(reason)) ?? [];
     }
-  };
-
-  const watch = nonFiniteWatch(plan, events.notice);
-  const pictures = (job: ImageJob, image: RgbImage, activations: Float32Array[]): Array<Promise<WrittenFile>> => {
-    const layerStats = activations.map((activation, o) => channelStats(activation, mapShapes[o][2]));
-    watch(job.path, layerStats);
-    return activations.flatMap((activation, o) => {
-      const [h, w, c] = mapShapes[o];
-      const base = job.bases[o];
-      const stats = layerStats[o];
-      const channels = selectChannels(stats, asked, order);
-      const mosaic = timedSync('normalize+mosaic', () =>
-        featureMapGrid(activation, [h, w, c], {
-          channels,
-          normalize: options.normalize,
-          lut,
-          minTile: options.minTile,
-          labels,
-          stats,
-        }),
-      );
-      const which =
-        order === 'activity' ? `the ${channels.length} most active of ${c} maps` : `${channels.length} of ${c} maps`;
-      const files = [
-        writePng(`${base}.png`, mosaic).then((bytes) => ({
-          path: `${base}.png`,
-          bytes,
-          shows: `${layers[o]} ${h}x${w}: ${which}, normalize ${options.normalize}, ${options.colormap}${random}`,
-        })),
-      ];
-      if (options.overlay) {
-        const plane = activationPlane(activation, [h, w, c], options.channel);
-        const blended = overlay(image, plane, [h, w], overlayLut, options.alpha);
-        const what = `${layers[o]} ${options.channel === undefined ? 'mean over channels' : `channel ${options.channel}`} over the ${input.width}x${input.height} input, alpha ${options.alpha}`;
-        files.push(
-          writePng(`${base}-overlay.png`, blended).then((bytes) => ({
-            path: `${base}-overlay.png`,
-            bytes,
-            shows: what,
-          })),
-        );
-      }
-      if (options.saveNpy) {
-        const npy = npyBytes(activation, [h, w, c]);
-        const what = `${layers[o]} raw activations float32 (${h}, ${w}, ${c})`;
-        files.push(
-          writeFileAtomic(`${base}.npy`, npy).then(() => ({ path: `${base}.npy`, bytes: npy.length, shows: what })),
-        );
-      }
-      return files;
-    });
   };
 
   // Encoding of one batch's pictures (on sharp's threads) overlaps the next forward pass; at
