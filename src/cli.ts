@@ -15,6 +15,7 @@ import { filtersCommand } from './commands/filters.js';
 import { featuremapsCommand } from './commands/featuremaps.js';
 import { reportCommand } from './commands/report.js';
 import { examplesCommand } from './commands/examples.js';
+import { describeEngine } from './engines/forward.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -49,7 +50,6 @@ export function buildProgram(): Command {
       }
       process.stdout.write(`cnnviz ${version}\n`);
       if (global.verbose) {
-        const { describeEngine } = await import('./engines/forward.js');
         const report = consoleReporter(true);
         report.verbose(`backend: ${await describeEngine(global.backend, report.verbose)}`);
       }

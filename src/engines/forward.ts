@@ -6,6 +6,7 @@
 import { cpus } from 'node:os';
 import { runtimeError } from '../errors.js';
 import type { BackendName, EngineName } from './backend.js';
+import { initBackend } from './backend.js';
 
 export interface Forward {
   /** What runs it: 'onnx', 'tensorflow', 'wasm' or 'cpu'. */
@@ -27,6 +28,5 @@ export async function describeEngine(engine: EngineName, explain?: (line: string
       explain?.(`onnxruntime-node does not load (${(err as Error).message.split('\n')[0]}); using tfjs`);
     }
   }
-  const { initBackend } = await import('./backend.js');
   return initBackend(engine as BackendName, explain);
 }

@@ -8,6 +8,7 @@ import { statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileSystemReason, messageOf } from '../errors.js';
 import type { Forward } from './forward.js';
+import * as onnxCache from './onnx-cache.js';
 
 export type Ort = typeof import('onnxruntime-node');
 export type OrtSession = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
@@ -59,7 +60,7 @@ export interface PreparedSessionOptions {
  */
 export async function preparedSession(ort: Ort, options: PreparedSessionOptions): Promise<OrtSession> {
   const base = baseSessionOptions();
-  const cache = options.cacheDir && options.key ? await import('./onnx-cache.js') : undefined;
+  const cache = options.cacheDir && options.key ? onnxCache : undefined;
   const key = cache?.onnxCacheKey({ ...options.key, ort: ort.env.versions.common });
   const dir = options.cacheDir!;
   if (key) {

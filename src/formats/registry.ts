@@ -64,6 +64,8 @@ const isGraphModel = ({ json }: FileHead): boolean =>
   (json as { format?: unknown } | null)?.format === 'graph-model' || Array.isArray(topologyOf(json)?.node);
 const isLayersModel = (head: FileHead): boolean => topologyOf(head.json) !== undefined && !isGraphModel(head);
 
+// Each adapter loads when its format is met: the ONNX one brings onnx-proto (about 25 ms), the
+// Keras one TensorFlow.js layers; a model of one format never pays for the others.
 export const FORMATS: Format[] = [
   {
     name: 'onnx',

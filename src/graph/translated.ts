@@ -6,6 +6,7 @@
 import { CnnvizError, runtimeError } from '../errors.js';
 import type { EngineName } from '../engines/backend.js';
 import type { Forward } from '../engines/forward.js';
+import { loadOrt, preparedSession, sessionForward } from '../engines/onnx-runtime.js';
 
 /** A model the translator cannot express; the caller runs it on tfjs instead. */
 export class UntranslatableError extends Error {}
@@ -36,7 +37,6 @@ export async function translatedForward(
   graph: TranslatedGraph,
   request: { onnxCacheDir?: string; explain?: (line: string) => void; notice?: (line: string) => void },
 ): Promise<Forward> {
-  const { loadOrt, preparedSession, sessionForward } = await import('../engines/onnx-runtime.js');
   const ort = await loadOrt();
   const session = await preparedSession(ort, {
     cacheDir: request.onnxCacheDir,

@@ -9,6 +9,8 @@ import { buildModel, predict, randomWeights } from './tfjs-model.js';
 import { truncatedConfig, type ModelGraph } from './graph.js';
 import type { WeightsHandle } from './weights.js';
 import { inferShapes } from './shapes.js';
+import { TRANSLATOR_VERSIONS, translatedForward, translatedOrTfjs } from '../../graph/translated.js';
+import { initBackend } from '../../engines/backend.js';
 
 export interface ForwardOptions {
   engine: EngineName;
@@ -21,7 +23,6 @@ export interface ForwardOptions {
 }
 
 async function onnxForward(graph: ModelGraph, outputs: string[], options: ForwardOptions): Promise<Forward> {
-  const { translatedForward, TRANSLATOR_VERSIONS } = await import('../../graph/translated.js');
   const { weights } = options;
   return translatedForward(
     {
@@ -37,6 +38,7 @@ async function onnxForward(graph: ModelGraph, outputs: string[], options: Forwar
       async translate() {
         const values = await weights.read();
         const arrays = values === 'random' ? await randomWeights(graph, outputs, options.seed) : values;
+        // Only a cache miss translates, and loads onnx-proto (about 25 ms) for it.
         const { translateToOnnx } = await import('./to-onnx.js');
         return translateToOnnx(graph, inferShapes(graph), arrays, outputs).model;
       },
@@ -51,7 +53,6 @@ async function tfjsForward(
   options: ForwardOptions,
   backend: BackendName,
 ): Promise<Forward> {
-  const { initBackend } = await import('../../engines/backend.js');
   const engine = await initBackend(backend, options.explain);
   const model = await buildModel(graph, outputs, {
     weights: await options.weights.read(),
@@ -68,7 +69,6 @@ async function tfjsForward(
 }
 
 export async function createForward(graph: ModelGraph, outputs: string[], options: ForwardOptions): Promise<Forward> {
-  const { translatedOrTfjs } = await import('../../graph/translated.js');
   return translatedOrTfjs(
     options,
     () => onnxForward(graph, outputs, options),

@@ -19,6 +19,7 @@ import { flattenNested, flattenWeights, hasNestedModels } from './flatten.js';
 import type { LayerWeights } from '../../weights/h5.js';
 import type { DownloadCallbacks } from '../../weights/resolve.js';
 import { layerWeightArrays, loadWeights, resolveWeightsHandle } from './weights.js';
+import { createForward } from './forward.js';
 
 /** Sets the input's spatial size in a Keras config (on the InputLayer, or a Sequential model's first layer). */
 export function withInputSize(config: KerasModelConfig, [width, height]: [number, number]): KerasModelConfig {
@@ -126,7 +127,6 @@ export async function openKerasModel(ref: string, options: OpenOptions, kind?: K
       };
     },
     async startEngine(layers, request) {
-      const { createForward } = await import('./forward.js');
       const weights = await timed('weights', () =>
         resolveWeightsHandle(
           run,

@@ -33,7 +33,8 @@ import {
   type ValueInfoProto,
 } from './proto.js';
 import { inferTensorShapes, onnxWindow } from './shapes.js';
-import { ortReason } from '../../engines/onnx-runtime.js';
+
+import { loadOrt, ortReason, preparedSession, sessionForward } from '../../engines/onnx-runtime.js';
 
 /** The model's image input: its name, layout and shape (batch first, as the file declares it). */
 interface ImageInput {
@@ -377,7 +378,6 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
     },
     async startEngine(layers, request) {
       checkChoices(request);
-      const { loadOrt, preparedSession, sessionForward } = await import('../../engines/onnx-runtime.js');
       const ort = await loadOrt();
       const chosen = layers.map((layer) => ({
         name: tensors[layer],
