@@ -57,23 +57,32 @@ export function weightsUrl(
 /** Where checked files are remembered: path to size, time and md5. */
 const VERIFIED = 'verified.json';
 
-async function matchesMd5(path: string, md5: string, cache: string): Promise<boolean> {
-  const { size, mtimeMs } = await stat(path);
-  const record = join(cache, VERIFIED);
-  const known: Record<string, { size: number; mtimeMs: number; md5: string }> = await readFile(record, 'utf8').then(
-    JSON.parse,
+type Verified = Record<string, { size: number; mtimeMs: number; md5: string }>;
+
+const readVerified = (cache: string): Promise<Verified> =>
+  readFile(join(cache, VERIFIED), 'utf8').then(
+    (text) => JSON.parse(text) as Verified,
     () => ({}),
   );
-  const seen = known[path];
+
+/** Remembers a file's md5 by its size and time. An optimisation: a read-only cache only means checking again next time. */
+async function remember(path: string, md5: string, cache: string): Promise<void> {
+  const { size, mtimeMs } = await stat(path);
+  const known = await readVerified(cache);
+  known[path] = { size, mtimeMs, md5 };
+  await mkdir(cache, { recursive: true })
+    .then(() => writeFileAtomic(join(cache, VERIFIED), new TextEncoder().encode(JSON.stringify(known))))
+    .catch(() => undefined);
+}
+
+async function matchesMd5(path: string, md5: string, cache: string): Promise<boolean> {
+  const { size, mtimeMs } = await stat(path);
+  const seen = (await readVerified(cache))[path];
   if (seen && seen.size === size && seen.mtimeMs === mtimeMs) return seen.md5 === md5;
   const hash = createHash('md5');
   await pipeline(createReadStream(path), hash);
   const digest = hash.digest('hex');
-  known[path] = { size, mtimeMs, md5: digest };
-  // Remembering is an optimisation: a read-only cache only means checking again next time.
-  await mkdir(cache, { recursive: true })
-    .then(() => writeFileAtomic(record, new TextEncoder().encode(JSON.stringify(known))))
-    .catch(() => undefined);
+  await remember(path, digest, cache);
   return digest === md5;
 }
 
@@ -112,6 +121,8 @@ export async function resolveWeights(
   options.onDownloadStart?.(file, url, destination);
   try {
     await download(url, destination, { md5: file.md5, onProgress: options.onProgress });
+    // Its md5 was checked on the way in: the next run trusts it by its size and time, unread.
+    await remember(destination, file.md5, cache);
   } catch (err) {
     if (!(err instanceof DownloadError)) throw err;
     const waysOut =

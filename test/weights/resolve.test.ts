@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openKerasWeights } from '../../src/weights/h5.js';
@@ -50,7 +50,7 @@ test('imagenet weights are downloaded with progress, verified, cached, loaded, a
   expect(announced).toBe(`${NOTOP} ${server.baseUrl}${NOTOP}`);
   expect(progress.length).toBeGreaterThan(2);
   expect(progress[progress.length - 1]).toBe(1);
-  expect(readdirSync(cache)).toEqual([NOTOP]);
+  expect(readdirSync(cache).sort()).toEqual(['verified.json', NOTOP]);
   const file = await openKerasWeights(join(cache, NOTOP));
   expect(
     file
@@ -123,8 +123,17 @@ test('a damaged copy is passed over, saying which file: a bad cache copy is repl
   expect(readFileSync(join(home, '.keras', 'models', NOTOP)).equals(damaged)).toBe(true);
   // Checked once: the next run trusts the good copy by its size and time, without reading it.
   const again: string[] = [];
-  await resolveWeights('imagenet', model, { includeTop: false, env, notice: (line) => again.push(line) });
+  const verified = statSync(join(cache, 'verified.json')).mtimeMs;
+  const second = await resolveWeights('imagenet', model, {
+    includeTop: false,
+    env,
+    notice: (line) => again.push(line),
+  });
+  expect(second).toEqual({ kind: 'file', path: join(cache, NOTOP) });
+  // The user's damaged copy is still said (from its remembered md5); the cache copy is trusted silently, nothing fetched or re-recorded.
+  expect(again).toEqual([notices[0]]);
   expect(server.requests).toEqual([NOTOP]);
+  expect(statSync(join(cache, 'verified.json')).mtimeMs).toBe(verified);
   expect(JSON.parse(readFileSync(join(cache, 'verified.json'), 'utf8'))[join(cache, NOTOP)].md5).toBe(
     model.weights.notop.md5,
   );
