@@ -139,3 +139,39 @@ test('a folder search lists what sharp can decode (no .bmp) and follows links to
   expect([code, stderr.includes('old.bmp'), stderr.includes('dangling')]).toEqual([0, false, false]);
   expect(stdout).toContain(join(out, 'linked-relu_Relu.png'));
 });
+
+test('--batch-size 3 over 5 images (batches of 3 and 2, the last short) gives each image the maps it gets alone', async () => {
+  const photos = tmp('batched');
+  const images = ['cat64.png', 'cat64-flop.png', 'cat64-grey.png', 'cat64-small.png', 'cat64-crop.png'];
+  const sharp = (await import('sharp')).default;
+  const source = join(FIXTURES, 'onnx', 'cat64.png');
+  copyFileSync(source, join(photos, images[0]));
+  await sharp(source).flop().toFile(join(photos, images[1]));
+  await sharp(source).greyscale().toFile(join(photos, images[2]));
+  await sharp(source).resize(40, 40).toFile(join(photos, images[3]));
+  await sharp(source).extract({ left: 8, top: 8, width: 48, height: 48 }).toFile(join(photos, images[4]));
+  const args = [
+    'featuremaps',
+    photos,
+    '--model',
+    join(FIXTURES, 'onnx', 'tiny_resnet.onnx'),
+    '--blocks',
+    '1,3',
+    '--save-npy',
+  ];
+  const batched = tmp('batched-out');
+  expect((await cnnviz([...args, '--batch-size', '3', '-o', batched])).code).toBe(0);
+  for (const image of images) {
+    const alone = tmp('alone');
+    expect((await cnnviz(['featuremaps', join(photos, image), ...args.slice(2), '-o', alone])).code).toBe(0);
+    const stem = image.replace('.png', '');
+    const arrays = readdirSync(alone).filter((f) => f.endsWith('.npy'));
+    expect(arrays).toHaveLength(2);
+    for (const npy of arrays) {
+      const layer = npy.slice(stem.length + 1);
+      const a = readFileSync(join(alone, npy));
+      const b = readFileSync(join(batched, stem, layer));
+      expect([image, layer, a.equals(b)]).toEqual([image, layer, true]);
+    }
+  }
+});

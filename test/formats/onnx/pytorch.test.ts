@@ -192,5 +192,7 @@ test('report of an ONNX model: the 5 stages and conv1 filters (the kernel read a
   const html = readFileSync(join(out, 'index.html'), 'utf8');
   expect(html).toContain('Filters of /conv1/Conv');
   expect(html).toContain('8 filters as colour tiles');
-  expect(readPng(join(out, 'filters.png')).width).toBeGreaterThan(0);
+  // 8 colour tiles of 7x7 at 4 pixels a cell, 3 a row: 3 rows of 28 pixels, 2 between and around.
+  const filters = readPng(join(out, 'filters.png'));
+  expect([filters.width, filters.height]).toEqual([2 + 3 * 30, 2 + 3 * 30]);
 });
