@@ -261,9 +261,9 @@ const RULES: Record<string, Rule> = {
 
 /**
  * Every tensor's shape, nodes in file order (ONNX requires topological order): the input's
- * shape as given, initializers and Constant nodes by their dims, the rest by the rules.
+ * shape as given, initializers and Constant nodes by their dims, the rest by the rules. A rule
+ * that fails tells `onProblem` which node and why.
  */
-/** Every tensor's shape that follows from the input's; a rule that fails tells `onProblem` which node and why. */
 export function inferTensorShapes(
   graph: GraphProto,
   input: { name: string; shape: Shape },
