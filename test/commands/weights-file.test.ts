@@ -16,7 +16,7 @@ import { preprocessCaffe } from '../../src/image/preprocess.js';
 import { vggConfig } from '../../src/formats/vgg.js';
 import { BUILTIN_MODELS } from '../../src/formats/builtin.js';
 import { cnnviz, readPng } from '../helpers/cli.js';
-import { layersFor, writeKerasH5 } from '../helpers/keras-h5.js';
+import { layersFor, seededVgg16Weights, writeKerasH5 } from '../helpers/keras-h5.js';
 import { parseNpy } from '../helpers/npy.js';
 import { CAT, FIXTURES } from '../helpers/paths.js';
 import { serveFiles } from '../helpers/server.js';
@@ -26,8 +26,7 @@ const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), `cnnviz-${prefix}-`))
 let weightsPath: string;
 
 beforeAll(async () => {
-  weightsPath = join(tmp('weights'), 'vgg16_notop_seeded.h5');
-  await writeKerasH5(weightsPath, layersFor(vggConfig('vgg16', false), 5));
+  weightsPath = await seededVgg16Weights();
 });
 
 test('filters draws the kernel the file holds, one min-max over the layer', async () => {

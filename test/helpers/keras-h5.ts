@@ -5,6 +5,10 @@
 import { graphFromKerasConfig, type KerasModelConfig } from '../../src/formats/keras/graph.js';
 import { loadH5wasm, type WeightArray } from '../../src/weights/h5.js';
 import { inferShapes } from '../../src/formats/keras/shapes.js';
+import { vggConfig } from '../../src/formats/vgg.js';
+import { existsSync, renameSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 /** A small deterministic generator, so generated files are the same on every run. */
 export function seededValues(count: number, seed: number, scale = 0.1): Float32Array {
@@ -76,4 +80,21 @@ export async function writeKerasH5(
     }
   }
   file.close();
+}
+
+/** Bumped when the file seededVgg16Weights writes changes, so an older copy in the temp folder is not used. */
+const SEEDED_VGG16_VERSION = 1;
+
+/**
+ * VGG16's no-top weights (59 MB) in the exact Keras layout, seeded values: written once and
+ * shared by the suites that need them (two each wrote their own), atomically, so that parallel
+ * workers never read half a file.
+ */
+export async function seededVgg16Weights(): Promise<string> {
+  const path = join(tmpdir(), `cnnviz-test-vgg16-notop-seed5-v${SEEDED_VGG16_VERSION}.h5`);
+  if (existsSync(path)) return path;
+  const temporary = `${path}.${process.pid}.${Date.now()}.tmp`;
+  await writeKerasH5(temporary, layersFor(vggConfig('vgg16', false), 5));
+  renameSync(temporary, path);
+  return path;
 }

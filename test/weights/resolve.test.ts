@@ -5,9 +5,8 @@ import { join } from 'node:path';
 import { openKerasWeights } from '../../src/weights/h5.js';
 import { resolveWeights } from '../../src/weights/resolve.js';
 import { BUILTIN_MODELS, type BuiltinModel } from '../../src/formats/builtin.js';
-import { layersFor, writeKerasH5 } from '../helpers/keras-h5.js';
+import { seededVgg16Weights } from '../helpers/keras-h5.js';
 import { closedPort, serveFiles, type FileServer } from '../helpers/server.js';
-import { vggConfig } from '../../src/formats/vgg.js';
 
 const NOTOP = BUILTIN_MODELS.vgg16.weights.notop.fileName;
 let h5Bytes: Buffer;
@@ -16,9 +15,7 @@ let server: FileServer | undefined;
 
 /** VGG16's no-top weights in the exact Keras layout, with seeded values, and a model entry whose md5 is theirs. */
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'cnnviz-weights-'));
-  await writeKerasH5(join(dir, NOTOP), layersFor(vggConfig('vgg16', false)));
-  h5Bytes = readFileSync(join(dir, NOTOP));
+  h5Bytes = readFileSync(await seededVgg16Weights());
   const md5 = createHash('md5').update(h5Bytes).digest('hex');
   const real = BUILTIN_MODELS.vgg16;
   model = { ...real, weights: { ...real.weights, notop: { ...real.weights.notop, md5, bytes: h5Bytes.length } } };
