@@ -173,8 +173,6 @@ describe('bad input: one clear line, the right exit code, no file left behind', 
     ],
     ['an unknown layer', () => ['filters', '--layer', 'block1_cnov1'], 2, /Did you mean 'block1_conv1'/],
     ['--count 0', () => ['filters', '--count', '0'], 2, /--count.*expected a whole number of 1 or more, got '0'/],
-    ['--count -3', () => ['featuremaps', CAT, '--count', '-3'], 2, /--count/],
-    ['--count abc', () => ['featuremaps', CAT, '--count', 'abc'], 2, /got 'abc'/],
     ['an unknown option', () => ['summary', '--frobnicate'], 2, /unknown option '--frobnicate'/],
     ['a bad --blocks list', () => ['featuremaps', CAT, '--blocks', '1,9'], 2, /block numbers from 1 to 5/],
   ];
