@@ -257,8 +257,8 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
 });
 
-/** tfjs-converter's own execution of a model.json: the oracle. */
-async function oracle(path: string): Promise<Float32Array> {
+/** tfjs-converter's own execution of a model.json: the oracle, its values and shape. */
+async function oracle(path: string): Promise<{ data: Float32Array; shape: number[] }> {
   const json = JSON.parse(readFileSync(path, 'utf8'));
   const shard = readFileSync(join(path, '..', 'group1-shard1of1.bin'));
   const graph = await converter.loadGraphModel(
@@ -269,7 +269,7 @@ async function oracle(path: string): Promise<Float32Array> {
     }),
   );
   const out = graph.execute({ input: tf.tensor4d(X, [1, H, W, C]) }, 'out') as tf.Tensor;
-  return (await out.data()) as Float32Array;
+  return { data: (await out.data()) as Float32Array, shape: out.shape };
 }
 
 const written = (build: Build, folder: string): string => {
@@ -281,22 +281,29 @@ const written = (build: Build, folder: string): string => {
 // Every row of three (jest hands a shorter row's missing argument its done callback).
 const ROWS = CASES.map(([name, build, unfused]): [string, Build, Oracle | null] => [name, build, unfused ?? null]);
 
-test.each(ROWS)('%s: ONNX Runtime equals tfjs-converter', async (name, build, unfused) => {
-  const path = written(build, name.replace(/\W+/g, '_'));
-  const model = await openModel(path, { includeTop: true });
-  const { forward } = await model.startEngine(['out'], { engine: 'onnx', weights: 'imagenet' });
-  try {
-    expect(forward.engine).toBe('onnx');
-    const [ours] = await forward.run(X, [1, H, W, C]);
-    const expected = await oracle(unfused ? written(unfused, `${name.replace(/\W+/g, '_')}-unfused`) : path);
-    expect(ours.length).toBe(expected.length);
-    // An output of zeros would agree with anything: every case must produce values.
-    expect(scaleOf(expected)).toBeGreaterThan(0.01);
-    expect(maxAbsDiff(ours, expected) / scaleOf(expected)).toBeLessThan(1e-5);
-  } finally {
-    await forward.dispose();
-  }
-});
+test.each(ROWS)(
+  '%s: ONNX Runtime equals tfjs-converter, and the shape rule its shape',
+  async (name, build, unfused) => {
+    const path = written(build, name.replace(/\W+/g, '_'));
+    const model = await openModel(path, { includeTop: true });
+    const { forward } = await model.startEngine(['out'], { engine: 'onnx', weights: 'imagenet' });
+    try {
+      expect(forward.engine).toBe('onnx');
+      const [ours] = await forward.run(X, [1, H, W, C]);
+      const { data: expected, shape } = await oracle(
+        unfused ? written(unfused, `${name.replace(/\W+/g, '_')}-unfused`) : path,
+      );
+      // The graph's shape rule, batch left free, against the shape tfjs-converter computed.
+      expect(model.net.layers.find((l) => l.name === 'out')!.outputShape).toEqual([null, ...shape.slice(1)]);
+      expect(ours.length).toBe(expected.length);
+      // An output of zeros would agree with anything: every case must produce values.
+      expect(scaleOf(expected)).toBeGreaterThan(0.01);
+      expect(maxAbsDiff(ours, expected) / scaleOf(expected)).toBeLessThan(1e-5);
+    } finally {
+      await forward.dispose();
+    }
+  },
+);
 
 test('an op the translator lacks (a symmetric MirrorPad) is refused by --backend onnx, naming the node', async () => {
   const g = new GraphModelWriter('input', [H, W, C]);
