@@ -14,6 +14,7 @@ import {
 } from './graph.js';
 import type { LayerWeights, WeightArray } from '../../weights/h5.js';
 import type { Json } from '../json.js';
+import { quietTfjs } from '../../engines/backend.js';
 
 /** Weights for `--weights none`: the same seed gives the same pictures on every run. */
 export const DEFAULT_SEED = 42;
@@ -164,7 +165,6 @@ export async function predict(
 export async function randomWeights(graph: ModelGraph, outputs: string[], seed = DEFAULT_SEED): Promise<LayerWeights> {
   const tf = await import('@tensorflow/tfjs-core');
   await import('@tensorflow/tfjs-backend-cpu');
-  const { quietTfjs } = await import('../../engines/backend.js');
   quietTfjs(tf);
   const previous = tf.getBackend();
   await tf.setBackend('cpu');

@@ -33,6 +33,8 @@ import type { BackendName } from '../../engines/backend.js';
 import type { Forward } from '../../engines/forward.js';
 import { CONV_OPS, DEPTHWISE_OPS, inferGraphShapes, nodeWindow, sourceOf, type GraphNode } from './shapes.js';
 import type { Json } from '../json.js';
+import { TRANSLATOR_VERSIONS, translatedForward, translatedOrTfjs } from '../../graph/translated.js';
+import { initBackend } from '../../engines/backend.js';
 
 function roleOf(op: string): LayerRole {
   if (op === 'Placeholder') return 'input';
@@ -165,7 +167,6 @@ async function onnxForward(
   outputs: string[],
   request: EngineRequest,
 ): Promise<Forward> {
-  const { translatedForward, TRANSLATOR_VERSIONS } = await import('../../graph/translated.js');
   const { nodes, constants, input } = file;
   const key = {
     graphModel: await fileIdentity([file.path, ...file.files]),
@@ -182,7 +183,6 @@ async function onnxForward(
 /** The requested nodes on tfjs-converter's GraphModel.execute, for what the translation does not cover. */
 async function tfjsForward(file: GraphFile, outputs: string[], request: EngineRequest): Promise<Forward> {
   const { path, json, manifest, groups, input } = file;
-  const { initBackend } = await import('../../engines/backend.js');
   const engine = await initBackend(request.engine as BackendName, request.explain);
   const tf = await import('@tensorflow/tfjs-core');
   const converter = await import('@tensorflow/tfjs-converter');
@@ -258,7 +258,6 @@ export async function openGraphModel(path: string, json: Json, options: OpenOpti
     async startEngine(chosen, request) {
       checkChoices(request);
       const outputs = chosen.map((layer) => nodeOf(layer).name);
-      const { translatedOrTfjs } = await import('../../graph/translated.js');
       const forward = await translatedOrTfjs(
         request,
         () => onnxForward(file, { name: net.name, shapes }, outputs, request),
