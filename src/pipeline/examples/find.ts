@@ -131,16 +131,15 @@ async function startingState(
     return { state: fresh, again: [] };
   }
   const total = saved.slice[1] - saved.slice[0];
-  if (changed.others.length)
+  const again = changed.others.length;
+  if (again) {
+    const named = changed.others.slice(0, 3).map((i) => paths[saved.slice[0] + i]);
+    const list = `${named.join(', ')}${again > 3 ? ', ...' : ''}`;
     notice(
-      `${changed.others.length} image${changed.others.length > 1 ? 's' : ''} changed since scored (${changed.others
-        .slice(0, 3)
-        .map((i) => paths[saved.slice[0] + i])
-        .join(
-          ', ',
-        )}${changed.others.length > 3 ? ', ...' : ''}); scoring ${changed.others.length > 1 ? 'them' : 'it'} again`,
+      `${again} image${again > 1 ? 's' : ''} changed since scored (${list}); scoring ${again > 1 ? 'them' : 'it'} again`,
     );
-  if (saved.complete && !changed.others.length)
+  }
+  if (saved.complete && !again)
     notice(`all ${total} images were scored by an earlier run (state in '${folder}'); drawing`);
   else if (saved.done > 0) notice(`continuing after ${saved.done} of ${total} images (state in '${folder}')`);
   return { state: saved, again: changed.others };
