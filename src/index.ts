@@ -77,7 +77,11 @@ export async function filters(
   given: ModelChoice & { layer?: string } = {},
 ): Promise<{ layer: string; kernel: Kernel; weights: string }> {
   const options = checked('filters options', filtersSchema, given);
-  const model = await openModel(options.model ?? 'vgg16', { includeTop: false, size: options.size });
+  const model = await openModel(options.model ?? 'vgg16', {
+    includeTop: false,
+    size: options.size,
+    readsWeights: true,
+  });
   const convs = model.net.layers.filter(isConvolution);
   const layer = findLayer(model.net, options.layer ?? convs[0]?.name ?? '', convs, 'convolutional layer');
   const { kernel, weights } = await model.readKernel(layer.name, { weights: options.weights ?? 'imagenet' });

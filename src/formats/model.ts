@@ -27,13 +27,12 @@ export async function openModel(ref: string, options: OpenOptions): Promise<Mode
   }
   let model: Model;
   if (builtin) {
-    // HDF5 compiles on background threads while the model is opened, in case its weights are read.
-    warmUpH5();
+    if (options.readsWeights) warmUpH5();
     model = await (await import('./keras/model.js')).openKerasModel(ref, options);
   } else {
     const head = await readHead(ref);
     const { format, byContent } = formatOf(ref, head);
-    if (format.hdf5Weights) warmUpH5();
+    if (format.hdf5Weights && options.readsWeights) warmUpH5();
     model = await format.open(ref, options, head);
     if (byContent && !format.extensions.includes(extname(ref).toLowerCase()))
       model.details.unshift(`'${ref}' holds ${format.what} (by its content, whatever its name says)`);

@@ -42,7 +42,12 @@ export interface FeaturePlan {
 
 export async function planFeatures(request: FeatureRequest): Promise<FeaturePlan> {
   // Layers are looked up in the whole model, so that asking for fc1 says "not spatial", not "unknown".
-  const full = await openModel(request.model, { includeTop: true, size: request.size, cacheDir: request.cacheDir });
+  const full = await openModel(request.model, {
+    includeTop: true,
+    size: request.size,
+    cacheDir: request.cacheDir,
+    readsWeights: true,
+  });
   full.checkChoices({ engine: request.engine, weights: request.weights });
   const layers = selectFeatureLayers(full.net, {
     blocks: request.blocks,

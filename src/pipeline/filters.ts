@@ -78,7 +78,12 @@ export async function drawFilters(
   request: DrawFiltersRequest,
   events: FiltersEvents,
 ): Promise<{ file: WrittenFile; model: string; weights: string }> {
-  const model = await openModel(request.model, { includeTop: false, size: request.size, cacheDir: request.cacheDir });
+  const model = await openModel(request.model, {
+    includeTop: false,
+    size: request.size,
+    cacheDir: request.cacheDir,
+    readsWeights: true,
+  });
   model.checkChoices({ weights: request.weights });
   model.details.forEach(events.verbose);
   const convs = model.net.layers.filter(isConvolution);

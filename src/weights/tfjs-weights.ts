@@ -5,9 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { z } from 'zod';
 import { fileInside } from '../folders.js';
-import { schemaProblem } from '../schema.js';
+import { lazySchema, schemaProblem } from '../schema.js';
 import { fileSystemReason, runtimeError, usageError } from '../errors.js';
 import type { WeightArray } from './h5.js';
 
@@ -100,48 +99,50 @@ export interface ManifestGroup {
 const MAX_ELEMENTS = 2 ** 31 - 1;
 
 /** What a model.json's weightsManifest must be, whoever wrote it: dims are counts, names are text. */
-const manifestSchema = z.array(
-  z.object({
-    paths: z.array(z.string().min(1)),
-    weights: z.array(
-      z
-        .object({
-          name: z.string(),
-          shape: z.array(z.number().int().nonnegative()),
-          dtype: z.string(),
-          quantization: z
-            .object({ dtype: z.string(), min: z.number().optional(), scale: z.number().optional() })
-            .optional(),
-        })
-        .refine((w) => w.shape.reduce((a, b) => a * b, 1) <= MAX_ELEMENTS, {
-          message: 'more values than an array can hold',
-          path: ['shape'],
-        }),
-    ),
-  }),
+const manifestSchema = lazySchema<ManifestGroup[]>((z) =>
+  z.array(
+    z.object({
+      paths: z.array(z.string().min(1)),
+      weights: z.array(
+        z
+          .object({
+            name: z.string(),
+            shape: z.array(z.number().int().nonnegative()),
+            dtype: z.string(),
+            quantization: z
+              .object({ dtype: z.string(), min: z.number().optional(), scale: z.number().optional() })
+              .optional(),
+          })
+          .refine((w) => w.shape.reduce((a, b) => a * b, 1) <= MAX_ELEMENTS, {
+            message: 'more values than an array can hold',
+            path: ['shape'],
+          }),
+      ),
+    }),
+  ),
 );
 
 /** A model.json's weightsManifest, checked; a damaged one is named in one line. */
-export function checkedManifest(modelJson: string, manifest: unknown): ManifestGroup[] {
+export async function checkedManifest(modelJson: string, manifest: unknown): Promise<ManifestGroup[]> {
   if (manifest === undefined) return [];
-  const parsed = manifestSchema.safeParse(manifest);
+  const parsed = (await manifestSchema()).safeParse(manifest);
   if (!parsed.success)
     throw usageError(`'${modelJson}' has a damaged weightsManifest (${schemaProblem(parsed.error)})`);
   return parsed.data;
 }
 
-/** Every shard file a model.json's manifest names, in order. */
-export const manifestShards = (modelJson: string, manifest: unknown): string[] =>
-  checkedManifest(modelJson, manifest).flatMap((group) => group.paths.map((p) => shardPath(modelJson, p)));
+/** Every shard file a (checked) manifest names, in order. */
+export const manifestShards = (modelJson: string, manifest: ManifestGroup[]): string[] =>
+  manifest.flatMap((group) => group.paths.map((p) => shardPath(modelJson, p)));
 
-/** Every weight of a model.json's manifest, and each group's shards joined (tfjs takes those as they are). */
+/** Every weight of a (checked) manifest, and each group's shards joined (tfjs takes those as they are). */
 export async function readManifestWeights(
   modelJson: string,
-  manifest: unknown,
+  manifest: ManifestGroup[],
 ): Promise<{ weights: WeightArray[]; groups: Buffer[] }> {
   const weights: WeightArray[] = [];
   const groups: Buffer[] = [];
-  for (const group of checkedManifest(modelJson, manifest)) {
+  for (const group of manifest) {
     const shards = await Promise.all(
       group.paths.map((p) =>
         readFile(shardPath(modelJson, p)).catch((err) => {

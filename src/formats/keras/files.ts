@@ -17,7 +17,7 @@ import {
   type WeightArray,
 } from '../../weights/h5.js';
 import { modelConfigOf } from './config.js';
-import { manifestShards, readManifestWeights } from '../../weights/tfjs-weights.js';
+import { checkedManifest, manifestShards, readManifestWeights } from '../../weights/tfjs-weights.js';
 import type { Json } from '../json.js';
 
 export interface ModelFile {
@@ -58,10 +58,11 @@ async function readTfjsModel(path: string): Promise<ModelFile> {
   if (!json.modelTopology)
     throw usageError(`'${path}' is not a TensorFlow.js layers model (no modelTopology); graph models cannot be drawn`);
   const config = modelConfigOf(json.modelTopology, `'${path}'`);
+  const manifest = await checkedManifest(path, json.weightsManifest);
   return {
     config,
-    files: [path, ...manifestShards(path, json.weightsManifest).filter((p: string) => existsSync(p))],
-    readWeights: async () => groupByLayer((await readManifestWeights(path, json.weightsManifest)).weights),
+    files: [path, ...manifestShards(path, manifest).filter((p: string) => existsSync(p))],
+    readWeights: async () => groupByLayer((await readManifestWeights(path, manifest)).weights),
   };
 }
 

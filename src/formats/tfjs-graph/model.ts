@@ -18,8 +18,7 @@ import {
   type Shape,
 } from '../../net/net.js';
 import { timed } from '../../timings.js';
-import { z } from 'zod';
-import { schemaProblem } from '../../schema.js';
+import { lazySchema, schemaProblem } from '../../schema.js';
 import { fileIdentity } from '../../weights/identity.js';
 import {
   checkedManifest,
@@ -56,16 +55,18 @@ export function shortestTails(names: string[]): string[] {
 }
 
 /** What a graph model's topology must be before a node is looked at: named nodes with ops, inputs by name. */
-const topologySchema = z.object({
-  node: z.array(
-    z.object({
-      name: z.string().min(1),
-      op: z.string().min(1),
-      input: z.array(z.string()).optional(),
-      attr: z.record(z.string(), z.unknown()).optional(),
-    }),
-  ),
-});
+const topologySchema = lazySchema<{ node: GraphNode[] }>((z) =>
+  z.object({
+    node: z.array(
+      z.object({
+        name: z.string().min(1),
+        op: z.string().min(1),
+        input: z.array(z.string()).optional(),
+        attr: z.record(z.string(), z.unknown()).optional(),
+      }),
+    ),
+  }),
+);
 
 /** A graph model as read: its nodes, its constants (weights, axes, shapes), and its single input. */
 interface GraphFile {
@@ -83,10 +84,10 @@ interface GraphFile {
 
 /** The nodes, manifest and constants of a graph model, its one input sized by --size where given. */
 async function readGraphFile(path: string, json: Json, size: [number, number] | undefined): Promise<GraphFile> {
-  const topology = topologySchema.safeParse(json.modelTopology);
+  const topology = (await topologySchema()).safeParse(json.modelTopology);
   if (!topology.success) throw usageError(`'${path}' has a damaged modelTopology (${schemaProblem(topology.error)})`);
   const nodes = topology.data.node as GraphNode[];
-  const manifest = checkedManifest(path, json.weightsManifest);
+  const manifest = await checkedManifest(path, json.weightsManifest);
   const files = manifestShards(path, manifest);
   const { weights, groups } = await timed('weights', () => readManifestWeights(path, manifest));
   const placeholders = nodes.filter((n) => n.op === 'Placeholder');
