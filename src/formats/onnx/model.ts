@@ -14,7 +14,6 @@ import { timed } from '../../timings.js';
 import type { Model, OpenOptions } from '../types.js';
 import { keepNewest } from '../../engines/onnx-cache.js';
 import {
-  checkExternalData,
   decodeModel,
   dimsOf,
   encodeModel,
@@ -23,7 +22,6 @@ import {
   floatOutput,
   transposeNode,
   floatValues,
-  inlineExternalData,
   intValues,
   onnx,
   toNumber,
@@ -31,8 +29,9 @@ import {
   type ModelProto,
   type NodeProto,
   type ValueInfoProto,
-} from './proto.js';
-import { inferTensorShapes, onnxWindow } from './shapes.js';
+} from '../../graph/proto.js';
+import { inferTensorShapes, onnxWindow } from '../../graph/shapes.js';
+import { checkExternalData, inlineExternalData } from './external.js';
 
 import { loadOrt, ortReason, preparedSession, sessionForward } from '../../engines/onnx-runtime.js';
 

@@ -3,9 +3,9 @@
  * nodes' attributes, for files exported without value_info and for inputs given another size
  * with --size. One rule per op type; an op not here leaves its outputs unknown ('?').
  */
-import { shiftWindow, type LayerWindow, type Shape } from '../../net/net.js';
-import { messageOf } from '../../errors.js';
-import { sameOutputLength, samePadding, windowOutputLength } from '../../net/geometry.js';
+import { shiftWindow, type LayerWindow, type Shape } from '../net/net.js';
+import { messageOf } from '../errors.js';
+import { sameOutputLength, samePadding, windowOutputLength } from '../net/geometry.js';
 import {
   attribute,
   dimsOf,

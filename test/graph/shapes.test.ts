@@ -4,9 +4,9 @@
  */
 import { randomFillSync } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
-import { decodeModel } from '../../../src/formats/onnx/proto.js';
-import { inferTensorShapes } from '../../../src/formats/onnx/shapes.js';
-import { onnxModelBytes, type Attr, type Initializer } from '../../helpers/onnx-builder.js';
+import { decodeModel } from '../../src/graph/proto.js';
+import { inferTensorShapes } from '../../src/graph/shapes.js';
+import { onnxModelBytes, type Attr, type Initializer } from '../helpers/onnx-builder.js';
 
 interface Case {
   op: string;

@@ -1,0 +1,439 @@
+/**
+ * Gradients as ONNX graphs. ONNX Runtime in Node has no autodiff, so from a forward graph this
+ * builds a second graph computing the vector-Jacobian product: given a cotangent (the "seed")
+ * for one target tensor, the gradient of sum(target * seed) with respect to chosen tensors (the
+ * input, a layer's activation). A class logit is a one-hot seed; a channel's mean is a seed of
+ * 1 / (H * W) on that channel. One rule per op, each checked against central finite differences;
+ * an op without a rule is named, never given a silent zero gradient.
+ */
+import onnxProto from 'onnx-proto';
+import type { Shape } from '../net/net.js';
+import type { GraphProto, ModelProto, NodeProto, TensorProto } from './proto.js';
+import { attribute, dimsOf, floatValues, intAttribute, intsAttribute, intValues } from './proto.js';
+import { inferTensorShapes } from './shapes.js';
+import { float, GraphBuilder, int, ints, string, valueInfo } from './build.js';
+
+const { onnx } = onnxProto;
+
+/** An op the gradient builder has no rule for: named in the one line that refuses the model. */
+export class NoGradientRuleError extends Error {}
+
+/** The seed input's name: the cotangent of the target, of the target's shape. */
+export const seedName = (target: string): string => `${target}:seed`;
+/** The output that holds the gradient with respect to a tensor. */
+export const gradientName = (tensor: string): string => `${tensor}:grad`;
+
+/** What a rule sees of its node: its inputs, outputs and their shapes, and the builder. */
+interface RuleContext {
+  b: GraphBuilder;
+  node: NodeProto;
+  /** The cotangent of the node's first output. */
+  dy: string;
+  shape(tensor: string): Shape | undefined;
+  constant(tensor: string): TensorProto | undefined;
+  /** True for the inputs a gradient is needed for. */
+  needs(index: number): boolean;
+}
+
+/** Cotangents of the node's inputs, by input index; absent where none is needed. */
+type Rule = (ctx: RuleContext) => Array<string | undefined>;
+
+const zeroLike = (b: GraphBuilder) => b.constant('zero', [], Float32Array.of(0));
+const oneLike = (b: GraphBuilder) => b.constant('one', [], Float32Array.of(1));
+const cast = (b: GraphBuilder, x: string) => b.node('Cast', [x], [int('to', onnx.TensorProto.DataType.FLOAT)]);
+/** dy where `mask` holds, 0 elsewhere. */
+const masked = (b: GraphBuilder, dy: string, mask: string) => b.node('Mul', [dy, cast(b, mask)]);
+
+/** Sums a broadcast cotangent back to the shape of the input it came from. */
+function unbroadcast(b: GraphBuilder, dy: string, from: Shape | undefined, to: Shape | undefined): string {
+  if (!from || !to) throw new NoGradientRuleError('a broadcast between tensors of unknown shape');
+  if (from.length === to.length && from.every((d, i) => d === to[i])) return dy;
+  const lead = from.length - to.length;
+  const axes = from.map((_, i) => i).filter((i) => i < lead || (to[i - lead] === 1 && from[i] !== 1));
+  const summed = axes.length ? b.node('ReduceSum', [dy, b.int64s('axes', axes)], [int('keepdims', 1)]) : dy;
+  return lead > 0 || axes.length
+    ? b.node('Reshape', [
+        summed,
+        b.int64s(
+          'shape',
+          to.map((d) => d ?? -1),
+        ),
+      ])
+    : summed;
+}
+
+/** Reshape the cotangent back to the input's shape, taken at run time (Flatten, Reshape, Squeeze). */
+const reshapeBack = (ctx: RuleContext): string[] => [
+  ctx.b.node('Reshape', [ctx.dy, ctx.b.node('Shape', [ctx.node.input[0]])]),
+];
+
+const elementwise =
+  (op: 'Add' | 'Sub' | 'Mul' | 'Div'): Rule =>
+  (ctx) => {
+    const { b, node, dy } = ctx;
+    const [a, c] = node.input;
+    const [sa, sc, sy] = [ctx.shape(a), ctx.shape(c), ctx.shape(node.output[0])];
+    const da = !ctx.needs(0)
+      ? undefined
+      : op === 'Mul'
+        ? b.node('Mul', [dy, c])
+        : op === 'Div'
+          ? b.node('Div', [dy, c])
+          : dy;
+    let dc: string | undefined;
+    if (ctx.needs(1)) {
+      if (op === 'Add') dc = dy;
+      else if (op === 'Sub') dc = b.node('Neg', [dy]);
+      else if (op === 'Mul') dc = b.node('Mul', [dy, a]);
+      // d(a / c)/dc = -a / c^2
+      else dc = b.node('Neg', [b.node('Div', [b.node('Mul', [dy, a]), b.node('Mul', [c, c])])]);
+    }
+    return [da && unbroadcast(b, da, sy, sa), dc && unbroadcast(b, dc, sy, sc)];
+  };
+
+/** Conv's input gradient: the transposed convolution with the same kernel, sized back to the input. */
+const conv: Rule = (ctx) => {
+  const { b, node, dy } = ctx;
+  if (ctx.needs(1) || ctx.needs(2)) throw new NoGradientRuleError(`'${node.name}' (Conv) with a computed kernel`);
+  const x = ctx.shape(node.input[0]);
+  const w = ctx.constant(node.input[1]);
+  if (!x || x.slice(2).some((d) => d === null) || !w)
+    throw new NoGradientRuleError(`'${node.name}' (Conv) on an input of unknown size`);
+  const kernel = dimsOf(w).slice(2);
+  const strides = intsAttribute(node, 'strides') ?? [1, 1];
+  const dilations = intsAttribute(node, 'dilations') ?? [1, 1];
+  const group = intAttribute(node, 'group', 1);
+  const y = ctx.shape(node.output[0])!;
+  const pads = explicitPads(node, x.slice(2) as number[], kernel, strides, dilations);
+  // The transposed convolution's output is stride * (in - 1) + span - pads; the pixels a stride skipped come back as output_padding.
+  const outputPadding = [0, 1].map((i) => {
+    const span = (kernel[i] - 1) * dilations[i] + 1;
+    return (x[2 + i] as number) - (strides[i] * ((y[2 + i] as number) - 1) + span - pads[i] - pads[i + 2]);
+  });
+  const attrs = [ints('strides', strides), ints('dilations', dilations), ints('pads', pads), int('group', group)];
+  if (outputPadding.some((p) => p !== 0)) attrs.push(ints('output_padding', outputPadding));
+  return [b.node('ConvTranspose', [dy, node.input[1]], attrs)];
+};
+
+/** A Conv or pool's pads as [top, left, bottom, right], auto_pad worked out on a known input. */
+function explicitPads(
+  node: NodeProto,
+  spatial: number[],
+  kernel: number[],
+  strides: number[],
+  dilations: number[],
+): number[] {
+  const autoPad = String(attribute(node, 'auto_pad') ?? 'NOTSET');
+  if (autoPad === 'VALID') return [0, 0, 0, 0];
+  if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    const total = spatial.map((n, i) =>
+      Math.max(0, (Math.ceil(n / strides[i]) - 1) * strides[i] + (kernel[i] - 1) * dilations[i] + 1 - n),
+    );
+    const small = total.map((t) => Math.floor(t / 2));
+    const large = total.map((t, i) => t - small[i]);
+    return autoPad === 'SAME_UPPER' ? [...small, ...large] : [...large, ...small];
+  }
+  return intsAttribute(node, 'pads') ?? [0, 0, 0, 0];
+}
+
+/**
+ * MaxPool through its indices: the forward node is asked for them (ONNX Runtime gives the flat
+ * position of each window's maximum), and the cotangent is scattered back, overlaps added.
+ */
+const maxPool: Rule = (ctx) => {
+  const { b, node, dy } = ctx;
+  if (node.output.length < 2 || !node.output[1]) node.output = [node.output[0], `${node.output[0]}:indices`];
+  const flatShape = b.int64s('flat', [-1]);
+  const size = b.node('Size', [node.input[0]]);
+  const zeros = b.node(
+    'ConstantOfShape',
+    [b.node('Reshape', [size, b.int64s('one', [1])])],
+    [
+      {
+        name: 'value',
+        type: onnx.AttributeProto.AttributeType.TENSOR,
+        t: onnx.TensorProto.create({ dims: [1], dataType: onnx.TensorProto.DataType.FLOAT, floatData: [0] }),
+      },
+    ],
+  );
+  const scattered = b.node(
+    'ScatterElements',
+    [zeros, b.node('Reshape', [node.output[1], flatShape]), b.node('Reshape', [dy, flatShape])],
+    [int('axis', 0), string('reduction', 'add')],
+  );
+  return [b.node('Reshape', [scattered, b.node('Shape', [node.input[0]])])];
+};
+
+const globalAveragePool: Rule = (ctx) => {
+  const { b, node, dy } = ctx;
+  const x = node.input[0];
+  const area = b.node(
+    'Cast',
+    [
+      b.node(
+        'ReduceProd',
+        [b.node('Slice', [b.node('Shape', [x]), b.int64s('s', [2]), b.int64s('e', [2 ** 30])])],
+        [int('keepdims', 0)],
+      ),
+    ],
+    [int('to', onnx.TensorProto.DataType.FLOAT)],
+  );
+  return [b.node('Expand', [b.node('Div', [dy, area]), b.node('Shape', [x])])];
+};
+
+/** Gemm with a constant B: dA = alpha * dY · B^T (B as stored, transposed as the node says). */
+const gemm: Rule = (ctx) => {
+  const { b, node, dy } = ctx;
+  if (ctx.needs(1) || ctx.needs(2)) throw new NoGradientRuleError(`'${node.name}' (Gemm) with computed weights`);
+  if (intAttribute(node, 'transA', 0)) throw new NoGradientRuleError(`'${node.name}' (Gemm) with transA`);
+  const alpha = Number(attribute(node, 'alpha') ?? 1);
+  const transB = intAttribute(node, 'transB', 0);
+  return [b.node('Gemm', [dy, node.input[1]], [int('transB', transB ? 0 : 1), float('alpha', alpha)])];
+};
+
+/** MatMul with a constant right side (a Dense layer): dX = dY · W^T over the last two axes. */
+const matmul: Rule = (ctx) => {
+  const { b, node, dy } = ctx;
+  if (ctx.needs(1)) throw new NoGradientRuleError(`'${node.name}' (MatMul) with computed weights`);
+  const w = ctx.shape(node.input[1]);
+  if (!w || w.length !== 2)
+    throw new NoGradientRuleError(`'${node.name}' (MatMul) with weights of rank ${w?.length ?? '?'}`);
+  return [b.node('MatMul', [dy, b.node('Transpose', [node.input[1]], [ints('perm', [1, 0])])])];
+};
+
+const transpose: Rule = (ctx) => {
+  const perm = intsAttribute(ctx.node, 'perm');
+  const rank = ctx.shape(ctx.node.input[0])?.length;
+  const order = perm ?? (rank ? Array.from({ length: rank }, (_, i) => rank - 1 - i) : undefined);
+  if (!order) throw new NoGradientRuleError(`'${ctx.node.name}' (Transpose) of unknown rank`);
+  const inverse = order.map((_, i) => order.indexOf(i));
+  return [ctx.b.node('Transpose', [ctx.dy], [ints('perm', inverse)])];
+};
+
+/** Concat: each input's slice of the cotangent along the axis. */
+const concat: Rule = (ctx) => {
+  const { b, node, dy } = ctx;
+  const rank = ctx.shape(node.output[0])?.length ?? 0;
+  const given = intAttribute(node, 'axis', 0);
+  const axis = given < 0 ? given + rank : given;
+  let start = 0;
+  return node.input.map((input, i) => {
+    const size = ctx.shape(input)?.[axis];
+    if (typeof size !== 'number') throw new NoGradientRuleError(`'${node.name}' (Concat) of inputs of unknown size`);
+    const [from, to] = [start, start + size];
+    start = to;
+    return ctx.needs(i)
+      ? b.node('Slice', [dy, b.int64s('starts', [from]), b.int64s('ends', [to]), b.int64s('axes', [axis])])
+      : undefined;
+  });
+};
+
+/** Constant padding: the cotangent cut back to the input's extent. */
+const pad: Rule = (ctx) => {
+  const { b, node, dy } = ctx;
+  const mode = String(attribute(node, 'mode') ?? 'constant');
+  if (mode !== 'constant') throw new NoGradientRuleError(`'${node.name}' (Pad, mode ${mode})`);
+  const padsTensor = node.input[1] ? ctx.constant(node.input[1]) : undefined;
+  const pads = padsTensor ? intValues(padsTensor) : intsAttribute(node, 'pads');
+  const x = ctx.shape(node.input[0]);
+  if (!pads || !x) throw new NoGradientRuleError(`'${node.name}' (Pad) with computed pads`);
+  const rank = x.length;
+  const starts = pads.slice(0, rank);
+  const ends = pads.slice(rank).map((p) => (p > 0 ? -p : 2 ** 62));
+  return [
+    b.node('Slice', [
+      dy,
+      b.int64s('starts', starts),
+      b.int64s('ends', ends),
+      b.int64s(
+        'axes',
+        x.map((_, i) => i),
+      ),
+    ]),
+  ];
+};
+
+/** Inference BatchNormalization: a per-channel scale, scale / sqrt(var + eps). */
+const batchNorm: Rule = (ctx) => {
+  const { b, node, dy } = ctx;
+  const [scale, , , variance] = node.input.slice(1).map((name) => ctx.constant(name));
+  if (!scale || !variance)
+    throw new NoGradientRuleError(`'${node.name}' (BatchNormalization) with computed statistics`);
+  const epsilon = Number(attribute(node, 'epsilon') ?? 1e-5);
+  const s = floatValues(scale);
+  const v = floatValues(variance);
+  const factor = Float32Array.from(s, (g, c) => g / Math.sqrt(v[c] + epsilon));
+  return [b.node('Mul', [dy, b.constant('bn_factor', [factor.length, 1, 1], factor)])];
+};
+
+/** Softmax: dx = y * (dy - sum(dy * y) over the axis). */
+const softmax: Rule = (ctx) => {
+  const { b, node, dy } = ctx;
+  const y = node.output[0];
+  const axis = intAttribute(node, 'axis', -1);
+  const sum = b.node('ReduceSum', [b.node('Mul', [dy, y]), b.int64s('axes', [axis])], [int('keepdims', 1)]);
+  return [b.node('Mul', [y, b.node('Sub', [dy, sum])])];
+};
+
+/** ReduceMean: the cotangent spread evenly back over the reduced axes. */
+const reduceMean: Rule = (ctx) => {
+  const { b, node, dy } = ctx;
+  const x = ctx.shape(node.input[0]);
+  if (!x) throw new NoGradientRuleError(`'${node.name}' (ReduceMean) of unknown rank`);
+  const axesAttr =
+    intsAttribute(node, 'axes') ??
+    (node.input[1] && ctx.constant(node.input[1]) ? intValues(ctx.constant(node.input[1])!) : undefined);
+  const axes = (axesAttr ?? x.map((_, i) => i)).map((a) => (a < 0 ? a + x.length : a));
+  const count = axes.reduce((n, a) => n * (x[a] ?? NaN), 1);
+  if (!Number.isFinite(count)) throw new NoGradientRuleError(`'${node.name}' (ReduceMean) over axes of unknown size`);
+  const kept = intAttribute(node, 'keepdims', 1) ? dy : b.node('Unsqueeze', [dy, b.int64s('axes', axes)]);
+  return [
+    b.node('Expand', [
+      b.node('Div', [kept, b.constant('count', [], Float32Array.of(count))]),
+      b.node('Shape', [node.input[0]]),
+    ]),
+  ];
+};
+
+const RULES: Record<string, Rule> = {
+  Relu: (ctx) => [masked(ctx.b, ctx.dy, ctx.b.node('Greater', [ctx.node.input[0], zeroLike(ctx.b)]))],
+  // Clip's bounds are inputs (opset 11+); a missing bound is no bound.
+  Clip: (ctx) => {
+    const { b, node, dy } = ctx;
+    const [x, low, high] = node.input;
+    let mask = dy;
+    if (low) mask = masked(b, mask, b.node('Greater', [x, low]));
+    if (high) mask = masked(b, mask, b.node('Less', [x, high]));
+    return [mask];
+  },
+  LeakyRelu: (ctx) => {
+    const { b, node, dy } = ctx;
+    const alpha = b.constant('alpha', [], Float32Array.of(Number(attribute(node, 'alpha') ?? 0.01)));
+    return [b.node('Mul', [dy, b.node('Where', [b.node('Greater', [node.input[0], zeroLike(b)]), oneLike(b), alpha])])];
+  },
+  Sigmoid: (ctx) => {
+    const { b, node, dy } = ctx;
+    const y = node.output[0];
+    return [b.node('Mul', [dy, b.node('Mul', [y, b.node('Sub', [oneLike(b), y])])])];
+  },
+  Tanh: (ctx) => {
+    const { b, node, dy } = ctx;
+    const y = node.output[0];
+    return [b.node('Mul', [dy, b.node('Sub', [oneLike(b), b.node('Mul', [y, y])])])];
+  },
+  Identity: (ctx) => [ctx.dy],
+  Dropout: (ctx) => [ctx.dy],
+  Add: elementwise('Add'),
+  Sub: elementwise('Sub'),
+  Mul: elementwise('Mul'),
+  Div: elementwise('Div'),
+  Conv: conv,
+  MaxPool: maxPool,
+  GlobalAveragePool: globalAveragePool,
+  Gemm: gemm,
+  MatMul: matmul,
+  Flatten: reshapeBack,
+  Reshape: reshapeBack,
+  Squeeze: reshapeBack,
+  Unsqueeze: reshapeBack,
+  Transpose: transpose,
+  Concat: concat,
+  Pad: pad,
+  BatchNormalization: batchNorm,
+  Softmax: softmax,
+  ReduceMean: reduceMean,
+};
+
+/** The ops the builder differentiates, for messages and tests. */
+export const GRADIENT_OPS = Object.keys(RULES).sort();
+
+/** Tensors on a path from any of `from` to `to`: the only ones whose gradient matters. */
+function onPaths(graph: GraphProto, from: string[], to: string): Set<string> {
+  const reached = new Set(from);
+  for (const node of graph.node) if (node.input.some((i) => reached.has(i))) node.output.forEach((o) => reached.add(o));
+  const needed = new Set([to]);
+  for (const node of [...graph.node].reverse())
+    if (node.output.some((o) => needed.has(o))) node.input.forEach((i) => reached.has(i) && needed.add(i));
+  return new Set([...needed].filter((t) => reached.has(t)));
+}
+
+export interface GradientRequest {
+  /** The forward model, decoded (its graph is copied, not changed). */
+  model: ModelProto;
+  /** The graph input and its shape, batch included (null where free). */
+  input: { name: string; shape: Shape };
+  /** The tensor whose cotangent is the seed input. */
+  target: string;
+  /** Tensors whose gradients become outputs. */
+  wrt: string[];
+}
+
+/** ScatterElements with reduction 'add' (MaxPool's rule) needs opset 16. */
+const GRADIENT_OPSET = 16;
+
+/**
+ * The gradient model: inputs the forward input and `target:seed`; outputs the target, each wrt
+ * tensor, and each wrt tensor's gradient (`tensor:grad`). Throws NoGradientRuleError naming the
+ * first op on the way that has no rule.
+ */
+export function gradientModel({ model, input, target, wrt }: GradientRequest): Uint8Array {
+  // A copy: rules may ask a forward node for more (MaxPool's indices).
+  const forward = onnx.GraphProto.decode(
+    onnx.GraphProto.encode(model.graph as never).finish(),
+  ) as unknown as GraphProto;
+  const shapes = inferTensorShapes(forward, input);
+  const constants = new Map(forward.initializer.map((t) => [t.name, t]));
+  for (const node of forward.node)
+    if (node.opType === 'Constant') {
+      const value = attribute(node, 'value');
+      if (value && typeof value === 'object' && !Array.isArray(value))
+        constants.set(node.output[0], value as TensorProto);
+    }
+  const needed = onPaths(forward, wrt, target);
+  const b = new GraphBuilder();
+  const cotangents = new Map<string, string>([[target, seedName(target)]]);
+  const accumulate = (tensor: string, grad: string) => {
+    const known = cotangents.get(tensor);
+    cotangents.set(tensor, known ? b.node('Add', [known, grad]) : grad);
+  };
+  for (const node of [...forward.node].reverse()) {
+    const dy = cotangents.get(node.output[0]);
+    if (!dy || !node.input.some((i) => needed.has(i))) continue;
+    const rule = RULES[node.opType];
+    if (!rule) throw new NoGradientRuleError(`'${node.name || node.output[0]}' (${node.opType})`);
+    const grads = rule({
+      b,
+      node,
+      dy,
+      shape: (t) => shapes.get(t),
+      constant: (t) => constants.get(t),
+      needs: (i) => needed.has(node.input[i]),
+    });
+    grads.forEach((grad, i) => grad && needed.has(node.input[i]) && accumulate(node.input[i], grad));
+  }
+  const outputs = [target, ...wrt];
+  const gradients = wrt.map((t) => b.node('Identity', [cotangents.get(t) ?? zeroLike(b)], [], gradientName(t)));
+  const targetShape = shapes.get(target);
+  const out = onnx.GraphProto.create({
+    name: `${forward.name || 'model'}-gradient`,
+    node: [...forward.node, ...b.nodes] as never,
+    initializer: [...forward.initializer, ...b.initializers] as never,
+    input: [
+      ...forward.input,
+      valueInfo(
+        seedName(target),
+        targetShape?.map((d, i) => d ?? `d${i}`),
+      ),
+    ] as never,
+    output: [...outputs, ...gradients].map((name) => valueInfo(name)) as never,
+  });
+  const opsets = (model.opsetImport ?? []).filter((o) => o.domain && o.domain !== '');
+  return onnx.ModelProto.encode(
+    onnx.ModelProto.create({
+      irVersion: 8,
+      opsetImport: [{ domain: '', version: GRADIENT_OPSET }, ...opsets] as never,
+      producerName: 'cnnviz gradient',
+      graph: out,
+    }),
+  ).finish();
+}
