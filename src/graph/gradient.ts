@@ -27,8 +27,10 @@ export const gradientName = (tensor: string): string => `${tensor}:grad`;
 interface RuleContext {
   b: GraphBuilder;
   node: NodeProto;
-  /** The cotangent of the node's first output. */
+  /** The cotangent of the node's first output (zeros where only another output has one). */
   dy: string;
+  /** The cotangent of each output; undefined where none flows back. */
+  dys: Array<string | undefined>;
   shape(tensor: string): Shape | undefined;
   constant(tensor: string): TensorProto | undefined;
   /** True for the inputs a gradient is needed for. */
@@ -295,6 +297,84 @@ const reduceMean: Rule = (ctx) => {
   ];
 };
 
+/** Slice with constant starts, ends, axes and unit steps: the cotangent padded back with zeros. */
+const slice: Rule = (ctx) => {
+  const { b, node, dy } = ctx;
+  const x = ctx.shape(node.input[0]);
+  const values = (i: number) => (node.input[i] ? ctx.constant(node.input[i]) : undefined);
+  const [starts, ends, axesT, stepsT] = [1, 2, 3, 4].map(values);
+  if (!x || !starts || !ends) throw new NoGradientRuleError(`'${node.name}' (Slice) with computed bounds`);
+  const rank = x.length;
+  const axes = (axesT ? intValues(axesT) : intValues(starts).map((_, i) => i)).map((a) => (a < 0 ? a + rank : a));
+  if (stepsT && intValues(stepsT).some((step) => step !== 1))
+    throw new NoGradientRuleError(`'${node.name}' (Slice) with steps other than 1`);
+  const pads = new Array(2 * rank).fill(0);
+  axes.forEach((axis, k) => {
+    const size = x[axis];
+    if (size === null) throw new NoGradientRuleError(`'${node.name}' (Slice) along an axis of unknown size`);
+    const clamp = (v: number) => Math.min(size, Math.max(0, v < 0 ? v + size : v));
+    const [from, to] = [clamp(intValues(starts)[k]), clamp(intValues(ends)[k])];
+    pads[axis] = from;
+    pads[axis + rank] = size - to;
+  });
+  return [b.node('Pad', [dy, b.int64s('pads', pads)])];
+};
+
+/** Split: the outputs' cotangents joined along the axis (zeros for an output nobody differentiates). */
+const split: Rule = (ctx) => {
+  const { b, node, dys } = ctx;
+  const rank = ctx.shape(node.input[0])?.length ?? 0;
+  const given = intAttribute(node, 'axis', 0);
+  const parts = node.output.map((o, i) => dys[i] ?? b.node('Mul', [o, zeroLike(b)]));
+  return [b.node('Concat', parts, [int('axis', given < 0 ? given + rank : given)])];
+};
+
+/** AveragePool: each output's cotangent shared by its window, through a transposed depthwise convolution of ones. */
+const averagePool: Rule = (ctx) => {
+  const { b, node, dy } = ctx;
+  const x = ctx.shape(node.input[0]);
+  if (!x || x.slice(1).some((d) => d === null))
+    throw new NoGradientRuleError(`'${node.name}' (AveragePool) on an input of unknown size`);
+  if (intAttribute(node, 'ceil_mode', 0)) throw new NoGradientRuleError(`'${node.name}' (AveragePool) with ceil_mode`);
+  const channels = x[1] as number;
+  const kernel = intsAttribute(node, 'kernel_shape')!;
+  const strides = intsAttribute(node, 'strides') ?? [1, 1];
+  const pads = explicitPads(node, x.slice(2) as number[], kernel, strides, [1, 1]);
+  const y = ctx.shape(node.output[0])!;
+  const ones = b.constant('ones', [channels, 1, ...kernel], new Float32Array(channels * kernel[0] * kernel[1]).fill(1));
+  // The divisor of each output: the window's size, or with count_include_pad 0 its pixels inside the input.
+  const counted = intAttribute(node, 'count_include_pad', 0)
+    ? b.constant('window', [], Float32Array.of(kernel[0] * kernel[1]))
+    : b.node('Mul', [
+        b.node(
+          'AveragePool',
+          [b.node('Add', [b.node('Mul', [node.input[0], zeroLike(b)]), oneLike(b)])],
+          [ints('kernel_shape', kernel), ints('strides', strides), ints('pads', pads), int('count_include_pad', 1)],
+        ),
+        b.constant('window', [], Float32Array.of(kernel[0] * kernel[1])),
+      ]);
+  const outputPadding = [0, 1].map(
+    (i) => (x[2 + i] as number) - (strides[i] * ((y[2 + i] as number) - 1) + kernel[i] - pads[i] - pads[i + 2]),
+  );
+  const attrs = [ints('strides', strides), ints('pads', pads), int('group', channels)];
+  if (outputPadding.some((p) => p !== 0)) attrs.push(ints('output_padding', outputPadding));
+  return [b.node('ConvTranspose', [b.node('Div', [dy, counted]), ones], attrs)];
+};
+
+/** ReduceMax: the cotangent to the positions that hold the maximum. */
+const reduceMax: Rule = (ctx) => {
+  const { b, node, dy } = ctx;
+  const x = ctx.shape(node.input[0]);
+  if (!x) throw new NoGradientRuleError(`'${node.name}' (ReduceMax) of unknown rank`);
+  const axes = (intsAttribute(node, 'axes') ?? x.map((_, i) => i)).map((a) => (a < 0 ? a + x.length : a));
+  const keep = (t: string) =>
+    intAttribute(node, 'keepdims', 1) ? t : b.node('Unsqueeze', [t, b.int64s('axes', axes)]);
+  const top = keep(node.output[0]);
+  return [
+    masked(b, b.node('Expand', [keep(dy), b.node('Shape', [node.input[0]])]), b.node('Equal', [node.input[0], top])),
+  ];
+};
+
 const RULES: Record<string, Rule> = {
   Relu: (ctx) => [masked(ctx.b, ctx.dy, ctx.b.node('Greater', [ctx.node.input[0], zeroLike(ctx.b)]))],
   // Clip's bounds are inputs (opset 11+); a missing bound is no bound.
@@ -321,6 +401,50 @@ const RULES: Record<string, Rule> = {
     const y = node.output[0];
     return [b.node('Mul', [dy, b.node('Sub', [oneLike(b), b.node('Mul', [y, y])])])];
   },
+  Elu: (ctx) => {
+    const { b, node, dy } = ctx;
+    const alpha = b.constant('alpha', [], Float32Array.of(Number(attribute(node, 'alpha') ?? 1)));
+    const negative = b.node('Add', [node.output[0], alpha]);
+    return [
+      b.node('Mul', [dy, b.node('Where', [b.node('Greater', [node.input[0], zeroLike(b)]), oneLike(b), negative])]),
+    ];
+  },
+  HardSigmoid: (ctx) => {
+    const { b, node, dy } = ctx;
+    const alpha = Number(attribute(node, 'alpha') ?? 0.2);
+    const y = node.output[0];
+    const inside = b.node('And', [b.node('Greater', [y, zeroLike(b)]), b.node('Less', [y, oneLike(b)])]);
+    return [masked(b, b.node('Mul', [dy, b.constant('alpha', [], Float32Array.of(alpha))]), inside)];
+  },
+  // x * hardsigmoid(x) with alpha 1/6, beta 1/2: slope (2x + 3) / 6 between -3 and 3.
+  HardSwish: (ctx) => {
+    const { b, node, dy } = ctx;
+    const x = node.input[0];
+    const slope = b.node('Div', [
+      b.node('Add', [
+        b.node('Mul', [x, b.constant('two', [], Float32Array.of(2))]),
+        b.constant('three', [], Float32Array.of(3)),
+      ]),
+      b.constant('six', [], Float32Array.of(6)),
+    ]);
+    const three = b.constant('three', [], Float32Array.of(3));
+    const inner = b.node('Where', [b.node('Greater', [x, three]), oneLike(b), slope]);
+    return [b.node('Mul', [dy, b.node('Where', [b.node('Less', [x, b.node('Neg', [three])]), zeroLike(b), inner])])];
+  },
+  PRelu: (ctx) => {
+    const { b, node, dy } = ctx;
+    if (ctx.needs(1)) throw new NoGradientRuleError(`'${node.name}' (PRelu) with a computed slope`);
+    return [
+      b.node('Mul', [
+        dy,
+        b.node('Where', [b.node('Greater', [node.input[0], zeroLike(b)]), oneLike(b), node.input[1]]),
+      ]),
+    ];
+  },
+  Slice: slice,
+  Split: split,
+  AveragePool: averagePool,
+  ReduceMax: reduceMax,
   Identity: (ctx) => [ctx.dy],
   Dropout: (ctx) => [ctx.dy],
   Add: elementwise('Add'),
@@ -397,14 +521,17 @@ export function gradientModel({ model, input, target, wrt }: GradientRequest): U
     cotangents.set(tensor, known ? b.node('Add', [known, grad]) : grad);
   };
   for (const node of [...forward.node].reverse()) {
-    const dy = cotangents.get(node.output[0]);
-    if (!dy || !node.input.some((i) => needed.has(i))) continue;
+    const dys = node.output.map((o) => cotangents.get(o));
+    if (!dys.some(Boolean) || !node.input.some((i) => needed.has(i))) continue;
+    // An output nobody differentiates contributes zeros of its own shape.
+    const dy = dys[0] ?? b.node('Mul', [node.output[0], zeroLike(b)]);
     const rule = RULES[node.opType];
     if (!rule) throw new NoGradientRuleError(`'${node.name || node.output[0]}' (${node.opType})`);
     const grads = rule({
       b,
       node,
       dy,
+      dys,
       shape: (t) => shapes.get(t),
       constant: (t) => constants.get(t),
       needs: (i) => needed.has(node.input[i]),

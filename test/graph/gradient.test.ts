@@ -188,6 +188,43 @@ const CASES: Array<[string, GraphSpec, string, number[]?]> = [
     ]),
     'y',
   ],
+  ['Elu', one('Elu', { attrs: { alpha: { float: 0.7 } } }), 'y'],
+  ['HardSigmoid', one('HardSigmoid', { attrs: { alpha: { float: 0.3 }, beta: { float: 0.4 } } }), 'y'],
+  ['HardSwish (opset 14)', { ...one('HardSwish'), opset: 14 }, 'y', [1, 3, 8, 8]],
+  [
+    'PRelu, a slope per channel',
+    one('PRelu', { inputs: ['s'] }, [{ name: 's', dims: [3, 1, 1], values: [0.1, -0.2, 0.5] }]),
+    'y',
+  ],
+  [
+    'Slice of rows and columns',
+    one('Slice', { inputs: ['st', 'en', 'ax'] }, [int64('st', [1, 2]), int64('en', [-1, 7]), int64('ax', [2, 3])]),
+    'y',
+  ],
+  [
+    'Split, the gradient through one output only',
+    {
+      input: { name: 'x', shape: INPUT },
+      initializers: [int64('parts', [1, 2])],
+      nodes: [
+        { op: 'Split', name: 's', inputs: ['x', 'parts'], output: 's0', extraOutputs: ['s1'], attrs: { axis: 1 } },
+      ],
+      outputs: ['s1'],
+    },
+    's1',
+  ],
+  [
+    'AveragePool 3x3, stride 2, padded, pads not counted',
+    one('AveragePool', { attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] } }, [], [1, 3, 9, 8]),
+    'y',
+    [1, 3, 9, 8],
+  ],
+  [
+    'AveragePool 2x2, pads counted',
+    one('AveragePool', { attrs: { kernel_shape: [2, 2], strides: [1, 1], pads: [1, 0, 0, 1], count_include_pad: 1 } }),
+    'y',
+  ],
+  ['ReduceMax over H and W', one('ReduceMax', { attrs: { axes: [2, 3], keepdims: 0 } }), 'y'],
   ['Softmax over channels', one('Softmax', { attrs: { axis: 1 } }), 'y'],
   ['ReduceMean over H, W, kept', one('ReduceMean', { attrs: { axes: [2, 3], keepdims: 1 } }), 'y'],
   ['ReduceMean over channels, dropped', one('ReduceMean', { attrs: { axes: [1], keepdims: 0 } }), 'y'],
@@ -210,7 +247,7 @@ test('an op without a rule is named, never given a zero gradient', () => {
     input: { name: 'x', shape: INPUT },
     nodes: [
       { op: 'Relu', name: 'r', inputs: ['x'] },
-      { op: 'Elu', name: 'e', inputs: ['r'] },
+      { op: 'Softplus', name: 'e', inputs: ['r'] },
       { op: 'Relu', name: 'y', inputs: ['e'] },
     ],
   });
@@ -219,7 +256,7 @@ test('an op without a rule is named, never given a zero gradient', () => {
   ).toThrow(NoGradientRuleError);
   expect(() =>
     gradientModel({ model: decodeModel('m.onnx', bytes), input: { name: 'x', shape: INPUT }, target: 'y', wrt: ['x'] }),
-  ).toThrow("'e' (Elu)");
+  ).toThrow("'e' (Softplus)");
 });
 
 test("the gradient with respect to an inner tensor (Grad-CAM takes a stage's maps) and the input together", async () => {

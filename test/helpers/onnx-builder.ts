@@ -16,6 +16,8 @@ export interface NodeSpec {
   inputs: string[];
   /** Defaults to the node's name. */
   output?: string;
+  /** Further outputs (Split's, MaxPool's indices). */
+  extraOutputs?: string[];
   attrs?: Record<string, Attr>;
 }
 
@@ -47,6 +49,8 @@ export interface GraphSpec {
   outputs?: string[];
   /** Declared shapes of intermediate tensors (value_info), as exporters write them when asked. */
   valueInfo?: Record<string, Array<number | string>>;
+  /** The default opset is 13; some ops (HardSwish) came later. */
+  opset?: number;
   /** Where to put each initializer: inline (default) or in an external file beside the model. */
   external?: { file: string; dir: string };
 }
@@ -83,7 +87,7 @@ export function onnxModelBytes(spec: GraphSpec): Uint8Array {
       opType: n.op,
       name: n.name,
       input: n.inputs,
-      output: [n.output ?? n.name],
+      output: [n.output ?? n.name, ...(n.extraOutputs ?? [])],
       attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attribute(k, v)),
     }),
   );
@@ -106,7 +110,7 @@ export function onnxModelBytes(spec: GraphSpec): Uint8Array {
   });
   const model = onnx.ModelProto.create({
     irVersion: 8,
-    opsetImport: [{ domain: '', version: 13 }],
+    opsetImport: [{ domain: '', version: spec.opset ?? 13 }],
     producerName: 'cnnviz tests',
     graph,
   });
