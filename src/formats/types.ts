@@ -6,7 +6,9 @@
 import type { EngineName } from '../engines/backend.js';
 import type { Forward } from '../engines/forward.js';
 import type { PreprocessMode } from '../image/preprocess.js';
-import type { Kernel, Net } from '../net/net.js';
+import type { Kernel, Net, Shape } from '../net/net.js';
+import type { ModelProto } from '../graph/proto.js';
+import type { TensorLayout } from '../graph/forward-graph.js';
 import type { DownloadCallbacks } from '../weights/resolve.js';
 
 /** Where the values came from, for every output line: 'imagenet (~/.keras/...)', 'from the model file (...)'. */
@@ -54,6 +56,17 @@ export interface Model {
   readKernel(layer: string, choice: WeightsChoice): Promise<{ kernel: Kernel; weights: WeightsInfo }>;
   /** An engine whose outputs are the named layers' activations, channels-last. */
   startEngine(layers: string[], request: EngineRequest): Promise<{ forward: Forward; weights: WeightsInfo }>;
+  /** The forward pass as an ONNX graph computing the named layers, for building its gradients. */
+  forwardGraph(layers: string[], choice: WeightsChoice): Promise<ForwardGraph>;
+}
+
+/** A model's forward pass as ONNX: what the gradient builder differentiates. */
+export interface ForwardGraph {
+  model: ModelProto;
+  input: { name: string; shape: Shape; layout: 'nhwc' | 'nchw' };
+  /** The graph tensor holding each requested layer's output, in order, and its layout. */
+  tensors: Array<{ name: string; layout: TensorLayout }>;
+  weights: WeightsInfo;
 }
 
 export interface OpenOptions {

@@ -42,14 +42,17 @@ export class GraphBuilder {
   readonly initializers: Tensor[] = [];
   private counter = 0;
 
+  /** `prefix` keeps the names of a graph built onto another (a gradient) apart from the other's. */
+  constructor(private readonly prefix = '') {}
+
   node(opType: string, inputs: string[], attributes: Attribute[] = [], output?: string): string {
-    const name = output ?? `t${this.counter++}_${opType}`;
+    const name = output ?? `${this.prefix}t${this.counter++}_${opType}`;
     this.nodes.push(onnx.NodeProto.create({ opType, input: inputs, output: [name], name, attribute: attributes }));
     return name;
   }
 
   constant(name: string, dims: number[], data: Float32Array): string {
-    const unique = `${name}__${this.counter++}`;
+    const unique = `${this.prefix}${name}__${this.counter++}`;
     const raw = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
     this.initializers.push(
       onnx.TensorProto.create({ name: unique, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: raw }),
@@ -59,7 +62,7 @@ export class GraphBuilder {
 
   /** An int64 initialiser (shapes, axes, pads). */
   int64s(name: string, values: number[]): string {
-    const unique = `${name}__${this.counter++}`;
+    const unique = `${this.prefix}${name}__${this.counter++}`;
     this.initializers.push(
       onnx.TensorProto.create({
         name: unique,

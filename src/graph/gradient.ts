@@ -514,7 +514,7 @@ export function gradientModel({ model, input, target, wrt }: GradientRequest): U
         constants.set(node.output[0], value as TensorProto);
     }
   const needed = onPaths(forward, wrt, target);
-  const b = new GraphBuilder();
+  const b = new GraphBuilder('grad/');
   const cotangents = new Map<string, string>([[target, seedName(target)]]);
   const accumulate = (tensor: string, grad: string) => {
     const known = cotangents.get(tensor);

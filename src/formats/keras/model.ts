@@ -20,6 +20,8 @@ import type { LayerWeights } from '../../weights/h5.js';
 import type { DownloadCallbacks } from '../../weights/resolve.js';
 import { layerWeightArrays, loadWeights, resolveWeightsHandle } from './weights.js';
 import { createForward } from './forward.js';
+import { randomWeights } from './tfjs-model.js';
+import { onnxInput, onnxOutputs } from '../../graph/translated.js';
 
 /** Sets the input's spatial size in a Keras config (on the InputLayer, or a Sequential model's first layer). */
 export function withInputSize(config: KerasModelConfig, [width, height]: [number, number]): KerasModelConfig {
@@ -124,6 +126,29 @@ export async function openKerasModel(ref: string, options: OpenOptions, kind?: K
       return {
         kernel: kernelOf(layer.type, kernel.shape, kernel.data),
         weights: { description: loaded.description, random: loaded.weights === 'random' },
+      };
+    },
+    async forwardGraph(layers, choice) {
+      const names = layers.map(flatName);
+      const handle = await resolveWeightsHandle(
+        run,
+        choice.weights,
+        weightsRequest(
+          run.graph.layers.map((l) => l.name),
+          choice.download,
+        ),
+      );
+      const values = await handle.read();
+      const weights = values === 'random' ? await randomWeights(run.graph, names) : values;
+      // Only a gradient translates here, and loads onnx-proto for it.
+      const { translateToOnnx } = await import('./to-onnx.js');
+      const { translatedGraph } = await import('../../graph/forward-graph.js');
+      const bytes = translateToOnnx(run.graph, inferShapes(run.graph), weights, names).model;
+      const [, h, w, c] = [null, ...net.input];
+      const maps = layers.map((layer) => net.layers.find((l) => l.name === layer)?.mapShape);
+      return {
+        ...translatedGraph(bytes, { name: onnxInput, shape: [null, h, w, c] }, onnxOutputs(names), maps),
+        weights: { description: handle.description, random: values === 'random' },
       };
     },
     async startEngine(layers, request) {

@@ -375,6 +375,22 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
       if (weight.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) inlineExternalData(path, graph);
       return { kernel: onnxKernel(floatValues(weight), dimsOf(weight)), weights: fileWeights };
     },
+    async forwardGraph(layers, choice) {
+      checkChoices(choice);
+      const model = await load();
+      // The gradient builder reads weights from the graph: external data comes inside.
+      inlineExternalData(path, model.graph);
+      const layout = input.layout;
+      return {
+        model,
+        input,
+        tensors: layers.map((layer) => {
+          const shape = net.layers.find((l) => l.name === layer)!.outputShape;
+          return { name: tensors[layer], layout: shape?.length === 4 ? layout : 'flat' };
+        }),
+        weights: fileWeights,
+      };
+    },
     async startEngine(layers, request) {
       checkChoices(request);
       const ort = await loadOrt();

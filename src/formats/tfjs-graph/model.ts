@@ -32,7 +32,7 @@ import type { BackendName } from '../../engines/backend.js';
 import type { Forward } from '../../engines/forward.js';
 import { CONV_OPS, DEPTHWISE_OPS, inferGraphShapes, nodeWindow, sourceOf, type GraphNode } from './shapes.js';
 import type { Json } from '../json.js';
-import { TRANSLATOR_VERSIONS, translatedForward, translatedOrTfjs } from '../../graph/translated.js';
+import { onnxInput, onnxOutputs, TRANSLATOR_VERSIONS, translatedForward, translatedOrTfjs } from '../../graph/translated.js';
 import { initBackend } from '../../engines/backend.js';
 
 function roleOf(op: string): LayerRole {
@@ -255,6 +255,20 @@ export async function openGraphModel(path: string, json: Json, options: OpenOpti
     async readKernel(layer, choice) {
       checkChoices(choice);
       return { kernel: graphKernel(file, nodeOf(layer), layer), weights: fileWeights };
+    },
+    async forwardGraph(chosen, choice) {
+      checkChoices(choice);
+      const outputs = chosen.map((layer) => nodeOf(layer).name);
+      // Only a gradient translates here, and loads onnx-proto for it.
+      const { translateGraphToOnnx } = await import('./to-onnx.js');
+      const { translatedGraph } = await import('../../graph/forward-graph.js');
+      const { nodes, constants, input } = file;
+      const bytes = translateGraphToOnnx({ name: net.name, nodes, constants, shapes, input: input.name, outputs });
+      const maps = chosen.map((layer) => net.layers.find((l) => l.name === layer)?.mapShape);
+      return {
+        ...translatedGraph(bytes, { name: onnxInput, shape: [null, ...net.input] }, onnxOutputs(outputs), maps),
+        weights: fileWeights,
+      };
     },
     async startEngine(chosen, request) {
       checkChoices(request);
