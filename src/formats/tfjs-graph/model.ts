@@ -32,7 +32,13 @@ import type { BackendName } from '../../engines/backend.js';
 import type { Forward } from '../../engines/forward.js';
 import { CONV_OPS, DEPTHWISE_OPS, inferGraphShapes, nodeWindow, sourceOf, type GraphNode } from './shapes.js';
 import type { Json } from '../json.js';
-import { onnxInput, onnxOutputs, TRANSLATOR_VERSIONS, translatedForward, translatedOrTfjs } from '../../graph/translated.js';
+import {
+  onnxInput,
+  onnxOutputs,
+  TRANSLATOR_VERSIONS,
+  translatedForward,
+  translatedOrTfjs,
+} from '../../graph/translated.js';
 import { initBackend } from '../../engines/backend.js';
 
 function roleOf(op: string): LayerRole {
