@@ -15,6 +15,7 @@ import { filtersCommand } from './commands/filters.js';
 import { featuremapsCommand } from './commands/featuremaps.js';
 import { reportCommand } from './commands/report.js';
 import { examplesCommand } from './commands/examples.js';
+import { camCommand } from './commands/cam.js';
 import { describeEngine } from './engines/forward.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -59,6 +60,7 @@ export function buildProgram(): Command {
   program.addCommand(featuremapsCommand(run));
   program.addCommand(reportCommand(run));
   program.addCommand(examplesCommand(run));
+  program.addCommand(camCommand(run));
   // Subcommands report usage errors the same way as the program.
   for (const command of program.commands) {
     command.exitOverride().configureOutput({

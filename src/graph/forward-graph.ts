@@ -19,8 +19,8 @@ export function layoutOf(shape: Shape | undefined, map: [Dim, Dim, Dim] | undefi
 
 /**
  * A translation (channels-last input named `input`) as a forward graph: each requested layer's
- * tensor is what its output Identity reads, since only that tensor lies on the paths a gradient
- * follows.
+ * tensor is the one its output is named or transposed from, since only that tensor lies on the
+ * paths a gradient follows.
  */
 export function translatedGraph(
   bytes: Uint8Array,
@@ -34,9 +34,17 @@ export function translatedGraph(
 } {
   const model = decodeModel('translation', bytes);
   const shapes = inferTensorShapes(model.graph, input);
+  // Back through the nodes that only name or lay out the output (Identity, Transpose) to the
+  // tensor the network computes on: the output itself is a leaf no gradient flows through.
+  const producer = (t: string) => model.graph.node.find((n) => n.output[0] === t);
   const tensors = outputs.map((output, i) => {
-    const identity = model.graph.node.find((n) => n.output[0] === output);
-    const name = identity?.opType === 'Identity' ? identity.input[0] : output;
+    let name = output;
+    for (
+      let node = producer(name);
+      node && (node.opType === 'Identity' || node.opType === 'Transpose');
+      node = producer(name)
+    )
+      name = node.input[0];
     return { name, layout: layoutOf(shapes.get(name), maps[i]) };
   });
   return { model, input: { ...input, layout: 'nhwc' }, tensors };

@@ -514,6 +514,9 @@ export function gradientModel({ model, input, target, wrt }: GradientRequest): U
         constants.set(node.output[0], value as TensorProto);
     }
   const needed = onPaths(forward, wrt, target);
+  // A tensor off every path to the target would get a gradient of zeros: a mistake, never an answer.
+  const stray = wrt.find((t) => !needed.has(t));
+  if (stray) throw new NoGradientRuleError(`'${stray}', which does not lead to '${target}'`);
   const b = new GraphBuilder('grad/');
   const cotangents = new Map<string, string>([[target, seedName(target)]]);
   const accumulate = (tensor: string, grad: string) => {

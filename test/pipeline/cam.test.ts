@@ -1,0 +1,135 @@
+/**
+ * `cnnviz cam` on the trained tiny-vgg (fixtures' copy): the top 5 are tfjs-layers' own
+ * probabilities, ranked; the Grad-CAM map equals one computed here with TensorFlow.js' tf.grad
+ * on the layers model (logits at relu_2_2, channel weights the gradient's spatial means, ReLU,
+ * scaled to its maximum); bad input is one line, exit 2.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { decodeImage } from '../../src/image/decode.js';
+import { preprocessUnit } from '../../src/image/preprocess.js';
+import { resizeNearest } from '../../src/image/resize.js';
+import { cnnviz, readPng } from '../helpers/cli.js';
+import { maxAbsDiff } from '../helpers/compare.js';
+import { parseNpy } from '../helpers/npy.js';
+import { FIXTURES } from '../helpers/paths.js';
+import { GraphModelWriter } from '../helpers/graph-model.js';
+
+const MODEL = join(FIXTURES, 'models', 'tiny-vgg', 'model.json');
+const IMAGE = join(FIXTURES, 'onnx', 'cat64.png');
+const CLASSES = [
+  'lifeboat',
+  'ladybug',
+  'pizza',
+  'bell pepper',
+  'school bus',
+  'koala',
+  'espresso',
+  'red panda',
+  'orange',
+  'sport car',
+];
+const dir = mkdtempSync(join(tmpdir(), 'cnnviz-cam-'));
+const labels = join(dir, 'classes.txt');
+writeFileSync(labels, `${CLASSES.join('\n')}\n`);
+
+test('the prediction and the Grad-CAM map equal TensorFlow.js computing them', async () => {
+  const out = join(dir, 'out');
+  const { code, stdout, stderr } = await cnnviz([
+    'cam',
+    IMAGE,
+    '--model',
+    MODEL,
+    '--labels',
+    labels,
+    '--class',
+    'koala',
+    '--save-npy',
+    '-o',
+    out,
+  ]);
+  expect(code).toBe(0);
+  expect(stderr).toContain('differentiated at its input, the logits');
+
+  await tf.setBackend('cpu');
+  const json = JSON.parse(readFileSync(MODEL, 'utf8'));
+  const shard = readFileSync(join(MODEL, '..', json.weightsManifest[0].paths[0]));
+  const model = await tfl.loadLayersModel(
+    tf.io.fromMemory({
+      modelTopology: json.modelTopology,
+      weightSpecs: json.weightsManifest[0].weights,
+      weightData: shard.buffer.slice(shard.byteOffset, shard.byteOffset + shard.length),
+    }),
+  );
+  const x = tf.tensor4d(preprocessUnit(resizeNearest(await decodeImage(IMAGE), 64, 64).data), [1, 64, 64, 3]);
+  const probabilities = Array.from((model.predict(x) as tf.Tensor).dataSync());
+  const ranked = probabilities
+    .map((p, i) => [i, p] as const)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 5);
+  expect(stdout.split('\n')[0]).toBe(
+    `${IMAGE}: ${ranked.map(([i, p]) => `${i} ${CLASSES[i]} ${(100 * p).toFixed(1)}%`).join(', ')}`,
+  );
+
+  // Grad-CAM by hand: the koala logit (5) differentiated at relu_2_2's maps.
+  const layers = model.layers;
+  const head = layers.slice(
+    layers.findIndex((l) => l.name === 'relu_2_2') + 1,
+    layers.findIndex((l) => l.name === 'output'),
+  );
+  const [kernel, bias] = model.getLayer('output').getWeights();
+  const logit = (maps: tf.Tensor) => {
+    const features = head.reduce((t, l) => l.apply(t) as tf.Tensor, maps) as tf.Tensor2D;
+    return tf.sum(tf.slice(tf.add(tf.matMul(features, kernel as tf.Tensor2D), bias), [0, 5], [1, 1]));
+  };
+  const probe = tfl.model({ inputs: model.inputs, outputs: model.getLayer('relu_2_2').output as tfl.SymbolicTensor });
+  const maps = probe.predict(x) as tf.Tensor4D;
+  const grads = tf.grad(logit)(maps) as tf.Tensor4D;
+  const weights = tf.mean(grads, [1, 2]);
+  const cam = tf.reshape(tf.relu(tf.sum(tf.mul(maps, tf.reshape(weights, [1, 1, 1, 10])), 3)), [26, 26]);
+  const expected = tf.div(cam, tf.max(cam)).dataSync() as Float32Array;
+  const ours = parseNpy(readFileSync(join(out, 'cat64-cam-gradcam.npy')));
+  expect(ours.shape).toEqual([26, 26]);
+  expect(maxAbsDiff(ours.data, expected)).toBeLessThan(1e-4);
+  // The overlay is the image's own size.
+  const png = readPng(join(out, 'cat64-cam-gradcam.png'));
+  expect([png.width, png.height]).toEqual([64, 64]);
+});
+
+describe('bad input: one line, exit 2, no file', () => {
+  test.each([
+    ['--class past the classes', ['--class', '10'], /--class 10: no such label, nor a class index from 0 to 9/],
+    [
+      'an unknown class name',
+      ['--class', 'tabby cat'],
+      /--class tabby cat: no such label, nor a class index from 0 to 9/,
+    ],
+    ['a layer after the head', ['--layer', 'flatten'], /layer 'flatten' \(Flatten\) is not a spatial layer/],
+  ])('%s', async (_name, args, message) => {
+    const out = join(dir, `bad-${Math.random().toString(16).slice(2)}`);
+    const { code, stderr } = await cnnviz(['cam', IMAGE, '--model', MODEL, '--labels', labels, ...args, '-o', out]);
+    expect(
+      stderr
+        .trim()
+        .split('\n')
+        .filter((l) => !l.includes('softmax')),
+    ).toHaveLength(1);
+    expect(stderr).toMatch(message);
+    expect(code).toBe(2);
+  });
+
+  test('a model without a class output points to examples', async () => {
+    const g = new GraphModelWriter('input', [16, 16, 3]);
+    g.node('relu', 'Relu', ['input']);
+    const path = g.write(join(dir, 'no-head'));
+    const { code, stderr } = await cnnviz(['cam', IMAGE, '--model', path, '-o', join(dir, 'none')]);
+    expect(stderr).toBe(
+      "cnnviz: no-head has no class output (its last layer gives [null,16,16,3]); 'cnnviz examples' shows what its channels respond to\n",
+    );
+    expect(code).toBe(2);
+  });
+});
