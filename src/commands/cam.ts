@@ -5,6 +5,7 @@ import { usageError } from '../errors.js';
 import { RESIZE_METHODS, type ResizeMethod } from '../image/resize.js';
 import { PREPROCESS_MODES, type PreprocessMode } from '../image/preprocess.js';
 import type { CommandContext, Runner } from './context.js';
+import { CAM_METHODS, type CamMethod } from '../render/cam.js';
 import {
   addModelOptions,
   addPictureOptions,
@@ -27,6 +28,7 @@ interface CamFlags extends ModelOptions, PictureOptions {
   resize: ResizeMethod;
   preprocess?: PreprocessMode;
   saveNpy?: boolean;
+  method: CamMethod;
 }
 
 export function camCommand(run: Runner): Command {
@@ -38,6 +40,9 @@ export function camCommand(run: Runner): Command {
     .option('--class <index|name>', 'the class to explain (default: the top one)')
     .option('-l, --layer <name|index>', 'the spatial layer to weigh (default: the last stage)')
     .option('--labels <file>', 'class names, one a line, in output order')
+    .addOption(
+      new Option('--method <name>', 'how the gradient weighs the maps').choices(CAM_METHODS).default('gradcam'),
+    )
     .option('--alpha <a>', 'opacity of the map over the image, 0 to 1', unitInterval, 0.5)
     .addOption(
       new Option('--resize <method>', 'how the image is brought to the input size')

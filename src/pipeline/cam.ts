@@ -1,8 +1,7 @@
 /**
  * `cnnviz cam`: why the model predicted what it did. For each image: the prediction (top 5),
- * then Grad-CAM (Selvaraju et al.) at a spatial layer: each channel weighted by the mean of the
- * class logit's gradient over its map, summed, ReLU'd, normalised to its maximum, enlarged
- * bilinearly over the image. The gradient comes from the model's own forward graph (any
+ * then a class activation map at a spatial layer (Grad-CAM, Selvaraju et al., and the methods
+ * that vary its weighing), enlarged bilinearly over the image. The gradient comes from the model's own forward graph (any
  * format), differentiated on ONNX Runtime.
  */
 import { basename, extname } from 'node:path';
@@ -21,6 +20,7 @@ import { outputPath, writeFileAtomic, writePng, type WrittenFile } from '../outp
 import { fileSafe } from '../output/names.js';
 import { colormapLut, type ColormapName } from '../render/colormap.js';
 import { overlay } from '../render/overlay.js';
+import { classActivationMap, type CamMethod } from '../render/cam.js';
 
 export interface CamRequest {
   model: string;
@@ -90,6 +90,7 @@ export interface Prediction {
 
 export interface CamOptions {
   output: string;
+  method: CamMethod;
   /** A class index or name; default: the top class. */
   target?: string;
   labels?: string[];
@@ -105,6 +106,14 @@ export interface CamResult {
   target: Prediction;
   written: WrittenFile[];
 }
+
+const METHOD_NAMES: Record<CamMethod, string> = {
+  gradcam: 'Grad-CAM',
+  'gradcam++': 'Grad-CAM++',
+  hirescam: 'HiResCAM',
+  xgradcam: 'XGrad-CAM',
+  layercam: 'LayerCAM',
+};
 
 /** The softmax of logits, in float64. */
 function softmax(logits: Float32Array): number[] {
@@ -124,24 +133,6 @@ function targetClass(value: string | undefined, classes: number, labels: string[
     throw usageError(`--class ${value}: ${labels ? 'no such label, nor ' : ''}a class index from 0 to ${classes - 1}`);
   }
   return index;
-}
-
-/**
- * Grad-CAM of one map: channel weights are the gradient's spatial means, the weighted sum is
- * ReLU'd and scaled to [0, 1] by its maximum (all zeros stay zeros). Maps and gradients (h, w, c).
- */
-export function gradCam(maps: Float32Array, grads: Float32Array, [h, w, c]: MapShape): Float32Array {
-  const weights = new Float64Array(c);
-  for (let i = 0; i < h * w; i++) for (let k = 0; k < c; k++) weights[k] += grads[i * c + k] / (h * w);
-  const cam = new Float32Array(h * w);
-  for (let i = 0; i < h * w; i++) {
-    let sum = 0;
-    for (let k = 0; k < c; k++) sum += weights[k] * maps[i * c + k];
-    cam[i] = Math.max(0, sum);
-  }
-  const top = Math.max(...cam);
-  if (top > 0) for (let i = 0; i < cam.length; i++) cam[i] /= top;
-  return cam;
 }
 
 /** (c, h, w) to (h, w, c), for maps a graph holds channels first. */
@@ -219,18 +210,19 @@ export async function drawCams(
       seed[index] = 1;
       const second = await run(seed);
       const order = (t: Float32Array) => (maps.layout === 'nchw' ? channelsLast(t, map) : t);
-      const cam = gradCam(
+      const cam = classActivationMap(
+        options.method,
         order(second[maps.name].data as Float32Array),
         order(second[gradientName(maps.name)].data as Float32Array),
         map,
       );
       const stem = fileSafe(basename(path, extname(path)));
-      const base = outputPath(options.output, `${stem}-cam-gradcam`);
+      const base = outputPath(options.output, `${stem}-cam-${options.method.replace('++', 'pp')}`);
       // Over the image itself, as the user knows it: the map enlarged bilinearly to its size.
       const picture = overlay(original, cam, [map[0], map[1]], lut, options.alpha);
       const written: WrittenFile[] = [];
       const target = ranked.find((r) => r.index === index)!;
-      const what = `Grad-CAM of class ${index}${target.name ? ` (${target.name})` : ''} at ${layer.name} ${map[0]}x${map[1]} over the ${original.width}x${original.height} image`;
+      const what = `${METHOD_NAMES[options.method]} of class ${index}${target.name ? ` (${target.name})` : ''} at ${layer.name} ${map[0]}x${map[1]} over the ${original.width}x${original.height} image`;
       written.push({ path: `${base}.png`, bytes: await writePng(`${base}.png`, picture), shows: what });
       if (options.saveNpy) {
         const npy = npyBytes(cam, [map[0], map[1]]);
@@ -238,7 +230,7 @@ export async function drawCams(
         written.push({
           path: `${base}.npy`,
           bytes: npy.length,
-          shows: `the Grad-CAM map (${map[0]}, ${map[1]}) float32, before enlarging`,
+          shows: `the ${METHOD_NAMES[options.method]} map (${map[0]}, ${map[1]}) float32, before enlarging`,
         });
       }
       results.push({ image: path, top: ranked.slice(0, 5), target, written });

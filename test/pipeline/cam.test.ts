@@ -37,24 +37,33 @@ const dir = mkdtempSync(join(tmpdir(), 'cnnviz-cam-'));
 const labels = join(dir, 'classes.txt');
 writeFileSync(labels, `${CLASSES.join('\n')}\n`);
 
-test('the prediction and the Grad-CAM map equal TensorFlow.js computing them', async () => {
-  const out = join(dir, 'out');
-  const { code, stdout, stderr } = await cnnviz([
-    'cam',
-    IMAGE,
-    '--model',
-    MODEL,
-    '--labels',
-    labels,
-    '--class',
-    'koala',
-    '--save-npy',
-    '-o',
-    out,
-  ]);
-  expect(code).toBe(0);
-  expect(stderr).toContain('differentiated at its input, the logits');
+/** Each method as pytorch-grad-cam computes it, here in tfjs ops on maps A and gradients G of (1, h, w, c). */
+function oracleCam(method: string, a: tf.Tensor4D, g: tf.Tensor4D): Float32Array {
+  const eps = 1e-7;
+  const weighted = (w: tf.Tensor) => tf.relu(tf.sum(tf.mul(a, tf.reshape(w, [1, 1, 1, -1])), 3));
+  const byMethod: Record<string, () => tf.Tensor> = {
+    gradcam: () => weighted(tf.mean(g, [1, 2])),
+    hirescam: () => tf.relu(tf.sum(tf.mul(a, g), 3)),
+    layercam: () => tf.relu(tf.sum(tf.mul(a, tf.relu(g)), 3)),
+    xgradcam: () => weighted(tf.div(tf.sum(tf.mul(g, a), [1, 2]), tf.add(tf.sum(a, [1, 2]), eps))),
+    'gradcam++': () => {
+      const g2 = tf.square(g);
+      const g3 = tf.mul(g2, g);
+      const sumA = tf.reshape(tf.sum(a, [1, 2]), [1, 1, 1, -1]);
+      const alpha = tf.where(
+        tf.notEqual(g, 0),
+        tf.div(g2, tf.add(tf.add(tf.mul(g2, 2), tf.mul(sumA, g3)), eps)),
+        tf.zerosLike(g),
+      );
+      return weighted(tf.sum(tf.mul(tf.relu(g), alpha), [1, 2]));
+    },
+  };
+  const cam = byMethod[method]();
+  const shifted = tf.sub(cam, tf.min(cam));
+  return tf.div(shifted, tf.add(tf.max(shifted), eps)).dataSync() as Float32Array;
+}
 
+test("the prediction equals tfjs-layers' and each method's map equals it computed with tf.grad", async () => {
   await tf.setBackend('cpu');
   const json = JSON.parse(readFileSync(MODEL, 'utf8'));
   const shard = readFileSync(join(MODEL, '..', json.weightsManifest[0].paths[0]));
@@ -71,11 +80,7 @@ test('the prediction and the Grad-CAM map equal TensorFlow.js computing them', a
     .map((p, i) => [i, p] as const)
     .sort((a, b) => b[1] - a[1])
     .slice(0, 5);
-  expect(stdout.split('\n')[0]).toBe(
-    `${IMAGE}: ${ranked.map(([i, p]) => `${i} ${CLASSES[i]} ${(100 * p).toFixed(1)}%`).join(', ')}`,
-  );
-
-  // Grad-CAM by hand: the koala logit (5) differentiated at relu_2_2's maps.
+  // The koala logit (5) differentiated at relu_2_2's maps.
   const layers = model.layers;
   const head = layers.slice(
     layers.findIndex((l) => l.name === 'relu_2_2') + 1,
@@ -89,15 +94,36 @@ test('the prediction and the Grad-CAM map equal TensorFlow.js computing them', a
   const probe = tfl.model({ inputs: model.inputs, outputs: model.getLayer('relu_2_2').output as tfl.SymbolicTensor });
   const maps = probe.predict(x) as tf.Tensor4D;
   const grads = tf.grad(logit)(maps) as tf.Tensor4D;
-  const weights = tf.mean(grads, [1, 2]);
-  const cam = tf.reshape(tf.relu(tf.sum(tf.mul(maps, tf.reshape(weights, [1, 1, 1, 10])), 3)), [26, 26]);
-  const expected = tf.div(cam, tf.max(cam)).dataSync() as Float32Array;
-  const ours = parseNpy(readFileSync(join(out, 'cat64-cam-gradcam.npy')));
-  expect(ours.shape).toEqual([26, 26]);
-  expect(maxAbsDiff(ours.data, expected)).toBeLessThan(1e-4);
-  // The overlay is the image's own size.
-  const png = readPng(join(out, 'cat64-cam-gradcam.png'));
-  expect([png.width, png.height]).toEqual([64, 64]);
+
+  for (const method of ['gradcam', 'gradcam++', 'hirescam', 'xgradcam', 'layercam']) {
+    const out = join(dir, `out-${method}`);
+    const { code, stdout, stderr } = await cnnviz([
+      'cam',
+      IMAGE,
+      '--model',
+      MODEL,
+      '--labels',
+      labels,
+      '--class',
+      'koala',
+      '--method',
+      method,
+      '--save-npy',
+      '-o',
+      out,
+    ]);
+    expect([method, code]).toEqual([method, 0]);
+    expect(stderr).toContain('differentiated at its input, the logits');
+    expect(stdout.split('\n')[0]).toBe(
+      `${IMAGE}: ${ranked.map(([i, p]) => `${i} ${CLASSES[i]} ${(100 * p).toFixed(1)}%`).join(', ')}`,
+    );
+    const ours = parseNpy(readFileSync(join(out, `cat64-cam-${method.replace('++', 'pp')}.npy`)));
+    expect(ours.shape).toEqual([26, 26]);
+    expect([method, maxAbsDiff(ours.data, oracleCam(method, maps, grads)) < 1e-4]).toEqual([method, true]);
+    // The overlay is the image's own size.
+    const png = readPng(join(out, `cat64-cam-${method.replace('++', 'pp')}.png`));
+    expect([png.width, png.height]).toEqual([64, 64]);
+  }
 });
 
 describe('bad input: one line, exit 2, no file', () => {
