@@ -17,6 +17,7 @@ import { resizeNearest } from '../../src/image/resize.js';
 import { cnnviz, readPng, startCnnviz } from '../helpers/cli.js';
 import { makeImageFolder, picturesOf } from '../helpers/image-folder.js';
 import { CAT, TINY_VGG, withTinyVgg } from '../helpers/paths.js';
+import { loadLayersModelFile } from '../helpers/model-files.js';
 
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `cnnviz-examples-${name}-`));
 const tinyTest = withTinyVgg();
@@ -57,15 +58,7 @@ tinyTest(
 
     // The oracle: tfjs-layers running the shared model on each image, max and argmax taken here.
     await tf.setBackend('cpu');
-    const files = JSON.parse(readFileSync(TINY_VGG, 'utf8'));
-    const shard = readFileSync(join(TINY_VGG, '..', files.weightsManifest[0].paths[0]));
-    const model = await tfl.loadLayersModel(
-      tf.io.fromMemory({
-        modelTopology: files.modelTopology,
-        weightSpecs: files.weightsManifest[0].weights,
-        weightData: shard.buffer.slice(shard.byteOffset, shard.byteOffset + shard.length),
-      }),
-    );
+    const model = await loadLayersModelFile(TINY_VGG);
     const probe = tfl.model({ inputs: model.inputs, outputs: model.getLayer('relu_2_2').output as tfl.SymbolicTensor });
     const scored = await Promise.all(
       paths.map(async (path) => {

@@ -5,7 +5,6 @@
  * tf.grad on the same layers model, same weights, same input is the oracle: within 1e-4 of
  * the gradient's largest value.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -20,6 +19,7 @@ import { onnxInput, onnxOutputs } from '../../src/graph/translated.js';
 import { maxAbsDiff, scaleOf } from '../helpers/compare.js';
 import { seededValues } from '../helpers/keras-h5.js';
 import { FIXTURES } from '../helpers/paths.js';
+import { loadLayersModelFile } from '../helpers/model-files.js';
 
 const MODEL = join(FIXTURES, 'models', 'tiny-vgg', 'model.json');
 
@@ -55,15 +55,7 @@ test('tiny-vgg: the gradient of a class logit mix with respect to the input and 
   await session.release();
 
   // The oracle: the layers model itself, its logits (the Dense layer before its softmax), differentiated by TensorFlow.js.
-  const json = JSON.parse(readFileSync(MODEL, 'utf8'));
-  const shard = readFileSync(join(MODEL, '..', json.weightsManifest[0].paths[0]));
-  const model = await tfl.loadLayersModel(
-    tf.io.fromMemory({
-      modelTopology: json.modelTopology,
-      weightSpecs: json.weightsManifest[0].weights,
-      weightData: shard.buffer.slice(shard.byteOffset, shard.byteOffset + shard.length),
-    }),
-  );
+  const model = await loadLayersModelFile(MODEL);
   const layers = model.layers;
   const from = (name: string) =>
     layers.slice(

@@ -18,6 +18,7 @@ import { maxAbsDiff } from '../helpers/compare.js';
 import { parseNpy } from '../helpers/npy.js';
 import { FIXTURES } from '../helpers/paths.js';
 import { GraphModelWriter } from '../helpers/graph-model.js';
+import { loadLayersModelFile } from '../helpers/model-files.js';
 
 const MODEL = join(FIXTURES, 'models', 'tiny-vgg', 'model.json');
 const IMAGE = join(FIXTURES, 'onnx', 'cat64.png');
@@ -65,15 +66,7 @@ function oracleCam(method: string, a: tf.Tensor4D, g: tf.Tensor4D): Float32Array
 
 test("the prediction equals tfjs-layers' and each method's map equals it computed with tf.grad", async () => {
   await tf.setBackend('cpu');
-  const json = JSON.parse(readFileSync(MODEL, 'utf8'));
-  const shard = readFileSync(join(MODEL, '..', json.weightsManifest[0].paths[0]));
-  const model = await tfl.loadLayersModel(
-    tf.io.fromMemory({
-      modelTopology: json.modelTopology,
-      weightSpecs: json.weightsManifest[0].weights,
-      weightData: shard.buffer.slice(shard.byteOffset, shard.byteOffset + shard.length),
-    }),
-  );
+  const model = await loadLayersModelFile(MODEL);
   const x = tf.tensor4d(preprocessUnit(resizeNearest(await decodeImage(IMAGE), 64, 64).data), [1, 64, 64, 3]);
   const probabilities = Array.from((model.predict(x) as tf.Tensor).dataSync());
   const ranked = probabilities
