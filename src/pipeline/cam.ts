@@ -1,8 +1,8 @@
 /**
  * `cnnviz cam`: why the model predicted what it did. For each image: the prediction (top 5),
  * then a class activation map at a spatial layer (Grad-CAM, Selvaraju et al., and the methods
- * that vary its weighing), enlarged bilinearly over the image. The gradient comes from the model's own forward graph (any
- * format), differentiated on ONNX Runtime.
+ * that vary its weighing), enlarged bilinearly over the image. The gradient comes from the
+ * model's own forward graph (any format), differentiated on ONNX Runtime.
  */
 import { basename, extname } from 'node:path';
 import { runtimeError, usageError } from '../errors.js';
@@ -65,7 +65,9 @@ export async function planCam(request: CamRequest): Promise<CamPlan> {
     ? findLayer(net, request.layer, spatial, 'spatial layer')
     : (stages[stages.length - 1] ?? spatial[spatial.length - 1]);
   if (!layer) throw usageError(`${net.name} has no spatial layer to weigh`);
-  const [height, width] = net.input;
+  const [height, width, channels] = net.input;
+  if (channels !== 3)
+    throw usageError(`${net.name} takes ${channels}-channel input; cnnviz feeds RGB images (3 channels)`);
   const map = layer.mapShape;
   if (typeof height !== 'number' || typeof width !== 'number' || !map || map.some((d) => typeof d !== 'number')) {
     throw usageError(`${net.name} leaves its input size undefined; give one with --size WxH`);
@@ -162,6 +164,7 @@ export async function drawCams(
   const { model, layer, map, head, input } = plan;
   const graph = await model.forwardGraph([layer.name, head.name], choice);
   const [maps, output] = graph.tensors;
+  if (graph.weights.random) events.notice(`weights: ${graph.weights.description}; the map shows an untrained network`);
   const logits = logitsOf(graph, output.name);
   if (logits.softmax)
     events.notice(`${head.name} ends in a softmax: differentiated at its input, the logits, as Grad-CAM does`);

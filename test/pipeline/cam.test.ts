@@ -152,3 +152,20 @@ describe('bad input: one line, exit 2, no file', () => {
     expect(code).toBe(2);
   });
 });
+
+test('seeded random weights are said, as every picture of an untrained network says it', async () => {
+  const { code, stderr } = await cnnviz([
+    'cam',
+    IMAGE,
+    '--model',
+    MODEL,
+    '--weights',
+    'none',
+    '-o',
+    join(dir, 'random'),
+  ]);
+  expect(code).toBe(0);
+  expect(stderr).toMatch(
+    /^cnnviz: weights: none \(random initial weights, seed \d+\); the map shows an untrained network$/m,
+  );
+});

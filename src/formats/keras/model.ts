@@ -148,7 +148,7 @@ export async function openKerasModel(ref: string, options: OpenOptions, kind?: K
       const maps = layers.map((layer) => net.layers.find((l) => l.name === layer)?.mapShape);
       return {
         ...translatedGraph(bytes, { name: onnxInput, shape: [null, h, w, c] }, onnxOutputs(names), maps),
-        weights: { description: handle.description, random: values === 'random' },
+        weights: { description: handle.description, random: Boolean(handle.identity?.startsWith('random')) },
       };
     },
     async startEngine(layers, request) {
