@@ -9,6 +9,7 @@ import { runtimeError, usageError } from '../errors.js';
 import { decodeImage, type RgbImage } from '../image/decode.js';
 import { PREPROCESSORS, type PreprocessMode } from '../image/preprocess.js';
 import { resizeImage, type ResizeMethod } from '../image/resize.js';
+import { toChannelsFirst, toChannelsLast } from '../image/layout.js';
 import { openModel } from '../formats/model.js';
 import type { ForwardGraph, Model, WeightsChoice } from '../formats/types.js';
 import { gradientModel, gradientName, NoGradientRuleError, seedName } from '../graph/gradient.js';
@@ -125,9 +126,8 @@ function softmax(logits: Float32Array): number[] {
   return exps.map((e) => e / sum);
 }
 
-/** The class to explain: --class as an index or a label, else the top one. */
-function targetClass(value: string | undefined, classes: number, labels: string[] | undefined, top: number): number {
-  if (value === undefined) return top;
+/** The class --class names, by index or label. */
+function targetClass(value: string, classes: number, labels: string[] | undefined): number {
   const named = labels?.indexOf(value) ?? -1;
   if (named >= 0) return named;
   const index = /^\d+$/.test(value) ? Number(value) : NaN;
@@ -136,10 +136,6 @@ function targetClass(value: string | undefined, classes: number, labels: string[
   }
   return index;
 }
-
-/** (c, h, w) to (h, w, c), for maps a graph holds channels first. */
-const channelsLast = (x: Float32Array, [h, w, c]: MapShape): Float32Array =>
-  Float32Array.from({ length: x.length }, (_, i) => x[(i % c) * h * w + Math.floor(i / c)]);
 
 /** The logits behind a class output: through Identity nodes to a Softmax's input, where there is one. */
 function logitsOf(graph: ForwardGraph, output: string): { tensor: string; softmax: boolean } {
@@ -176,6 +172,8 @@ export async function drawCams(
       throw usageError(`cannot differentiate ${model.net.name}: no gradient rule for ${err.message}`);
     throw err;
   }
+  // A bad --class fails before the first image.
+  const explicit = options.target === undefined ? undefined : targetClass(options.target, plan.classes, options.labels);
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(bytes).catch((err: Error) => {
     throw runtimeError(`ONNX Runtime cannot run the gradient of ${model.net.name}: ${err.message.split('\n')[0]}`);
@@ -188,19 +186,17 @@ export async function drawCams(
       const image: RgbImage = await resizeImage(original, input.width, input.height, options.resize);
       const nhwc = PREPROCESSORS[plan.preprocessing](image.data);
       const [h, w] = [input.height, input.width];
-      const feed =
-        graph.input.layout === 'nchw'
-          ? Float32Array.from({ length: nhwc.length }, (_, i) => nhwc[(i % (h * w)) * 3 + Math.floor(i / (h * w))])
-          : nhwc;
+      const feed = graph.input.layout === 'nchw' ? toChannelsFirst(nhwc, [h, w, 3]) : nhwc;
       const dims = graph.input.layout === 'nchw' ? [1, 3, h, w] : [1, h, w, 3];
       const run = (seed: Float32Array) =>
         session.run({
           [graph.input.name]: new ort.Tensor('float32', feed, dims),
           [seedName(logits.tensor)]: new ort.Tensor('float32', seed, [1, plan.classes]),
         });
-      // The prediction first (a zero seed costs only the forward part), then the chosen class's gradient.
-      const first = await run(new Float32Array(plan.classes));
-      const probabilities = softmax(first[logits.tensor].data as Float32Array);
+      const seedFor = (index: number) => Float32Array.from({ length: plan.classes }, (_, k) => (k === index ? 1 : 0));
+      // One pass gives the logits and the gradient: a second only when the class is the top one, unknown until the first.
+      let result = await run(seedFor(explicit ?? -1));
+      const probabilities = softmax(result[logits.tensor].data as Float32Array);
       const ranked = probabilities
         .map((p, index) => ({
           index,
@@ -208,15 +204,13 @@ export async function drawCams(
           ...(options.labels?.[index] ? { name: options.labels[index] } : {}),
         }))
         .sort((a, b) => b.probability - a.probability);
-      const index = targetClass(options.target, plan.classes, options.labels, ranked[0].index);
-      const seed = new Float32Array(plan.classes);
-      seed[index] = 1;
-      const second = await run(seed);
-      const order = (t: Float32Array) => (maps.layout === 'nchw' ? channelsLast(t, map) : t);
+      const index = explicit ?? ranked[0].index;
+      if (explicit === undefined) result = await run(seedFor(index));
+      const order = (t: Float32Array) => (maps.layout === 'nchw' ? toChannelsLast(t, map) : t);
       const cam = classActivationMap(
         options.method,
-        order(second[maps.name].data as Float32Array),
-        order(second[gradientName(maps.name)].data as Float32Array),
+        order(result[maps.name].data as Float32Array),
+        order(result[gradientName(maps.name)].data as Float32Array),
         map,
       );
       const stem = fileSafe(basename(path, extname(path)));

@@ -8,18 +8,13 @@
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { openModel } from '../../src/formats/model.js';
+import { toChannelsFirst, toChannelsLast } from '../../src/image/layout.js';
 import { gradientModel, gradientName, seedName } from '../../src/graph/gradient.js';
 import { seededValues } from '../helpers/keras-h5.js';
 import { GraphModelWriter, intsAttr, stringAttr } from '../helpers/graph-model.js';
 import { FIXTURES } from '../helpers/paths.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-
-/** (N, H, W, C) to (N, C, H, W) and back, for a batch of one. */
-const toNchw = (x: Float32Array, [h, w, c]: number[]) =>
-  Float32Array.from({ length: x.length }, (_, i) => x[(i % (h * w)) * c + Math.floor(i / (h * w))]);
-const toNhwc = (x: Float32Array, [h, w, c]: number[]) =>
-  Float32Array.from({ length: x.length }, (_, i) => x[(i % c) * h * w + Math.floor(i / c)]);
 
 function graphModel(): string {
   const g = new GraphModelWriter('input', [12, 12, 3]);
@@ -63,7 +58,8 @@ test.each([
   try {
     const x = Float32Array.from(seededValues(h * w * c, 33, 0.5), (v) => v + 0.5);
     const seed = Float32Array.from(seededValues(mh * mw * mc, 34, 1));
-    const nchw = (t: Float32Array, dims: number[], layout: string) => (layout === 'nchw' ? toNchw(t, dims) : t);
+    const nchw = (t: Float32Array, dims: number[], layout: string) =>
+      layout === 'nchw' ? toChannelsFirst(t, dims) : t;
     const inputDims = graph.input.layout === 'nchw' ? [1, c, h, w] : [1, h, w, c];
     const seedDims = target.layout === 'nchw' ? [1, mc, mh, mw] : [1, mh, mw, mc];
     const out = await session.run({
@@ -71,7 +67,7 @@ test.each([
       [seedName(target.name)]: new ort.Tensor('float32', nchw(seed, [mh, mw, mc], target.layout), seedDims),
     });
     const raw = out[gradientName(graph.input.name)].data as Float32Array;
-    const gradient = graph.input.layout === 'nchw' ? toNhwc(raw, [h, w, c]) : raw;
+    const gradient = graph.input.layout === 'nchw' ? toChannelsLast(raw, [h, w, c]) : raw;
     const objective = async (input: Float32Array) => {
       const [maps] = await forward.run(input, [1, h, w, c]);
       return maps.reduce((sum, v, i) => sum + v * seed[i], 0);

@@ -14,6 +14,7 @@ import { openModel } from '../../src/formats/model.js';
 import { parseExamplesFile, parseStateFile } from '../../src/pipeline/examples/schema.js';
 import { openKerasWeights } from '../../src/weights/h5.js';
 import { cnnviz } from '../helpers/cli.js';
+import { validState } from '../helpers/examples-state.js';
 import { filesBelow } from '../helpers/faults.js';
 import { GraphModelWriter, intsAttr, stringAttr } from '../helpers/graph-model.js';
 import { FIXTURES } from '../helpers/paths.js';
@@ -194,36 +195,7 @@ const pathsOf = (value: unknown, prefix: Array<string | number> = []): Array<Arr
       ]
     : [prefix];
 
-const VALID_STATE = {
-  version: 2,
-  settings: {
-    model: 'm',
-    weights: 'none',
-    layer: 'l',
-    score: 'max',
-    top: 2,
-    channels: [0, 1],
-    map: [4, 4, 2],
-    input: [8, 8],
-    preprocessing: 'unit',
-    resize: 'nearest',
-    tile: 96,
-    context: false,
-  },
-  list: { digest: 'a'.repeat(64), count: 3 },
-  shard: { index: 0, count: 1 },
-  slice: [0, 3],
-  done: 2,
-  scored: 1,
-  failed: ['b.png: not an image'],
-  complete: false,
-  examples: [[{ image: 'a.png', score: 2, y: 1, x: 1, box: [0, 0, 4, 4] }], []],
-  stamps: [
-    [10, 1],
-    [-1, -1],
-  ],
-  sources: { 'a.png': { width: 8, height: 8, sha256: 'b'.repeat(64) } },
-};
+const VALID_STATE = validState();
 
 describe('state.json and examples.json', () => {
   test('a real state with any part replaced by any JSON value: a state or a problem, never a throw', () => {

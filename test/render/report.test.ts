@@ -2,7 +2,7 @@
  * The report's HTML escapes every value that reaches it, text and attributes, whatever its
  * source: each field gets a hostile string, and none comes out as markup.
  */
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { reportHtml, type ReportData } from '../../src/render/report.js';
@@ -83,42 +83,24 @@ describe('report --examples reads examples.json as input', () => {
       }),
     );
 
+  const report = (out: string) =>
+    cnnviz(['report', CAT, '--weights', 'none', '--blocks', '1', '--examples', join(root, 'examples'), '-o', out]);
+
   test('a channel that is markup: refused in one line, exit 2, no report', async () => {
     file(HOSTILE);
     const out = join(root, 'r1');
-    const { code, stderr } = await cnnviz([
-      'report',
-      CAT,
-      '--weights',
-      'none',
-      '--blocks',
-      '1',
-      '--examples',
-      join(root, 'examples'),
-      '-o',
-      out,
-    ]);
+    const { code, stderr } = await report(out);
     expect(stderr).toMatch(
       /^cnnviz: --examples .*: '.*examples\.json' is not an examples file cnnviz wrote \(channels\[0\]\.channel: Invalid input: expected number, received string\)\n$/,
     );
     expect(code).toBe(2);
+    expect(existsSync(join(out, 'index.html'))).toBe(false);
   });
 
   test('a layer name that is markup, a null score and another model: the page shows them escaped, says so, and does not crash', async () => {
     file(0, HOSTILE, null, 'someone-elses-model');
     const out = join(root, 'r2');
-    const { code, stderr } = await cnnviz([
-      'report',
-      CAT,
-      '--weights',
-      'none',
-      '--blocks',
-      '1',
-      '--examples',
-      join(root, 'examples'),
-      '-o',
-      out,
-    ]);
+    const { code, stderr } = await report(out);
     expect(stderr).toContain(
       "These examples were found with the model 'someone-elses-model', not 'vgg16', the model of this report.",
     );

@@ -9,13 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import * as converter from '@tensorflow/tfjs-converter';
 import { decodeImage } from '../../../src/image/decode.js';
 import { preprocessUnit } from '../../../src/image/preprocess.js';
 import { resizeNearest } from '../../../src/image/resize.js';
 import { cnnviz } from '../../helpers/cli.js';
 import { maxAbsDiff, scaleOf } from '../../helpers/compare.js';
-import { mobileNetV2Graph } from '../../helpers/graph-model.js';
+import { loadGraphModelFile, mobileNetV2Graph } from '../../helpers/graph-model.js';
 import { parseNpy } from '../../helpers/npy.js';
 import { CAT } from '../../helpers/paths.js';
 
@@ -38,15 +37,7 @@ beforeAll(async () => {
 
 /** The oracle: tfjs-converter's own GraphModel on the same model.json and shard. */
 async function tfjsActivations(nodes: string[]): Promise<Float32Array[]> {
-  const json = JSON.parse(readFileSync(MODEL, 'utf8'));
-  const bytes = readFileSync(join(MODEL, '..', 'group1-shard1of1.bin'));
-  const model = await converter.loadGraphModel(
-    tf.io.fromMemory({
-      modelTopology: json.modelTopology,
-      weightSpecs: json.weightsManifest[0].weights,
-      weightData: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length),
-    }),
-  );
+  const model = await loadGraphModelFile(MODEL);
   const x = tf.tensor4d(preprocessUnit(resizeNearest(await decodeImage(CAT), SIZE, SIZE).data), [1, SIZE, SIZE, 3]);
   const out = model.execute({ input_1: x }, nodes) as tf.Tensor[];
   return out.map((t) => t.dataSync() as Float32Array);

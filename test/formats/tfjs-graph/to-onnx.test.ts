@@ -4,16 +4,15 @@
  * and on tfjs-converter's own execution of the same model.json (the oracle, loaded here), on
  * seeded inputs; the outputs agree within 1e-5 of their scale.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import * as converter from '@tensorflow/tfjs-converter';
 import { openModel } from '../../../src/formats/model.js';
 import { maxAbsDiff, scaleOf } from '../../helpers/compare.js';
 import { seededValues } from '../../helpers/keras-h5.js';
-import { fusedAttr, GraphModelWriter, intsAttr, stringAttr } from '../../helpers/graph-model.js';
+import { fusedAttr, GraphModelWriter, intsAttr, loadGraphModelFile, stringAttr } from '../../helpers/graph-model.js';
 
 const [H, W, C] = [6, 6, 4];
 const dir = mkdtempSync(join(tmpdir(), 'cnnviz-graph-ops-'));
@@ -259,15 +258,7 @@ beforeAll(async () => {
 
 /** tfjs-converter's own execution of a model.json: the oracle, its values and shape. */
 async function oracle(path: string): Promise<{ data: Float32Array; shape: number[] }> {
-  const json = JSON.parse(readFileSync(path, 'utf8'));
-  const shard = readFileSync(join(path, '..', 'group1-shard1of1.bin'));
-  const graph = await converter.loadGraphModel(
-    tf.io.fromMemory({
-      modelTopology: json.modelTopology,
-      weightSpecs: json.weightsManifest[0].weights,
-      weightData: shard.buffer.slice(shard.byteOffset, shard.byteOffset + shard.length),
-    }),
-  );
+  const graph = await loadGraphModelFile(path);
   const out = graph.execute({ input: tf.tensor4d(X, [1, H, W, C]) }, 'out') as tf.Tensor;
   return { data: (await out.data()) as Float32Array, shape: out.shape };
 }

@@ -24,6 +24,7 @@ import { cnnviz, readPng, startCnnviz } from '../../helpers/cli.js';
 import { makeImageFolder, picturesOf } from '../../helpers/image-folder.js';
 import { CAT, TINY_VGG, withTinyVgg } from '../../helpers/paths.js';
 import { filesBelow } from '../../helpers/faults.js';
+import { validState } from '../../helpers/examples-state.js';
 
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `cnnviz-state-${name}-`));
 const tinyTest = withTinyVgg();
@@ -207,41 +208,12 @@ function copyFolder(from: string, to: string): void {
 }
 
 test("the schema's oracle: a state whose parts disagree is named by the part", () => {
-  const state = {
-    version: 2,
-    settings: {
-      model: 'm',
-      weights: 'none',
-      layer: 'l',
-      score: 'max',
-      top: 2,
-      channels: [0],
-      map: [4, 4, 1],
-      input: [8, 8],
-      preprocessing: 'unit',
-      resize: 'nearest',
-      tile: 96,
-      context: false,
-    },
-    list: { digest: 'a'.repeat(64), count: 3 },
-    shard: null,
-    slice: [0, 3],
-    done: 2,
-    scored: 2,
-    failed: [],
-    complete: false,
-    examples: [[{ image: 'a.png', score: 2, y: 1, x: 1, box: [0, 0, 4, 4] }]],
-    stamps: [
-      [10, 1],
-      [10, 1],
-    ],
-    sources: { 'a.png': { width: 8, height: 8, sha256: 'b'.repeat(64) } },
-  };
+  const state = validState();
   expect(parseStateFile(state)).toEqual({ state });
   expect(parseStateFile({ ...state, slice: [0, 2] })).toEqual({
     problem: "slice: [0, 2] is not the shard's part of 3 images ([0, 3])",
   });
-  expect(parseStateFile({ ...state, scored: 1 })).toEqual({ problem: 'failed: 0 listed, 1 expected' });
+  expect(parseStateFile({ ...state, scored: 2 })).toEqual({ problem: 'failed: 1 listed, 0 expected' });
   expect(parseStateFile({ ...state, complete: true })).toEqual({ problem: 'complete, but done is 2 of 3' });
   expect(parseStateFile({ ...state, stamps: [] })).toEqual({ problem: 'stamps: 0 for 2 images' });
   expect(parseStateFile({ ...state, settings: { ...state.settings, top: 0 } })).toEqual({

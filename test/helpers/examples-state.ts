@@ -1,0 +1,31 @@
+/** A small examples state that passes every check: 2 of 3 images done, one failed, one example. */
+export const validState = () => ({
+  version: 2,
+  settings: {
+    model: 'm',
+    weights: 'none',
+    layer: 'l',
+    score: 'max',
+    top: 2,
+    channels: [0, 1],
+    map: [4, 4, 2],
+    input: [8, 8],
+    preprocessing: 'unit',
+    resize: 'nearest',
+    tile: 96,
+    context: false,
+  },
+  list: { digest: 'a'.repeat(64), count: 3 },
+  shard: { index: 0, count: 1 },
+  slice: [0, 3],
+  done: 2,
+  scored: 1,
+  failed: ['b.png: not an image'],
+  complete: false,
+  examples: [[{ image: 'a.png', score: 2, y: 1, x: 1, box: [0, 0, 4, 4] }], []],
+  stamps: [
+    [10, 1],
+    [-1, -1],
+  ],
+  sources: { 'a.png': { width: 8, height: 8, sha256: 'b'.repeat(64) } },
+});
