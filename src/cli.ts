@@ -16,6 +16,7 @@ import { featuremapsCommand } from './commands/featuremaps.js';
 import { reportCommand } from './commands/report.js';
 import { examplesCommand } from './commands/examples.js';
 import { camCommand } from './commands/cam.js';
+import { saliencyCommand } from './commands/saliency.js';
 import { describeEngine } from './engines/forward.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -61,6 +62,7 @@ export function buildProgram(): Command {
   program.addCommand(reportCommand(run));
   program.addCommand(examplesCommand(run));
   program.addCommand(camCommand(run));
+  program.addCommand(saliencyCommand(run));
   // Subcommands report usage errors the same way as the program.
   for (const command of program.commands) {
     command.exitOverride().configureOutput({

@@ -4,6 +4,8 @@
  */
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { COLORMAPS, type ColormapName } from '../render/colormap-names.js';
+import { RESIZE_METHODS, type ResizeMethod } from '../image/resize.js';
+import { PREPROCESS_MODES, type PreprocessMode } from '../image/preprocess.js';
 
 export function positiveInt(value: string): number {
   const n = Number(value);
@@ -34,6 +36,14 @@ export function unitInterval(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !(n >= 0 && n <= 1))
     throw new InvalidArgumentError(`expected a number from 0 to 1, got '${value}'`);
+  return n;
+}
+
+/** A number above 0 and at most 1. */
+export function positiveFraction(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n > 0 && n <= 1))
+    throw new InvalidArgumentError(`expected a number above 0 and at most 1, got '${value}'`);
   return n;
 }
 
@@ -98,4 +108,30 @@ export function addModelOptions(command: Command): Command {
 
 export function examples(lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+}
+
+/** What `cam` and `saliency` share: the class, its names, the picture over the image, batches. */
+export interface ExplainOptions extends ModelOptions, PictureOptions {
+  class?: string;
+  labels?: string;
+  alpha: number;
+  resize: ResizeMethod;
+  preprocess?: PreprocessMode;
+  saveNpy?: boolean;
+  force?: boolean;
+}
+
+export function addExplainOptions(command: Command, saveNpy: string): Command {
+  return command
+    .option('--class <index|name>', 'the class to explain (default: the top one)')
+    .option('--labels <file>', "class names, one a line, in output order (ImageNet's built in for 1000 classes)")
+    .option('--alpha <a>', 'opacity of the map over the image, 0 to 1', unitInterval, 0.5)
+    .addOption(
+      new Option('--resize <method>', 'how the image is brought to the input size')
+        .choices(RESIZE_METHODS)
+        .default('nearest'),
+    )
+    .addOption(new Option('--preprocess <mode>', "input scaling; default: the model's own").choices(PREPROCESS_MODES))
+    .option('--save-npy', saveNpy)
+    .option('--force', 'redo images a batch explained before with the same settings');
 }

@@ -3,6 +3,9 @@
  * arriving, images done) shown as a bar on a terminal.
  */
 import type { Reporter } from './context.js';
+import { runtimeError, usageError } from '../errors.js';
+import type { ExplainRun } from '../pipeline/explained.js';
+import type { Prediction } from '../pipeline/classifier.js';
 import type { WrittenFile } from '../output/files.js';
 import type { DownloadCallbacks } from '../weights/resolve.js';
 
@@ -14,12 +17,13 @@ async function barMaker(): Promise<(format: string) => Bar> {
   return (format) => new SingleBar({ format, stream: process.stderr, hideCursor: true });
 }
 
-/** Images done, their rate and the ETA: a bar on a terminal, nothing in logs (the file list follows). */
+/** Images (or other units) done, their rate and the ETA: a bar on a terminal, nothing in logs (the file list follows). */
 export async function imageProgress(
   report: Reporter,
+  unit = 'images',
 ): Promise<{ update(done: number, total: number): void; stop(): void }> {
   if (!report.interactive) return { update: () => undefined, stop: () => undefined };
-  const bar = (await barMaker())('  {bar} {value}/{total} images | {rate} images/s | ETA {eta_formatted}');
+  const bar = (await barMaker())(`  {bar} {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`);
   // A continued run starts part way: the rate counts this run's images only.
   let first = 0;
   let started = 0;
@@ -34,6 +38,48 @@ export async function imageProgress(
     },
     stop: () => bar.stop(),
   };
+}
+
+/**
+ * What `cam` and `saliency` print: each image's top 5 (unless --json), the files, and a failure
+ * at the end when images of a batch were skipped.
+ */
+export function reportExplained(
+  run: ExplainRun,
+  json: boolean,
+  report: Reporter,
+  extra: Record<string, unknown>,
+): void {
+  const name = (p: Prediction) => `${p.index}${p.name ? ` ${p.name}` : ''}`;
+  if (!json)
+    for (const r of run.results)
+      report.out(`${r.image}: ${r.top.map((p) => `${name(p)} ${(100 * p.probability).toFixed(1)}%`).join(', ')}`);
+  const predictions = run.results.map((r) => ({ image: r.image, top: r.top, explained: r.target ?? null }));
+  reportFiles(
+    run.results.flatMap((r) => r.written),
+    json,
+    report,
+    { ...extra, predictions, failed: run.failures },
+  );
+  if (run.failures.length > 0) {
+    const images = run.failures.length + run.results.length;
+    throw runtimeError(
+      `${run.failures.length} of ${images} images failed (${run.failures.map((f) => f.split(': ')[0]).join(', ')}); the others were drawn`,
+    );
+  }
+}
+
+/** The images a command explains (folders expanded), the output folder ready; none is a usage error. */
+export async function imagesToExplain(args: string[], output: string): Promise<string[]> {
+  const { listImages } = await import('../image/files.js');
+  const { checkImage } = await import('../image/decode.js');
+  const { prepareOutputDir } = await import('../output/files.js');
+  const paths = await listImages(args);
+  if (paths.length === 0) throw usageError(`no image files in ${args.join(', ')}`);
+  // One image is checked before any work; a bad one in a batch is skipped when reached.
+  if (paths.length === 1) await checkImage(paths[0]);
+  await prepareOutputDir(output);
+  return paths;
 }
 
 export const humanBytes = (n: number): string =>

@@ -375,8 +375,12 @@ const reduceMax: Rule = (ctx) => {
   ];
 };
 
+const relu: Rule = (ctx) => [masked(ctx.b, ctx.dy, ctx.b.node('Greater', [ctx.node.input[0], zeroLike(ctx.b)]))];
+/** Guided backpropagation's Relu: the standard rule, then only the positive part of what it passes. */
+const guidedRelu: Rule = (ctx) => [ctx.b.node('Relu', [relu(ctx)[0]!])];
+
 const RULES: Record<string, Rule> = {
-  Relu: (ctx) => [masked(ctx.b, ctx.dy, ctx.b.node('Greater', [ctx.node.input[0], zeroLike(ctx.b)]))],
+  Relu: relu,
   // Clip's bounds are inputs (opset 11+); a missing bound is no bound.
   Clip: (ctx) => {
     const { b, node, dy } = ctx;
@@ -490,6 +494,11 @@ export interface GradientRequest {
   target: string;
   /** Tensors whose gradients become outputs. */
   wrt: string[];
+  /**
+   * How a Relu passes gradients back: 'standard', or 'guided' (Springenberg et al.): only
+   * positive gradients, only where the input was positive, as guided backpropagation does.
+   */
+  relu?: 'standard' | 'guided';
 }
 
 /** ScatterElements with reduction 'add' (MaxPool's rule) needs opset 16. */
@@ -500,7 +509,8 @@ const GRADIENT_OPSET = 16;
  * tensor, and each wrt tensor's gradient (`tensor:grad`). Throws NoGradientRuleError naming the
  * first op on the way that has no rule.
  */
-export function gradientModel({ model, input, target, wrt }: GradientRequest): Uint8Array {
+export function gradientModel({ model, input, target, wrt, relu = 'standard' }: GradientRequest): Uint8Array {
+  const rules = relu === 'guided' ? { ...RULES, Relu: guidedRelu } : RULES;
   // A copy: rules may ask a forward node for more (MaxPool's indices).
   const forward = onnx.GraphProto.decode(
     onnx.GraphProto.encode(model.graph as never).finish(),
@@ -528,7 +538,7 @@ export function gradientModel({ model, input, target, wrt }: GradientRequest): U
     if (!dys.some(Boolean) || !node.input.some((i) => needed.has(i))) continue;
     // An output nobody differentiates contributes zeros of its own shape.
     const dy = dys[0] ?? b.node('Mul', [node.output[0], zeroLike(b)]);
-    const rule = RULES[node.opType];
+    const rule = rules[node.opType];
     if (!rule) throw new NoGradientRuleError(`'${node.name || node.output[0]}' (${node.opType})`);
     const grads = rule({
       b,

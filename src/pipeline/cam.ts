@@ -1,94 +1,94 @@
 /**
  * `cnnviz cam`: why the model predicted what it did. For each image: the prediction (top 5),
- * then a class activation map at a spatial layer (Grad-CAM, Selvaraju et al., and the methods
- * that vary its weighing), enlarged bilinearly over the image. The gradient comes from the
- * model's own forward graph (any format), differentiated on ONNX Runtime.
+ * then a class activation map at a spatial layer, enlarged bilinearly over the image. Grad-CAM
+ * and its variants weigh the maps by the class logit's gradient (the model's own forward graph,
+ * any format, differentiated on ONNX Runtime); Score-CAM and Ablation-CAM by forward passes
+ * with each channel as a mask or taken out; Eigen-CAM by the maps' principal component.
  */
-import { basename, extname } from 'node:path';
-import { runtimeError, usageError } from '../errors.js';
-import { decodeImage, type RgbImage } from '../image/decode.js';
-import { PREPROCESSORS, type PreprocessMode } from '../image/preprocess.js';
-import { resizeImage, type ResizeMethod } from '../image/resize.js';
-import { toChannelsFirst, toChannelsLast } from '../image/layout.js';
-import { openModel } from '../formats/model.js';
-import type { ForwardGraph, Model, WeightsChoice } from '../formats/types.js';
-import { gradientModel, gradientName, NoGradientRuleError, seedName } from '../graph/gradient.js';
+import { usageError } from '../errors.js';
+import type { ForwardGraph, WeightsChoice } from '../formats/types.js';
+import { withChannelAblation, withOutputs, keepName, fillName } from '../graph/edit.js';
+import type { PreprocessMode } from '../image/preprocess.js';
+import type { ResizeMethod } from '../image/resize.js';
 import { isSpatial, type MapShape, type NetLayer } from '../net/net.js';
 import { findLayer } from '../net/lookup.js';
 import { stageEnds } from '../net/stages.js';
 import { npyBytes } from '../output/npy.js';
-import { outputPath, writeFileAtomic, writePng, type WrittenFile } from '../output/files.js';
-import { fileSafe } from '../output/names.js';
+import { writeFileAtomic, writePng, type WrittenFile } from '../output/files.js';
 import { colormapLut, type ColormapName } from '../render/colormap.js';
 import { overlay } from '../render/overlay.js';
-import { classActivationMap, type CamMethod } from '../render/cam.js';
+import {
+  ablationFill,
+  ablationWeights,
+  classActivationMap,
+  eigenCam,
+  scoreCamMask,
+  softmaxWeights,
+  weightedCam,
+} from '../render/cam.js';
+import { isGradientMethod, type CamMethod } from '../render/cam-methods.js';
+import { loadOrt, type Ort, type OrtSession } from '../engines/onnx-runtime.js';
+import {
+  classNames,
+  modelInput,
+  oneHot,
+  openClassifier,
+  rankClasses,
+  targetClass,
+  type Classifier,
+  type ModelInput,
+} from './classifier.js';
+import {
+  explainEach,
+  explainJobs,
+  type ExplainEvents,
+  type ExplainJob,
+  type ExplainRun,
+  type Explained,
+} from './explained.js';
+import {
+  channelsLast,
+  classifierGraph,
+  inputBatch,
+  item,
+  openDifferentiator,
+  sessionFor,
+  type GradientEvents,
+} from './gradients.js';
 
 export interface CamRequest {
   model: string;
-  weights: string;
   size?: [number, number];
   cacheDir?: string;
   layer?: string;
   preprocess?: PreprocessMode;
+  /** --labels: a file of class names. */
+  labels?: string;
 }
 
-export interface CamPlan {
-  model: Model;
+export interface CamPlan extends Classifier {
   /** The spatial layer whose maps are weighed, and its (h, w, c). */
   layer: NetLayer;
   map: MapShape;
-  /** The class output: the last layer, of (batch, classes). */
-  head: NetLayer;
-  classes: number;
-  input: { width: number; height: number };
-  preprocessing: PreprocessMode;
+  /** Class names, where known (--labels, or ImageNet's for 1000 classes). */
+  names?: string[];
 }
 
 /** The layer (default: the last stage) and the class output; every usage error before any work. */
 export async function planCam(request: CamRequest): Promise<CamPlan> {
-  const model = await openModel(request.model, {
-    includeTop: true,
-    size: request.size,
-    cacheDir: request.cacheDir,
-    readsWeights: true,
-  });
-  const { net } = model;
-  const last = net.layers[net.layers.length - 1];
-  const classes = last?.outputShape?.length === 2 ? last.outputShape[1] : null;
-  if (!last || typeof classes !== 'number' || classes < 2) {
-    throw usageError(
-      `${net.name} has no class output (its last layer gives ${JSON.stringify(last?.outputShape ?? '?')}); 'cnnviz examples' shows what its channels respond to`,
-    );
-  }
+  const classifier = await openClassifier(request);
+  const { net } = classifier.model;
   const spatial = net.layers.filter(isSpatial);
   const stages = stageEnds(net);
   const layer = request.layer
     ? findLayer(net, request.layer, spatial, 'spatial layer')
     : (stages[stages.length - 1] ?? spatial[spatial.length - 1]);
   if (!layer) throw usageError(`${net.name} has no spatial layer to weigh`);
-  const [height, width, channels] = net.input;
-  if (channels !== 3)
-    throw usageError(`${net.name} takes ${channels}-channel input; cnnviz feeds RGB images (3 channels)`);
   const map = layer.mapShape;
-  if (typeof height !== 'number' || typeof width !== 'number' || !map || map.some((d) => typeof d !== 'number')) {
+  if (!map || map.some((d) => typeof d !== 'number'))
     throw usageError(`${net.name} leaves its input size undefined; give one with --size WxH`);
-  }
-  return {
-    model,
-    layer,
-    map: map as MapShape,
-    head: last,
-    classes,
-    input: { width, height },
-    preprocessing: request.preprocess ?? model.preprocess,
-  };
-}
-
-/** Where a class's probability is told apart: its index, and its name when labels are given. */
-export interface Prediction {
-  index: number;
-  probability: number;
-  name?: string;
+  const names = await classNames(classifier.classes, request.labels);
+  return { ...classifier, layer, map: map as MapShape, names };
 }
 
 export interface CamOptions {
@@ -96,58 +96,50 @@ export interface CamOptions {
   method: CamMethod;
   /** A class index or name; default: the top class. */
   target?: string;
-  labels?: string[];
   alpha: number;
   colormap: ColormapName;
   resize: ResizeMethod;
   saveNpy?: boolean;
+  /** Masked copies (Score-CAM, Ablation-CAM) one run takes. */
+  batch?: number;
+  /** Redo images a batch has explained before with the same settings. */
+  force?: boolean;
 }
 
-export interface CamResult {
-  image: string;
-  top: Prediction[];
-  target: Prediction;
-  written: WrittenFile[];
+export interface CamEvents extends GradientEvents, ExplainEvents {
+  /** Forward passes done of those an image needs (Score-CAM, Ablation-CAM). */
+  progress?(done: number, total: number): void;
 }
 
-const METHOD_NAMES: Record<CamMethod, string> = {
+export const METHOD_NAMES: Record<CamMethod, string> = {
   gradcam: 'Grad-CAM',
   'gradcam++': 'Grad-CAM++',
   hirescam: 'HiResCAM',
   xgradcam: 'XGrad-CAM',
   layercam: 'LayerCAM',
+  scorecam: 'Score-CAM',
+  ablationcam: 'Ablation-CAM',
+  eigencam: 'Eigen-CAM',
 };
 
-/** The softmax of logits, in float64. */
-function softmax(logits: Float32Array): number[] {
-  const top = Math.max(...logits);
-  const exps = Array.from(logits, (v) => Math.exp(v - top));
-  const sum = exps.reduce((a, b) => a + b, 0);
-  return exps.map((e) => e / sum);
+/** What one image's map comes from: the prediction's logits, the class explained, the map at the layer's resolution. */
+interface CamOfImage {
+  logits: Float32Array;
+  index?: number;
+  cam: Float32Array;
 }
 
-/** The class --class names, by index or label. */
-function targetClass(value: string, classes: number, labels: string[] | undefined): number {
-  const named = labels?.indexOf(value) ?? -1;
-  if (named >= 0) return named;
-  const index = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!(index >= 0 && index < classes)) {
-    throw usageError(`--class ${value}: ${labels ? 'no such label, nor ' : ''}a class index from 0 to ${classes - 1}`);
-  }
-  return index;
-}
+/** Computes one image's map, given the image as the model takes it. */
+type CamMaker = (input: ModelInput) => Promise<CamOfImage>;
 
-/** The logits behind a class output: through Identity nodes to a Softmax's input, where there is one. */
-function logitsOf(graph: ForwardGraph, output: string): { tensor: string; softmax: boolean } {
-  const producer = (t: string) => graph.model.graph.node.find((n) => n.output[0] === t);
-  let tensor = output;
-  for (let node = producer(tensor); node?.opType === 'Identity'; node = producer(tensor)) tensor = node.input[0];
-  const node = producer(tensor);
-  return node?.opType === 'Softmax' ? { tensor: node.input[0], softmax: true } : { tensor, softmax: false };
-}
-
-export interface CamEvents {
-  notice(line: string): void;
+/** Everything that shapes a map's files: a batch rerun with other settings redraws. */
+function camStamp(plan: CamPlan, options: CamOptions, weights: string): string {
+  const { method, target, alpha, colormap, resize, saveNpy } = options;
+  const { layer, input, preprocessing } = plan;
+  return JSON.stringify({
+    cam: { model: plan.model.net.name, weights, layer: layer.name, input, preprocessing, method, target },
+    picture: { alpha, colormap, resize, saveNpy: Boolean(saveNpy) },
+  });
 }
 
 export async function drawCams(
@@ -156,84 +148,210 @@ export async function drawCams(
   options: CamOptions,
   choice: WeightsChoice,
   events: CamEvents,
-): Promise<CamResult[]> {
-  const { model, layer, map, head, input } = plan;
-  const graph = await model.forwardGraph([layer.name, head.name], choice);
-  const [maps, output] = graph.tensors;
-  if (graph.weights.random) events.notice(`weights: ${graph.weights.description}; the map shows an untrained network`);
-  const logits = logitsOf(graph, output.name);
-  if (logits.softmax)
-    events.notice(`${head.name} ends in a softmax: differentiated at its input, the logits, as Grad-CAM does`);
-  let bytes: Uint8Array;
-  try {
-    bytes = gradientModel({ model: graph.model, input: graph.input, target: logits.tensor, wrt: [maps.name] });
-  } catch (err) {
-    if (err instanceof NoGradientRuleError)
-      throw usageError(`cannot differentiate ${model.net.name}: no gradient rule for ${err.message}`);
-    throw err;
-  }
-  // A bad --class fails before the first image.
-  const explicit = options.target === undefined ? undefined : targetClass(options.target, plan.classes, options.labels);
-  const ort = await import('onnxruntime-node');
-  const session = await ort.InferenceSession.create(bytes).catch((err: Error) => {
-    throw runtimeError(`ONNX Runtime cannot run the gradient of ${model.net.name}: ${err.message.split('\n')[0]}`);
-  });
+): Promise<ExplainRun> {
+  // A bad --class fails before any work.
+  const explicit = options.target === undefined ? undefined : targetClass(options.target, plan.classes, plan.names);
+  if (options.method === 'eigencam' && explicit !== undefined)
+    events.notice('Eigen-CAM is the same for every class: --class does not change it');
+  const jobs = explainJobs(paths, options.output, `cam-${options.method.replace('++', 'pp')}`);
+  const stamp = camStamp(plan, options, choice.weights);
+  let session: { maker: CamMaker; release: () => Promise<void> } | undefined;
   const lut = colormapLut(options.colormap === 'gray' ? 'turbo' : options.colormap);
-  const results: CamResult[] = [];
-  try {
-    for (const path of paths) {
-      const original = await decodeImage(path);
-      const image: RgbImage = await resizeImage(original, input.width, input.height, options.resize);
-      const nhwc = PREPROCESSORS[plan.preprocessing](image.data);
-      const [h, w] = [input.height, input.width];
-      const feed = graph.input.layout === 'nchw' ? toChannelsFirst(nhwc, [h, w, 3]) : nhwc;
-      const dims = graph.input.layout === 'nchw' ? [1, 3, h, w] : [1, h, w, 3];
-      const run = (seed: Float32Array) =>
-        session.run({
-          [graph.input.name]: new ort.Tensor('float32', feed, dims),
-          [seedName(logits.tensor)]: new ort.Tensor('float32', seed, [1, plan.classes]),
-        });
-      const seedFor = (index: number) => Float32Array.from({ length: plan.classes }, (_, k) => (k === index ? 1 : 0));
-      // One pass gives the logits and the gradient: a second only when the class is the top one, unknown until the first.
-      let result = await run(seedFor(explicit ?? -1));
-      const probabilities = softmax(result[logits.tensor].data as Float32Array);
-      const ranked = probabilities
-        .map((p, index) => ({
-          index,
-          probability: p,
-          ...(options.labels?.[index] ? { name: options.labels[index] } : {}),
-        }))
-        .sort((a, b) => b.probability - a.probability);
-      const index = explicit ?? ranked[0].index;
-      if (explicit === undefined) result = await run(seedFor(index));
-      const order = (t: Float32Array) => (maps.layout === 'nchw' ? toChannelsLast(t, map) : t);
-      const cam = classActivationMap(
-        options.method,
-        order(result[maps.name].data as Float32Array),
-        order(result[gradientName(maps.name)].data as Float32Array),
-        map,
-      );
-      const stem = fileSafe(basename(path, extname(path)));
-      const base = outputPath(options.output, `${stem}-cam-${options.method.replace('++', 'pp')}`);
-      // Over the image itself, as the user knows it: the map enlarged bilinearly to its size.
-      const picture = overlay(original, cam, [map[0], map[1]], lut, options.alpha);
-      const written: WrittenFile[] = [];
-      const target = ranked.find((r) => r.index === index)!;
-      const what = `${METHOD_NAMES[options.method]} of class ${index}${target.name ? ` (${target.name})` : ''} at ${layer.name} ${map[0]}x${map[1]} over the ${original.width}x${original.height} image`;
-      written.push({ path: `${base}.png`, bytes: await writePng(`${base}.png`, picture), shows: what });
-      if (options.saveNpy) {
-        const npy = npyBytes(cam, [map[0], map[1]]);
-        await writeFileAtomic(`${base}.npy`, npy);
-        written.push({
-          path: `${base}.npy`,
-          bytes: npy.length,
-          shows: `the ${METHOD_NAMES[options.method]} map (${map[0]}, ${map[1]}) float32, before enlarging`,
-        });
-      }
-      results.push({ image: path, top: ranked.slice(0, 5), target, written });
+  const { layer, map } = plan;
+  const explain = async ({ path, base }: ExplainJob): Promise<Explained> => {
+    const input = await modelInput(path, plan, options.resize);
+    // Sessions open at the first image to draw: a batch already drawn costs no model.
+    session ??= isGradientMethod(options.method)
+      ? await gradientCams(plan, options.method, explicit, choice, events)
+      : await forwardCams(plan, options, explicit, choice, events);
+    const { logits, index, cam } = await session.maker(input);
+    const ranked = rankClasses(logits, plan.names);
+    const target = index === undefined ? undefined : ranked.find((r) => r.index === index)!;
+    // Over the image itself, as the user knows it: the map enlarged bilinearly to its size.
+    const { original } = input;
+    const picture = overlay(original, cam, [map[0], map[1]], lut, options.alpha);
+    const name = METHOD_NAMES[options.method];
+    const of = target ? ` of class ${target.index}${target.name ? ` (${target.name})` : ''}` : '';
+    const what = `${name}${of} at ${layer.name} ${map[0]}x${map[1]} over the ${original.width}x${original.height} image`;
+    const written: WrittenFile[] = [
+      { path: `${base}.png`, bytes: await writePng(`${base}.png`, picture), shows: what },
+    ];
+    if (options.saveNpy) {
+      const npy = npyBytes(cam, [map[0], map[1]]);
+      await writeFileAtomic(`${base}.npy`, npy);
+      written.push({
+        path: `${base}.npy`,
+        bytes: npy.length,
+        shows: `the ${name} map (${map[0]}, ${map[1]}) float32, before enlarging`,
+      });
     }
+    return { image: path, top: ranked.slice(0, 5), ...(target ? { target } : {}), written };
+  };
+  try {
+    return await explainEach(jobs, stamp, Boolean(options.force), explain, events);
   } finally {
-    await session.release();
+    await session?.release();
   }
-  return results;
+}
+
+/** Grad-CAM and its variants: the logits and the gradient in one run when the class is known, two otherwise. */
+async function gradientCams(
+  plan: CamPlan,
+  method: Parameters<typeof classActivationMap>[0],
+  explicit: number | undefined,
+  choice: WeightsChoice,
+  events: CamEvents,
+): Promise<{ maker: CamMaker; release: () => Promise<void> }> {
+  const d = await openDifferentiator(
+    plan,
+    { layers: [{ name: plan.layer.name, map: plan.map }], input: false },
+    choice,
+    events,
+  );
+  const maker: CamMaker = async ({ nhwc }) => {
+    let [result] = await d.run([nhwc], [oneHot(explicit ?? -1, plan.classes)]);
+    // The top class is known only after the first run.
+    const index = explicit ?? rankClasses(result.logits)[0].index;
+    if (explicit === undefined) [result] = await d.run([nhwc], [oneHot(index, plan.classes)]);
+    return {
+      logits: result.logits,
+      index,
+      cam: classActivationMap(method, result.values[0], result.gradients[0], plan.map),
+    };
+  };
+  return { maker, release: () => d.release() };
+}
+
+/** A forward session and how to run it on images, reading outputs per image. */
+interface ForwardRunner {
+  run(
+    images: Float32Array[],
+    extra?: Record<string, { data: Float32Array; dims: number[] }>,
+  ): Promise<Float32Array[][]>;
+  release(): Promise<void>;
+}
+
+function forwardRunner(
+  ort: Ort,
+  session: OrtSession,
+  graph: ForwardGraph,
+  plan: CamPlan,
+  outputs: Array<{ name: string; size: number }>,
+): ForwardRunner {
+  const { width, height } = plan.input;
+  return {
+    async run(images, extra = {}) {
+      const input = inputBatch(graph, images, [height, width]);
+      const feeds: Record<string, InstanceType<Ort['Tensor']>> = {
+        [graph.input.name]: new ort.Tensor('float32', input.data, input.dims),
+      };
+      for (const [name, t] of Object.entries(extra)) feeds[name] = new ort.Tensor('float32', t.data, t.dims);
+      const result = await session.run(
+        feeds,
+        outputs.map((o) => o.name),
+      );
+      return images.map((_, i) => outputs.map((o) => item(result[o.name].data as Float32Array, i, o.size)));
+    },
+    release: () => session.release(),
+  };
+}
+
+/**
+ * Score-CAM, Ablation-CAM and Eigen-CAM: forward passes only. The image's own pass gives the maps
+ * and logits; Score-CAM then runs the input masked by each channel's map, Ablation-CAM the
+ * network with each channel taken out, both in batches, their progress reported.
+ */
+async function forwardCams(
+  plan: CamPlan,
+  options: CamOptions,
+  explicit: number | undefined,
+  choice: WeightsChoice,
+  events: CamEvents,
+): Promise<{ maker: CamMaker; release: () => Promise<void> }> {
+  const { graph, logits } = await classifierGraph(plan, [plan.layer.name], choice, events);
+  const maps = graph.tensors[0];
+  const [h, w, c] = plan.map;
+  const ort = await loadOrt();
+  const what = `the forward pass of ${plan.model.net.name}`;
+  const outputs = [
+    { name: maps.name, size: h * w * c },
+    { name: logits, size: plan.classes },
+  ];
+  const forward = forwardRunner(
+    ort,
+    await sessionFor(ort, withOutputs(graph.model, [maps.name, logits]), what),
+    graph,
+    plan,
+    outputs,
+  );
+  // Copies per run where the graph takes any batch size.
+  const batch = graph.input.shape[0] === null ? Math.max(1, options.batch ?? 16) : 1;
+  const first = async (nhwc: Float32Array) => {
+    const [[a, z]] = await forward.run([nhwc]);
+    const index = explicit ?? rankClasses(z)[0].index;
+    return { a: channelsLast(a, maps.layout, plan.map), logits: z, index };
+  };
+  const chunks = async (count: number, score: (from: number, to: number) => Promise<number[]>) => {
+    const scores: number[] = [];
+    for (let from = 0; from < count; from += batch) {
+      scores.push(...(await score(from, Math.min(count, from + batch))));
+      events.progress?.(scores.length, count);
+    }
+    return scores;
+  };
+  if (options.method === 'eigencam') {
+    const maker: CamMaker = async ({ nhwc }) => {
+      const { a, logits: z } = await first(nhwc);
+      return { logits: z, cam: eigenCam(a, plan.map) };
+    };
+    return { maker, release: () => forward.release() };
+  }
+  if (options.method === 'scorecam') {
+    const { width, height } = plan.input;
+    const maker: CamMaker = async ({ nhwc }) => {
+      const { a, logits: z, index } = await first(nhwc);
+      const masked = (k: number) => {
+        const mask = scoreCamMask(a, plan.map, k, [height, width]);
+        return nhwc.map((v, i) => v * mask[Math.floor(i / 3)]);
+      };
+      const scores = await chunks(c, async (from, to) => {
+        const images = Array.from({ length: to - from }, (_, i) => masked(from + i));
+        return (await forward.run(images)).map(([, out]) => out[index]);
+      });
+      return { logits: z, index, cam: weightedCam(a, softmaxWeights(scores), plan.map) };
+    };
+    return { maker, release: () => forward.release() };
+  }
+  // Ablation-CAM: each channel taken out of the layer, the rest of the network run as it is.
+  const axis = maps.layout === 'nchw' ? 1 : 3;
+  const ablated = forwardRunner(
+    ort,
+    await sessionFor(ort, withChannelAblation(graph.model, maps.name, axis, c, [logits]), what),
+    graph,
+    plan,
+    [{ name: logits, size: plan.classes }],
+  );
+  const maker: CamMaker = async ({ nhwc }) => {
+    const { a, logits: z, index } = await first(nhwc);
+    const fill = ablationFill(a);
+    const scores = await chunks(c, async (from, to) => {
+      const n = to - from;
+      const keep = new Float32Array(n * c).fill(1);
+      for (let i = 0; i < n; i++) keep[i * c + from + i] = 0;
+      const dims = axis === 1 ? [n, c, 1, 1] : [n, 1, 1, c];
+      const out = await ablated.run(Array<Float32Array>(n).fill(nhwc), {
+        [keepName(maps.name)]: { data: keep, dims },
+        [fillName(maps.name)]: { data: Float32Array.of(fill), dims: [] },
+      });
+      return out.map(([scores]) => scores[index]);
+    });
+    return { logits: z, index, cam: weightedCam(a, ablationWeights(z[index], scores), plan.map) };
+  };
+  return {
+    maker,
+    release: async () => {
+      await forward.release();
+      await ablated.release();
+    },
+  };
 }

@@ -1,12 +1,13 @@
 /**
- * Class activation maps from a layer's maps and a class logit's gradient there: pure arithmetic,
- * as pytorch-grad-cam defines each method (its names, its epsilon, its scaling).
+ * Class activation maps from a layer's maps and what weighs them (a class logit's gradient there,
+ * the scores of masked or ablated forward passes, the maps' principal component): pure
+ * arithmetic, as pytorch-grad-cam defines each method (its names, its epsilon, its scaling).
  */
+import { Matrix, SVD } from 'ml-matrix';
 import type { MapShape } from '../net/net.js';
+import { resizeBilinear } from './overlay.js';
 
-/** The gradient-based methods, as pytorch-grad-cam names them. */
-export const CAM_METHODS = ['gradcam', 'gradcam++', 'hirescam', 'xgradcam', 'layercam'] as const;
-export type CamMethod = (typeof CAM_METHODS)[number];
+import type { GradientCamMethod } from './cam-methods.js';
 
 /** The small number pytorch-grad-cam adds where it divides. */
 const EPS = 1e-7;
@@ -43,20 +44,101 @@ function channelWeights(
  * Grad-CAM, Grad-CAM++ and XGrad-CAM weigh whole channels; HiResCAM multiplies the gradient
  * element by element; LayerCAM takes only its positive part.
  */
-export function classActivationMap(method: CamMethod, a: Float32Array, g: Float32Array, shape: MapShape): Float32Array {
+export function classActivationMap(
+  method: GradientCamMethod,
+  a: Float32Array,
+  g: Float32Array,
+  shape: MapShape,
+): Float32Array {
+  if (method !== 'hirescam' && method !== 'layercam') return weightedCam(a, channelWeights(method, a, g, shape), shape);
   const [h, w, c] = shape;
   const cam = new Float32Array(h * w);
-  const weights = method === 'hirescam' || method === 'layercam' ? undefined : channelWeights(method, a, g, shape);
   for (let i = 0; i < h * w; i++) {
     let sum = 0;
-    for (let k = 0; k < c; k++) {
-      const factor = weights ? weights[k] : method === 'hirescam' ? g[i * c + k] : Math.max(0, g[i * c + k]);
-      sum += factor * a[i * c + k];
-    }
-    cam[i] = Math.max(0, sum);
+    for (let k = 0; k < c; k++)
+      sum += (method === 'hirescam' ? g[i * c + k] : Math.max(0, g[i * c + k])) * a[i * c + k];
+    cam[i] = sum;
   }
-  const low = Math.min(...cam);
-  const high = Math.max(...cam) - low;
-  for (let i = 0; i < cam.length; i++) cam[i] = (cam[i] - low) / (EPS + high);
+  return scaledCam(cam);
+}
+
+/** ReLU, then (x - min) / (max + eps) as pytorch-grad-cam scales every map; in place. */
+export function scaledCam(cam: Float32Array): Float32Array {
+  for (let i = 0; i < cam.length; i++) cam[i] = Math.max(0, cam[i]);
+  let [low, high] = [Infinity, -Infinity];
+  for (const v of cam) [low, high] = [Math.min(low, v), Math.max(high, v)];
+  for (let i = 0; i < cam.length; i++) cam[i] = (cam[i] - low) / (EPS + high - low);
   return cam;
+}
+
+/** The maps (h, w, c) summed with a weight per channel, then scaled. */
+export function weightedCam(a: Float32Array, weights: ArrayLike<number>, [h, w, c]: MapShape): Float32Array {
+  const cam = new Float32Array(h * w);
+  for (let i = 0; i < h * w; i++) {
+    let sum = 0;
+    for (let k = 0; k < c; k++) sum += weights[k] * a[i * c + k];
+    cam[i] = sum;
+  }
+  return scaledCam(cam);
+}
+
+/**
+ * Score-CAM's masks (Wang et al.): each channel's map enlarged to the input (h, w) bilinearly
+ * with aligned corners (PyTorch's UpsamplingBilinear2d) and scaled to [0, 1] by its own
+ * minimum and maximum; the input is multiplied by each.
+ */
+export function scoreCamMask(
+  a: Float32Array,
+  [h, w, c]: MapShape,
+  channel: number,
+  to: [number, number],
+): Float32Array {
+  const plane = Float32Array.from({ length: h * w }, (_, i) => a[i * c + channel]);
+  const mask = resizeBilinear(plane, [h, w], to, true);
+  let [low, high] = [Infinity, -Infinity];
+  for (const v of mask) [low, high] = [Math.min(low, v), Math.max(high, v)];
+  for (let i = 0; i < mask.length; i++) mask[i] = (mask[i] - low) / (high - low + 1e-8);
+  return mask;
+}
+
+/** Score-CAM's channel weights: the softmax over channels of the masked inputs' class scores (logits). */
+export function softmaxWeights(scores: ArrayLike<number>): Float64Array {
+  const top = Math.max(...Array.from(scores));
+  const exps = Float64Array.from(scores, (s) => Math.exp(s - top));
+  const sum = exps.reduce((x, y) => x + y, 0);
+  return exps.map((e) => e / sum);
+}
+
+/**
+ * What Ablation-CAM puts in place of a channel: 0 where the maps are ReLU'd (their minimum is 0),
+ * else far below their minimum (pytorch-grad-cam's 1e7), so what follows sees it as off.
+ */
+export function ablationFill(a: Float32Array): number {
+  let low = Infinity;
+  for (const v of a) low = Math.min(low, v);
+  return low === 0 ? 0 : low - 1e7;
+}
+
+/** Ablation-CAM's channel weights (Desai and Ramaswamy): the class score's relative drop without each channel. */
+export function ablationWeights(score: number, ablated: ArrayLike<number>): Float64Array {
+  return Float64Array.from(ablated, (s) => (score - s) / score);
+}
+
+/**
+ * Eigen-CAM (Muhammad and Yeasin): the maps (h * w rows, c columns), centred per channel,
+ * projected on their first principal component. A component's sign is arbitrary in an SVD; it
+ * is taken so that its channel weights sum positive, the direction of more activation.
+ */
+export function eigenCam(a: Float32Array, [h, w, c]: MapShape): Float32Array {
+  const rows = Matrix.from1DArray(
+    h * w,
+    c,
+    Float64Array.from(a, (v) => (Number.isFinite(v) ? v : 0)),
+  );
+  const centred = rows.clone().subRowVector(rows.mean('column'));
+  const svd = new SVD(centred, { computeLeftSingularVectors: false, autoTranspose: true });
+  const component = svd.rightSingularVectors.getColumn(0);
+  const sign = component.reduce((x, y) => x + y, 0) < 0 ? -1 : 1;
+  const projection = centred.mmul(Matrix.columnVector(component.map((v) => sign * v)));
+  return scaledCam(Float32Array.from(projection.getColumn(0)));
 }

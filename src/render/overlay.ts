@@ -22,15 +22,21 @@ export function activationPlane(activation: Float32Array, [h, w, c]: MapShape, c
   return out;
 }
 
-/** Bilinear resampling with aligned pixel centres (as OpenCV's and PIL's resize). */
+/**
+ * Bilinear resampling with aligned pixel centres (as OpenCV's and PIL's resize), or with aligned
+ * corners (PyTorch's UpsamplingBilinear2d: the first and last pixels map onto each other).
+ */
 export function resizeBilinear(
   plane: Float32Array,
   [h, w]: [number, number],
   [outH, outW]: [number, number],
+  alignCorners = false,
 ): Float32Array {
   const out = new Float32Array(outH * outW);
+  const source = (length: number, outLength: number, i: number) =>
+    alignCorners ? (outLength > 1 ? (i * (length - 1)) / (outLength - 1) : 0) : (i + 0.5) * (length / outLength) - 0.5;
   const sample = (length: number, outLength: number, i: number): [number, number, number] => {
-    const x = Math.min(Math.max((i + 0.5) * (length / outLength) - 0.5, 0), length - 1);
+    const x = Math.min(Math.max(source(length, outLength, i), 0), length - 1);
     const x0 = Math.floor(x);
     return [x0, Math.min(x0 + 1, length - 1), x - x0];
   };

@@ -153,6 +153,73 @@ describe('bad input: one line, exit 2, no file', () => {
   });
 });
 
+test("Score-CAM, Ablation-CAM and Eigen-CAM equal the papers' formulas computed here in TensorFlow.js", async () => {
+  await tf.setBackend('cpu');
+  const model = await loadLayersModelFile(MODEL);
+  const x = tf.tensor4d(preprocessUnit(resizeNearest(await decodeImage(IMAGE), 64, 64).data), [1, 64, 64, 3]);
+  const layers = model.layers;
+  const cut = layers.findIndex((l) => l.name === 'relu_2_2') + 1;
+  const [kernel, bias] = model.getLayer('output').getWeights();
+  // The logits from relu_2_2's maps on: the head's layers, then the output layer before its softmax.
+  const logitsFrom = (maps: tf.Tensor) => {
+    const features = layers.slice(cut, -1).reduce((t, l) => l.apply(t) as tf.Tensor, maps) as tf.Tensor2D;
+    return tf.add(tf.matMul(features, kernel as tf.Tensor2D), bias);
+  };
+  const probe = tfl.model({ inputs: model.inputs, outputs: model.getLayer('relu_2_2').output as tfl.SymbolicTensor });
+  const mapsOf = (input: tf.Tensor) => probe.predict(input) as tf.Tensor4D;
+  const maps = mapsOf(x);
+  const [, h, w, c] = maps.shape;
+  const target = 5;
+  const score = (m: tf.Tensor) => logitsFrom(m).dataSync()[target];
+  const camOf = (weights: number[]) => {
+    const cam = tf.relu(tf.sum(tf.mul(maps, tf.tensor1d(weights)), 3));
+    const shifted = tf.sub(cam, tf.min(cam));
+    return tf.div(shifted, tf.add(tf.max(shifted), 1e-7)).dataSync() as Float32Array;
+  };
+  // Score-CAM: each channel's map enlarged with aligned corners, scaled to [0, 1], times the input.
+  const scores: number[] = [];
+  for (let k = 0; k < c; k++) {
+    const plane = tf.slice(maps, [0, 0, 0, k], [1, h, w, 1]);
+    const up = tf.image.resizeBilinear(plane, [64, 64], true);
+    const mask = tf.div(tf.sub(up, tf.min(up)), tf.add(tf.sub(tf.max(up), tf.min(up)), 1e-8));
+    scores.push(score(mapsOf(tf.mul(x, mask))));
+  }
+  const scoreWeights = Array.from(tf.softmax(tf.tensor1d(scores)).dataSync());
+  // Ablation-CAM: relu_2_2 is ReLU'd (its minimum 0), so a channel taken out is zeros.
+  expect(tf.min(maps).dataSync()[0]).toBe(0);
+  const base = score(maps);
+  const ablationWeights = Array.from({ length: c }, (_, k) => {
+    const keep = tf.tensor1d(Array.from({ length: c }, (_, j) => (j === k ? 0 : 1)));
+    return (base - score(tf.mul(maps, keep))) / base;
+  });
+  // Eigen-CAM: the centred maps on their first principal component, found by power iteration here.
+  const rows = tf.reshape(maps, [h * w, c]);
+  const centred = tf.sub(rows, tf.mean(rows, 0));
+  const covariance = tf.matMul(centred, centred, true, false);
+  let v: tf.Tensor = tf.ones([c, 1]);
+  for (let i = 0; i < 3000; i++) v = tf.div(tf.matMul(covariance, v), tf.norm(tf.matMul(covariance, v)));
+  if (tf.sum(v).dataSync()[0] < 0) v = tf.neg(v);
+  const projection = tf.relu(tf.reshape(tf.matMul(centred, v), [h * w]));
+  const shifted = tf.sub(projection, tf.min(projection));
+  const eigen = tf.div(shifted, tf.add(tf.max(shifted), 1e-7)).dataSync() as Float32Array;
+
+  const oracles: Record<string, Float32Array> = {
+    scorecam: camOf(scoreWeights),
+    ablationcam: camOf(ablationWeights),
+    eigencam: eigen,
+  };
+  for (const method of Object.keys(oracles)) {
+    const out = join(dir, `forward-${method}`);
+    const args = ['cam', IMAGE, '--model', MODEL, '--method', method, '--save-npy', '-o', out];
+    const { code, stderr } = await cnnviz([...args, ...(method === 'eigencam' ? [] : ['--class', String(target)])]);
+    expect([method, code, stderr]).toEqual([method, 0, expect.stringContaining('softmax')]);
+    const ours = parseNpy(readFileSync(join(out, `cat64-cam-${method}.npy`)));
+    expect([method, maxAbsDiff(ours.data, oracles[method]) < 1e-4]).toEqual([method, true]);
+  }
+  // Weights that differ between channels: a map that is not a copy of another method's.
+  expect(maxAbsDiff(oracles.scorecam, oracles.ablationcam)).toBeGreaterThan(0.01);
+});
+
 test('seeded random weights are said, as every picture of an untrained network says it', async () => {
   const { code, stderr } = await cnnviz([
     'cam',
@@ -166,6 +233,6 @@ test('seeded random weights are said, as every picture of an untrained network s
   ]);
   expect(code).toBe(0);
   expect(stderr).toMatch(
-    /^cnnviz: weights: none \(random initial weights, seed \d+\); the map shows an untrained network$/m,
+    /^cnnviz: weights: none \(random initial weights, seed \d+\); the picture shows an untrained network$/m,
   );
 });

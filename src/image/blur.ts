@@ -1,0 +1,11 @@
+/** A Gaussian blur of an image (libvips through sharp): Integrated Gradients' blurred baseline. */
+import type { RgbImage } from './decode.js';
+
+export async function blurImage(image: RgbImage, sigma: number): Promise<RgbImage> {
+  const { default: sharp } = await import('sharp');
+  const out = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .blur(Math.max(0.3, sigma))
+    .raw()
+    .toBuffer();
+  return { width: image.width, height: image.height, data: new Uint8Array(out.buffer, out.byteOffset, out.length) };
+}
