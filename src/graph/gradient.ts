@@ -11,6 +11,7 @@ import type { Shape } from '../net/net.js';
 import type { GraphProto, ModelProto, NodeProto, TensorProto } from './proto.js';
 import { attribute, dimsOf, floatValues, intAttribute, intsAttribute, intValues } from './proto.js';
 import { inferTensorShapes } from './shapes.js';
+import { NEAREST_MODES, RESIZE_COORDINATES, resizeMatrix } from './resampling.js';
 import { float, GraphBuilder, int, ints, string, valueInfo } from './build.js';
 
 const { onnx } = onnxProto;
@@ -115,6 +116,68 @@ const conv: Rule = (ctx) => {
   const attrs = [ints('strides', strides), ints('dilations', dilations), ints('pads', pads), int('group', group)];
   if (outputPadding.some((p) => p !== 0)) attrs.push(ints('output_padding', outputPadding));
   return [b.node('ConvTranspose', [dy, node.input[1]], attrs)];
+};
+
+/**
+ * ConvTranspose's input gradient: the convolution with the same kernel, strides, dilations, pads
+ * and groups (ConvTranspose is Conv's adjoint; output padding only adds rows Conv never reads).
+ */
+const convTranspose: Rule = (ctx) => {
+  const { b, node, dy } = ctx;
+  if (ctx.needs(1) || ctx.needs(2))
+    throw new NoGradientRuleError(`'${node.name}' (ConvTranspose) with a computed kernel`);
+  const autoPad = String(attribute(node, 'auto_pad') ?? 'NOTSET');
+  if ((autoPad !== 'NOTSET' && autoPad !== 'VALID') || attribute(node, 'output_shape') !== undefined)
+    throw new NoGradientRuleError(`'${node.name}' (ConvTranspose) sized by auto_pad or output_shape`);
+  const rank = (ctx.shape(node.input[0])?.length ?? 4) - 2;
+  const ones = Array<number>(rank).fill(1);
+  const attrs = [
+    ints('strides', intsAttribute(node, 'strides') ?? ones),
+    ints('dilations', intsAttribute(node, 'dilations') ?? ones),
+    ints(
+      'pads',
+      autoPad === 'VALID'
+        ? Array<number>(2 * rank).fill(0)
+        : (intsAttribute(node, 'pads') ?? Array<number>(2 * rank).fill(0)),
+    ),
+    int('group', intAttribute(node, 'group', 1)),
+  ];
+  return [b.node('Conv', [dy, node.input[1]], attrs)];
+};
+
+/**
+ * Resize (nearest or linear) is linear in its input and separable by axis: along each resized
+ * axis the cotangent is multiplied by the transposed resampling matrix.
+ */
+const resize: Rule = (ctx) => {
+  const { b, node } = ctx;
+  const [x, y] = [ctx.shape(node.input[0]), ctx.shape(node.output[0])];
+  const refuse = (why: string) => new NoGradientRuleError(`'${node.name}' (Resize) ${why}`);
+  if (!x || !y || x.some((d) => d === null) || y.some((d) => d === null)) throw refuse('of unknown size');
+  const mode = String(attribute(node, 'mode') ?? 'nearest');
+  const coordinates = String(attribute(node, 'coordinate_transformation_mode') ?? 'half_pixel');
+  const nearest = String(attribute(node, 'nearest_mode') ?? 'round_prefer_floor');
+  if (mode !== 'nearest' && mode !== 'linear') throw refuse(`in ${mode} mode`);
+  if (!RESIZE_COORDINATES.includes(coordinates)) throw refuse(`with ${coordinates} coordinates`);
+  if (!NEAREST_MODES.includes(nearest)) throw refuse(`rounding ${nearest}`);
+  if (intAttribute(node, 'antialias', 0)) throw refuse('antialiased');
+  const scalesTensor = node.input[2] ? ctx.constant(node.input[2]) : undefined;
+  const scales = scalesTensor && dimsOf(scalesTensor)[0] ? Array.from(floatValues(scalesTensor)) : undefined;
+  let dx = ctx.dy;
+  const rank = x.length;
+  for (let axis = 0; axis < rank; axis++) {
+    const [from, to] = [x[axis] as number, y[axis] as number];
+    if (from === to && (!scales || scales[axis] === 1)) continue;
+    const matrix = resizeMatrix({ from, to, scale: scales?.[axis] ?? to / from, mode, coordinates, nearest });
+    const r = b.constant('resample', [to, from], matrix);
+    // MatMul works on the last axis: bring the resized axis there and back.
+    const swap = Array.from({ length: rank }, (_, i) => (i === axis ? rank - 1 : i === rank - 1 ? axis : i));
+    const last = axis === rank - 1;
+    const moved = last ? dx : b.node('Transpose', [dx], [ints('perm', swap)]);
+    const product = b.node('MatMul', [moved, r]);
+    dx = last ? product : b.node('Transpose', [product], [ints('perm', swap)]);
+  }
+  return [dx];
 };
 
 /** A Conv or pool's pads as [top, left, bottom, right], auto_pad worked out on a known input. */
@@ -456,6 +519,8 @@ const RULES: Record<string, Rule> = {
   Mul: elementwise('Mul'),
   Div: elementwise('Div'),
   Conv: conv,
+  ConvTranspose: convTranspose,
+  Resize: resize,
   MaxPool: maxPool,
   GlobalAveragePool: globalAveragePool,
   Gemm: gemm,

@@ -97,6 +97,38 @@ const conv: Rule = (node, [x, w]) => {
   return windowed(node, x, kernel, w[0]);
 };
 
+/** ConvTranspose: stride * (in - 1) + output padding + span - pads, or its output_shape; out channels w[1] * group. */
+const convTranspose: Rule = (node, [x, w]) => {
+  if (!x || !w || w[1] === null) return undefined;
+  const spatial = x.slice(2);
+  const channels = w[1] * intAttribute(node, 'group', 1);
+  const given = intsAttribute(node, 'output_shape');
+  if (given) return [x[0], channels, ...given.slice(-spatial.length)];
+  if (String(attribute(node, 'auto_pad') ?? 'NOTSET') !== 'NOTSET' && String(attribute(node, 'auto_pad')) !== 'VALID')
+    return [
+      x[0],
+      channels,
+      ...spatial.map((d, i) => (d === null ? null : d * (intsAttribute(node, 'strides')?.[i] ?? 1))),
+    ];
+  const kernel = intsAttribute(node, 'kernel_shape') ?? (w.slice(2) as number[]);
+  const at = (name: string, i: number, fallback: number) => intsAttribute(node, name)?.[i] ?? fallback;
+  const pads = intsAttribute(node, 'pads') ?? Array<number>(2 * spatial.length).fill(0);
+  return [
+    x[0],
+    channels,
+    ...spatial.map((d, i) =>
+      d === null
+        ? null
+        : at('strides', i, 1) * (d - 1) +
+          at('output_padding', i, 0) +
+          (kernel[i] - 1) * at('dilations', i, 1) +
+          1 -
+          pads[i] -
+          pads[i + spatial.length],
+    ),
+  ];
+};
+
 const pool: Rule = (node, [x]) => x && windowed(node, x, intsAttribute(node, 'kernel_shape') ?? [], x[1]);
 
 const globalPool: Rule = (_node, [x]) => x && [x[0], x[1], ...x.slice(2).map(() => 1)];
@@ -238,6 +270,7 @@ const RULES: Record<string, Rule> = {
   ...Object.fromEntries(UNARY.map((op) => [op, same])),
   ...Object.fromEntries(BROADCAST.map((op) => [op, broadcast])),
   Conv: conv,
+  ConvTranspose: convTranspose,
   MaxPool: pool,
   AveragePool: pool,
   LpPool: pool,

@@ -122,6 +122,53 @@ const CASES: Array<[string, GraphSpec, string, number[]?]> = [
     'y',
   ],
   ['GlobalAveragePool', one('GlobalAveragePool'), 'y'],
+  [
+    'ConvTranspose, stride 2, pads 1, output padding 1',
+    one(
+      'ConvTranspose',
+      { inputs: ['w', 'b'], attrs: { strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] } },
+      [floats('w', [3, 4, 3, 3], 21), floats('b', [4], 22)],
+    ),
+    'y',
+  ],
+  [
+    'ConvTranspose, grouped and dilated',
+    one('ConvTranspose', { inputs: ['w'], attrs: { group: 3, dilations: [2, 2], pads: [1, 0, 1, 0] } }, [
+      floats('w', [3, 2, 3, 3], 23),
+    ]),
+    'y',
+  ],
+  ...(
+    [
+      ['nearest', 'asymmetric', 'floor', [1, 1, 2, 2]],
+      ['nearest', 'half_pixel', 'round_prefer_floor', [1, 1, 1.5, 2.25]],
+      ['nearest', 'tf_half_pixel_for_nn', 'round_prefer_ceil', [1, 1, 2, 0.75]],
+      ['linear', 'half_pixel', 'round_prefer_floor', [1, 1, 2, 1.5]],
+      ['linear', 'align_corners', 'round_prefer_floor', [1, 1, 1.75, 0.5]],
+      ['linear', 'pytorch_half_pixel', 'round_prefer_floor', [1, 1, 3, 1]],
+      ['linear', 'asymmetric', 'round_prefer_floor', [1, 1, 0.6, 2]],
+    ] as const
+  ).map(([mode, coordinates, nearest, scales]): [string, GraphSpec, string] => [
+    `Resize ${mode}, ${coordinates}${mode === 'nearest' ? `, ${nearest}` : ''}, scales ${scales.slice(2).join(' x ')}`,
+    {
+      input: { name: 'x', shape: INPUT },
+      initializers: [{ name: 'sc', dims: [4], values: [...scales] }],
+      nodes: [
+        {
+          op: 'Resize',
+          name: 'y',
+          inputs: ['x', '', 'sc'],
+          attrs: { mode, coordinate_transformation_mode: coordinates, nearest_mode: nearest },
+        },
+      ],
+    },
+    'y',
+  ]),
+  [
+    'Resize linear to sizes',
+    one('Resize', { inputs: ['', '', 'sz'], attrs: { mode: 'linear' } }, [int64('sz', [1, 3, 13, 5])]),
+    'y',
+  ],
   ['Relu', one('Relu'), 'y'],
   [
     'Clip (ReLU6 as PyTorch exports it)',

@@ -91,6 +91,24 @@ const CASES: Array<[string, Case]> = [
   ['Squeeze', { op: 'Squeeze', input: [1, 3, 1, 8], inputs: ['a'], initializers: [int64('a', [2])] }],
   ['Unsqueeze', { op: 'Unsqueeze', inputs: ['a'], initializers: [int64('a', [0, 3])] }],
   [
+    'ConvTranspose, stride 2, pads and output padding',
+    {
+      op: 'ConvTranspose',
+      inputs: ['w'],
+      initializers: [floats('w', [3, 4, 3, 3])],
+      attrs: { strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 0] },
+    },
+  ],
+  [
+    'ConvTranspose, grouped, dilated',
+    {
+      op: 'ConvTranspose',
+      inputs: ['w'],
+      initializers: [floats('w', [3, 2, 3, 3])],
+      attrs: { group: 3, dilations: [2, 2] },
+    },
+  ],
+  [
     'Resize by scales',
     { op: 'Resize', inputs: ['', 'sc'], initializers: [floats('sc', [4], [1, 1, 2, 1.5])], attrs: { mode: 'nearest' } },
   ],
