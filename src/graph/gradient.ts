@@ -36,6 +36,8 @@ interface RuleContext {
   constant(tensor: string): TensorProto | undefined;
   /** True for the inputs a gradient is needed for. */
   needs(index: number): boolean;
+  /** How a stride-1 Conv's input gradient is computed (GradientRequest.convGradient). */
+  convGradient: 'conv' | 'transpose';
 }
 
 /** Cotangents of the node's inputs, by input index; absent where none is needed. */
@@ -113,10 +115,44 @@ const conv: Rule = (ctx) => {
     const span = (kernel[i] - 1) * dilations[i] + 1;
     return (x[2 + i] as number) - (strides[i] * ((y[2 + i] as number) - 1) + span - pads[i] - pads[i + 2]);
   });
+  const spans = kernel.map((k, i) => (k - 1) * dilations[i] + 1);
+  // Stride 1: the transposed convolution is a convolution with the kernel flipped and its channels
+  // swapped, which ONNX Runtime runs on its fastest (NCHWc) path.
+  const flippedPads = [0, 1, 0, 1].map((axis, i) => spans[axis] - 1 - pads[i]);
+  if (ctx.convGradient === 'conv' && strides.every((s) => s === 1) && flippedPads.every((p) => p >= 0)) {
+    const flipped = b.constant(
+      'flipped',
+      flippedDims(dimsOf(w), group),
+      flippedKernel(floatValues(w), dimsOf(w), group),
+    );
+    const attrs = [ints('dilations', dilations), ints('pads', flippedPads), int('group', group)];
+    return [b.node('Conv', [dy, flipped], attrs)];
+  }
   const attrs = [ints('strides', strides), ints('dilations', dilations), ints('pads', pads), int('group', group)];
   if (outputPadding.some((p) => p !== 0)) attrs.push(ints('output_padding', outputPadding));
   return [b.node('ConvTranspose', [dy, node.input[1]], attrs)];
 };
+
+/** A Conv kernel (out, in / group, kh, kw) flipped for its input gradient: (in, out / group, kh, kw). */
+function flippedDims([out, inPerGroup, kh, kw]: number[], group: number): number[] {
+  return [inPerGroup * group, out / group, kh, kw];
+}
+
+/** Each group's kernel with in and out swapped and both spatial axes reversed. */
+export function flippedKernel(w: Float32Array, [out, inPerGroup, kh, kw]: number[], group: number): Float32Array {
+  const outPerGroup = out / group;
+  const flipped = new Float32Array(w.length);
+  for (let g = 0; g < group; g++)
+    for (let o = 0; o < outPerGroup; o++)
+      for (let i = 0; i < inPerGroup; i++)
+        for (let y = 0; y < kh; y++)
+          for (let x = 0; x < kw; x++) {
+            const from = (((g * outPerGroup + o) * inPerGroup + i) * kh + y) * kw + x;
+            const to = (((g * inPerGroup + i) * outPerGroup + o) * kh + (kh - 1 - y)) * kw + (kw - 1 - x);
+            flipped[to] = w[from];
+          }
+  return flipped;
+}
 
 /**
  * ConvTranspose's input gradient: the convolution with the same kernel, strides, dilations, pads
@@ -537,6 +573,9 @@ const RULES: Record<string, Rule> = {
   ReduceMean: reduceMean,
 };
 
+/** Bumped when a rule changes, so that gradient models prepared by an older one are not used. */
+export const GRADIENT_RULES_VERSION = 1;
+
 /** The ops the builder differentiates, for messages and tests. */
 export const GRADIENT_OPS = Object.keys(RULES).sort();
 
@@ -564,6 +603,11 @@ export interface GradientRequest {
    * positive gradients, only where the input was positive, as guided backpropagation does.
    */
   relu?: 'standard' | 'guided';
+  /**
+   * A stride-1 Conv's input gradient as a Conv with the flipped kernel (default), or as the
+   * ConvTranspose every stride takes: the bench measures both.
+   */
+  convGradient?: 'conv' | 'transpose';
 }
 
 /** ScatterElements with reduction 'add' (MaxPool's rule) needs opset 16. */
@@ -574,7 +618,14 @@ const GRADIENT_OPSET = 16;
  * tensor, and each wrt tensor's gradient (`tensor:grad`). Throws NoGradientRuleError naming the
  * first op on the way that has no rule.
  */
-export function gradientModel({ model, input, target, wrt, relu = 'standard' }: GradientRequest): Uint8Array {
+export function gradientModel({
+  model,
+  input,
+  target,
+  wrt,
+  relu = 'standard',
+  convGradient = 'conv',
+}: GradientRequest): Uint8Array {
   const rules = relu === 'guided' ? { ...RULES, Relu: guidedRelu } : RULES;
   // A copy: rules may ask a forward node for more (MaxPool's indices).
   const forward = onnx.GraphProto.decode(
@@ -613,6 +664,7 @@ export function gradientModel({ model, input, target, wrt, relu = 'standard' }: 
       shape: (t) => shapes.get(t),
       constant: (t) => constants.get(t),
       needs: (i) => needed.has(node.input[i]),
+      convGradient,
     });
     grads.forEach((grad, i) => grad && needed.has(node.input[i]) && accumulate(node.input[i], grad));
   }

@@ -34,7 +34,12 @@ async function forward(
   return result[output].data as Float32Array;
 }
 
-async function checkGradient(spec: GraphSpec, target: string, shape = INPUT): Promise<void> {
+async function checkGradient(
+  spec: GraphSpec,
+  target: string,
+  shape = INPUT,
+  convGradient: 'conv' | 'transpose' = 'conv',
+): Promise<void> {
   const bytes = onnxModelBytes(spec);
   const session = await ort.InferenceSession.create(bytes);
   const x = Float32Array.from(
@@ -48,7 +53,13 @@ async function checkGradient(spec: GraphSpec, target: string, shape = INPUT): Pr
   const seed = Float32Array.from(seededValues(y.length, 4, 1));
   const yDims = (await session.run({ x: new ort.Tensor('float32', x, shape) }))[target].dims;
   const gradient = await ort.InferenceSession.create(
-    gradientModel({ model: decodeModel('forward.onnx', bytes), input: { name: 'x', shape }, target, wrt: ['x'] }),
+    gradientModel({
+      model: decodeModel('forward.onnx', bytes),
+      input: { name: 'x', shape },
+      target,
+      wrt: ['x'],
+      convGradient,
+    }),
   );
   const result = await gradient.run({
     x: new ort.Tensor('float32', x, shape),
@@ -110,6 +121,17 @@ const CASES: Array<[string, GraphSpec, string, number[]?]> = [
       floats('b', [2], 4),
     ]),
     'y',
+  ],
+  [
+    'Conv, 3 groups of 2 channels, uneven pads',
+    one(
+      'Conv',
+      { inputs: ['w'], attrs: { group: 3, pads: [0, 1, 2, 1] } },
+      [floats('w', [9, 2, 3, 3], 24)],
+      [1, 6, 8, 8],
+    ),
+    'y',
+    [1, 6, 8, 8],
   ],
   [
     'Conv, depthwise (groups)',
@@ -288,6 +310,15 @@ const ROWS = CASES.map(([name, spec, target, shape]): [string, GraphSpec, string
 test.each(ROWS)('%s: the gradient equals finite differences', async (_name, spec, target, shape) => {
   await checkGradient(spec, target, shape);
 });
+
+// A stride-1 Conv's gradient is a Conv with the flipped kernel by default: the ConvTranspose
+// every stride takes is checked on the same convolutions.
+test.each(ROWS.filter(([name]) => name.startsWith('Conv,')))(
+  '%s, through ConvTranspose: the gradient equals finite differences',
+  async (_name, spec, target, shape) => {
+    await checkGradient(spec, target, shape, 'transpose');
+  },
+);
 
 test('an op without a rule is named, never given a zero gradient', () => {
   const bytes = onnxModelBytes({
