@@ -15,6 +15,7 @@ import { writeResnet50 } from './resnet50.js';
 import { writeInceptionV3 } from './inception.js';
 import { mobileNetV2Graph } from '../test/helpers/graph-model.js';
 import { makeImageFolder } from '../test/helpers/image-folder.js';
+import { gradientTimes, torchModel, torchReference } from './gradients.js';
 
 const ROOT = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..');
 const CACHE = join(ROOT, 'bench', '.cache');
@@ -219,7 +220,7 @@ function table(rows: Row[]): string {
   return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n');
 }
 
-/** BENCH_ONLY=vgg,resnet,mobilenet,examples,inception runs those groups (default: all). */
+/** BENCH_ONLY=vgg,resnet,mobilenet,examples,inception,gradients runs those groups (default: all). */
 const only = (group: string) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(',').includes(group);
 
 async function main(): Promise<void> {
@@ -249,6 +250,8 @@ async function main(): Promise<void> {
     ]);
   }
   if (only('examples')) await examplesCases(rows, targets, out);
+  const notes: string[] = [];
+  if (only('gradients')) await gradientCases(rows, targets, notes, out);
   if (only('inception')) {
     const model = await prepareInception();
     const row = await measure(
@@ -269,6 +272,8 @@ async function main(): Promise<void> {
     '',
     table(rows),
     '',
+    ...notes,
+    ...(notes.length ? [''] : []),
     ...targets.map(([name, ok]) => `${ok ? 'met ' : 'MISSED'}  ${name}`),
   ].join('\n');
   process.stdout.write(`${text}\n`);
@@ -424,3 +429,63 @@ main().catch((err) => {
   process.stderr.write(`bench: ${(err as Error).message}\n`);
   process.exitCode = 1;
 });
+
+/**
+ * Gradients (issue 18), on torchvision's models exported by PyTorch: Grad-CAM's forward plus
+ * backward against the forward pass and against PyTorch's own on the same weights, SmoothGrad's
+ * 25 samples against one input gradient, and the peak memory of `cam` against `featuremaps`.
+ */
+async function gradientCases(rows: Row[], targets: Targets, notes: string[], out: string): Promise<void> {
+  const reference = torchReference(CACHE, RUNS);
+  if ('absent' in reference) {
+    notes.push(`gradients: skipped, ${reference.absent} (it exports the models and times PyTorch)`);
+    return;
+  }
+  notes.push(
+    `PyTorch ${reference.torch}, ${reference.threads} threads, forward plus backward to the last stage (ms): ${JSON.stringify(reference.ms)}`,
+  );
+  for (const name of ['resnet50', 'vgg16', 'resnet18']) {
+    const path = torchModel(CACHE, name)!;
+    const t = await gradientTimes(path, RUNS, name === 'resnet18');
+    const torch = reference.ms[name];
+    notes.push(
+      `${name}: forward ${t.forwardMs.toFixed(0)} ms; Grad-CAM forward+backward ${t.gradcamMs.toFixed(0)} ms (${(t.gradcamMs / t.forwardMs).toFixed(2)}x), through ConvTranspose ${t.gradcamTransposeMs.toFixed(0)} ms; PyTorch ${torch.toFixed(0)} ms` +
+        (name === 'resnet18'
+          ? `; input gradient ${t.inputGradientMs.toFixed(0)} ms, SmoothGrad 25 samples ${t.smoothgrad25Ms.toFixed(0)} ms (${(t.smoothgrad25Ms / t.inputGradientMs).toFixed(1)}x)`
+          : ''),
+    );
+    if (name === 'resnet18') {
+      targets.push([
+        `SmoothGrad, 25 samples on ResNet-18 <= 25x one forward plus backward (${(t.smoothgrad25Ms / t.inputGradientMs).toFixed(1)}x)`,
+        t.smoothgrad25Ms <= 25 * t.inputGradientMs,
+      ]);
+      continue;
+    }
+    targets.push([
+      `Grad-CAM on ${name}: forward plus backward <= 2.5x the forward pass (${(t.gradcamMs / t.forwardMs).toFixed(2)}x)`,
+      t.gradcamMs <= 2.5 * t.forwardMs,
+    ]);
+    targets.push([
+      `Grad-CAM on ${name}: <= 1.0x PyTorch's forward plus backward (${(t.gradcamMs / torch).toFixed(2)}x)`,
+      t.gradcamMs <= torch,
+    ]);
+  }
+  const vgg = torchModel(CACHE, 'vgg16')!;
+  const cam = await measure(
+    'cam (Grad-CAM), VGG16 with its classifier (ONNX)',
+    ['cam', CAT, '--model', vgg, '--preprocess', 'torch', '-o', out],
+    'auto',
+    1,
+  );
+  const maps = await measure(
+    'featuremaps --blocks all, the same VGG16 (ONNX)',
+    ['featuremaps', CAT, '--model', vgg, '--blocks', 'all', '-o', out],
+    'auto',
+    1,
+  );
+  rows.push(cam, maps);
+  targets.push([
+    `Grad-CAM's peak memory on VGG16 <= 1.5x featuremaps' (${cam.peakRssMB.toFixed(0)} MB against ${maps.peakRssMB.toFixed(0)} MB)`,
+    cam.peakRssMB <= 1.5 * maps.peakRssMB,
+  ]);
+}

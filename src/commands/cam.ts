@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { cacheDir } from '../config.js';
+import { cacheDir, onnxCacheDir } from '../config.js';
 import type { CommandContext, Runner } from './context.js';
 import { CAM_METHODS, type CamMethod } from '../render/cam-methods.js';
 import {
@@ -59,7 +59,7 @@ async function cam(args: string[], flags: CamFlags, ctx: CommandContext): Promis
       plan,
       paths,
       { ...flags, target: flags.class },
-      { weights: flags.weights, download },
+      { weights: flags.weights, download, onnxCacheDir: await onnxCacheDir(), explain: ctx.report.verbose },
       {
         notice: ctx.report.notice,
         imageDone: images?.update,

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { cacheDir } from '../config.js';
+import { cacheDir, onnxCacheDir } from '../config.js';
 import type { CommandContext, Runner } from './context.js';
 import {
   addExplainOptions,
@@ -71,7 +71,7 @@ async function saliency(args: string[], flags: SaliencyFlags, ctx: CommandContex
       plan,
       paths,
       { ...flags, target: flags.class },
-      { weights: flags.weights, download },
+      { weights: flags.weights, download, onnxCacheDir: await onnxCacheDir(), explain: ctx.report.verbose },
       {
         notice: ctx.report.notice,
         imageDone: images?.update,

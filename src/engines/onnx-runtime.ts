@@ -4,8 +4,8 @@
  * (that a saved optimised model is processor-specific, say) are not the user's.
  */
 import { forwardThreads } from '../config.js';
-import { statfs } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, statfs, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileSystemReason, messageOf } from '../errors.js';
 import type { Forward } from './forward.js';
 import * as onnxCache from './onnx-cache.js';
@@ -49,6 +49,23 @@ export interface PreparedSessionOptions {
   explain?: (line: string) => void;
   /** What the user should know: a damaged entry rebuilt, a cache that cannot be written. */
   notice?: (line: string) => void;
+  /**
+   * Small text files kept with the prepared model: what a caller needs to use it without
+   * building it (a graph's input and output names). `make` runs after `build`; `found` gets
+   * them back from the cache (an entry without them is rebuilt).
+   */
+  /**
+   * Whether kernels prepack their weights (default). Not for gradient models, whose weights the
+   * forward and the backward kernels share: each would keep its own packed copy (VGG16's 400 MB
+   * fc1 three times over), and ONNX Runtime 1.30 crashes (SIGSEGV) running such a model saved
+   * prepacked (tiny-vgg's Grad-CAM model: one Gemm weight read by two Gemms).
+   */
+  prepack?: boolean;
+  extras?: {
+    names: string[];
+    make(): Record<string, string>;
+    found(files: Record<string, string>): void;
+  };
 }
 
 /**
@@ -59,7 +76,8 @@ export interface PreparedSessionOptions {
  * cache that cannot be written leaves the run on the model built in memory, saying so.
  */
 export async function preparedSession(ort: Ort, options: PreparedSessionOptions): Promise<OrtSession> {
-  const base = baseSessionOptions();
+  const unpacked = options.prepack === false ? { extra: { session: { disable_prepacking: '1' } } } : {};
+  const base = { ...baseSessionOptions(), ...unpacked };
   const cache = options.cacheDir && options.key ? onnxCache : undefined;
   const key = cache?.onnxCacheKey({ ...options.key, ort: ort.env.versions.common });
   const dir = options.cacheDir!;
@@ -70,7 +88,10 @@ export async function preparedSession(ort: Ort, options: PreparedSessionOptions)
     if (found && 'model' in found) {
       options.explain?.(`ONNX model from the cache: ${found.model}`);
       try {
-        return await ort.InferenceSession.create(found.model, { ...base, graphOptimizationLevel: 'disabled' });
+        const extras = await readExtras(dirname(found.model), options.extras?.names ?? []);
+        const session = await ort.InferenceSession.create(found.model, { ...base, graphOptimizationLevel: 'disabled' });
+        options.extras?.found(extras);
+        return session;
       } catch (err) {
         await cache!.removeEntry(dir, key);
         options.notice?.(`the prepared model in the cache could not be loaded (${messageOf(err)}); rebuilding it`);
@@ -97,7 +118,9 @@ export async function preparedSession(ort: Ort, options: PreparedSessionOptions)
       session: {
         optimized_model_external_initializers_file_name: cache!.WEIGHTS_FILE,
         optimized_model_external_initializers_min_size_in_bytes: '1024',
-        save_external_prepacked_constant_initializers: '1',
+        ...(options.prepack === false
+          ? { disable_prepacking: '1' }
+          : { save_external_prepacked_constant_initializers: '1' }),
       },
     },
   };
@@ -116,12 +139,27 @@ export async function preparedSession(ort: Ort, options: PreparedSessionOptions)
     options.notice?.(`cannot write the ONNX cache in '${dir}' (${reason}); running without it`);
     return session;
   }
+  try {
+    for (const [name, text] of Object.entries(options.extras?.make() ?? {}))
+      await writeFile(join(entry.folder, name), text);
+  } catch (err) {
+    await entry.abandon();
+    options.notice?.(`cannot write the ONNX cache in '${dir}' (${fileSystemReason(err)}); running without it`);
+    return session;
+  }
   await entry
     .commit()
     .catch((err) =>
       options.notice?.(`cannot write the ONNX cache in '${dir}' (${fileSystemReason(err)}); running without it`),
     );
   return session;
+}
+
+/** The extras kept with a cached model; a missing one fails the entry (it is then rebuilt). */
+async function readExtras(folder: string, names: string[]): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  for (const name of names) files[name] = await readFile(join(folder, name), 'utf8');
+  return files;
 }
 
 /**

@@ -56,8 +56,19 @@ export interface Model {
   readKernel(layer: string, choice: WeightsChoice): Promise<{ kernel: Kernel; weights: WeightsInfo }>;
   /** An engine whose outputs are the named layers' activations, channels-last. */
   startEngine(layers: string[], request: EngineRequest): Promise<{ forward: Forward; weights: WeightsInfo }>;
-  /** The forward pass as an ONNX graph computing the named layers, for building its gradients. */
-  forwardGraph(layers: string[], choice: WeightsChoice): Promise<ForwardGraph>;
+  /**
+   * The forward pass as an ONNX graph computing the named layers, for building its gradients:
+   * what it depends on (for caching what is built from it) at once, the graph when asked.
+   */
+  forwardGraph(layers: string[], choice: WeightsChoice): Promise<ForwardGraphSource>;
+}
+
+/** A forward graph before it is built: a cache hit on what is made from it never builds it. */
+export interface ForwardGraphSource {
+  /** Everything the graph depends on (the file's or weights' identity, layers, translator); undefined: not cacheable. */
+  key: Record<string, unknown> | undefined;
+  weights: WeightsInfo;
+  build(): Promise<ForwardGraph>;
 }
 
 /** A model's forward pass as ONNX: what the gradient builder differentiates. */

@@ -53,6 +53,7 @@ import {
   item,
   openDifferentiator,
   sessionFor,
+  type GradientChoice,
   type GradientEvents,
 } from './gradients.js';
 
@@ -146,7 +147,7 @@ export async function drawCams(
   plan: CamPlan,
   paths: string[],
   options: CamOptions,
-  choice: WeightsChoice,
+  choice: GradientChoice,
   events: CamEvents,
 ): Promise<ExplainRun> {
   // A bad --class fails before any work.
@@ -199,7 +200,7 @@ async function gradientCams(
   plan: CamPlan,
   method: Parameters<typeof classActivationMap>[0],
   explicit: number | undefined,
-  choice: WeightsChoice,
+  choice: GradientChoice,
   events: CamEvents,
 ): Promise<{ maker: CamMaker; release: () => Promise<void> }> {
   const d = await openDifferentiator(

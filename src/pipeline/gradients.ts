@@ -4,13 +4,27 @@
  * built from them, run in batches where the graph takes any batch size. Values and gradients
  * come back channels-last, one array per image.
  */
-import { runtimeError, usageError } from '../errors.js';
+import { CnnvizError, messageOf, runtimeError, usageError } from '../errors.js';
 import type { ForwardGraph, WeightsChoice, WeightsInfo } from '../formats/types.js';
 import type { TensorLayout } from '../graph/forward-graph.js';
-import { gradientModel, gradientName, NoGradientRuleError, seedName } from '../graph/gradient.js';
+import {
+  GRADIENT_RULES_VERSION,
+  gradientModel,
+  gradientName,
+  NoGradientRuleError,
+  seedName,
+} from '../graph/gradient.js';
 import { toChannelsFirst, toChannelsLast } from '../image/layout.js';
 import type { MapShape } from '../net/net.js';
-import { baseSessionOptions, loadOrt, ortReason, type Ort, type OrtSession } from '../engines/onnx-runtime.js';
+import {
+  baseSessionOptions,
+  loadOrt,
+  ortReason,
+  preparedSession,
+  type Ort,
+  type OrtSession,
+} from '../engines/onnx-runtime.js';
+import { timed } from '../timings.js';
 import { logitsOf, type Classifier } from './classifier.js';
 
 export interface GradientEvents {
@@ -32,13 +46,18 @@ export interface GradientResult {
 }
 
 export interface Differentiator {
-  graph: ForwardGraph;
   weights: WeightsInfo;
   /** The images one run takes at most (1 where the graph fixes its batch). */
   batch: number;
   /** Per image (h, w, 3, preprocessed) and its seed (a cotangent of the logits). */
   run(images: Float32Array[], seeds: Float32Array[]): Promise<GradientResult[]>;
   release(): Promise<void>;
+}
+
+/** The weights to use, and where prepared gradient models are kept between runs. */
+export interface GradientChoice extends WeightsChoice {
+  onnxCacheDir?: string;
+  explain?: (line: string) => void;
 }
 
 export interface DifferentiatorRequest {
@@ -49,6 +68,16 @@ export interface DifferentiatorRequest {
   relu?: 'standard' | 'guided';
   /** How many images a run may take where the graph allows any number. */
   batch?: number;
+  /** For the bench: a stride-1 Conv's input gradient as ConvTranspose instead of a flipped Conv. */
+  convGradient?: 'conv' | 'transpose';
+}
+
+/** What using a gradient model takes, kept with it in the cache: its names and layouts. */
+interface GradientInterface {
+  input: { name: string; layout: 'nhwc' | 'nchw'; free: boolean };
+  probes: Probe[];
+  logits: string;
+  softmax: boolean;
 }
 
 /** Channels-last, whatever layout the graph keeps a map in. */
@@ -56,21 +85,22 @@ export function channelsLast(data: Float32Array, layout: TensorLayout, shape: Ma
   return layout === 'nchw' ? toChannelsLast(data, shape) : data;
 }
 
-/** The forward graph of the layers and the class output, with the logits and what a softmax at the end means said once. */
+const softmaxNote = (classifier: Classifier) =>
+  `${classifier.head.name} ends in a softmax: differentiated at its input, the logits, as Grad-CAM does`;
+const randomNote = (weights: WeightsInfo) => `weights: ${weights.description}; the picture shows an untrained network`;
+
+/** The forward graph of the layers and the class output, built, with its logits; what the user should know said once. */
 export async function classifierGraph(
   classifier: Classifier,
   layers: string[],
   choice: WeightsChoice,
   events: GradientEvents,
 ): Promise<{ graph: ForwardGraph; logits: string }> {
-  const graph = await classifier.model.forwardGraph([...layers, classifier.head.name], choice);
-  if (graph.weights.random)
-    events.notice(`weights: ${graph.weights.description}; the picture shows an untrained network`);
+  const source = await classifier.model.forwardGraph([...layers, classifier.head.name], choice);
+  if (source.weights.random) events.notice(randomNote(source.weights));
+  const graph = await source.build();
   const logits = logitsOf(graph, graph.tensors[graph.tensors.length - 1].name);
-  if (logits.softmax)
-    events.notice(
-      `${classifier.head.name} ends in a softmax: differentiated at its input, the logits, as Grad-CAM does`,
-    );
+  if (logits.softmax) events.notice(softmaxNote(classifier));
   return { graph, logits: logits.tensor };
 }
 
@@ -98,54 +128,99 @@ export function inputBatch(
 /** Item `i` of a batch output of `size` elements each. */
 export const item = (data: Float32Array, i: number, size: number): Float32Array => data.slice(i * size, (i + 1) * size);
 
+/**
+ * The gradient model of the class logits, prepared once and kept in the ONNX cache like the
+ * forward models: a warm run neither builds the forward graph nor differentiates it.
+ */
 export async function openDifferentiator(
   classifier: Classifier,
   request: DifferentiatorRequest,
-  choice: WeightsChoice,
+  choice: GradientChoice,
   events: GradientEvents,
 ): Promise<Differentiator> {
-  const { graph, logits } = await classifierGraph(
-    classifier,
-    request.layers.map((l) => l.name),
-    choice,
-    events,
-  );
   const { width, height } = classifier.input;
-  const probes: Probe[] = request.layers.map((l, i) => ({ ...graph.tensors[i], shape: l.map }));
-  if (request.input)
-    probes.push({ name: graph.input.name, layout: graph.input.layout, shape: [height, width, 3] as MapShape });
-  let bytes: Uint8Array;
-  try {
-    bytes = gradientModel({
-      model: graph.model,
-      input: graph.input,
-      target: logits,
-      wrt: probes.map((p) => p.name),
-      relu: request.relu,
-    });
-  } catch (err) {
-    if (err instanceof NoGradientRuleError)
-      throw usageError(`cannot differentiate ${classifier.model.net.name}: no gradient rule for ${err.message}`);
-    throw err;
-  }
+  const layers = request.layers.map((l) => l.name);
+  const source = await classifier.model.forwardGraph([...layers, classifier.head.name], choice);
+  if (source.weights.random) events.notice(randomNote(source.weights));
+  const { relu = 'standard', convGradient = 'conv' } = request;
+  let iface: GradientInterface | undefined;
+  const build = async () => {
+    const graph = await source.build();
+    const logits = logitsOf(graph, graph.tensors[graph.tensors.length - 1].name);
+    const probes: Probe[] = request.layers.map((l, i) => ({ ...graph.tensors[i], shape: l.map }));
+    if (request.input)
+      probes.push({ name: graph.input.name, layout: graph.input.layout, shape: [height, width, 3] as MapShape });
+    const { name, layout, shape } = graph.input;
+    iface = {
+      input: { name, layout, free: shape[0] === null },
+      probes,
+      logits: logits.tensor,
+      softmax: logits.softmax,
+    };
+    try {
+      return gradientModel({
+        model: graph.model,
+        input: graph.input,
+        target: logits.tensor,
+        wrt: probes.map((p) => p.name),
+        relu,
+        convGradient,
+      });
+    } catch (err) {
+      if (err instanceof NoGradientRuleError)
+        throw usageError(`cannot differentiate ${classifier.model.net.name}: no gradient rule for ${err.message}`);
+      throw err;
+    }
+  };
   const ort = await loadOrt();
-  const session = await sessionFor(ort, bytes, `the gradient of ${classifier.model.net.name}`);
-  const batch = graph.input.shape[0] === null ? Math.max(1, request.batch ?? 8) : 1;
+  const what = `the gradient of ${classifier.model.net.name}`;
+  const session = await timed('build', () =>
+    preparedSession(ort, {
+      cacheDir: choice.onnxCacheDir,
+      key: source.key && {
+        gradient: GRADIENT_RULES_VERSION,
+        forward: source.key,
+        head: classifier.head.name,
+        layers,
+        input: request.input,
+        relu,
+        convGradient,
+      },
+      build,
+      prepack: false,
+      explain: choice.explain,
+      notice: events.notice,
+      extras: {
+        names: ['interface.json'],
+        make: () => ({ 'interface.json': JSON.stringify(iface) }),
+        found: (files) => (iface = JSON.parse(files['interface.json']) as GradientInterface),
+      },
+    }),
+  ).catch((err: unknown) => {
+    if (err instanceof CnnvizError) throw err;
+    throw runtimeError(`ONNX Runtime cannot run ${what}: ${ortReason(messageOf(err))}`);
+  });
+  const { input, probes, logits, softmax } = iface!;
+  if (softmax) events.notice(softmaxNote(classifier));
+  const batch = input.free ? Math.max(1, request.batch ?? 8) : 1;
   const { classes } = classifier;
+  const nchw = input.layout === 'nchw';
   return {
-    graph,
-    weights: graph.weights,
+    weights: source.weights,
     batch,
     async run(images, seeds) {
       const n = images.length;
-      const input = inputBatch(graph, images, [height, width]);
+      const data = new Float32Array(n * height * width * 3);
+      images.forEach((image, i) =>
+        data.set(nchw ? toChannelsFirst(image, [height, width, 3]) : image, i * height * width * 3),
+      );
       const seed = new Float32Array(n * classes);
       seeds.forEach((s, i) => seed.set(s, i * classes));
       const feeds = {
-        [graph.input.name]: new ort.Tensor('float32', input.data, input.dims),
+        [input.name]: new ort.Tensor('float32', data, nchw ? [n, 3, height, width] : [n, height, width, 3]),
         [seedName(logits)]: new ort.Tensor('float32', seed, [n, classes]),
       };
-      const result = await session.run(feeds);
+      const result = await timed('forward+backward', () => session.run(feeds));
       const read = (name: string) => result[name].data as Float32Array;
       return images.map((_, i) => {
         const slice = (name: string, p: Probe) => {

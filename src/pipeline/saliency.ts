@@ -6,7 +6,6 @@
  * (Springenberg et al.). All in the model's preprocessed input space, on ONNX Runtime.
  */
 import { usageError } from '../errors.js';
-import type { WeightsChoice } from '../formats/types.js';
 import { PREPROCESSORS } from '../image/preprocess.js';
 import type { ResizeMethod } from '../image/resize.js';
 import { blurImage } from '../image/blur.js';
@@ -27,7 +26,7 @@ import {
   type ClassifierRequest,
   type ModelInput,
 } from './classifier.js';
-import { openDifferentiator, type Differentiator, type GradientEvents } from './gradients.js';
+import { openDifferentiator, type Differentiator, type GradientChoice, type GradientEvents } from './gradients.js';
 import {
   explainEach,
   explainJobs,
@@ -122,7 +121,7 @@ export async function drawSaliency(
   plan: SaliencyPlan,
   paths: string[],
   options: SaliencyOptions,
-  choice: WeightsChoice,
+  choice: GradientChoice,
   events: SaliencyEvents,
 ): Promise<ExplainRun> {
   if (options.samples < 1) throw usageError('--samples must be at least 1');

@@ -48,7 +48,7 @@ test.each([
   const model = await openModel(path(), { includeTop: true, readsWeights: true });
   const [h, w, c] = model.net.input as number[];
   const [mh, mw, mc] = model.net.layers.find((l) => l.name === layer)!.mapShape as number[];
-  const graph = await model.forwardGraph([layer], { weights: 'imagenet' });
+  const graph = await (await model.forwardGraph([layer], { weights: 'imagenet' })).build();
   const [target] = graph.tensors;
   expect(['nhwc', 'nchw']).toContain(target.layout);
   const session = await ort.InferenceSession.create(

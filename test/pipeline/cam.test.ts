@@ -236,3 +236,21 @@ test('seeded random weights are said, as every picture of an untrained network s
     /^cnnviz: weights: none \(random initial weights, seed \d+\); the picture shows an untrained network$/m,
   );
 });
+
+test('the gradient model is prepared once: a second run takes it from the cache and draws the same bytes', async () => {
+  const cache = mkdtempSync(join(tmpdir(), 'cnnviz-cam-cache-'));
+  const run = (out: string) =>
+    cnnviz(['--verbose', 'cam', IMAGE, '--model', MODEL, '--method', 'layercam', '-o', join(dir, out)], {
+      CNNVIZ_CACHE: cache,
+    });
+  const first = await run('cold');
+  const second = await run('warm');
+  expect([first.code, second.code]).toEqual([0, 0]);
+  expect(first.stderr).not.toContain('ONNX model from the cache');
+  expect(second.stderr).toMatch(/ONNX model from the cache: .*model\.onnx/);
+  // Said on the warm run too, though nothing is built: the notes come with the cached model.
+  expect(second.stderr).toContain('ends in a softmax');
+  expect(readFileSync(join(dir, 'warm', 'cat64-cam-layercam.png'))).toEqual(
+    readFileSync(join(dir, 'cold', 'cat64-cam-layercam.png')),
+  );
+});

@@ -22,19 +22,23 @@ export interface ForwardOptions {
   onnxCacheDir?: string;
 }
 
+/** What a translation of `outputs` depends on: the translator, the weights, the config up to them; undefined without a weights identity. */
+export function translationKey(
+  graph: ModelGraph,
+  weights: string | undefined,
+  outputs: string[],
+): Record<string, unknown> | undefined {
+  return weights
+    ? { translator: TRANSLATOR_VERSIONS.keras, weights, config: truncatedConfig(graph, outputs), outputs }
+    : undefined;
+}
+
 async function onnxForward(graph: ModelGraph, outputs: string[], options: ForwardOptions): Promise<Forward> {
   const { weights } = options;
   return translatedForward(
     {
       outputs,
-      key: weights.identity
-        ? {
-            translator: TRANSLATOR_VERSIONS.keras,
-            weights: weights.identity,
-            config: truncatedConfig(graph, outputs),
-            outputs,
-          }
-        : undefined,
+      key: translationKey(graph, weights.identity, outputs),
       async translate() {
         const values = await weights.read();
         const arrays = values === 'random' ? await randomWeights(graph, outputs, options.seed) : values;

@@ -19,7 +19,7 @@ import { flattenNested, flattenWeights, hasNestedModels } from './flatten.js';
 import type { LayerWeights } from '../../weights/h5.js';
 import type { DownloadCallbacks } from '../../weights/resolve.js';
 import { layerWeightArrays, loadWeights, resolveWeightsHandle } from './weights.js';
-import { createForward } from './forward.js';
+import { createForward, translationKey } from './forward.js';
 import { randomWeights } from './tfjs-model.js';
 import { onnxInput, onnxOutputs } from '../../graph/translated.js';
 
@@ -138,18 +138,22 @@ export async function openKerasModel(ref: string, options: OpenOptions, kind?: K
           choice.download,
         ),
       );
-      const values = await handle.read();
-      const weights = values === 'random' ? await randomWeights(run.graph, names) : values;
-      // Only a gradient translates here, and loads onnx-proto for it.
-      const { translateToOnnx } = await import('./to-onnx.js');
-      const { translatedGraph } = await import('../../graph/forward-graph.js');
-      const bytes = translateToOnnx(run.graph, inferShapes(run.graph), weights, names).model;
-      const [, h, w, c] = [null, ...net.input];
-      const maps = layers.map((layer) => net.layers.find((l) => l.name === layer)?.mapShape);
-      return {
-        ...translatedGraph(bytes, { name: onnxInput, shape: [null, h, w, c] }, onnxOutputs(names), maps),
-        weights: { description: handle.description, random: Boolean(handle.identity?.startsWith('random')) },
+      const weights = { description: handle.description, random: Boolean(handle.identity?.startsWith('random')) };
+      const build = async () => {
+        const values = await handle.read();
+        const arrays = values === 'random' ? await randomWeights(run.graph, names) : values;
+        // Only a gradient translates here, and loads onnx-proto for it.
+        const { translateToOnnx } = await import('./to-onnx.js');
+        const { translatedGraph } = await import('../../graph/forward-graph.js');
+        const bytes = translateToOnnx(run.graph, inferShapes(run.graph), arrays, names).model;
+        const [, h, w, c] = [null, ...net.input];
+        const maps = layers.map((layer) => net.layers.find((l) => l.name === layer)?.mapShape);
+        return {
+          ...translatedGraph(bytes, { name: onnxInput, shape: [null, h, w, c] }, onnxOutputs(names), maps),
+          weights,
+        };
       };
+      return { key: translationKey(run.graph, handle.identity, names), weights, build };
     },
     async startEngine(layers, request) {
       const weights = await timed('weights', () =>

@@ -377,19 +377,22 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
     },
     async forwardGraph(layers, choice) {
       checkChoices(choice);
-      const model = await load();
-      // The gradient builder reads weights from the graph: external data comes inside.
-      inlineExternalData(path, model.graph);
-      const layout = input.layout;
-      return {
-        model,
-        input,
-        tensors: layers.map((layer) => {
-          const shape = net.layers.find((l) => l.name === layer)!.outputShape;
-          return { name: tensors[layer], layout: shape?.length === 4 ? layout : 'flat' };
-        }),
-        weights: fileWeights,
+      const build = async () => {
+        const model = await load();
+        // The gradient builder reads weights from the graph: external data comes inside.
+        inlineExternalData(path, model.graph);
+        const layout = input.layout;
+        return {
+          model,
+          input,
+          tensors: layers.map((layer) => {
+            const shape = net.layers.find((l) => l.name === layer)!.outputShape;
+            return { name: tensors[layer], layout: shape?.length === 4 ? layout : ('flat' as const) };
+          }),
+          weights: fileWeights,
+        };
       };
+      return { key: { onnxFile: identity, layers, input: input.shape }, weights: fileWeights, build };
     },
     async startEngine(layers, request) {
       checkChoices(request);

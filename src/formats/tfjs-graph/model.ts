@@ -265,16 +265,25 @@ export async function openGraphModel(path: string, json: Json, options: OpenOpti
     async forwardGraph(chosen, choice) {
       checkChoices(choice);
       const outputs = chosen.map((layer) => nodeOf(layer).name);
-      // Only a gradient translates here, and loads onnx-proto for it.
-      const { translateGraphToOnnx } = await import('./to-onnx.js');
-      const { translatedGraph } = await import('../../graph/forward-graph.js');
-      const { nodes, constants, input } = file;
-      const bytes = translateGraphToOnnx({ name: net.name, nodes, constants, shapes, input: input.name, outputs });
-      const maps = chosen.map((layer) => net.layers.find((l) => l.name === layer)?.mapShape);
-      return {
-        ...translatedGraph(bytes, { name: onnxInput, shape: [null, ...net.input] }, onnxOutputs(outputs), maps),
-        weights: fileWeights,
+      const build = async () => {
+        // Only a gradient translates here, and loads onnx-proto for it.
+        const { translateGraphToOnnx } = await import('./to-onnx.js');
+        const { translatedGraph } = await import('../../graph/forward-graph.js');
+        const { nodes, constants, input } = file;
+        const bytes = translateGraphToOnnx({ name: net.name, nodes, constants, shapes, input: input.name, outputs });
+        const maps = chosen.map((layer) => net.layers.find((l) => l.name === layer)?.mapShape);
+        return {
+          ...translatedGraph(bytes, { name: onnxInput, shape: [null, ...net.input] }, onnxOutputs(outputs), maps),
+          weights: fileWeights,
+        };
       };
+      const key = {
+        graphModel: await fileIdentity([file.path, ...file.files]),
+        outputs,
+        input: shapes.get(file.input.name),
+        translator: TRANSLATOR_VERSIONS.graph,
+      };
+      return { key, weights: fileWeights, build };
     },
     async startEngine(chosen, request) {
       checkChoices(request);
