@@ -46,6 +46,7 @@ export function reportCommand(run: Runner): Command {
         .default('index'),
     )
     .addOption(new Option('--preprocess <mode>', "input scaling; default: the model's own").choices(PREPROCESS_MODES))
+    .option('--labels <file>', "class names for the prediction, one a line (ImageNet's built in for 1000 classes)")
     .option(
       '--examples <dir>',
       'link the dataset examples of a `cnnviz examples` run (its -o folder) in a section of their own',

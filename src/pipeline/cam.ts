@@ -77,18 +77,22 @@ export interface CamPlan extends Classifier {
 
 /** The layer (default: the last stage) and the class output; every usage error before any work. */
 export async function planCam(request: CamRequest): Promise<CamPlan> {
-  const classifier = await openClassifier(request);
+  return camPlanFor(await openClassifier(request), request.layer, request.labels);
+}
+
+/** A classifier's Grad-CAM layer (by name, or the last stage) and class names. */
+export async function camPlanFor(classifier: Classifier, layerName?: string, labels?: string): Promise<CamPlan> {
   const { net } = classifier.model;
   const spatial = net.layers.filter(isSpatial);
   const stages = stageEnds(net);
-  const layer = request.layer
-    ? findLayer(net, request.layer, spatial, 'spatial layer')
+  const layer = layerName
+    ? findLayer(net, layerName, spatial, 'spatial layer')
     : (stages[stages.length - 1] ?? spatial[spatial.length - 1]);
   if (!layer) throw usageError(`${net.name} has no spatial layer to weigh`);
   const map = layer.mapShape;
   if (!map || map.some((d) => typeof d !== 'number'))
     throw usageError(`${net.name} leaves its input size undefined; give one with --size WxH`);
-  const names = await classNames(classifier.classes, request.labels);
+  const names = await classNames(classifier.classes, labels);
   return { ...classifier, layer, map: map as MapShape, names };
 }
 

@@ -36,6 +36,11 @@ export async function openClassifier(request: ClassifierRequest): Promise<Classi
     cacheDir: request.cacheDir,
     readsWeights: true,
   });
+  return classifierOf(model, request.preprocess);
+}
+
+/** An opened model as a classifier; a usage error naming what is missing when it is not one. */
+export function classifierOf(model: Model, preprocess?: PreprocessMode): Classifier {
   const { net } = model;
   const last = net.layers[net.layers.length - 1];
   const classes = last?.outputShape?.length === 2 ? last.outputShape[1] : null;
@@ -49,13 +54,7 @@ export async function openClassifier(request: ClassifierRequest): Promise<Classi
     throw usageError(`${net.name} takes ${channels}-channel input; cnnviz feeds RGB images (3 channels)`);
   if (typeof height !== 'number' || typeof width !== 'number')
     throw usageError(`${net.name} leaves its input size undefined; give one with --size WxH`);
-  return {
-    model,
-    head: last,
-    classes,
-    input: { width, height },
-    preprocessing: request.preprocess ?? model.preprocess,
-  };
+  return { model, head: last, classes, input: { width, height }, preprocessing: preprocess ?? model.preprocess };
 }
 
 /**

@@ -26,7 +26,9 @@ import {
   type MapOrder,
 } from '../render/featuremaps.js';
 import { tileBoxes, type PixelImage } from '../render/mosaic.js';
-import { reportHtml, type ReportExamples, type ReportLayer } from '../render/report.js';
+import { reportHtml, type ReportExamples, type ReportLayer, type ReportPrediction } from '../render/report.js';
+import { camPlanFor, drawCams } from './cam.js';
+import { classifierOf } from './classifier.js';
 import { nonFiniteWatch, startFeatureEngine, type FeaturePlan } from './features.js';
 import { filterPicture } from './filters.js';
 
@@ -38,6 +40,8 @@ export interface ReportOptions {
   colormap: ColormapName;
   /** An examples run's folder, linked in its own section. */
   examples?: string;
+  /** Class names for the prediction (ImageNet's are built in for 1000 classes). */
+  labels?: string;
 }
 
 export interface ReportEvents {
@@ -137,6 +141,9 @@ export async function writeReport(
     };
   }
 
+  const prediction = await predictionOf(plan, imagePath, options, request, events);
+  if (prediction) written.push(...prediction.written);
+
   const html = reportHtml({
     title: `cnnviz report: ${basename(imagePath)} through ${net.name}`,
     model: net.name,
@@ -153,6 +160,7 @@ export async function writeReport(
     filters,
     layers: reportLayers,
     examples,
+    prediction: prediction?.section,
   });
   const index = outputPath(options.output, 'index.html');
   await writeFileAtomic(index, new TextEncoder().encode(html));
@@ -162,6 +170,45 @@ export async function writeReport(
     shows: `the report: open it in a browser (${reportLayers.length} layers)`,
   });
   return written;
+}
+
+/**
+ * For a model with a class output (a built-in without its classifier has none): the top 5 and
+ * the top class's Grad-CAM at the last stage, drawn by `cam` into the report's folder.
+ */
+async function predictionOf(
+  plan: FeaturePlan,
+  imagePath: string,
+  options: ReportOptions,
+  request: EngineRequest,
+  events: ReportEvents,
+): Promise<{ section: ReportPrediction; written: WrittenFile[] } | undefined> {
+  let classifier;
+  try {
+    classifier = classifierOf(plan.model, plan.preprocessing);
+  } catch {
+    return undefined;
+  }
+  const camPlan = await camPlanFor(classifier, undefined, options.labels);
+  const cam = { output: options.output, method: 'gradcam' as const, alpha: 0.5, colormap: 'turbo' as const };
+  const { results } = await drawCams(
+    camPlan,
+    [imagePath],
+    { ...cam, resize: 'nearest', force: true },
+    request,
+    // The report says once that its weights are random.
+    {
+      notice: (line) => {
+        if (!line.startsWith('weights:')) events.notice(line);
+      },
+    },
+  );
+  const [result] = results;
+  const png = result.written.find((f) => f.path.endsWith('.png'))!;
+  return {
+    section: { top: result.top, cam: relative(options.output, png.path), layer: camPlan.layer.name },
+    written: result.written,
+  };
 }
 
 /** The examples runs in `dir` (an examples -o folder, or one layer's folder), for the report in `from` on `model`. */

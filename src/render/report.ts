@@ -33,6 +33,15 @@ export interface ReportData {
   layers: ReportLayer[];
   /** Dataset examples of `cnnviz examples` runs, linked (their pictures stay where they are). */
   examples?: ReportExamples[];
+  /** For a model with a class output: its top 5 and the top class's Grad-CAM. */
+  prediction?: ReportPrediction;
+}
+
+export interface ReportPrediction {
+  top: Array<{ index: number; name?: string; probability: number }>;
+  /** The Grad-CAM over the image (a PNG beside index.html), and the layer it weighs. */
+  cam: string;
+  layer: string;
 }
 
 export interface ReportExamples {
@@ -96,6 +105,19 @@ ${e.note ? html`<p class="note">${e.note}</p>` : ''}
 </section>`;
 }
 
+const className = (p: { index: number; name?: string }): string => `${p.index}${p.name ? ` ${p.name}` : ''}`;
+
+function predictionSection(p: ReportPrediction): Markup {
+  const rows = p.top.map(
+    (c) => html`<tr><td>${className(c)}</td><td class="num">${(100 * c.probability).toFixed(1)}%</td></tr>`,
+  );
+  return html`<h2 id="prediction">Prediction</h2>
+<figure><table class="summary"><thead><tr><th>Class</th><th>Probability</th></tr></thead><tbody>
+${join(rows, '\n')}
+</tbody></table></figure>
+<figure><img class="input" src="${p.cam}" alt="Grad-CAM of class ${className(p.top[0])}"><figcaption>Why ${className(p.top[0])}: Grad-CAM at ${p.layer}, the gradient-weighted maps over the image (warm: where the class's evidence is)</figcaption></figure>`;
+}
+
 const percent = (part: number, whole: number): string => `${((100 * part) / whole).toFixed(4)}%`;
 
 function summaryTable(summary: ModelSummary): Markup {
@@ -153,6 +175,7 @@ img.input { image-rendering: pixelated; width: ${Math.max(224, data.input.width)
 <p>Model <b>${data.model}</b>, weights ${data.weights}, computed with ${data.engine}.</p>
 <h2 id="input">Input</h2>
 <figure><img class="input" src="${data.input.image}" alt="the input as the model saw it"><figcaption>${data.input.source}, as the model saw it: ${data.input.width}x${data.input.height}, preprocessing ${data.input.preprocessing}</figcaption></figure>
+${data.prediction ? predictionSection(data.prediction) : ''}
 <h2 id="summary">Layers</h2>
 ${summaryTable(data.summary)}
 ${data.filters ? html`<h2 id="filters">Filters of ${data.filters.layer}</h2>\n<figure><img src="${data.filters.image}" alt="filters of ${data.filters.layer}"><figcaption>${data.filters.caption}</figcaption></figure>` : ''}

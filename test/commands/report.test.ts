@@ -11,7 +11,7 @@ import { PNG } from 'pngjs';
 import { chromium, type Browser } from 'playwright-core';
 import { cnnviz, readPng } from '../helpers/cli.js';
 import { makeImageFolder } from '../helpers/image-folder.js';
-import { CAT } from '../helpers/paths.js';
+import { CAT, FIXTURES } from '../helpers/paths.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -175,3 +175,24 @@ browserTest(
   },
   60_000,
 );
+
+test('a model with a class output gets the prediction and its Grad-CAM, as cam draws them', async () => {
+  const model = join(FIXTURES, 'models', 'tiny-vgg', 'model.json');
+  const labels = join(FIXTURES, 'models', 'tiny-vgg', 'classes.txt');
+  const image = join(FIXTURES, 'onnx', 'cat64.png');
+  const folder = mkdtempSync(join(tmpdir(), 'cnnviz-report-class-'));
+  const report = await cnnviz(['report', image, '--model', model, '--labels', labels, '-o', join(folder, 'report')]);
+  const cam = await cnnviz(['cam', image, '--model', model, '--labels', labels, '-o', join(folder, 'cam')]);
+  expect([report.code, cam.code]).toEqual([0, 0]);
+  const html = readFileSync(join(folder, 'report', 'index.html'), 'utf8');
+  // cam's top 5 ("6 espresso 65.8%, ...") as the report's table rows.
+  const top = cam.stdout.split('\n')[0].split(': ')[1].split(', ');
+  const rows = [...html.matchAll(/<tr><td>([^<]+)<\/td><td class="num">([^<]+)<\/td><\/tr>/g)].map(
+    (m) => `${m[1]} ${m[2]}`,
+  );
+  expect(rows).toEqual(top);
+  expect(html).toContain('<h2 id="prediction">Prediction</h2>');
+  expect(readFileSync(join(folder, 'report', 'cat64-cam-gradcam.png'))).toEqual(
+    readFileSync(join(folder, 'cam', 'cat64-cam-gradcam.png')),
+  );
+});
