@@ -3,7 +3,8 @@
  * user has no ../shared), the tiny-vgg copy in fixtures/ is the shared model unchanged, and the
  * README's tiny-vgg example runs as written.
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cnnviz } from './helpers/cli.js';
 import { ROOT, SHARED, withTinyVgg } from './helpers/paths.js';
@@ -33,4 +34,16 @@ test("the README's tiny-vgg example runs as written: 19,920 parameters", async (
   const { code, stdout } = await cnnviz(line.split(/\s+/).slice(2));
   expect(code).toBe(0);
   expect(stdout).toContain('Total params: 19,920');
+});
+
+test("the README's saliency example runs as written and says what the README says", async () => {
+  const line = examples.find((l) => l.startsWith('npx cnnviz saliency'))!;
+  const { code, stdout } = await cnnviz([
+    ...line.split(/\s+/).slice(2, -2),
+    '-o',
+    mkdtempSync(join(tmpdir(), 'cnnviz-readme-')),
+  ]);
+  expect(code).toBe(0);
+  expect(stdout.split('\n')[0]).toMatch(/^docs\/images\/ladybug\.png: 1 ladybug 96\.4%, /);
+  expect(readme).toContain('"ladybug" 96.4%');
 });
