@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { cacheDir, onnxCacheDir } from '../config.js';
+import { cacheDir } from '../config.js';
 import type { CommandContext, Runner } from './context.js';
 import { CAM_METHODS, type CamMethod } from '../render/cam-methods.js';
 import {
@@ -10,7 +10,7 @@ import {
   positiveInt,
   type ExplainOptions,
 } from './options.js';
-import { imageProgress, imagesToExplain, reportExplained, withDownloadProgress } from './output.js';
+import { explainImages, imagesToExplain, reportExplained } from './output.js';
 
 // The command's work loads when it runs: importing the pipelines (and what they load) at start-up
 // costs about 100 ms of every `cnnviz --help` (measured 0.10 s against 0.20 s).
@@ -49,26 +49,9 @@ async function cam(args: string[], flags: CamFlags, ctx: CommandContext): Promis
   const plan = await planCam({ ...flags, cacheDir: await cacheDir() });
   plan.model.details.forEach(ctx.report.verbose);
   const paths = await imagesToExplain(args, flags.output);
-  const images = paths.length > 1 ? await imageProgress(ctx.report) : undefined;
-  const passes =
-    flags.method === 'scorecam' || flags.method === 'ablationcam'
-      ? await imageProgress(ctx.report, 'passes')
-      : undefined;
-  const run = await withDownloadProgress(ctx.report, async (download) =>
-    drawCams(
-      plan,
-      paths,
-      { ...flags, target: flags.class },
-      { weights: flags.weights, download, onnxCacheDir: await onnxCacheDir(), explain: ctx.report.verbose },
-      {
-        notice: ctx.report.notice,
-        imageDone: images?.update,
-        progress: passes && ((done, total) => (done < total ? passes.update(done, total) : passes.stop())),
-      },
-    ).finally(() => {
-      images?.stop();
-      passes?.stop();
-    }),
+  const forwardOnly = flags.method === 'scorecam' || flags.method === 'ablationcam';
+  const run = await explainImages(ctx, flags, paths, forwardOnly, (choice, events) =>
+    drawCams(plan, paths, { ...flags, target: flags.class }, choice, events),
   );
   reportExplained(run, Boolean(flags.json), ctx.report, {
     model: plan.model.net.name,

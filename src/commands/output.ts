@@ -2,7 +2,9 @@
  * What the picture-writing commands share: the list of written files, and progress (weights
  * arriving, images done) shown as a bar on a terminal.
  */
-import type { Reporter } from './context.js';
+import type { CommandContext, Reporter } from './context.js';
+import { onnxCacheDir } from '../config.js';
+import type { GradientChoice } from '../pipeline/gradients.js';
 import { runtimeError, usageError } from '../errors.js';
 import type { ExplainRun } from '../pipeline/explained.js';
 import type { Prediction } from '../pipeline/classifier.js';
@@ -80,6 +82,42 @@ export async function imagesToExplain(args: string[], output: string): Promise<s
   if (paths.length === 1) await checkImage(paths[0]);
   await prepareOutputDir(output);
   return paths;
+}
+
+/** What an explaining pipeline is told: notices, images done, and runs done of an image's many. */
+export interface ExplainProgress {
+  notice(line: string): void;
+  imageDone?(done: number, total: number): void;
+  progress?(done: number, total: number): void;
+}
+
+/**
+ * Runs `draw` (cam's or saliency's pipeline) with what both commands give it: the weights and
+ * the ONNX cache, notices, a bar over images for a batch, and one over the runs an image takes
+ * where it takes many (`manyRuns`).
+ */
+export async function explainImages(
+  ctx: CommandContext,
+  flags: { weights: string },
+  paths: string[],
+  manyRuns: boolean,
+  draw: (choice: GradientChoice, events: ExplainProgress) => Promise<ExplainRun>,
+): Promise<ExplainRun> {
+  const images = paths.length > 1 ? await imageProgress(ctx.report) : undefined;
+  const runs = manyRuns ? await imageProgress(ctx.report, 'passes') : undefined;
+  return withDownloadProgress(ctx.report, async (download) =>
+    draw(
+      { weights: flags.weights, download, onnxCacheDir: await onnxCacheDir(), explain: ctx.report.verbose },
+      {
+        notice: ctx.report.notice,
+        imageDone: images?.update,
+        progress: runs && ((done, total) => (done < total ? runs.update(done, total) : runs.stop())),
+      },
+    ).finally(() => {
+      images?.stop();
+      runs?.stop();
+    }),
+  );
 }
 
 export const humanBytes = (n: number): string =>

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { cacheDir, onnxCacheDir } from '../config.js';
+import { cacheDir } from '../config.js';
 import type { CommandContext, Runner } from './context.js';
 import {
   addExplainOptions,
@@ -11,7 +11,7 @@ import {
   positiveInt,
   type ExplainOptions,
 } from './options.js';
-import { imageProgress, imagesToExplain, reportExplained, withDownloadProgress } from './output.js';
+import { explainImages, imagesToExplain, reportExplained } from './output.js';
 
 // The methods are listed here, not imported: importing the pipeline at start-up costs every --help.
 const METHODS = ['gradient', 'smoothgrad', 'integrated', 'guided'] as const;
@@ -61,26 +61,9 @@ async function saliency(args: string[], flags: SaliencyFlags, ctx: CommandContex
   const plan = await planSaliency({ ...flags, cacheDir: await cacheDir() });
   plan.model.details.forEach(ctx.report.verbose);
   const paths = await imagesToExplain(args, flags.output);
-  const images = paths.length > 1 ? await imageProgress(ctx.report) : undefined;
-  const runs =
-    flags.method === 'smoothgrad' || flags.method === 'integrated'
-      ? await imageProgress(ctx.report, 'passes')
-      : undefined;
-  const result = await withDownloadProgress(ctx.report, async (download) =>
-    drawSaliency(
-      plan,
-      paths,
-      { ...flags, target: flags.class },
-      { weights: flags.weights, download, onnxCacheDir: await onnxCacheDir(), explain: ctx.report.verbose },
-      {
-        notice: ctx.report.notice,
-        imageDone: images?.update,
-        progress: runs && ((done, total) => (done < total ? runs.update(done, total) : runs.stop())),
-      },
-    ).finally(() => {
-      images?.stop();
-      runs?.stop();
-    }),
+  const manyRuns = flags.method === 'smoothgrad' || flags.method === 'integrated';
+  const result = await explainImages(ctx, flags, paths, manyRuns, (choice, events) =>
+    drawSaliency(plan, paths, { ...flags, target: flags.class }, choice, events),
   );
   reportExplained(result, Boolean(flags.json), ctx.report, { model: plan.model.net.name, method: flags.method });
 }
