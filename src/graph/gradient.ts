@@ -478,6 +478,25 @@ const relu: Rule = (ctx) => [masked(ctx.b, ctx.dy, ctx.b.node('Greater', [ctx.no
 /** Guided backpropagation's Relu: the standard rule, then only the positive part of what it passes. */
 const guidedRelu: Rule = (ctx) => [ctx.b.node('Relu', [relu(ctx)[0]!])];
 
+/**
+ * Lucid's redirected ReLU: the standard gradient where it is not all zero for an image;
+ * otherwise (a channel dead on this image) the gradient passes except where it would push an
+ * already negative input lower, so that the optimisation can bring dead units to life.
+ */
+const redirectedRelu: Rule = (ctx) => {
+  const { b, node, dy } = ctx;
+  const x = node.input[0];
+  const standard = relu(ctx)[0]!;
+  const rank = ctx.shape(x)?.length;
+  if (!rank) throw new NoGradientRuleError(`'${node.name}' (Relu) of unknown rank`);
+  // Where x < 0 and the gradient is negative (raising the objective means lowering x): blocked.
+  const lowering = b.node('And', [b.node('Less', [x, zeroLike(b)]), b.node('Less', [dy, zeroLike(b)])]);
+  const redirected = b.node('Where', [lowering, b.node('Mul', [dy, zeroLike(b)]), dy]);
+  const perImage = Array.from({ length: rank - 1 }, (_, i) => i + 1);
+  const magnitude = b.node('ReduceSumSquare', [standard], [ints('axes', perImage), int('keepdims', 1)]);
+  return [b.node('Where', [b.node('Greater', [magnitude, zeroLike(b)]), standard, redirected])];
+};
+
 const RULES: Record<string, Rule> = {
   Relu: relu,
   // Clip's bounds are inputs (opset 11+); a missing bound is no bound.
@@ -599,10 +618,12 @@ export interface GradientRequest {
   /** Tensors whose gradients become outputs. */
   wrt: string[];
   /**
-   * How a Relu passes gradients back: 'standard', or 'guided' (Springenberg et al.): only
-   * positive gradients, only where the input was positive, as guided backpropagation does.
+   * How a Relu passes gradients back: 'standard'; 'guided' (Springenberg et al.): only
+   * positive gradients, only where the input was positive, as guided backpropagation does;
+   * 'redirected' (Lucid's, for feature visualization): where no gradient passes a ReLU for an
+   * image, the gradients that would raise its negative inputs pass too.
    */
-  relu?: 'standard' | 'guided';
+  relu?: 'standard' | 'guided' | 'redirected';
   /**
    * A stride-1 Conv's input gradient as a Conv with the flipped kernel (default), or as the
    * ConvTranspose every stride takes: the bench measures both.
@@ -626,7 +647,12 @@ export function gradientModel({
   relu = 'standard',
   convGradient = 'conv',
 }: GradientRequest): Uint8Array {
-  const rules = relu === 'guided' ? { ...RULES, Relu: guidedRelu } : RULES;
+  const rules =
+    relu === 'guided'
+      ? { ...RULES, Relu: guidedRelu }
+      : relu === 'redirected'
+        ? { ...RULES, Relu: redirectedRelu }
+        : RULES;
   // A copy: rules may ask a forward node for more (MaxPool's indices).
   const forward = onnx.GraphProto.decode(
     onnx.GraphProto.encode(model.graph as never).finish(),

@@ -216,10 +216,10 @@ async function gradientCams(
   const maker: CamMaker = async ({ nhwc }) => {
     let [result] = await d.run([nhwc], [oneHot(explicit ?? -1, plan.classes)]);
     // The top class is known only after the first run.
-    const index = explicit ?? rankClasses(result.logits)[0].index;
+    const index = explicit ?? rankClasses(result.target)[0].index;
     if (explicit === undefined) [result] = await d.run([nhwc], [oneHot(index, plan.classes)]);
     return {
-      logits: result.logits,
+      logits: result.target,
       index,
       cam: classActivationMap(method, result.values[0], result.gradients[0], plan.map),
     };

@@ -5,7 +5,7 @@
  * come back channels-last, one array per image.
  */
 import { CnnvizError, messageOf, runtimeError, usageError } from '../errors.js';
-import type { ForwardGraph, WeightsChoice, WeightsInfo } from '../formats/types.js';
+import type { ForwardGraph, Model, WeightsChoice, WeightsInfo } from '../formats/types.js';
 import type { TensorLayout } from '../graph/forward-graph.js';
 import {
   GRADIENT_RULES_VERSION,
@@ -15,7 +15,7 @@ import {
   seedName,
 } from '../graph/gradient.js';
 import { toChannelsFirst, toChannelsLast } from '../image/layout.js';
-import type { MapShape } from '../net/net.js';
+import type { MapShape, NetLayer } from '../net/net.js';
 import {
   baseSessionOptions,
   loadOrt,
@@ -38,9 +38,12 @@ interface Probe {
   shape: MapShape;
 }
 
-/** What one image gives: the logits, each probed tensor's value and the gradient there, channels-last. */
+/**
+ * What one image gives: the differentiated tensor's value (the logits, or the target layer's
+ * maps), each probed tensor's value and the gradient there, channels-last.
+ */
 export interface GradientResult {
-  logits: Float32Array;
+  target: Float32Array;
   values: Float32Array[];
   gradients: Float32Array[];
 }
@@ -65,7 +68,12 @@ export interface DifferentiatorRequest {
   layers: Array<{ name: string; map: MapShape }>;
   /** Whether the input's gradient is read too (after the layers'). */
   input: boolean;
-  relu?: 'standard' | 'guided';
+  relu?: 'standard' | 'guided' | 'redirected';
+  /**
+   * A layer to differentiate instead of the class logits (feature visualization): each image's
+   * seed is then a cotangent of its maps, (h, w, c) channels-last.
+   */
+  target?: { name: string; map: MapShape };
   /** How many images a run may take where the graph allows any number. */
   batch?: number;
   /** For the bench: a stride-1 Conv's input gradient as ConvTranspose instead of a flipped Conv. */
@@ -76,8 +84,17 @@ export interface DifferentiatorRequest {
 interface GradientInterface {
   input: { name: string; layout: 'nhwc' | 'nchw'; free: boolean };
   probes: Probe[];
-  logits: string;
+  /** The differentiated tensor: the logits, or a layer's maps in their layout. */
+  target: { name: string; layout: TensorLayout };
   softmax: boolean;
+}
+
+/** What is differentiated: a classifier's logits, or any model's layer (then `head` is not needed). */
+export interface GradientSubject {
+  model: Model;
+  input: { width: number; height: number };
+  head?: NetLayer;
+  classes?: number;
 }
 
 /** Channels-last, whatever layout the graph keeps a map in. */
@@ -85,8 +102,8 @@ export function channelsLast(data: Float32Array, layout: TensorLayout, shape: Ma
   return layout === 'nchw' ? toChannelsLast(data, shape) : data;
 }
 
-const softmaxNote = (classifier: Classifier) =>
-  `${classifier.head.name} ends in a softmax: differentiated at its input, the logits, as Grad-CAM does`;
+const softmaxNote = (head: string) =>
+  `${head} ends in a softmax: differentiated at its input, the logits, as Grad-CAM does`;
 const randomNote = (weights: WeightsInfo) => `weights: ${weights.description}; the picture shows an untrained network`;
 
 /** The forward graph of the layers and the class output, built, with its logits; what the user should know said once. */
@@ -100,7 +117,7 @@ export async function classifierGraph(
   if (source.weights.random) events.notice(randomNote(source.weights));
   const graph = await source.build();
   const logits = logitsOf(graph, graph.tensors[graph.tensors.length - 1].name);
-  if (logits.softmax) events.notice(softmaxNote(classifier));
+  if (logits.softmax) events.notice(softmaxNote(classifier.head.name));
   return { graph, logits: logits.tensor };
 }
 
@@ -133,54 +150,60 @@ export const item = (data: Float32Array, i: number, size: number): Float32Array 
  * forward models: a warm run neither builds the forward graph nor differentiates it.
  */
 export async function openDifferentiator(
-  classifier: Classifier,
+  subject: GradientSubject,
   request: DifferentiatorRequest,
   choice: GradientChoice,
   events: GradientEvents,
 ): Promise<Differentiator> {
-  const { width, height } = classifier.input;
+  const { width, height } = subject.input;
   const layers = request.layers.map((l) => l.name);
-  const source = await classifier.model.forwardGraph([...layers, classifier.head.name], choice);
+  const last = request.target?.name ?? subject.head?.name;
+  if (!last) throw new Error('a gradient needs a target layer or a class output');
+  const name = subject.model.net.name;
+  const source = await subject.model.forwardGraph([...layers, last], choice);
   if (source.weights.random) events.notice(randomNote(source.weights));
   const { relu = 'standard', convGradient = 'conv' } = request;
   let iface: GradientInterface | undefined;
   const build = async () => {
     const graph = await source.build();
-    const logits = logitsOf(graph, graph.tensors[graph.tensors.length - 1].name);
+    const output = graph.tensors[graph.tensors.length - 1];
+    const target = request.target
+      ? { ...output, softmax: false }
+      : { ...logitsOf(graph, output.name), layout: 'flat' as const };
     const probes: Probe[] = request.layers.map((l, i) => ({ ...graph.tensors[i], shape: l.map }));
     if (request.input)
       probes.push({ name: graph.input.name, layout: graph.input.layout, shape: [height, width, 3] as MapShape });
-    const { name, layout, shape } = graph.input;
+    const { name: inputName, layout, shape } = graph.input;
     iface = {
-      input: { name, layout, free: shape[0] === null },
+      input: { name: inputName, layout, free: shape[0] === null },
       probes,
-      logits: logits.tensor,
-      softmax: logits.softmax,
+      target: { name: 'tensor' in target ? target.tensor : target.name, layout: target.layout },
+      softmax: target.softmax,
     };
     try {
       return gradientModel({
         model: graph.model,
         input: graph.input,
-        target: logits.tensor,
+        target: iface.target.name,
         wrt: probes.map((p) => p.name),
         relu,
         convGradient,
       });
     } catch (err) {
       if (err instanceof NoGradientRuleError)
-        throw usageError(`cannot differentiate ${classifier.model.net.name}: no gradient rule for ${err.message}`);
+        throw usageError(`cannot differentiate ${name}: no gradient rule for ${err.message}`);
       throw err;
     }
   };
   const ort = await loadOrt();
-  const what = `the gradient of ${classifier.model.net.name}`;
+  const what = `the gradient of ${name}`;
   const session = await timed('build', () =>
     preparedSession(ort, {
       cacheDir: choice.onnxCacheDir,
       key: source.key && {
         gradient: GRADIENT_RULES_VERSION,
         forward: source.key,
-        head: classifier.head.name,
+        target: last,
         layers,
         input: request.input,
         relu,
@@ -200,10 +223,18 @@ export async function openDifferentiator(
     if (err instanceof CnnvizError) throw err;
     throw runtimeError(`ONNX Runtime cannot run ${what}: ${ortReason(messageOf(err))}`);
   });
-  const { input, probes, logits, softmax } = iface!;
-  if (softmax) events.notice(softmaxNote(classifier));
+  const { input, probes, target, softmax } = iface!;
+  if (softmax) events.notice(softmaxNote(subject.head!.name));
   const batch = input.free ? Math.max(1, request.batch ?? 8) : 1;
-  const { classes } = classifier;
+  // A seed per image: a cotangent of the logits, or of the target's maps (in the graph's layout).
+  const seedShape = request.target ? request.target.map : undefined;
+  const seedSize = seedShape ? seedShape[0] * seedShape[1] * seedShape[2] : subject.classes!;
+  const seedDims = (n: number) =>
+    !seedShape
+      ? [n, seedSize]
+      : target.layout === 'nchw'
+        ? [n, seedShape[2], seedShape[0], seedShape[1]]
+        : [n, ...seedShape];
   const nchw = input.layout === 'nchw';
   return {
     weights: source.weights,
@@ -214,11 +245,13 @@ export async function openDifferentiator(
       images.forEach((image, i) =>
         data.set(nchw ? toChannelsFirst(image, [height, width, 3]) : image, i * height * width * 3),
       );
-      const seed = new Float32Array(n * classes);
-      seeds.forEach((s, i) => seed.set(s, i * classes));
+      const seed = new Float32Array(n * seedSize);
+      seeds.forEach((s, i) =>
+        seed.set(seedShape && target.layout === 'nchw' ? toChannelsFirst(s, seedShape) : s, i * seedSize),
+      );
       const feeds = {
         [input.name]: new ort.Tensor('float32', data, nchw ? [n, 3, height, width] : [n, height, width, 3]),
-        [seedName(logits)]: new ort.Tensor('float32', seed, [n, classes]),
+        [seedName(target.name)]: new ort.Tensor('float32', seed, seedDims(n)),
       };
       const result = await timed('forward+backward', () => session.run(feeds));
       const read = (name: string) => result[name].data as Float32Array;
@@ -227,8 +260,9 @@ export async function openDifferentiator(
           const size = p.shape[0] * p.shape[1] * p.shape[2];
           return channelsLast(item(read(name), i, size), p.layout, p.shape);
         };
+        const value = item(read(target.name), i, seedSize);
         return {
-          logits: item(read(logits), i, classes),
+          target: seedShape ? channelsLast(value, target.layout, seedShape) : value,
           values: probes.map((p) => slice(p.name, p)),
           gradients: probes.map((p) => slice(gradientName(p.name), p)),
         };

@@ -110,7 +110,7 @@ async function weightedGradientSum(
       const g = r.gradients[0];
       sum ??= new Float32Array(g.length);
       for (let j = 0; j < g.length; j++) sum[j] += weights[ks[i]] * g[j];
-      logits.push(r.logits);
+      logits.push(r.target);
     });
     progress?.(from + ks.length, weights.length);
   }
@@ -152,11 +152,11 @@ export async function drawSaliency(
     );
     const x = input.nhwc;
     let [first] = await d.run([x], [oneHot(explicit ?? -1, plan.classes)]);
-    const index = explicit ?? rankClasses(first.logits)[0].index;
+    const index = explicit ?? rankClasses(first.target)[0].index;
     const hot = oneHot(index, plan.classes);
     if (method === 'gradient' || method === 'guided') {
       if (explicit === undefined) [first] = await d.run([x], [hot]);
-      return { logits: first.logits, index, attribution: first.gradients[0] };
+      return { logits: first.target, index, attribution: first.gradients[0] };
     }
     if (method === 'smoothgrad') {
       // The noise's deviation is a fraction of the input's range, as the paper sets it.
@@ -168,7 +168,7 @@ export async function drawSaliency(
         return x.map((v, i) => v + n[i]);
       };
       const { sum } = await weightedGradientSum(d, copy, Array(samples).fill(1 / samples), hot, events.progress);
-      return { logits: first.logits, index, attribution: sum };
+      return { logits: first.target, index, attribution: sum };
     }
     const start =
       baseline === 'black'
@@ -188,7 +188,7 @@ export async function drawSaliency(
     const difference = logits[steps][index] - logits[0][index];
     let total = 0;
     for (const a of attribution) total += a;
-    return { logits: first.logits, index, attribution, completeness: { attributions: total, difference } };
+    return { logits: first.target, index, attribution, completeness: { attributions: total, difference } };
   };
 
   const explain = async ({ path, base }: ExplainJob): Promise<Explained> => {

@@ -368,3 +368,28 @@ test("the gradient with respect to an inner tensor (Grad-CAM takes a stage's map
   expect(out[gradientName('x')].dims).toEqual(INPUT);
   await session.release();
 });
+
+test("Lucid's redirected ReLU: the standard gradient unless it is all zero for an image, then all but what lowers a negative input", async () => {
+  const shape = [2, 1, 2, 2];
+  const bytes = onnxModelBytes({
+    input: { name: 'x', shape },
+    nodes: [{ op: 'Relu', name: 'y', inputs: ['x'] }],
+  });
+  const model = gradientModel({
+    model: decodeModel('m.onnx', bytes),
+    input: { name: 'x', shape },
+    target: 'y',
+    wrt: ['x'],
+    relu: 'redirected',
+  });
+  const session = await ort.InferenceSession.create(model);
+  // Image 0 has a positive input (its standard gradient is not all zero); image 1 has none.
+  const x = Float32Array.of(1, -2, -3, -4, -1, -2, -3, -4);
+  const seed = Float32Array.of(1, -1, 2, -2, 1, -1, 2, -2);
+  const out = await session.run({
+    x: new ort.Tensor('float32', x, shape),
+    [seedName('y')]: new ort.Tensor('float32', seed, shape),
+  });
+  expect(Array.from(out[gradientName('x')].data as Float32Array)).toEqual([1, 0, 0, 0, 1, 0, 2, 0]);
+  await session.release();
+});
