@@ -14,7 +14,8 @@ import { writeFileAtomic, writePng, type WrittenFile } from '../output/files.js'
 import { colormapLut, type ColormapName } from '../render/colormap.js';
 import { overlay } from '../render/overlay.js';
 import { clippedSaliency, gradientMagnitude, saliencyPicture } from '../render/saliency.js';
-import { between, completenessGap, gaussianNoise, trapezoid } from './attribution.js';
+import { between, completenessGap, trapezoid } from './attribution.js';
+import { gaussianNoise, seededRandom } from '../random.js';
 import {
   classNames,
   modelInput,
@@ -164,7 +165,7 @@ export async function drawSaliency(
       for (const v of x) [low, high] = [Math.min(low, v), Math.max(high, v)];
       const sigma = noise * (high - low);
       const copy = (k: number) => {
-        const n = gaussianNoise(x.length, sigma, seed + k);
+        const n = gaussianNoise(x.length, sigma, seededRandom(seed + k));
         return x.map((v, i) => v + n[i]);
       };
       const { sum } = await weightedGradientSum(d, copy, Array(samples).fill(1 / samples), hot, events.progress);

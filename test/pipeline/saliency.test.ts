@@ -13,7 +13,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { decodeImage } from '../../src/image/decode.js';
 import { preprocessUnit } from '../../src/image/preprocess.js';
 import { resizeNearest } from '../../src/image/resize.js';
-import { gaussianNoise } from '../../src/pipeline/attribution.js';
+import { gaussianNoise, seededRandom } from '../../src/random.js';
 import { cnnviz, readPng } from '../helpers/cli.js';
 import { maxAbsDiff } from '../helpers/compare.js';
 import { parseNpy } from '../helpers/npy.js';
@@ -127,7 +127,9 @@ describe('each method equals tf.grad', () => {
     const sigma = 0.2 * (Math.max(...data) - Math.min(...data));
     // One batch of the six copies: each item's gradient is its own.
     const copies = tf.concat(
-      Array.from({ length: 3 }, (_, k) => tf.add(x, tf.tensor(gaussianNoise(data.length, sigma, 3 + k), x.shape))),
+      Array.from({ length: 3 }, (_, k) =>
+        tf.add(x, tf.tensor(gaussianNoise(data.length, sigma, seededRandom(3 + k)), x.shape)),
+      ),
     );
     const oracle = tf.mean(logit(copies), 0).dataSync() as Float32Array;
     const { gradient } = await runSaliency('smoothgrad', [
