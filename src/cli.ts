@@ -17,6 +17,7 @@ import { reportCommand } from './commands/report.js';
 import { examplesCommand } from './commands/examples.js';
 import { camCommand } from './commands/cam.js';
 import { saliencyCommand } from './commands/saliency.js';
+import { maximizeCommand } from './commands/maximize.js';
 import { describeEngine } from './engines/forward.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -63,6 +64,7 @@ export function buildProgram(): Command {
   program.addCommand(examplesCommand(run));
   program.addCommand(camCommand(run));
   program.addCommand(saliencyCommand(run));
+  program.addCommand(maximizeCommand(run));
   // Subcommands report usage errors the same way as the program.
   for (const command of program.commands) {
     command.exitOverride().configureOutput({

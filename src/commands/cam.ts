@@ -10,7 +10,7 @@ import {
   positiveInt,
   type ExplainOptions,
 } from './options.js';
-import { explainImages, imagesToExplain, reportExplained } from './output.js';
+import { imagesToExplain, reportExplained, withGradients } from './output.js';
 
 // The command's work loads when it runs: importing the pipelines (and what they load) at start-up
 // costs about 100 ms of every `cnnviz --help` (measured 0.10 s against 0.20 s).
@@ -50,8 +50,12 @@ async function cam(args: string[], flags: CamFlags, ctx: CommandContext): Promis
   plan.model.details.forEach(ctx.report.verbose);
   const paths = await imagesToExplain(args, flags.output);
   const forwardOnly = flags.method === 'scorecam' || flags.method === 'ablationcam';
-  const run = await explainImages(ctx, flags, paths, forwardOnly, (choice, events) =>
-    drawCams(plan, paths, { ...flags, target: flags.class }, choice, events),
+  const run = await withGradients(
+    ctx,
+    flags.weights,
+    paths.length,
+    forwardOnly ? 'passes' : undefined,
+    (choice, events) => drawCams(plan, paths, { ...flags, target: flags.class }, choice, events),
   );
   reportExplained(run, Boolean(flags.json), ctx.report, {
     model: plan.model.net.name,

@@ -39,6 +39,14 @@ export function unitInterval(value: string): number {
   return n;
 }
 
+/** A number above 0. */
+export function positiveNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !(n > 0) || !Number.isFinite(n))
+    throw new InvalidArgumentError(`expected a number above 0, got '${value}'`);
+  return n;
+}
+
 /** A number above 0 and at most 1. */
 export function positiveFraction(value: string): number {
   const n = Number(value);
@@ -75,17 +83,26 @@ export interface ModelOptions {
 }
 
 /** What the picture-writing commands share: where files go, how they are listed, their colours. */
-export interface PictureOptions {
+export interface PictureOptions extends OutputOptions {
   colormap: ColormapName;
+}
+
+/** Where files go and how they are listed. */
+export interface OutputOptions {
   output: string;
   json?: boolean;
 }
 
-export function addPictureOptions(command: Command, colormapHelp: string): Command {
+export function addOutputOptions(command: Command): Command {
   return command
-    .addOption(new Option('--colormap <name>', colormapHelp).choices(COLORMAPS).default('gray'))
     .option('-o, --output <dir>', 'output folder', 'out')
     .option('--json', 'list the written files as JSON');
+}
+
+export function addPictureOptions(command: Command, colormapHelp: string): Command {
+  return addOutputOptions(
+    command.addOption(new Option('--colormap <name>', colormapHelp).choices(COLORMAPS).default('gray')),
+  );
 }
 
 /** --model, --weights and --size, which every subcommand that reads a model takes. */

@@ -84,38 +84,38 @@ export async function imagesToExplain(args: string[], output: string): Promise<s
   return paths;
 }
 
-/** What an explaining pipeline is told: notices, images done, and runs done of an image's many. */
-export interface ExplainProgress {
+/** What a pipeline that runs gradients is told: notices, images done, and runs done of an image's many. */
+export interface GradientProgress {
   notice(line: string): void;
   imageDone?(done: number, total: number): void;
   progress?(done: number, total: number): void;
 }
 
 /**
- * Runs `draw` (cam's or saliency's pipeline) with what both commands give it: the weights and
- * the ONNX cache, notices, a bar over images for a batch, and one over the runs an image takes
- * where it takes many (`manyRuns`).
+ * Runs `draw` (cam's, saliency's or maximize's pipeline) with what they all give it: the weights
+ * and the ONNX cache, notices, a bar over images when there are several, and one over the runs
+ * the work takes where it takes many (`runs` names them).
  */
-export async function explainImages(
+export async function withGradients<T>(
   ctx: CommandContext,
-  flags: { weights: string },
-  paths: string[],
-  manyRuns: boolean,
-  draw: (choice: GradientChoice, events: ExplainProgress) => Promise<ExplainRun>,
-): Promise<ExplainRun> {
-  const images = paths.length > 1 ? await imageProgress(ctx.report) : undefined;
-  const runs = manyRuns ? await imageProgress(ctx.report, 'passes') : undefined;
+  weights: string,
+  images: number,
+  runs: string | undefined,
+  draw: (choice: GradientChoice, events: GradientProgress) => Promise<T>,
+): Promise<T> {
+  const imageBar = images > 1 ? await imageProgress(ctx.report) : undefined;
+  const runBar = runs ? await imageProgress(ctx.report, runs) : undefined;
   return withDownloadProgress(ctx.report, async (download) =>
     draw(
-      { weights: flags.weights, download, onnxCacheDir: await onnxCacheDir(), explain: ctx.report.verbose },
+      { weights, download, onnxCacheDir: await onnxCacheDir(), explain: ctx.report.verbose },
       {
         notice: ctx.report.notice,
-        imageDone: images?.update,
-        progress: runs && ((done, total) => (done < total ? runs.update(done, total) : runs.stop())),
+        imageDone: imageBar?.update,
+        progress: runBar && ((done, total) => (done < total ? runBar.update(done, total) : runBar.stop())),
       },
     ).finally(() => {
-      images?.stop();
-      runs?.stop();
+      imageBar?.stop();
+      runBar?.stop();
     }),
   );
 }

@@ -11,7 +11,7 @@ import {
   positiveInt,
   type ExplainOptions,
 } from './options.js';
-import { explainImages, imagesToExplain, reportExplained } from './output.js';
+import { imagesToExplain, reportExplained, withGradients } from './output.js';
 
 // The methods are listed here, not imported: importing the pipeline at start-up costs every --help.
 const METHODS = ['gradient', 'smoothgrad', 'integrated', 'guided'] as const;
@@ -62,8 +62,12 @@ async function saliency(args: string[], flags: SaliencyFlags, ctx: CommandContex
   plan.model.details.forEach(ctx.report.verbose);
   const paths = await imagesToExplain(args, flags.output);
   const manyRuns = flags.method === 'smoothgrad' || flags.method === 'integrated';
-  const result = await explainImages(ctx, flags, paths, manyRuns, (choice, events) =>
-    drawSaliency(plan, paths, { ...flags, target: flags.class }, choice, events),
+  const result = await withGradients(
+    ctx,
+    flags.weights,
+    paths.length,
+    manyRuns ? 'passes' : undefined,
+    (choice, events) => drawSaliency(plan, paths, { ...flags, target: flags.class }, choice, events),
   );
   reportExplained(result, Boolean(flags.json), ctx.report, { model: plan.model.net.name, method: flags.method });
 }

@@ -62,3 +62,20 @@ export const PREPROCESSORS: Record<PreprocessMode, (rgb: Uint8Array) => Float32A
   unit: preprocessUnit,
   none: preprocessNone,
 };
+
+/**
+ * A mode as the affine map it is: input[c] = sum over j of matrix[c][j] * pixel[j] + offset[c],
+ * pixels 0 to 255 in RGB order (caffe's matrix swaps R and B). Read off the mode itself, so an
+ * optimised image is preprocessed (and its gradient taken back) exactly as images are.
+ */
+export function preprocessAffine(mode: PreprocessMode): { matrix: number[][]; offset: number[] } {
+  const apply = PREPROCESSORS[mode];
+  const offset = Array.from(apply(Uint8Array.of(0, 0, 0)));
+  const columns = [0, 1, 2].map((j) => {
+    const pixel = new Uint8Array(3);
+    pixel[j] = 255;
+    const out = apply(pixel);
+    return [0, 1, 2].map((c) => (out[c] - offset[c]) / 255);
+  });
+  return { matrix: [0, 1, 2].map((c) => columns.map((column) => column[c])), offset };
+}

@@ -1,0 +1,20 @@
+/**
+ * The overview of feature visualizations: one picture per channel in a near-square grid, each
+ * enlarged (nearest) to at least 128 px and labelled with its channel, as Microscope lays them out.
+ */
+import { drawLabel } from './labels.js';
+import { makeMosaic, mosaicGeometry, scaleForMinSize, tileOrigin, type PixelImage } from './mosaic.js';
+
+const OPTIONS = { padding: 4, padValue: 255 };
+
+export function visualizationOverview(tiles: PixelImage[], channels: number[]): PixelImage {
+  const { width, height } = tiles[0];
+  const options = { ...OPTIONS, scale: scaleForMinSize(width, height, 128) };
+  const picture = makeMosaic(tiles, options);
+  const { cols } = mosaicGeometry(tiles.length, width, height, options);
+  channels.forEach((channel, t) => {
+    const [left, top] = tileOrigin(t, width, height, cols, options);
+    drawLabel(picture, String(channel), left, top, 2);
+  });
+  return picture;
+}
