@@ -220,7 +220,7 @@ function table(rows: Row[]): string {
   return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n');
 }
 
-/** BENCH_ONLY=vgg,resnet,mobilenet,examples,inception,gradients runs those groups (default: all). */
+/** BENCH_ONLY=vgg,resnet,mobilenet,examples,inception,gradients,maximize runs those groups (default: all). */
 const only = (group: string) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(',').includes(group);
 
 async function main(): Promise<void> {
@@ -252,6 +252,7 @@ async function main(): Promise<void> {
   if (only('examples')) await examplesCases(rows, targets, out);
   const notes: string[] = [];
   if (only('gradients')) await gradientCases(rows, targets, notes, out);
+  if (only('maximize')) await maximizeCases(rows, targets, notes, out);
   if (only('inception')) {
     const model = await prepareInception();
     const row = await measure(
@@ -488,4 +489,48 @@ async function gradientCases(rows: Row[], targets: Targets, notes: string[], out
     `Grad-CAM's peak memory on VGG16 <= 1.5x featuremaps' (${cam.peakRssMB.toFixed(0)} MB against ${maps.peakRssMB.toFixed(0)} MB)`,
     cam.peakRssMB <= 1.5 * maps.peakRssMB,
   ]);
+}
+
+/**
+ * Feature visualization (issue 19): `maximize` at VGG16's block4_conv3, 8 channels at 128x128,
+ * 32 steps (the seeded VGG16 weights), against a Lucent-style PyTorch loop doing the same work
+ * (bench/torch_maximize.py: its steps only, building the model not counted).
+ */
+async function maximizeCases(rows: Row[], targets: Targets, notes: string[], out: string): Promise<void> {
+  const vgg = join(CACHE, BUILTIN_MODELS.vgg16.weights.notop.fileName);
+  const args = ['maximize', '--layer', 'block4_conv3', '--channels', '0-7', '--size', '128', '--steps', '32'];
+  const row = await measure(
+    'maximize, VGG16 block4_conv3, 8 channels at 128x128, 32 steps',
+    [...args, '--weights', vgg, '--force', '-o', out],
+    'auto',
+    0,
+    false,
+    Math.min(RUNS, 3),
+  );
+  rows.push(row);
+  let torch: { seconds: number; torch: string; threads: number } | undefined;
+  try {
+    const { execFileSync } = await import('node:child_process');
+    const script = join(ROOT, 'bench', 'torch_maximize.py');
+    const runs = Array.from({ length: Math.min(RUNS, 3) }, () =>
+      JSON.parse(
+        execFileSync('/usr/bin/python3', [script, '8', '128', '32'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'ignore'],
+        })
+          .trim()
+          .split('\n')
+          .pop()!,
+      ),
+    );
+    torch = { ...runs[0], seconds: median(runs.map((r) => r.seconds)) };
+  } catch (err) {
+    notes.push(`maximize: the PyTorch loop did not run here (${(err as Error).message.split('\n')[0]}); no comparison`);
+    return;
+  }
+  const ratio = row.wall.median / 1000 / torch!.seconds;
+  notes.push(
+    `maximize: cnnviz's whole process ${(row.wall.median / 1000).toFixed(1)} s (forward+backward on ONNX Runtime ${((row.stages['forward+backward'] ?? 0) / 1000).toFixed(1)} s, image ${((row.stages.image ?? 0) / 1000).toFixed(1)} s, transforms ${((row.stages.transforms ?? 0) / 1000).toFixed(1)} s); the Lucent-style PyTorch ${torch!.torch} loop, ${torch!.threads} threads, its 32 steps alone: ${torch!.seconds.toFixed(1)} s`,
+  );
+  targets.push([`maximize at VGG16 block4_conv3 <= 0.5x the PyTorch loop (${ratio.toFixed(2)}x)`, ratio <= 0.5]);
 }

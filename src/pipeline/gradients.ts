@@ -52,8 +52,16 @@ export interface Differentiator {
   weights: WeightsInfo;
   /** The images one run takes at most (1 where the graph fixes its batch). */
   batch: number;
-  /** Per image (h, w, 3, preprocessed) and its seed (a cotangent of the logits). */
-  run(images: Float32Array[], seeds: Float32Array[]): Promise<GradientResult[]>;
+  /**
+   * Per image (h, w, 3, preprocessed) and its seed (a cotangent of the logits or the target's
+   * maps). `values: false` leaves the probed tensors' values unread (empty), `target: false` the
+   * target's: an optimisation that only needs gradients copies no more out of the runtime.
+   */
+  run(
+    images: Float32Array[],
+    seeds: Float32Array[],
+    read?: { values?: boolean; target?: boolean },
+  ): Promise<GradientResult[]>;
   release(): Promise<void>;
 }
 
@@ -239,7 +247,8 @@ export async function openDifferentiator(
   return {
     weights: source.weights,
     batch,
-    async run(images, seeds) {
+    async run(images, seeds, wanted = {}) {
+      const { values: readValues = true, target: readTarget = true } = wanted;
       const n = images.length;
       const data = new Float32Array(n * height * width * 3);
       images.forEach((image, i) =>
@@ -253,17 +262,23 @@ export async function openDifferentiator(
         [input.name]: new ort.Tensor('float32', data, nchw ? [n, 3, height, width] : [n, height, width, 3]),
         [seedName(target.name)]: new ort.Tensor('float32', seed, seedDims(n)),
       };
-      const result = await timed('forward+backward', () => session.run(feeds));
+      const fetches = [
+        ...(readTarget ? [target.name] : []),
+        ...(readValues ? probes.map((p) => p.name) : []),
+        ...probes.map((p) => gradientName(p.name)),
+      ];
+      const result = await timed('forward+backward', () => session.run(feeds, fetches));
       const read = (name: string) => result[name].data as Float32Array;
+      const none = new Float32Array(0);
       return images.map((_, i) => {
         const slice = (name: string, p: Probe) => {
           const size = p.shape[0] * p.shape[1] * p.shape[2];
           return channelsLast(item(read(name), i, size), p.layout, p.shape);
         };
-        const value = item(read(target.name), i, seedSize);
+        const value = readTarget ? item(read(target.name), i, seedSize) : none;
         return {
-          target: seedShape ? channelsLast(value, target.layout, seedShape) : value,
-          values: probes.map((p) => slice(p.name, p)),
+          target: seedShape && readTarget ? channelsLast(value, target.layout, seedShape) : value,
+          values: probes.map((p) => (readValues ? slice(p.name, p) : none)),
           gradients: probes.map((p) => slice(gradientName(p.name), p)),
         };
       });

@@ -22,6 +22,7 @@ import { fileSafe } from '../../output/names.js';
 import { visualizationOverview } from '../../render/maximize.js';
 import type { PixelImage } from '../../render/mosaic.js';
 import { seededRandom } from '../../random.js';
+import { timedSync } from '../../timings.js';
 import { classifierOf, oneHot } from '../classifier.js';
 import { openDifferentiator, type Differentiator, type GradientChoice, type GradientEvents } from '../gradients.js';
 import { fourierParametrization, pixelParametrization, type Parametrization } from './parametrization.js';
@@ -330,16 +331,17 @@ export async function drawMaximize(
         const zero = items.map(
           () => new Float32Array(objective === 'class' ? plan.classes! : plan.map[0] * plan.map[1] * plan.map[2]),
         );
-        const out = await standard!.run(images.map(toInput.forward), zero);
+        const out = await standard!.run(images.map(toInput.forward), zero, { values: false });
         return out.map((r, i) => items[i].objective.value(r.target));
       };
       const starts = await score(items.map((it) => from8bit(to8bit(parametrization.render(it.params).pixels))));
       for (let step = 0; step < steps; step++) {
         const d = step < REDIRECTED_STEPS ? redirected! : standard!;
-        const rendered = items.map((it) => parametrization.render(it.params));
+        const rendered = timedSync('image', () => items.map((it) => parametrization.render(it.params)));
         const draws = items.map((it) => (transforms === 'standard' ? drawTransform(it.random) : IDENTITY));
-        const seen = rendered.map((r, i) => transformImage(r.pixels, width, height, draws[i]));
-        const inputs = seen.map(toInput.forward);
+        const inputs = timedSync('transforms', () =>
+          rendered.map((r, i) => toInput.forward(transformImage(r.pixels, width, height, draws[i]))),
+        );
         let seeds = items.map((it) => it.objective.seed(new Float32Array(0)));
         if (objective === 'layer') {
           // DeepDream's seed is the maps themselves: one more run to read them.
@@ -349,10 +351,13 @@ export async function drawMaximize(
           );
           seeds = items.map((it, i) => it.objective.seed(maps[i].target));
         }
-        const out = await d.run(inputs, seeds);
+        const out = await d.run(inputs, seeds, { values: false, target: false });
         out.forEach((r, i) => {
-          const dPixels = transformBackward(toInput.backward(r.gradients[0]), width, height, draws[i]);
-          adamStep(items[i].params, parametrization.backward(rendered[i].saved, dPixels), items[i].adam, lr);
+          const dPixels = timedSync('transforms', () =>
+            transformBackward(toInput.backward(r.gradients[0]), width, height, draws[i]),
+          );
+          const grad = timedSync('image', () => parametrization.backward(rendered[i].saved, dPixels));
+          timedSync('adam', () => adamStep(items[i].params, grad, items[i].adam, lr));
         });
         stepsDone += items.length;
         events.progress?.(stepsDone, total);

@@ -46,28 +46,50 @@ function sourceOf(t: Transform, w: number, h: number): (x: number, y: number) =>
   };
 }
 
-/** The transformed image (h, w, 3): bilinear samples, grey where they fall outside. */
-export function transformImage(image: Float32Array, w: number, h: number, t: Transform): Float32Array {
-  if (t === IDENTITY) return image;
-  const out = new Float32Array(image.length);
+/**
+ * For each output pixel, its four source pixels (-1 where outside the image) and their bilinear
+ * weights: what the transform and its adjoint both walk through.
+ */
+function samples(t: Transform, w: number, h: number): { index: Int32Array; weight: Float32Array } {
+  const index = new Int32Array(w * h * 4);
+  const weight = new Float32Array(w * h * 4);
   const source = sourceOf(t, w, h);
   for (let y = 0; y < h; y++)
     for (let x = 0; x < w; x++) {
       const [sx, sy] = source(x, y);
       const [x0, y0] = [Math.floor(sx), Math.floor(sy)];
       const [fx, fy] = [sx - x0, sy - y0];
-      for (let c = 0; c < 3; c++) {
-        let v = 0;
-        for (const [xi, yi, weight] of [
-          [x0, y0, (1 - fx) * (1 - fy)],
-          [x0 + 1, y0, fx * (1 - fy)],
-          [x0, y0 + 1, (1 - fx) * fy],
-          [x0 + 1, y0 + 1, fx * fy],
-        ])
-          v += weight * (xi >= 0 && xi < w && yi >= 0 && yi < h ? image[(yi * w + xi) * 3 + c] : PAD_VALUE);
-        out[(y * w + x) * 3 + c] = v;
+      const o = (y * w + x) * 4;
+      for (let q = 0; q < 4; q++) {
+        const [xi, yi] = [x0 + (q & 1), y0 + (q >> 1)];
+        index[o + q] = xi >= 0 && xi < w && yi >= 0 && yi < h ? yi * w + xi : -1;
+        weight[o + q] = (q & 1 ? fx : 1 - fx) * (q >> 1 ? fy : 1 - fy);
       }
     }
+  return { index, weight };
+}
+
+/** The transformed image (h, w, 3): bilinear samples, grey where they fall outside. */
+export function transformImage(image: Float32Array, w: number, h: number, t: Transform): Float32Array {
+  if (t === IDENTITY) return image;
+  const out = new Float32Array(image.length);
+  const { index, weight } = samples(t, w, h);
+  for (let p = 0; p < w * h; p++) {
+    let [r, g, b] = [0, 0, 0];
+    for (let q = 4 * p; q < 4 * p + 4; q++) {
+      const [i, k] = [index[q], weight[q]];
+      if (i < 0) {
+        r += k * PAD_VALUE;
+        g += k * PAD_VALUE;
+        b += k * PAD_VALUE;
+      } else {
+        r += k * image[3 * i];
+        g += k * image[3 * i + 1];
+        b += k * image[3 * i + 2];
+      }
+    }
+    [out[3 * p], out[3 * p + 1], out[3 * p + 2]] = [r, g, b];
+  }
   return out;
 }
 
@@ -75,21 +97,14 @@ export function transformImage(image: Float32Array, w: number, h: number, t: Tra
 export function transformBackward(dOut: Float32Array, w: number, h: number, t: Transform): Float32Array {
   if (t === IDENTITY) return dOut;
   const dImage = new Float32Array(dOut.length);
-  const source = sourceOf(t, w, h);
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) {
-      const [sx, sy] = source(x, y);
-      const [x0, y0] = [Math.floor(sx), Math.floor(sy)];
-      const [fx, fy] = [sx - x0, sy - y0];
-      for (const [xi, yi, weight] of [
-        [x0, y0, (1 - fx) * (1 - fy)],
-        [x0 + 1, y0, fx * (1 - fy)],
-        [x0, y0 + 1, (1 - fx) * fy],
-        [x0 + 1, y0 + 1, fx * fy],
-      ]) {
-        if (xi < 0 || xi >= w || yi < 0 || yi >= h) continue;
-        for (let c = 0; c < 3; c++) dImage[(yi * w + xi) * 3 + c] += weight * dOut[(y * w + x) * 3 + c];
-      }
+  const { index, weight } = samples(t, w, h);
+  for (let p = 0; p < w * h; p++)
+    for (let q = 4 * p; q < 4 * p + 4; q++) {
+      const i = index[q];
+      if (i < 0) continue;
+      dImage[3 * i] += weight[q] * dOut[3 * p];
+      dImage[3 * i + 1] += weight[q] * dOut[3 * p + 1];
+      dImage[3 * i + 2] += weight[q] * dOut[3 * p + 2];
     }
   return dImage;
 }
