@@ -48,6 +48,10 @@ export function reportCommand(run: Runner): Command {
     .addOption(new Option('--preprocess <mode>', "input scaling; default: the model's own").choices(PREPROCESS_MODES))
     .option('--labels <file>', "class names for the prediction, one a line (ImageNet's built in for 1000 classes)")
     .option(
+      '--maximize <dir>',
+      'link the pictures of a `cnnviz maximize` run (its -o folder), beside the examples of the same layer',
+    )
+    .option(
       '--examples <dir>',
       'link the dataset examples of a `cnnviz examples` run (its -o folder) in a section of their own',
     );
@@ -58,6 +62,7 @@ export function reportCommand(run: Runner): Command {
         'cnnviz report fixtures/cat.jpg -o report/',
         'cnnviz report cat.jpg --sort activity --count 32 --colormap viridis',
         'cnnviz report cat.jpg --examples out/ -o report/',
+        'cnnviz report cat.jpg --model model.json --examples ex/ --maximize mx/ -o report/',
       ]),
     )
     .action((image: string, options: ReportFlags) => run((ctx) => report(image, options, ctx)));

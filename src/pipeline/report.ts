@@ -26,7 +26,14 @@ import {
   type MapOrder,
 } from '../render/featuremaps.js';
 import { tileBoxes, type PixelImage } from '../render/mosaic.js';
-import { reportHtml, type ReportExamples, type ReportLayer, type ReportPrediction } from '../render/report.js';
+import {
+  reportHtml,
+  type ReportExamples,
+  type ReportLayer,
+  type ReportMaximize,
+  type ReportPrediction,
+} from '../render/report.js';
+import { parseMaximizeRecord } from './maximize/record.js';
 import { camPlanFor, drawCams } from './cam.js';
 import { classifierOf } from './classifier.js';
 import { nonFiniteWatch, startFeatureEngine, type FeaturePlan } from './features.js';
@@ -42,6 +49,8 @@ export interface ReportOptions {
   examples?: string;
   /** Class names for the prediction (ImageNet's are built in for 1000 classes). */
   labels?: string;
+  /** A maximize run's folder, linked in its own section (beside the examples of the same layer). */
+  maximize?: string;
 }
 
 export interface ReportEvents {
@@ -60,6 +69,10 @@ export async function writeReport(
   // Read first: a wrong --examples folder fails before any work.
   const examples = options.examples ? await examplesLinks(options.examples, options.output, net.name) : undefined;
   examples?.forEach((e) => e.note && events.notice(`--examples ${options.examples}: ${e.note}`));
+  const maximize = options.maximize
+    ? await maximizeLinks(options.maximize, options.output, net.name, examples ?? [])
+    : undefined;
+  maximize?.forEach((m) => m.note && events.notice(`--maximize ${options.maximize}: ${m.note}`));
   const image = await resizeImage(await decodeImage(imagePath), input.width, input.height, 'nearest');
   const engine = await startFeatureEngine(plan, request);
   let activations: Float32Array[];
@@ -161,6 +174,7 @@ export async function writeReport(
     layers: reportLayers,
     examples,
     prediction: prediction?.section,
+    maximize,
   });
   const index = outputPath(options.output, 'index.html');
   await writeFileAtomic(index, new TextEncoder().encode(html));
@@ -209,6 +223,55 @@ async function predictionOf(
     section: { top: result.top, cam: relative(options.output, png.path), layer: camPlan.layer.name },
     written: result.written,
   };
+}
+
+/** The maximize runs in `dir` (a maximize -o folder, or one layer's folder), for the report in `from` on `model`. */
+export async function maximizeLinks(
+  dir: string,
+  from: string,
+  model: string,
+  examples: ReportExamples[],
+): Promise<ReportMaximize[]> {
+  const entries = existsSync(join(dir, 'maximize.json'))
+    ? [dir]
+    : (await readdir(dir, { withFileTypes: true }).catch(() => []))
+        .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'maximize.json')))
+        .map((e) => join(dir, e.name));
+  if (entries.length === 0)
+    throw usageError(`--maximize ${dir}: no maximize.json there (cnnviz maximize -o ${dir} writes one)`);
+  return Promise.all(
+    entries.map(async (folder) => {
+      const path = join(folder, 'maximize.json');
+      let json: unknown;
+      try {
+        json = JSON.parse(await readFile(path, 'utf8'));
+      } catch {
+        throw usageError(`--maximize ${dir}: '${path}' is not JSON`);
+      }
+      const record = parseMaximizeRecord(json);
+      if ('problem' in record)
+        throw usageError(`--maximize ${dir}: '${path}' is not a record cnnviz maximize wrote (${record.problem})`);
+      const layerExamples = examples.find((e) => e.layer === record.layer);
+      // Pictures are looked for beside the record, by their names alone: a record names no other folder.
+      return {
+        layer: record.layer,
+        objective: record.objective,
+        overview: relative(from, join(folder, 'overview.png')),
+        channels: record.units.map((u) => ({
+          channel: u.unit,
+          picture: relative(from, join(folder, basename(u.file))),
+          start: u.start,
+          final: u.final,
+          examples: layerExamples?.channels.find((c) => c.channel === u.unit)?.picture,
+        })),
+        ...(record.model === model
+          ? {}
+          : {
+              note: `These pictures were drawn with the model '${record.model}', not '${model}', the model of this report.`,
+            }),
+      };
+    }),
+  );
 }
 
 /** The examples runs in `dir` (an examples -o folder, or one layer's folder), for the report in `from` on `model`. */

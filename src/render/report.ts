@@ -35,6 +35,17 @@ export interface ReportData {
   examples?: ReportExamples[];
   /** For a model with a class output: its top 5 and the top class's Grad-CAM. */
   prediction?: ReportPrediction;
+  /** Feature visualizations of `cnnviz maximize` runs, linked. */
+  maximize?: ReportMaximize[];
+}
+
+export interface ReportMaximize {
+  layer: string;
+  objective: string;
+  overview: string;
+  /** Each channel's picture and objective from the start to the end; its dataset examples where given. */
+  channels: Array<{ channel: number; picture: string; start: number; final: number; examples?: string }>;
+  note?: string;
 }
 
 export interface ReportPrediction {
@@ -105,6 +116,22 @@ ${e.note ? html`<p class="note">${e.note}</p>` : ''}
 </section>`;
 }
 
+function maximizeSection(m: ReportMaximize): Markup {
+  const rows = m.channels.map(
+    (c) =>
+      html`<tr><td>${c.channel}</td><td><a href="${c.picture}"><img class="visualization" src="${c.picture}" alt="what channel ${c.channel} of ${m.layer} responds to"></a></td><td class="num">${precise(c.start, 3)} &rarr; ${precise(c.final, 3)}</td>${c.examples ? html`<td><a href="${c.examples}"><img class="examples-row" src="${c.examples}" alt="dataset examples of channel ${c.channel}"></a></td>` : ''}</tr>`,
+  );
+  const examples = m.channels.some((c) => c.examples);
+  return html`<section class="maximize" id="maximize-${m.layer}">
+<h3>${m.layer} <small>objective: ${m.objective}</small></h3>
+${m.note ? html`<p class="note">${m.note}</p>` : ''}
+<table class="summary"><thead><tr><th>Channel</th><th>Optimised image</th><th>Objective, start &rarr; end</th>${examples ? html`<th>Dataset examples</th>` : ''}</tr></thead><tbody>
+${join(rows, '\n')}
+</tbody></table>
+<figure><a href="${m.overview}"><img src="${m.overview}" alt="feature visualizations of ${m.layer}"></a><figcaption>All channels drawn, labelled</figcaption></figure>
+</section>`;
+}
+
 const className = (p: { index: number; name?: string }): string => `${p.index}${p.name ? ` ${p.name}` : ''}`;
 
 function predictionSection(p: ReportPrediction): Markup {
@@ -165,7 +192,7 @@ table.summary .num { text-align: right; } table.summary tfoot td { font-weight: 
 .mosaic img { display: block; max-width: 100%; height: auto; image-rendering: pixelated; }
 .tile { position: absolute; } .tile span { display: none; position: absolute; left: 2px; top: 2px; background: #000c; color: #fff; font: 11px ui-monospace, monospace; padding: 0 3px; }
 .tile:hover { outline: 2px solid #e33; } .tile:hover span { display: block; }
-.examples img { max-width: 100%; } .channels { line-height: 1.8; } .score { color: #888; font-size: 12px; }
+.examples img { max-width: 100%; } img.visualization { width: 128px; image-rendering: pixelated; } img.examples-row { height: 128px; } .channels { line-height: 1.8; } .score { color: #888; font-size: 12px; }
 figure { display: inline-block; margin: 0 2rem 1rem 0; vertical-align: top; } figcaption { color: #555; font-size: 13px; }
 img.input { image-rendering: pixelated; width: ${Math.max(224, data.input.width)}px; height: auto; }
 </style>
@@ -183,6 +210,7 @@ ${data.filters ? html`<h2 id="filters">Filters of ${data.filters.layer}</h2>\n<f
 <p>Hover over a map to see its channel.</p>
 ${join(data.layers.map(layerSection), '\n')}
 ${data.examples?.length ? html`<h2 id="examples">Dataset examples</h2>\n${join(data.examples.map(examplesSection), '\n')}` : ''}
+${data.maximize?.length ? html`<h2 id="maximize">What the channels respond to</h2>\n<p>Each channel's image optimised to excite it (cnnviz maximize), beside the real images that excite it most where an examples run of the layer is linked.</p>\n${join(data.maximize.map(maximizeSection), '\n')}` : ''}
 </body>
 </html>
 `.text;

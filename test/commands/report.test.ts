@@ -3,7 +3,7 @@
  * file:// with no console errors and no failed requests, every picture decodes, the sections
  * are there, and hovering a tile names its channel.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -195,4 +195,75 @@ test('a model with a class output gets the prediction and its Grad-CAM, as cam d
   expect(readFileSync(join(folder, 'report', 'cat64-cam-gradcam.png'))).toEqual(
     readFileSync(join(folder, 'cam', 'cat64-cam-gradcam.png')),
   );
+});
+
+test("--maximize shows each channel's picture and objective, beside its dataset examples from --examples", async () => {
+  const model = join(FIXTURES, 'models', 'tiny-vgg', 'model.json');
+  const image = join(FIXTURES, 'onnx', 'cat64.png');
+  const folder = mkdtempSync(join(tmpdir(), 'cnnviz-report-maximize-'));
+  const photos = join(folder, 'photos');
+  await makeImageFolder(photos, CAT, 3);
+  const ex = await cnnviz([
+    'examples',
+    photos,
+    '--model',
+    model,
+    '--layer',
+    'relu_2_2',
+    '--top',
+    '2',
+    '-o',
+    join(folder, 'ex'),
+  ]);
+  const mx = await cnnviz([
+    'maximize',
+    '--model',
+    model,
+    '--layer',
+    'relu_2_2',
+    '--channels',
+    '0-2',
+    '--steps',
+    '8',
+    '-o',
+    join(folder, 'mx'),
+  ]);
+  expect([ex.code, mx.code]).toEqual([0, 0]);
+  const out = join(folder, 'report');
+  const args = [
+    'report',
+    image,
+    '--model',
+    model,
+    '--examples',
+    join(folder, 'ex'),
+    '--maximize',
+    join(folder, 'mx'),
+    '-o',
+    out,
+  ];
+  const { code } = await cnnviz(args);
+  expect(code).toBe(0);
+  const html = readFileSync(join(out, 'index.html'), 'utf8');
+  const record = JSON.parse(readFileSync(join(folder, 'mx', 'relu_2_2', 'maximize.json'), 'utf8'));
+  const rows = [
+    ...html.matchAll(
+      /<tr><td>(\d+)<\/td><td><a href="([^"]+)"><img class="visualization"[^>]*><\/a><\/td><td class="num">([^<]+) &rarr; ([^<]+)<\/td><td><a href="([^"]+)">/g,
+    ),
+  ];
+  expect(rows.map((r) => Number(r[1]))).toEqual([0, 1, 2]);
+  for (const [, channel, picture, start, final, examples] of rows) {
+    const unit = record.units[Number(channel)];
+    expect([start, final]).toEqual([unit.start.toPrecision(3), unit.final.toPrecision(3)]);
+    expect(existsSync(join(out, picture))).toBe(true);
+    expect(existsSync(join(out, examples))).toBe(true);
+    expect(examples).toMatch(new RegExp(`channel-00${channel}\\.png$`));
+  }
+  // A record that is not one: one line, exit 2.
+  const broken = join(folder, 'broken');
+  mkdirSync(join(broken, 'relu_2_2'), { recursive: true });
+  writeFileSync(join(broken, 'relu_2_2', 'maximize.json'), '{"stamp": "x", "units": [{"unit": -1}]}');
+  const bad = await cnnviz(['report', image, '--model', model, '--maximize', broken, '-o', join(folder, 'bad')]);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toMatch(/^cnnviz: --maximize .*: '.*maximize\.json' is not a record cnnviz maximize wrote/);
 });

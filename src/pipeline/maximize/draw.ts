@@ -8,7 +8,6 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
 import { usageError } from '../../errors.js';
 import { openModel } from '../../formats/model.js';
 import type { Model } from '../../formats/types.js';
@@ -25,11 +24,10 @@ import { seededRandom } from '../../random.js';
 import { timedSync } from '../../timings.js';
 import { classifierOf, oneHot } from '../classifier.js';
 import { openDifferentiator, type Differentiator, type GradientChoice, type GradientEvents } from '../gradients.js';
+import { recordSchema, type Objective, type UnitResult } from './record.js';
+export { OBJECTIVES, type Objective } from './record.js';
 import { fourierParametrization, pixelParametrization, type Parametrization } from './parametrization.js';
 import { drawTransform, IDENTITY, transformBackward, transformImage } from './transforms.js';
-
-export const OBJECTIVES = ['channel', 'neuron', 'layer', 'class'] as const;
-export type Objective = (typeof OBJECTIVES)[number];
 
 export interface MaximizeRequest {
   model: string;
@@ -126,14 +124,6 @@ export interface MaximizeOptions {
 export interface MaximizeEvents extends GradientEvents {
   /** Steps done of all (units x steps). */
   progress?(done: number, total: number): void;
-}
-
-/** What each unit's picture reached: the objective on the starting image and on the final 8-bit one. */
-export interface UnitResult {
-  unit: number;
-  start: number;
-  final: number;
-  file: string;
 }
 
 export interface MaximizeResult {
@@ -239,13 +229,6 @@ const from8bit = (x: Uint8Array): Float32Array => Float32Array.from(x, (v) => v 
 /** Each unit's own random stream: the same seed and unit give the same picture in any batch. */
 const unitSeed = (seed: number, unit: number): number =>
   (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(unit + 1, 0x85ebca6b)) >>> 0;
-
-const recordSchema = z.object({
-  stamp: z.string(),
-  units: z.array(
-    z.object({ unit: z.number().int().nonnegative(), start: z.number(), final: z.number(), file: z.string() }),
-  ),
-});
 
 export async function drawMaximize(
   plan: MaximizePlan,
