@@ -88,3 +88,35 @@ await sharp({
   .composite(tiles.map((input, i) => ({ input, left: i * 264, top: 0 })))
   .png()
   .toFile(join(ROOT, 'docs', 'images', 'tiny-vgg-ladybug-explained.png'));
+
+// Feature visualization of relu_2_2, each channel beside its dataset examples (the row of the
+// examples overview above): Microscope's view of tiny-vgg.
+const maximized = join(work, 'maximized');
+run('maximize', '--model', model, '--layer', 'relu_2_2', '--channels', 'all', '-o', maximized);
+copyFileSync(
+  join(maximized, 'relu_2_2', 'overview.png'),
+  join(ROOT, 'docs', 'images', 'tiny-vgg-maximize-relu_2_2.png'),
+);
+const examplesOverview = join(work, 'out', 'relu_2_2', 'overview.png');
+const { width: overviewWidth } = await sharp(examplesOverview).metadata();
+// The examples overview: 48-pixel crops, 2-pixel gaps, a row per channel.
+const rowsOf = Array.from({ length: 10 }, (_, k) => k);
+const composed = await Promise.all(
+  rowsOf.flatMap((k) => [
+    sharp(join(maximized, 'relu_2_2', `channel-${String(k).padStart(3, '0')}.png`))
+      .resize(96, 96, { kernel: 'nearest' })
+      .png()
+      .toBuffer()
+      .then((input) => ({ input, left: 0, top: k * 100 })),
+    sharp(examplesOverview)
+      .extract({ left: 0, top: 2 + 50 * k, width: overviewWidth!, height: 48 })
+      .resize({ height: 96, kernel: 'nearest' })
+      .png()
+      .toBuffer()
+      .then((input) => ({ input, left: 104, top: k * 100 })),
+  ]),
+);
+await sharp({ create: { width: 104 + 2 * overviewWidth!, height: 1000, channels: 3, background: '#ffffff' } })
+  .composite(composed)
+  .png()
+  .toFile(join(ROOT, 'docs', 'images', 'tiny-vgg-maximize-beside-examples.png'));
