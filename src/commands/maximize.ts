@@ -28,6 +28,7 @@ interface MaximizeFlags extends ModelOptions, OutputOptions {
   decorrelate: boolean;
   transforms: 'standard' | 'none';
   seed: number;
+  diversity: number;
   preprocess?: PreprocessMode;
   saveNpy?: boolean;
   force?: boolean;
@@ -65,6 +66,12 @@ export function maximizeCommand(run: Runner): Command {
       new Option('--transforms <set>', "Lucid's jitter, scale and rotation at every step, or none")
         .choices(['standard', 'none'])
         .default('standard'),
+    )
+    .option(
+      '--diversity <n>',
+      "pictures per channel, pushed apart by Lucid's diversity penalty (1: one)",
+      positiveInt,
+      1,
     )
     .option('--seed <n>', 'the random start and transforms (the same seed, the same pictures)', nonNegativeInt, 0)
     .addOption(new Option('--preprocess <mode>', "input scaling; default: the model's own").choices(PREPROCESS_MODES))

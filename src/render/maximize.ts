@@ -7,9 +7,10 @@ import { makeMosaic, mosaicGeometry, scaleForMinSize, tileOrigin, type PixelImag
 
 const OPTIONS = { padding: 4, padValue: 255 };
 
-export function visualizationOverview(tiles: PixelImage[], channels: number[]): PixelImage {
+/** `perRow`: tiles per row (a channel's diverse pictures in one row); default a near-square grid. */
+export function visualizationOverview(tiles: PixelImage[], channels: number[], perRow?: number): PixelImage {
   const { width, height } = tiles[0];
-  const options = { ...OPTIONS, scale: scaleForMinSize(width, height, 128) };
+  const options = { ...OPTIONS, scale: scaleForMinSize(width, height, 128), ...(perRow ? { nrow: perRow } : {}) };
   const picture = makeMosaic(tiles, options);
   const { cols } = mosaicGeometry(tiles.length, width, height, options);
   channels.forEach((channel, t) => {

@@ -23,7 +23,13 @@ import type { PixelImage } from '../../render/mosaic.js';
 import { seededRandom } from '../../random.js';
 import { timedSync } from '../../timings.js';
 import { classifierOf, oneHot } from '../classifier.js';
-import { openDifferentiator, type Differentiator, type GradientChoice, type GradientEvents } from '../gradients.js';
+import {
+  openDifferentiator,
+  type Differentiator,
+  type GradientChoice,
+  type GradientEvents,
+  type GradientResult,
+} from '../gradients.js';
 import { recordSchema, type Objective, type UnitResult } from './record.js';
 export { OBJECTIVES, type Objective } from './record.js';
 import { fourierParametrization, pixelParametrization, type Parametrization } from './parametrization.js';
@@ -117,6 +123,8 @@ export interface MaximizeOptions {
   decorrelate: boolean;
   transforms: 'standard' | 'none';
   seed: number;
+  /** Pictures per unit pushed apart by Lucid's diversity penalty (1: one picture, no penalty). */
+  diversity?: number;
   saveNpy?: boolean;
   force?: boolean;
 }
@@ -226,9 +234,71 @@ const to8bit = (x: Float32Array): Uint8Array =>
   Uint8Array.from(x, (v) => Math.round(Math.min(1, Math.max(0, v)) * 255));
 const from8bit = (x: Uint8Array): Float32Array => Float32Array.from(x, (v) => v / 255);
 
-/** Each unit's own random stream: the same seed and unit give the same picture in any batch. */
-const unitSeed = (seed: number, unit: number): number =>
-  (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(unit + 1, 0x85ebca6b)) >>> 0;
+/** Each picture's own random stream: the same seed, unit and copy give the same picture in any batch. */
+const unitSeed = (seed: number, unit: number, copy: number): number =>
+  (Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(unit + 1, 0x85ebca6b) ^ Math.imul(copy, 0xc2b2ae35)) >>> 0;
+
+/**
+ * How hard the diversity penalty pulls, against the objective's own pull at the same step (the
+ * penalty's gradient is scaled to the objective's): Lucid's fixed weight (100) assumes its
+ * network's activation scale; on tiny-vgg it leaves most pictures without their channel.
+ */
+const DIVERSITY_WEIGHT = 0.5;
+
+/**
+ * Lucid's diversity penalty over one unit's pictures and its gradient at each one's maps (h, w, c):
+ * the mean over pictures of the summed cosine similarity of their Gram matrices with the others'.
+ */
+export function diversityGradients(
+  maps: Float32Array[],
+  [h, w, c]: MapShape,
+): { penalty: number; gradients: Float32Array[] } {
+  const n = maps.length;
+  const grams = maps.map((a) => {
+    const g = new Float64Array(c * c);
+    for (let p = 0; p < h * w; p++)
+      for (let i = 0; i < c; i++) {
+        const ai = a[p * c + i];
+        if (ai !== 0) for (let j = 0; j < c; j++) g[i * c + j] += ai * a[p * c + j];
+      }
+    return g;
+  });
+  const norms = grams.map((g) => Math.max(1e-10, Math.sqrt(g.reduce((s, v) => s + v * v, 0))));
+  const unit = grams.map((g, i) => g.map((v) => v / norms[i]));
+  let penalty = 0;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < n; j++) if (i !== j) penalty += unit[i].reduce((s, v, k) => s + v * unit[j][k], 0);
+  penalty /= n;
+  const gradients = maps.map((a, i) => {
+    // d(penalty)/d(unit gram i): each pair counts twice; then through the normalisation and G = A^T A.
+    const v = new Float64Array(c * c);
+    for (let j = 0; j < n; j++) if (j !== i) for (let k = 0; k < c * c; k++) v[k] += (2 / n) * unit[j][k];
+    const along = v.reduce((s, x, k) => s + x * unit[i][k], 0);
+    const dGram = v.map((x, k) => (x - along * unit[i][k]) / norms[i]);
+    const d = new Float32Array(a.length);
+    for (let p = 0; p < h * w; p++)
+      for (let j = 0; j < c; j++) {
+        let sum = 0;
+        for (let k = 0; k < c; k++) sum += a[p * c + k] * (dGram[k * c + j] + dGram[j * c + k]);
+        d[p * c + j] = sum;
+      }
+    return d;
+  });
+  return { penalty, gradients };
+}
+
+/** Runs every image through `d` in the batches it takes. */
+async function runAll(
+  d: Differentiator,
+  images: Float32Array[],
+  seeds: Float32Array[],
+  read: { values?: boolean; target?: boolean },
+): Promise<GradientResult[]> {
+  const out: GradientResult[] = [];
+  for (let i = 0; i < images.length; i += d.batch)
+    out.push(...(await d.run(images.slice(i, i + d.batch), seeds.slice(i, i + d.batch), read)));
+  return out;
+}
 
 export async function drawMaximize(
   plan: MaximizePlan,
@@ -238,13 +308,17 @@ export async function drawMaximize(
 ): Promise<MaximizeResult> {
   if (!(options.steps >= 1)) throw usageError('--steps must be at least 1');
   if (!(options.lr > 0)) throw usageError('--lr must be above 0');
+  const copies = options.diversity ?? 1;
+  if (!(copies >= 1)) throw usageError('--diversity must be at least 1');
+  if (copies > 1 && options.objective === 'class')
+    throw usageError('--diversity compares maps of a layer; it does not go with --objective class');
   const { width, height } = plan.input;
   const folder = fileSafe(plan.layer.name);
-  const file = (unit: number) =>
+  const file = (unit: number, copy: number) =>
     outputPath(
       options.output,
       folder,
-      `${options.objective === 'class' ? 'class' : 'channel'}-${String(unit).padStart(3, '0')}.png`,
+      `${options.objective === 'class' ? 'class' : 'channel'}-${String(unit).padStart(3, '0')}${copies > 1 ? `-${copy}` : ''}.png`,
     );
   const recordPath = outputPath(options.output, folder, 'maximize.json');
   await prepareOutputDir(outputPath(options.output, folder));
@@ -255,17 +329,26 @@ export async function drawMaximize(
     layer: plan.layer.name,
     input: plan.input,
     preprocessing: plan.preprocessing,
-    settings: { objective, steps, lr, param, decorrelate, transforms, seed },
+    settings: { objective, steps, lr, param, decorrelate, transforms, seed, diversity: copies },
   });
-  // A unit drawn before with the same settings (its picture there) is not redone.
-  const done = new Map<number, UnitResult>();
+  const key = (unit: number, copy: number) => `${unit}/${copy}`;
+  // A unit drawn before with the same settings (all its pictures there) is not redone.
+  const done = new Map<string, UnitResult>();
   if (!options.force) {
     const text = await readFile(recordPath, 'utf8').catch(() => undefined);
-    const parsed = text === undefined ? undefined : recordSchema.safeParse(JSON.parse(text.trim() || 'null'));
-    if (parsed?.success && parsed.data.stamp === stamp)
-      for (const u of parsed.data.units) if (u.file === file(u.unit) && existsSync(u.file)) done.set(u.unit, u);
+    let json: unknown;
+    try {
+      json = text === undefined ? undefined : JSON.parse(text);
+    } catch {
+      json = undefined;
+    }
+    const parsed = recordSchema.safeParse(json);
+    if (parsed.success && parsed.data.stamp === stamp)
+      for (const u of parsed.data.units)
+        if (u.file === file(u.unit, u.copy) && existsSync(u.file)) done.set(key(u.unit, u.copy), u);
   }
-  const todo = plan.units.filter((u) => !done.has(u));
+  const copyList = Array.from({ length: copies }, (_, c) => c);
+  const todo = plan.units.filter((u) => copyList.some((c) => !done.has(key(u, c))));
   const reused = plan.units.length - todo.length;
   if (reused > 0)
     events.notice(
@@ -286,37 +369,39 @@ export async function drawMaximize(
   const written: WrittenFile[] = [];
   const results: UnitResult[] = [];
   const save = async () => {
-    const units = [...done.values()].sort((a, b) => a.unit - b.unit);
+    const units = [...done.values()].sort((a, b) => a.unit - b.unit || a.copy - b.copy);
     await writeFileAtomic(recordPath, new TextEncoder().encode(`${JSON.stringify({ stamp, units }, null, 1)}\n`));
   };
+  const seedSize = objective === 'class' ? plan.classes! : plan.map[0] * plan.map[1] * plan.map[2];
   try {
     if (todo.length > 0) {
       standard = await open('standard');
       redirected = objective === 'class' ? standard : await open('redirected');
     }
-    const batch = Math.max(1, Math.min(options.batch, standard?.batch ?? 1));
-    const total = todo.length * steps;
+    // A chunk holds whole units (a unit's copies are compared with each other).
+    const unitsPerChunk = Math.max(1, Math.floor(options.batch / copies));
+    const total = todo.length * copies * steps;
     let stepsDone = 0;
-    for (let from = 0; from < todo.length; from += batch) {
-      const units = todo.slice(from, from + batch);
-      const items = units.map((unit) => {
-        const random = seededRandom(unitSeed(seed, unit));
-        const params = parametrization.initial(random);
-        return {
-          unit,
-          random,
-          params,
-          adam: { m: new Float32Array(params.length), v: new Float32Array(params.length), t: 0 },
-          objective: objectiveOf(objective, unit, plan.map),
-        };
-      });
-      const score = async (images: Float32Array[]) => {
-        const zero = items.map(
-          () => new Float32Array(objective === 'class' ? plan.classes! : plan.map[0] * plan.map[1] * plan.map[2]),
+    for (let from = 0; from < todo.length; from += unitsPerChunk) {
+      const items = todo.slice(from, from + unitsPerChunk).flatMap((unit) =>
+        copyList.map((copy) => {
+          const random = seededRandom(unitSeed(seed, unit, copy));
+          const params = parametrization.initial(random);
+          return {
+            unit,
+            copy,
+            random,
+            params,
+            adam: { m: new Float32Array(params.length), v: new Float32Array(params.length), t: 0 },
+            objective: objectiveOf(objective, unit, plan.map),
+          };
+        }),
+      );
+      const zero = () => items.map(() => new Float32Array(seedSize));
+      const score = async (images: Float32Array[]) =>
+        (await runAll(standard!, images.map(toInput.forward), zero(), { values: false })).map((r, i) =>
+          items[i].objective.value(r.target),
         );
-        const out = await standard!.run(images.map(toInput.forward), zero, { values: false });
-        return out.map((r, i) => items[i].objective.value(r.target));
-      };
       const starts = await score(items.map((it) => from8bit(to8bit(parametrization.render(it.params).pixels))));
       for (let step = 0; step < steps; step++) {
         const d = step < REDIRECTED_STEPS ? redirected! : standard!;
@@ -326,15 +411,30 @@ export async function drawMaximize(
           rendered.map((r, i) => toInput.forward(transformImage(r.pixels, width, height, draws[i]))),
         );
         let seeds = items.map((it) => it.objective.seed(new Float32Array(0)));
-        if (objective === 'layer') {
-          // DeepDream's seed is the maps themselves: one more run to read them.
-          const maps = await d.run(
-            inputs,
-            seeds.map((s) => new Float32Array(s.length)),
-          );
-          seeds = items.map((it, i) => it.objective.seed(maps[i].target));
+        // Pictures are pushed apart once each has found its channel (after the redirected steps).
+        const diverse = copies > 1 && step >= REDIRECTED_STEPS;
+        if (objective === 'layer' || diverse) {
+          // Seeds that depend on the maps (DeepDream's, the diversity penalty's): one more run to read them.
+          const maps = (await runAll(d, inputs, zero(), { values: false })).map((r) => r.target);
+          if (objective === 'layer') seeds = items.map((it, i) => it.objective.seed(maps[i]));
+          if (diverse)
+            timedSync('diversity', () => {
+              for (let first = 0; first < items.length; first += copies) {
+                const group = maps.slice(first, first + copies);
+                const values = group.map((m, k) => items[first + k].objective.value(m));
+                diversityGradients(group, plan.map).gradients.forEach((g, k) => {
+                  // A picture that lost its channel is left to find it again before it is pushed apart.
+                  if (values[k] <= 0) return;
+                  // The penalty's pull as strong as the objective's (times the weight) at every step,
+                  // whatever the scale of the layer's activations.
+                  const s = seeds[first + k];
+                  const ratio = Math.hypot(...s) / Math.max(1e-12, Math.hypot(...g));
+                  for (let j = 0; j < s.length; j++) s[j] -= DIVERSITY_WEIGHT * ratio * g[j];
+                });
+              }
+            });
         }
-        const out = await d.run(inputs, seeds, { values: false, target: false });
+        const out = await runAll(d, inputs, seeds, { values: false, target: false });
         out.forEach((r, i) => {
           const dPixels = timedSync('transforms', () =>
             transformBackward(toInput.backward(r.gradients[0]), width, height, draws[i]),
@@ -348,12 +448,13 @@ export async function drawMaximize(
       const finals = items.map((it) => to8bit(parametrization.render(it.params).pixels));
       const scores = await score(finals.map(from8bit));
       for (const [i, it] of items.entries()) {
-        const path = file(it.unit);
+        const path = file(it.unit, it.copy);
         const picture: PixelImage = { width, height, channels: 3, data: finals[i] };
+        const which = copies > 1 ? ` (${it.copy + 1} of ${copies})` : '';
         written.push({
           path,
           bytes: await writePng(path, picture),
-          shows: `${objective} ${it.unit} of ${plan.layer.name}: ${scores[i].toPrecision(4)} (from ${starts[i].toPrecision(4)}), ${width}x${height}`,
+          shows: `${objective} ${it.unit}${which} of ${plan.layer.name}: ${scores[i].toPrecision(4)} (from ${starts[i].toPrecision(4)}), ${width}x${height}`,
         });
         if (options.saveNpy) {
           const npy = npyBytes(parametrization.render(it.params).pixels, [height, width, 3]);
@@ -361,18 +462,19 @@ export async function drawMaximize(
           await writeFileAtomic(npyPath, npy);
           written.push({ path: npyPath, bytes: npy.length, shows: `the same image (h, w, 3) float32 in [0, 1]` });
         }
-        const result = { unit: it.unit, start: starts[i], final: scores[i], file: path };
-        done.set(it.unit, result);
+        const result = { unit: it.unit, copy: it.copy, start: starts[i], final: scores[i], file: path };
+        done.set(key(it.unit, it.copy), result);
         results.push(result);
       }
-      // After every batch: a stopped run keeps what it finished.
+      // After every chunk: a stopped run keeps what it finished.
       await save();
     }
   } finally {
     await standard?.release();
     if (redirected !== standard) await redirected?.release();
   }
-  const units = plan.units.map((u) => done.get(u)!);
+  const units = plan.units.flatMap((u) => copyList.map((c) => done.get(key(u, c))!));
+
   const overview = outputPath(options.output, folder, 'overview.png');
   // Pictures drawn by an earlier run are read back from their files.
   const tiles = await Promise.all(
@@ -381,6 +483,7 @@ export async function drawMaximize(
   const picture = visualizationOverview(
     tiles,
     units.map((u) => u.unit),
+    copies > 1 ? copies : undefined,
   );
   written.push({
     path: overview,

@@ -11,6 +11,8 @@ export type Objective = (typeof OBJECTIVES)[number];
 /** What each unit's picture reached: the objective on the starting image and on the final 8-bit one. */
 export interface UnitResult {
   unit: number;
+  /** Which of a unit's diverse pictures (--diversity); 0 when there is one. */
+  copy: number;
   start: number;
   final: number;
   file: string;
@@ -19,7 +21,13 @@ export interface UnitResult {
 export const recordSchema = z.object({
   stamp: z.string(),
   units: z.array(
-    z.object({ unit: z.number().int().nonnegative(), start: z.number(), final: z.number(), file: z.string() }),
+    z.object({
+      unit: z.number().int().nonnegative(),
+      copy: z.number().int().nonnegative(),
+      start: z.number(),
+      final: z.number(),
+      file: z.string(),
+    }),
   ),
 });
 

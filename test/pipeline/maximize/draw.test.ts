@@ -157,3 +157,56 @@ describe('bad input: one line, exit 2, no file', () => {
     expect(code).toBe(2);
   });
 });
+
+test("the diversity penalty's gradient equals finite differences", async () => {
+  const { diversityGradients } = await import('../../../src/pipeline/maximize/draw.js');
+  const { gaussianNoise, seededRandom } = await import('../../../src/random.js');
+  const shape: [number, number, number] = [3, 4, 5];
+  const maps = [0, 1, 2].map((k) => gaussianNoise(60, 1, seededRandom(20 + k)).map(Math.abs));
+  const { gradients } = diversityGradients(maps, shape);
+  for (const [i, p] of [
+    [0, 0],
+    [1, 17],
+    [2, 59],
+  ]) {
+    const nudged = (h: number) => {
+      const copy = maps.map((m) => Float32Array.from(m));
+      copy[i][p] += h;
+      return diversityGradients(copy, shape).penalty;
+    };
+    const measured = (nudged(1e-3) - nudged(-1e-3)) / 2e-3;
+    expect(Math.abs(measured - gradients[i][p])).toBeLessThan(1e-3 * Math.max(1, Math.abs(measured)));
+  }
+});
+
+test('--diversity draws a channel several ways, less alike than pictures from two seeds', async () => {
+  await tf.setBackend('cpu');
+  const model = await loadLayersModelFile(MODEL);
+  const probe = tfl.model({ inputs: model.inputs, outputs: model.getLayer('relu_2_2').output as tfl.SymbolicTensor });
+  // The cosine similarity of two pictures' Gram matrices at relu_2_2, by tfjs.
+  const gram = async (path: string) => {
+    const x = tf.tensor4d(preprocessUnit((await decodeImage(path)).data), [1, 64, 64, 3]);
+    const f = tf.reshape(probe.predict(x) as tf.Tensor, [-1, 10]);
+    const g = tf.matMul(f, f, true, false);
+    return tf.div(g, tf.norm(g));
+  };
+  const similarity = async (a: string, b: string) => tf.sum(tf.mul(await gram(a), await gram(b))).dataSync()[0];
+  const base = ['maximize', '--model', MODEL, '--layer', 'relu_2_2', '--channels', '6', '--steps', '96'];
+  const diverse = await cnnviz([...base, '--diversity', '2', '-o', join(dir, 'diverse')]);
+  const one = await cnnviz([...base, '--seed', '1', '-o', join(dir, 'seed1')]);
+  expect([diverse.code, one.code]).toEqual([0, 0]);
+  const folder = join(dir, 'diverse', 'relu_2_2');
+  expect(readdirSync(folder).sort()).toEqual([
+    'channel-006-0.png',
+    'channel-006-1.png',
+    'maximize.json',
+    'overview.png',
+  ]);
+  const pair = await similarity(join(folder, 'channel-006-0.png'), join(folder, 'channel-006-1.png'));
+  const seeds = await similarity(join(folder, 'channel-006-0.png'), join(dir, 'seed1', 'relu_2_2', 'channel-006.png'));
+  console.log(`Gram cosine at relu_2_2: diverse pair ${pair.toFixed(3)}, two seeds ${seeds.toFixed(3)}`);
+  expect(pair).toBeLessThan(seeds);
+  // Each picture still raises its channel.
+  const { units } = JSON.parse(readFileSync(join(folder, 'maximize.json'), 'utf8'));
+  for (const unit of units) expect(unit.final).toBeGreaterThan(unit.start);
+});
