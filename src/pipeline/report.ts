@@ -225,6 +225,34 @@ async function predictionOf(
   };
 }
 
+/**
+ * The records of `cnnviz <command>` runs in `dir` (a run's -o folder, or one layer's folder),
+ * read as JSON; where there is none, or one is not JSON, a usage error naming --<command>.
+ */
+async function runRecords(
+  dir: string,
+  command: 'examples' | 'maximize',
+): Promise<Array<{ folder: string; path: string; json: unknown }>> {
+  const name = `${command}.json`;
+  const folders = existsSync(join(dir, name))
+    ? [dir]
+    : (await readdir(dir, { withFileTypes: true }).catch(() => []))
+        .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, name)))
+        .map((e) => join(dir, e.name));
+  if (folders.length === 0)
+    throw usageError(`--${command} ${dir}: no ${name} there (cnnviz ${command} -o ${dir} writes one)`);
+  return Promise.all(
+    folders.map(async (folder) => {
+      const path = join(folder, name);
+      try {
+        return { folder, path, json: JSON.parse(await readFile(path, 'utf8')) as unknown };
+      } catch {
+        throw usageError(`--${command} ${dir}: '${path}' is not JSON`);
+      }
+    }),
+  );
+}
+
 /** The maximize runs in `dir` (a maximize -o folder, or one layer's folder), for the report in `from` on `model`. */
 export async function maximizeLinks(
   dir: string,
@@ -232,22 +260,8 @@ export async function maximizeLinks(
   model: string,
   examples: ReportExamples[],
 ): Promise<ReportMaximize[]> {
-  const entries = existsSync(join(dir, 'maximize.json'))
-    ? [dir]
-    : (await readdir(dir, { withFileTypes: true }).catch(() => []))
-        .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'maximize.json')))
-        .map((e) => join(dir, e.name));
-  if (entries.length === 0)
-    throw usageError(`--maximize ${dir}: no maximize.json there (cnnviz maximize -o ${dir} writes one)`);
   return Promise.all(
-    entries.map(async (folder) => {
-      const path = join(folder, 'maximize.json');
-      let json: unknown;
-      try {
-        json = JSON.parse(await readFile(path, 'utf8'));
-      } catch {
-        throw usageError(`--maximize ${dir}: '${path}' is not JSON`);
-      }
+    (await runRecords(dir, 'maximize')).map(async ({ folder, path, json }) => {
       const record = parseMaximizeRecord(json);
       if ('problem' in record)
         throw usageError(`--maximize ${dir}: '${path}' is not a record cnnviz maximize wrote (${record.problem})`);
@@ -276,22 +290,8 @@ export async function maximizeLinks(
 
 /** The examples runs in `dir` (an examples -o folder, or one layer's folder), for the report in `from` on `model`. */
 export async function examplesLinks(dir: string, from: string, model: string): Promise<ReportExamples[]> {
-  const entries = existsSync(join(dir, 'examples.json'))
-    ? [dir]
-    : (await readdir(dir, { withFileTypes: true }).catch(() => []))
-        .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, 'examples.json')))
-        .map((e) => join(dir, e.name));
-  if (entries.length === 0)
-    throw usageError(`--examples ${dir}: no examples.json there (cnnviz examples -o ${dir} writes one)`);
   return Promise.all(
-    entries.map(async (folder) => {
-      const path = join(folder, 'examples.json');
-      let json: unknown;
-      try {
-        json = JSON.parse(await readFile(path, 'utf8'));
-      } catch {
-        throw usageError(`--examples ${dir}: '${path}' is not JSON`);
-      }
+    (await runRecords(dir, 'examples')).map(async ({ folder, path, json }) => {
       const parsed = parseExamplesFile(json);
       if ('problem' in parsed)
         throw usageError(`--examples ${dir}: '${path}' is not an examples file cnnviz wrote (${parsed.problem})`);
