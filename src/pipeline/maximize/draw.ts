@@ -376,7 +376,7 @@ export async function drawMaximize(
   try {
     if (todo.length > 0) {
       standard = await open('standard');
-      redirected = objective === 'class' ? standard : await open('redirected');
+      redirected = await open('redirected');
     }
     // A chunk holds whole units (a unit's copies are compared with each other).
     const unitsPerChunk = Math.max(1, Math.floor(options.batch / copies));
