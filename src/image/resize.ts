@@ -1,16 +1,27 @@
 /**
  * Resizing to the model's input size. The default matches Keras' `load_img(target_size=...)`,
- * which uses PIL's NEAREST: destination pixel i samples source pixel floor((i + 0.5) * src / dst).
+ * which uses PIL's NEAREST, pixel for pixel at every pair of sizes.
  */
 import type { RgbImage } from './decode.js';
 
 export type ResizeMethod = 'nearest' | 'bilinear' | 'area';
 export const RESIZE_METHODS: ResizeMethod[] = ['nearest', 'bilinear', 'area'];
 
-/** The source index PIL's nearest filter picks for each destination index. */
+/**
+ * The source index PIL's nearest filter picks for each destination index. PIL (ImagingScaleAffine)
+ * starts at half a step and adds the step src / dst once per pixel, in doubles, truncating each
+ * sum; the rounding of that running sum, not the formula floor((i + 0.5) * src / dst), decides
+ * the picks (300 rows to 385: rows 38 and 115 differ), so it is done the same way here.
+ */
 export function pilNearestIndices(src: number, dst: number): Int32Array {
-  const scale = src / dst;
-  return Int32Array.from({ length: dst }, (_, i) => Math.min(src - 1, Math.floor((i + 0.5) * scale)));
+  const step = src / dst;
+  const picks = new Int32Array(dst);
+  let position = step * 0.5;
+  for (let i = 0; i < dst; i++) {
+    picks[i] = Math.min(src - 1, Math.trunc(position));
+    position += step;
+  }
+  return picks;
 }
 
 /** PIL-exact nearest neighbour, sampled from the raw pixels (sharp's nearest picks others). */
