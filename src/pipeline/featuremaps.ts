@@ -256,6 +256,7 @@ export async function drawFeatureMaps(
   // Said once the first image is readable, so that a run that draws nothing says only why.
   const notices = [
     ...(plan.preprocessNote ? [`preprocessing: ${plan.preprocessNote}; --preprocess sets another`] : []),
+    ...(plan.channelsNote ? [plan.channelsNote] : []),
     ...(engine.weights.random ? [`weights: ${engine.weights.description}; the maps show an untrained network`] : []),
   ];
   const style = pictureStyle(options);

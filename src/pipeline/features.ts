@@ -5,6 +5,7 @@
  */
 import { usageError } from '../errors.js';
 import type { RgbImage } from '../image/decode.js';
+import { channelsNote, inputChannels, toInputChannels, type InputChannels } from '../image/channels.js';
 import { PREPROCESSORS, type PreprocessMode } from '../image/preprocess.js';
 import type { EngineName } from '../engines/backend.js';
 import { openModel } from '../formats/model.js';
@@ -34,10 +35,13 @@ export interface FeaturePlan {
   layers: string[];
   /** (height, width, channels) of each chosen layer's maps. */
   mapShapes: MapShape[];
-  input: { width: number; height: number };
+  /** The input's size, and the channels images are fed as (grayscale, RGB, RGBA). */
+  input: { width: number; height: number; channels: InputChannels };
   preprocessing: PreprocessMode;
   /** Why this preprocessing, when it is a default worth announcing (unset when --preprocess chose). */
   preprocessNote?: string;
+  /** How images are fed when not as RGB: said once. */
+  channelsNote?: string;
 }
 
 export async function planFeatures(request: FeatureRequest): Promise<FeaturePlan> {
@@ -62,8 +66,8 @@ export async function planFeatures(request: FeatureRequest): Promise<FeaturePlan
   if (typeof height !== 'number' || typeof width !== 'number') {
     throw usageError(`${net.name} leaves its input size undefined; give one with --size WxH`);
   }
-  if (channels !== 3)
-    throw usageError(`${net.name} takes ${channels}-channel input; cnnviz feeds RGB images (3 channels)`);
+  const preprocessing = request.preprocess ?? model.preprocess;
+  const fed = inputChannels(net.name, channels, preprocessing);
   const mapShapes = layers.map((name) => {
     const shape = net.layers.find((l) => l.name === name)!.mapShape!;
     if (shape.some((d) => typeof d !== 'number'))
@@ -71,14 +75,16 @@ export async function planFeatures(request: FeatureRequest): Promise<FeaturePlan
     return shape as MapShape;
   });
   const preprocessNote = request.preprocess ? undefined : model.preprocessNote;
+  const note = channelsNote(fed);
   return {
     model,
     net,
     layers,
     mapShapes,
-    input: { width, height },
-    preprocessing: request.preprocess ?? model.preprocess,
+    input: { width, height, channels: fed },
+    preprocessing,
     ...(preprocessNote ? { preprocessNote } : {}),
+    ...(note ? { channelsNote: note } : {}),
   };
 }
 
@@ -96,14 +102,16 @@ export async function startFeatureEngine(plan: FeaturePlan, request: EngineReque
   const { forward, weights } = await plan.model.startEngine(layers, request);
   request.explain?.(`backend: ${forward.engine}`);
   const preprocess = PREPROCESSORS[plan.preprocessing];
-  const pixels = input.height * input.width * 3;
+  const pixels = input.height * input.width * input.channels;
   return {
     weights,
     engine: forward.engine,
     async activations(images) {
       const batch = new Float32Array(images.length * pixels);
-      images.forEach((image, i) => batch.set(preprocess(image.data), i * pixels));
-      const outputs = await timed('forward', () => forward.run(batch, [images.length, input.height, input.width, 3]));
+      images.forEach((image, i) => batch.set(preprocess(toInputChannels(image.data, input.channels)), i * pixels));
+      const outputs = await timed('forward', () =>
+        forward.run(batch, [images.length, input.height, input.width, input.channels]),
+      );
       return images.map((_, i) =>
         outputs.map((output, o) => {
           const size = mapShapes[o].reduce((a, b) => a * b, 1);

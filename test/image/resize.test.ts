@@ -43,7 +43,7 @@ const SWEEP = `
 import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { pilNearestIndices } from './dist/image/resize.js';
-const corrections = JSON.parse(gunzipSync(readFileSync('fixtures/resize/pil-nearest.json.gz')).toString('utf8'));
+const corrections = JSON.parse(gunzipSync(readFileSync('fixtures/pil/pil-nearest.json.gz')).toString('utf8'));
 const expected = new Int32Array(512);
 const mismatched = [];
 for (let src = 1; src <= 512; src++)
@@ -56,9 +56,9 @@ for (let src = 1; src <= 512; src++)
 console.log(JSON.stringify({ pairs: 512 * 512, corrected: Object.keys(corrections).length, mismatched: mismatched.slice(0, 5), count: mismatched.length }));
 `;
 
-test("nearest picks PIL's source pixel at every pair of sizes from 1 to 512 (fixtures/resize, recorded from PIL)", () => {
+test("nearest picks PIL's source pixel at every pair of sizes from 1 to 512 (fixtures/pil, recorded from PIL)", () => {
   const corrections: Record<string, number[]> = JSON.parse(
-    gunzipSync(readFileSync(join(FIXTURES, 'resize', 'pil-nearest.json.gz'))).toString('utf8'),
+    gunzipSync(readFileSync(join(FIXTURES, 'pil', 'pil-nearest.json.gz'))).toString('utf8'),
   );
   // The case the issue found: 300 rows to 385, PIL picks other rows at 38 and 115.
   expect(corrections['300,385'].map((c) => Math.abs(c) - 1)).toEqual(expect.arrayContaining([38, 115]));
