@@ -183,15 +183,26 @@ export function onnxKernel(weight: Float32Array, [cout, cin, kh, kw]: number[]):
   return { shape: [kh, kw, cin, cout], data };
 }
 
-/** The names the prepared model's channels-last input and outputs go by. */
-const NHWC_INPUT = 'cnnviz_input_nhwc';
-const nhwcOutput = (tensor: string) => `${tensor}:cnnviz_nhwc`;
+/** The names the prepared model's channels-last float32 input and outputs go by. */
+const PREPARED_INPUT = 'cnnviz_input';
+const preparedOutput = (tensor: string) => `${tensor}:cnnviz`;
+
+const castNode = (input: string, output: string, to: number): NodeProto =>
+  onnx.NodeProto.create({
+    opType: 'Cast',
+    name: output,
+    input: [input],
+    output: [output],
+    attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: to }],
+  }) as unknown as NodeProto;
 
 /**
  * The file made ready for a session: its outputs are the chosen tensors alone (what only the
- * classifier needs is pruned), and for an NCHW model Transpose nodes take a channels-last
- * input and give channels-last maps, so ONNX Runtime's multithreaded transposes replace
- * copies in JavaScript. The input gets --size where given.
+ * classifier needs is pruned), channels-last and float32 whatever the graph keeps them in: for
+ * an NCHW model Transpose nodes take a channels-last input and give channels-last maps (ONNX
+ * Runtime's multithreaded transposes replace copies in JavaScript), and Cast nodes bring a
+ * float16 model's maps to float32 and cnnviz's float32 input to its type (a Cast to the same
+ * type is removed by the runtime's optimiser). The input gets --size where given.
  */
 function prepareForMaps(
   path: string,
@@ -201,33 +212,34 @@ function prepareForMaps(
 ): Uint8Array {
   // A new graph around the file's nodes: the decoded model stays as read (node indices are layer indices).
   inlineExternalData(path, model.graph);
+  const { FLOAT } = onnx.TensorProto.DataType;
   const sized = (name: string, shape: Shape) => {
     const info = floatOutput(name);
     info.type!.tensorType!.shape = { dim: shape.map((d, i) => (d === null ? { dimParam: `d${i}` } : { dimValue: d })) };
     return info;
   };
+  const declared = model.graph.input.find((i) => i.name === input.name);
+  const inputType = declared?.type?.tensorType?.elemType ?? FLOAT;
   const others = model.graph.input.filter((i) => i.name !== input.name);
-  if (input.layout === 'nhwc') {
-    const graph = {
-      ...model.graph,
-      input: [sized(input.name, input.shape), ...others],
-      output: tensors.map(({ name }) => floatOutput(name)),
-    };
-    return encodeModel({ ...model, graph });
-  }
+  const nchw = input.layout === 'nchw';
   const [n, c, h, w] = input.shape;
-  const outputs = tensors.map(({ name, rank }) => (rank === 4 ? nhwcOutput(name) : name));
+  // cnnviz's input (NHWC float32) -> the graph's (its layout, its type).
+  const transposed = nchw ? `${PREPARED_INPUT}:nchw` : PREPARED_INPUT;
+  const inputNodes = [
+    ...(nchw ? [transposeNode(PREPARED_INPUT, inputType === FLOAT ? input.name : transposed, [0, 3, 1, 2])] : []),
+    ...(inputType !== FLOAT || !nchw ? [castNode(nchw ? transposed : PREPARED_INPUT, input.name, inputType)] : []),
+  ];
+  // Each chosen tensor -> channels-last float32.
+  const outputNodes = tensors.flatMap(({ name, rank }) =>
+    nchw && rank === 4
+      ? [transposeNode(name, `${name}:nhwc`, [0, 2, 3, 1]), castNode(`${name}:nhwc`, preparedOutput(name), FLOAT)]
+      : [castNode(name, preparedOutput(name), FLOAT)],
+  );
   const graph = {
     ...model.graph,
-    input: [sized(NHWC_INPUT, [n, h, w, c]), ...others],
-    node: [
-      transposeNode(NHWC_INPUT, input.name, [0, 3, 1, 2]),
-      ...model.graph.node,
-      ...tensors
-        .filter(({ rank }) => rank === 4)
-        .map(({ name }) => transposeNode(name, nhwcOutput(name), [0, 2, 3, 1])),
-    ],
-    output: outputs.map(floatOutput),
+    input: [sized(PREPARED_INPUT, nchw ? [n, h, w, c] : input.shape), ...others],
+    node: [...inputNodes, ...model.graph.node, ...outputNodes],
+    output: tensors.map(({ name }) => floatOutput(preparedOutput(name))),
   };
   return encodeModel({ ...model, graph });
 }
@@ -406,7 +418,7 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
         session = await timed('build', () =>
           preparedSession(ort, {
             cacheDir: request.onnxCacheDir,
-            key: { onnxFile: identity, outputs: chosen, input: input.shape, prepared: 2 },
+            key: { onnxFile: identity, outputs: chosen, input: input.shape, prepared: 3 },
             explain: request.explain,
             notice: request.notice,
             build: async () => prepareForMaps(path, await load(), input, chosen),
@@ -416,12 +428,11 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
         if (err instanceof CnnvizError) throw err;
         throw runtimeError(`ONNX Runtime cannot run '${path}': ${ortReason(messageOf(err))}`);
       }
-      const nchw = input.layout === 'nchw';
       const forward = sessionForward(
         ort,
         session,
-        nchw ? NHWC_INPUT : input.name,
-        chosen.map(({ name, rank }) => (nchw && rank === 4 ? nhwcOutput(name) : name)),
+        PREPARED_INPUT,
+        chosen.map(({ name }) => preparedOutput(name)),
       );
       return { forward, weights: fileWeights };
     },

@@ -1,0 +1,52 @@
+/**
+ * A float16 ONNX model as converters publish them (fixtures/onnx-fp16, with numpy's answer for its
+ * first ReLU): cnnviz draws every stage, its maps read as float32, equal to numpy's within
+ * float16's own precision; the summary counts the float16 weights.
+ */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { toChannelsLast } from '../../../src/image/layout.js';
+import { cnnviz } from '../../helpers/cli.js';
+import { maxAbsDiff } from '../../helpers/compare.js';
+import { parseNpy } from '../../helpers/npy.js';
+import { FIXTURES } from '../../helpers/paths.js';
+
+const MODEL = join(FIXTURES, 'onnx-fp16', 'tiny_fp16.onnx');
+const CAT64 = join(FIXTURES, 'onnx', 'cat64.png');
+
+test('a float16 model draws every stage, its maps equal to numpy within float16 precision', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'cnnviz-fp16-'));
+  const { code, stderr, stdout } = await cnnviz([
+    'featuremaps',
+    CAT64,
+    '--model',
+    MODEL,
+    '--blocks',
+    'all',
+    '--preprocess',
+    'unit',
+    '--save-npy',
+    '-o',
+    out,
+  ]);
+  expect([code, stderr]).toEqual([0, '']);
+  expect(stdout).toContain('relu1 64x64: 8 of 8 maps');
+  expect(stdout).toContain('to_fp32 32x32: 4 of 4 maps');
+  const expected = parseNpy(readFileSync(join(FIXTURES, 'onnx-fp16', 'expected-relu1.npy')));
+  const [c, h, w] = expected.shape;
+  const ours = parseNpy(readFileSync(join(out, 'cat64-relu1.npy')));
+  expect(ours.shape).toEqual([h, w, c]);
+  // float16 keeps 11 significant bits: two units in the last place of the largest value.
+  const largest = Math.max(...expected.data);
+  expect(maxAbsDiff(ours.data, toChannelsLast(expected.data, [h, w, c]))).toBeLessThanOrEqual(
+    2 * 2 ** (Math.floor(Math.log2(largest)) - 10),
+  );
+});
+
+test('the summary counts float16 weights as parameters', async () => {
+  const { code, stdout } = await cnnviz(['summary', '--model', MODEL]);
+  expect(code).toBe(0);
+  // conv1 8 x 3 x 3 x 3 + 8, conv2 4 x 8 x 3 x 3 + 4
+  expect(stdout).toContain(`Total params: ${8 * 27 + 8 + 4 * 72 + 4}`);
+});
