@@ -154,8 +154,9 @@ export function inputBatch(
 export const item = (data: Float32Array, i: number, size: number): Float32Array => data.slice(i * size, (i + 1) * size);
 
 /**
- * The gradient model of the class logits, prepared once and kept in the ONNX cache like the
- * forward models: a warm run neither builds the forward graph nor differentiates it.
+ * The gradient model of the class logits (or of a target layer's maps), prepared once and kept
+ * in the ONNX cache like the forward models: a warm run neither builds the forward graph nor
+ * differentiates it.
  */
 export async function openDifferentiator(
   subject: GradientSubject,
