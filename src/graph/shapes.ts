@@ -261,6 +261,9 @@ const UNARY = [
   'Cast',
   'Floor',
   'Ceil',
+  'QuantizeLinear',
+  'DequantizeLinear',
+  'DynamicQuantizeLinear',
   'Round',
   'Sign',
 ];
@@ -270,6 +273,11 @@ const RULES: Record<string, Rule> = {
   ...Object.fromEntries(UNARY.map((op) => [op, same])),
   ...Object.fromEntries(BROADCAST.map((op) => [op, broadcast])),
   Conv: conv,
+  ConvInteger: conv,
+  // QLinear ops keep scales and zero points between their tensors: x at 0, the weights at 3.
+  QLinearConv: (node, inputs, known) => conv(node, [inputs[0], inputs[3]], known),
+  MatMulInteger: matmul,
+  QLinearMatMul: (node, inputs, known) => matmul(node, [inputs[0], inputs[3]], known),
   ConvTranspose: convTranspose,
   MaxPool: pool,
   AveragePool: pool,
@@ -332,6 +340,8 @@ export function inferTensorShapes(
     }
     // Sizes below 1 are kept: an input too small for the network shows where it runs out.
     if (output && output.every((d) => d === null || Number.isFinite(d))) shapes.set(node.output[0], output);
+    // DynamicQuantizeLinear's scale and zero point are scalars.
+    if (node.opType === 'DynamicQuantizeLinear') node.output.slice(1).forEach((o) => o && shapes.set(o, []));
   }
   return shapes;
 }

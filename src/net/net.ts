@@ -76,7 +76,8 @@ export interface Net {
   layers: NetLayer[];
   /** (h, w, c) of the input image; null where the model leaves it undefined. */
   input: [Dim, Dim, Dim];
-  params: { total: number; trainable?: number; nonTrainable?: number };
+  /** `quantized`: how many of the total are int8 or uint8 weights (a quantized ONNX model). */
+  params: { total: number; trainable?: number; nonTrainable?: number; quantized?: number };
   /** Layers whose shape (Keras: also parameters) cnnviz could not work out. */
   unknown: string[];
   /** True when every layer feeds only the next one. */

@@ -27,6 +27,7 @@ export interface ModelSummary {
   totalParams: number;
   trainableParams?: number;
   nonTrainableParams?: number;
+  quantizedParams?: number;
   /** Layers cnnviz could not size; where their parameters are unknown too (null), the totals leave them out. */
   unknownLayers: string[];
   /** True when every layer feeds only the next one, as in Keras' Sequential summary. */
@@ -58,6 +59,7 @@ export function summarize(net: Net): ModelSummary {
     totalParams: net.params.total,
     ...(net.params.trainable !== undefined ? { trainableParams: net.params.trainable } : {}),
     ...(net.params.nonTrainable !== undefined ? { nonTrainableParams: net.params.nonTrainable } : {}),
+    ...(net.params.quantized ? { quantizedParams: net.params.quantized } : {}),
     unknownLayers: net.unknown,
     sequential: net.sequential,
   };

@@ -33,6 +33,7 @@ export function totalRows(summary: ModelSummary): Array<[label: string, value: n
   const rows: Array<[string, number]> = [['Total params', summary.totalParams]];
   if (summary.trainableParams !== undefined) rows.push(['Trainable params', summary.trainableParams]);
   if (summary.nonTrainableParams !== undefined) rows.push(['Non-trainable params', summary.nonTrainableParams]);
+  if (summary.quantizedParams !== undefined) rows.push(['Quantized params (int8, uint8)', summary.quantizedParams]);
   return rows;
 }
 

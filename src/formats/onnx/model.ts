@@ -114,10 +114,31 @@ function tensorShapes(
   };
 }
 
+/** Where quantized ops take their integer weights: the inputs counted as parameters. */
+const QUANTIZED_WEIGHT_INPUTS: Record<string, number[]> = {
+  ConvInteger: [1],
+  MatMulInteger: [0, 1],
+  QLinearConv: [3],
+  QLinearMatMul: [0, 3],
+  DequantizeLinear: [0],
+};
+const INTEGER_WEIGHT_TYPES: ReadonlySet<number> = new Set([
+  onnx.TensorProto.DataType.INT8,
+  onnx.TensorProto.DataType.UINT8,
+]);
+
 export function onnxNet(name: string, graph: GraphProto, input: ImageInput, shapes: Map<string, Shape>): Net {
   const floats = new Map(
     graph.initializer.filter((t) => FLOAT_TYPES.has(t.dataType)).map((t) => [t.name, elementCount(dimsOf(t))]),
   );
+  // int8 and uint8 initializers a quantized op reads as its weights (not zero points or scales).
+  const integers = new Map(
+    graph.initializer.filter((t) => INTEGER_WEIGHT_TYPES.has(t.dataType)).map((t) => [t.name, elementCount(dimsOf(t))]),
+  );
+  const quantizedInputs = (node: NodeProto) =>
+    (QUANTIZED_WEIGHT_INPUTS[node.opType] ?? []).map((i) => node.input[i]).filter((i) => i && integers.has(i));
+  const quantized = new Map<string, number>();
+  for (const node of graph.node) for (const i of quantizedInputs(node)) quantized.set(i, integers.get(i)!);
   const producer = new Map<string, string>();
   const seen = new Map<string, number>();
   const layers: NetLayer[] = [];
@@ -137,7 +158,10 @@ export function onnxNet(name: string, graph: GraphProto, input: ImageInput, shap
   graph.node.forEach((node, index) => {
     const layerName = names[index];
     const outputShape = shapes.get(node.output[0]);
-    const params = [...new Set(node.input)].reduce((sum, i) => sum + (floats.get(i) ?? 0), 0);
+    const params = [...new Set(node.input)].reduce(
+      (sum, i) => sum + (floats.get(i) ?? 0) + (quantizedInputs(node).includes(i) ? quantized.get(i)! : 0),
+      0,
+    );
     const weight = node.opType === 'Conv' ? graph.initializer.find((t) => t.name === node.input[1]) : undefined;
     layers.push({
       index,
@@ -160,13 +184,14 @@ export function onnxNet(name: string, graph: GraphProto, input: ImageInput, shap
       ),
     });
   });
-  const total = [...floats.values()].reduce((a, b) => a + b, 0);
+  const quantizedTotal = [...quantized.values()].reduce((a, b) => a + b, 0);
+  const total = [...floats.values()].reduce((a, b) => a + b, 0) + quantizedTotal;
   return {
     name,
     format: 'onnx',
     layers,
     input: mapDims(input.shape, input.layout === 'nhwc' ? 'channels_last' : 'channels_first')!,
-    params: { total },
+    params: { total, ...(quantizedTotal ? { quantized: quantizedTotal } : {}) },
     unknown: layers.filter((l) => !l.outputShape).map((l) => l.name),
     sequential: isChain(layers),
   };
@@ -268,7 +293,7 @@ interface Description {
 }
 
 /** Bumped when a description's form or content changes, so older ones are not read. */
-const DESCRIPTION_VERSION = 4;
+const DESCRIPTION_VERSION = 5;
 const MAX_DESCRIPTIONS = 16;
 const MAX_ONNX_FILE = 2 ** 31 - 1;
 

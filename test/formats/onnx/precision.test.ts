@@ -1,7 +1,8 @@
 /**
- * A float16 ONNX model as converters publish them (fixtures/onnx-fp16, with numpy's answer for its
+ * A float16 ONNX model as converters publish them (fixtures/onnx-precision, with numpy's answer for its
  * first ReLU): cnnviz draws every stage, its maps read as float32, equal to numpy's within
- * float16's own precision; the summary counts the float16 weights.
+ * float16's own precision; the summary counts the float16 weights. A dynamically quantized model
+ * (tiny_int8.onnx) has its uint8 weights counted and its quantized ops sized.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { maxAbsDiff } from '../../helpers/compare.js';
 import { parseNpy } from '../../helpers/npy.js';
 import { FIXTURES } from '../../helpers/paths.js';
 
-const MODEL = join(FIXTURES, 'onnx-fp16', 'tiny_fp16.onnx');
+const MODEL = join(FIXTURES, 'onnx-precision', 'tiny_fp16.onnx');
 const CAT64 = join(FIXTURES, 'onnx', 'cat64.png');
 
 test('a float16 model draws every stage, its maps equal to numpy within float16 precision', async () => {
@@ -33,7 +34,7 @@ test('a float16 model draws every stage, its maps equal to numpy within float16 
   expect([code, stderr]).toEqual([0, '']);
   expect(stdout).toContain('relu1 64x64: 8 of 8 maps');
   expect(stdout).toContain('to_fp32 32x32: 4 of 4 maps');
-  const expected = parseNpy(readFileSync(join(FIXTURES, 'onnx-fp16', 'expected-relu1.npy')));
+  const expected = parseNpy(readFileSync(join(FIXTURES, 'onnx-precision', 'expected-relu1.npy')));
   const [c, h, w] = expected.shape;
   const ours = parseNpy(readFileSync(join(out, 'cat64-relu1.npy')));
   expect(ours.shape).toEqual([h, w, c]);
@@ -49,4 +50,15 @@ test('the summary counts float16 weights as parameters', async () => {
   expect(code).toBe(0);
   // conv1 8 x 3 x 3 x 3 + 8, conv2 4 x 8 x 3 x 3 + 4
   expect(stdout).toContain(`Total params: ${8 * 27 + 8 + 4 * 72 + 4}`);
+});
+
+test('a dynamically quantized model: its uint8 weights counted and said, its quantized ops sized', async () => {
+  const { code, stdout } = await cnnviz(['summary', '--model', join(FIXTURES, 'onnx-precision', 'tiny_int8.onnx')]);
+  expect(code).toBe(0);
+  // ConvInteger's 8 x 3 x 3 x 3 uint8 weights and the float weight scale; not the zero points.
+  expect(stdout).toContain('Total params: 217');
+  expect(stdout).toContain('Quantized params (int8, uint8): 216');
+  expect(stdout).toMatch(/quantize \(DynamicQuantizeLinear\)\s+\(1, 3, 16, 16\)/);
+  expect(stdout).toMatch(/conv \(ConvInteger\)\s+\(1, 8, 16, 16\)\s+216/);
+  expect(stdout).not.toContain('unknown to cnnviz');
 });
