@@ -127,6 +127,22 @@ export function floatValues(tensor: TensorProto): Float32Array {
   throw runtimeError(`tensor '${tensor.name}' is not a float tensor`);
 }
 
+/** A float or 8-bit integer tensor's values as float32 (the integers as they are: a quantized weight). */
+export function weightValues(tensor: TensorProto): Float32Array {
+  const { INT8, UINT8 } = DataType;
+  if (tensor.dataType !== INT8 && tensor.dataType !== UINT8) return floatValues(tensor);
+  const count = elementCount(dimsOf(tensor));
+  const raw = tensor.rawData;
+  if (raw && raw.length > 0) {
+    const bytes = new Uint8Array(raw);
+    return Float32Array.from(
+      tensor.dataType === INT8 ? new Int8Array(bytes.buffer, 0, count) : bytes.subarray(0, count),
+    );
+  }
+  // In int32_data, one value per element.
+  return Float32Array.from(tensor.int32Data.slice(0, count));
+}
+
 /** An integer tensor's values (shapes, axes, pads held as int64 or int32 tensors). */
 export function intValues(tensor: TensorProto): number[] {
   const raw = tensor.rawData;

@@ -19,6 +19,7 @@ import {
   encodeModel,
   elementCount,
   FLOAT_TYPES,
+  weightValues,
   floatOutput,
   transposeNode,
   floatValues,
@@ -28,6 +29,7 @@ import {
   type GraphProto,
   type ModelProto,
   type NodeProto,
+  type TensorProto,
   type ValueInfoProto,
 } from '../../graph/proto.js';
 import { inferTensorShapes, onnxWindow } from '../../graph/shapes.js';
@@ -75,8 +77,11 @@ function imageInput(path: string, graph: GraphProto, size?: [number, number]): I
   };
 }
 
+/** Where each kind of convolution takes its kernel: quantized ones keep scales and zero points beside it. */
+const KERNEL_INPUT: Record<string, number> = { Conv: 1, ConvInteger: 1, QLinearConv: 3 };
+
 function roleOf(opType: string): LayerRole {
-  if (opType === 'Conv') return 'conv';
+  if (opType in KERNEL_INPUT) return 'conv';
   if (opType === 'Pad') return 'pad';
   return 'other';
 }
@@ -112,6 +117,28 @@ function tensorShapes(
     inferred: outputs.filter((o) => !declared.has(o) && inferred.has(o)).length,
     problems,
   };
+}
+
+/**
+ * A kernel's values: a quantized convolution's as (w - zero point) * scale (ConvInteger's scale
+ * is applied after it, outside the node: its kernel is w - zero point), per tensor or per output
+ * channel.
+ */
+function dequantized(
+  opType: string,
+  weight: TensorProto,
+  initializer: (input: number) => TensorProto | undefined,
+): Float32Array {
+  const values = weightValues(weight);
+  if (opType !== 'ConvInteger' && opType !== 'QLinearConv') return values;
+  const [zeroPoint, scale] = opType === 'ConvInteger' ? [initializer(3), undefined] : [initializer(5), initializer(4)];
+  const zp = zeroPoint ? weightValues(zeroPoint) : Float32Array.of(0);
+  const s = scale ? floatValues(scale) : Float32Array.of(1);
+  const perChannel = values.length / dimsOf(weight)[0];
+  return values.map((v, i) => {
+    const out = Math.floor(i / perChannel);
+    return (v - zp[zp.length > 1 ? out : 0]) * s[s.length > 1 ? out : 0];
+  });
 }
 
 /** Where quantized ops take their integer weights: the inputs counted as parameters. */
@@ -162,7 +189,9 @@ export function onnxNet(name: string, graph: GraphProto, input: ImageInput, shap
       (sum, i) => sum + (floats.get(i) ?? 0) + (quantizedInputs(node).includes(i) ? quantized.get(i)! : 0),
       0,
     );
-    const weight = node.opType === 'Conv' ? graph.initializer.find((t) => t.name === node.input[1]) : undefined;
+    const kernelInput = KERNEL_INPUT[node.opType];
+    const weight =
+      kernelInput === undefined ? undefined : graph.initializer.find((t) => t.name === node.input[kernelInput]);
     layers.push({
       index,
       depth: 0,
@@ -293,7 +322,7 @@ interface Description {
 }
 
 /** Bumped when a description's form or content changes, so older ones are not read. */
-const DESCRIPTION_VERSION = 5;
+const DESCRIPTION_VERSION = 6;
 const MAX_DESCRIPTIONS = 16;
 const MAX_ONNX_FILE = 2 ** 31 - 1;
 
@@ -417,13 +446,18 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
       checkChoices(choice);
       const { graph } = await load();
       const node = graph.node[net.layers.find((l) => l.name === layer)!.index!];
-      const weight = graph.initializer.find((t) => t.name === node.input[1]);
+      const initializer = (i: number) =>
+        node.input[i] ? graph.initializer.find((t) => t.name === node.input[i]) : undefined;
+      const weight = initializer(KERNEL_INPUT[node.opType] ?? 1);
       if (!weight)
         throw runtimeError(
           `the weights of '${layer}' are computed in the graph, not stored; cnnviz draws stored kernels`,
         );
       if (weight.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL) inlineExternalData(path, graph);
-      return { kernel: onnxKernel(floatValues(weight), dimsOf(weight)), weights: fileWeights };
+      return {
+        kernel: onnxKernel(dequantized(node.opType, weight, initializer), dimsOf(weight)),
+        weights: fileWeights,
+      };
     },
     async forwardGraph(layers, choice) {
       checkChoices(choice);

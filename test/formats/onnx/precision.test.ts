@@ -7,7 +7,9 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { openModel } from '../../../src/formats/model.js';
 import { toChannelsLast } from '../../../src/image/layout.js';
+import { stageEnds } from '../../../src/net/stages.js';
 import { cnnviz } from '../../helpers/cli.js';
 import { maxAbsDiff } from '../../helpers/compare.js';
 import { parseNpy } from '../../helpers/npy.js';
@@ -61,4 +63,21 @@ test('a dynamically quantized model: its uint8 weights counted and said, its qua
   expect(stdout).toMatch(/quantize \(DynamicQuantizeLinear\)\s+\(1, 3, 16, 16\)/);
   expect(stdout).toMatch(/conv \(ConvInteger\)\s+\(1, 8, 16, 16\)\s+216/);
   expect(stdout).not.toContain('unknown to cnnviz');
+});
+
+test('a quantized convolution is a stage, and its kernel is drawn as w - zero point', async () => {
+  const path = join(FIXTURES, 'onnx-precision', 'tiny_int8.onnx');
+  const model = await openModel(path, { includeTop: true });
+  expect(stageEnds(model.net).map((l) => l.name)).toEqual(['relu']);
+  const { kernel } = await model.readKernel('conv', { weights: 'imagenet' });
+  const expected = parseNpy(readFileSync(join(FIXTURES, 'onnx-precision', 'expected-kernel-int8.npy')));
+  const [out, inputs, kh, kw] = expected.shape;
+  expect(kernel.shape).toEqual([kh, kw, inputs, out]);
+  for (let o = 0; o < out; o++)
+    for (let c = 0; c < inputs; c++)
+      for (let y = 0; y < kh; y++)
+        for (let x = 0; x < kw; x++)
+          expect(kernel.data[((y * kw + x) * inputs + c) * out + o]).toBe(
+            expected.data[((o * inputs + c) * kh + y) * kw + x],
+          );
 });
