@@ -30,7 +30,9 @@ export function buildProgram(): Command {
     await action({ global, report: consoleReporter(global.verbose) });
   };
   program
-    .description('See inside convolutional neural networks: layer summaries, learned filters and feature maps as PNG.')
+    .description(
+      'See inside convolutional neural networks: layer summaries, learned filters, feature maps, why a prediction was made (cam, saliency) and what a channel responds to (examples, maximize), as PNG.',
+    )
     .addOption(
       new Option(
         '--backend <name>',
