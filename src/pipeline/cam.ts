@@ -32,6 +32,7 @@ import {
   classNames,
   modelInput,
   oneHot,
+  noticeChannels,
   openClassifier,
   rankClasses,
   targetClass,
@@ -156,6 +157,7 @@ export async function drawCams(
 ): Promise<ExplainRun> {
   // A bad --class fails before any work.
   const explicit = options.target === undefined ? undefined : targetClass(options.target, plan.classes, plan.names);
+  noticeChannels(plan, events.notice);
   if (options.method === 'eigencam' && explicit !== undefined)
     events.notice('Eigen-CAM is the same for every class: --class does not change it');
   const jobs = explainJobs(paths, options.output, `cam-${options.method.replace('++', 'pp')}`);
@@ -246,7 +248,7 @@ function forwardRunner(
   const { width, height } = plan.input;
   return {
     async run(images, extra = {}) {
-      const input = inputBatch(graph, images, [height, width]);
+      const input = inputBatch(graph.input.layout, images, [height, width, plan.input.channels]);
       const feeds: Record<string, InstanceType<Ort['Tensor']>> = {
         [graph.input.name]: new ort.Tensor('float32', input.data, input.dims),
       };
@@ -317,7 +319,7 @@ async function forwardCams(
       const { a, logits: z, index } = await first(nhwc);
       const masked = (k: number) => {
         const mask = scoreCamMask(a, plan.map, k, [height, width]);
-        return nhwc.map((v, i) => v * mask[Math.floor(i / 3)]);
+        return nhwc.map((v, i) => v * mask[Math.floor(i / plan.input.channels)]);
       };
       const scores = await chunks(c, async (from, to) => {
         const images = Array.from({ length: to - from }, (_, i) => masked(from + i));

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { usageError } from '../errors.js';
 import { decodeImage, type RgbImage } from '../image/decode.js';
+import { channelsNote, inputChannels, toInputChannels, type InputChannels } from '../image/channels.js';
 import { PREPROCESSORS, type PreprocessMode } from '../image/preprocess.js';
 import { resizeImage, type ResizeMethod } from '../image/resize.js';
 import { openModel } from '../formats/model.js';
@@ -24,7 +25,8 @@ export interface Classifier {
   /** The class output: the last layer, of (batch, classes). */
   head: NetLayer;
   classes: number;
-  input: { width: number; height: number };
+  /** The input's size, and the channels images are fed as (grayscale, RGB, RGBA). */
+  input: { width: number; height: number; channels: InputChannels };
   preprocessing: PreprocessMode;
 }
 
@@ -50,11 +52,11 @@ export function classifierOf(model: Model, preprocess?: PreprocessMode): Classif
     );
   }
   const [height, width, channels] = net.input;
-  if (channels !== 3)
-    throw usageError(`${net.name} takes ${channels}-channel input; cnnviz feeds RGB images (3 channels)`);
+  const preprocessing = preprocess ?? model.preprocess;
+  const fed = inputChannels(net.name, channels, preprocessing);
   if (typeof height !== 'number' || typeof width !== 'number')
     throw usageError(`${net.name} leaves its input size undefined; give one with --size WxH`);
-  return { model, head: last, classes, input: { width, height }, preprocessing: preprocess ?? model.preprocess };
+  return { model, head: last, classes, input: { width, height, channels: fed }, preprocessing };
 }
 
 /**
@@ -128,7 +130,13 @@ export function logitsOf(graph: ForwardGraph, output: string): { tensor: string;
   return node?.opType === 'Softmax' ? { tensor: node.input[0], softmax: true } : { tensor, softmax: false };
 }
 
-/** An image as the user has it, and as the model takes it: resized, preprocessed, (h, w, 3). */
+/** Says once how images are fed when the model does not take RGB. */
+export function noticeChannels(classifier: Classifier, notice: (line: string) => void): void {
+  const note = channelsNote(classifier.input.channels);
+  if (note) notice(note);
+}
+
+/** An image as the user has it, and as the model takes it: resized, in its channels, preprocessed, (h, w, c). */
 export interface ModelInput {
   original: RgbImage;
   resized: RgbImage;
@@ -139,5 +147,6 @@ export async function modelInput(path: string, classifier: Classifier, resize: R
   const original = await decodeImage(path);
   const { width, height } = classifier.input;
   const resized = await resizeImage(original, width, height, resize);
-  return { original, resized, nhwc: PREPROCESSORS[classifier.preprocessing](resized.data) };
+  const pixels = toInputChannels(resized.data, classifier.input.channels);
+  return { original, resized, nhwc: PREPROCESSORS[classifier.preprocessing](pixels) };
 }

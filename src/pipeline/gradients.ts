@@ -100,7 +100,8 @@ interface GradientInterface {
 /** What is differentiated: a classifier's logits, or any model's layer (then `head` is not needed). */
 export interface GradientSubject {
   model: Model;
-  input: { width: number; height: number };
+  /** The input's size and channels (3 unless said). */
+  input: { width: number; height: number; channels?: number };
   head?: NetLayer;
   classes?: number;
 }
@@ -138,16 +139,17 @@ export async function sessionFor(ort: Ort, bytes: Uint8Array, what: string): Pro
   );
 }
 
-/** Images stacked into one tensor's data in the graph's input layout, and its dims. */
+/** Images (h, w, c) stacked into one tensor's data in the graph's input layout, and its dims. */
 export function inputBatch(
-  graph: ForwardGraph,
+  layout: 'nhwc' | 'nchw',
   images: Float32Array[],
-  [h, w]: [number, number],
+  [h, w, c]: [number, number, number],
 ): { data: Float32Array; dims: number[] } {
-  const nchw = graph.input.layout === 'nchw';
-  const data = new Float32Array(images.length * h * w * 3);
-  images.forEach((image, i) => data.set(nchw ? toChannelsFirst(image, [h, w, 3]) : image, i * h * w * 3));
-  return { data, dims: nchw ? [images.length, 3, h, w] : [images.length, h, w, 3] };
+  const nchw = layout === 'nchw';
+  const size = h * w * c;
+  const data = new Float32Array(images.length * size);
+  images.forEach((image, i) => data.set(nchw ? toChannelsFirst(image, [h, w, c]) : image, i * size));
+  return { data, dims: nchw ? [images.length, c, h, w] : [images.length, h, w, c] };
 }
 
 /** Item `i` of a batch output of `size` elements each. */
@@ -164,7 +166,7 @@ export async function openDifferentiator(
   choice: GradientChoice,
   events: GradientEvents,
 ): Promise<Differentiator> {
-  const { width, height } = subject.input;
+  const { width, height, channels = 3 } = subject.input;
   const layers = request.layers.map((l) => l.name);
   const last = request.target?.name ?? subject.head?.name;
   if (!last) throw new Error('a gradient needs a target layer or a class output');
@@ -181,7 +183,7 @@ export async function openDifferentiator(
       : { ...logitsOf(graph, output.name), layout: 'flat' as const };
     const probes: Probe[] = request.layers.map((l, i) => ({ ...graph.tensors[i], shape: l.map }));
     if (request.input)
-      probes.push({ name: graph.input.name, layout: graph.input.layout, shape: [height, width, 3] as MapShape });
+      probes.push({ name: graph.input.name, layout: graph.input.layout, shape: [height, width, channels] as MapShape });
     const { name: inputName, layout, shape } = graph.input;
     iface = {
       input: { name: inputName, layout, free: shape[0] === null },
@@ -244,23 +246,19 @@ export async function openDifferentiator(
       : target.layout === 'nchw'
         ? [n, seedShape[2], seedShape[0], seedShape[1]]
         : [n, ...seedShape];
-  const nchw = input.layout === 'nchw';
   return {
     weights: source.weights,
     batch,
     async run(images, seeds, wanted = {}) {
       const { values: readValues = true, target: readTarget = true } = wanted;
       const n = images.length;
-      const data = new Float32Array(n * height * width * 3);
-      images.forEach((image, i) =>
-        data.set(nchw ? toChannelsFirst(image, [height, width, 3]) : image, i * height * width * 3),
-      );
+      const batch = inputBatch(input.layout, images, [height, width, channels]);
       const seed = new Float32Array(n * seedSize);
       seeds.forEach((s, i) =>
         seed.set(seedShape && target.layout === 'nchw' ? toChannelsFirst(s, seedShape) : s, i * seedSize),
       );
       const feeds = {
-        [input.name]: new ort.Tensor('float32', data, nchw ? [n, 3, height, width] : [n, height, width, 3]),
+        [input.name]: new ort.Tensor('float32', batch.data, batch.dims),
         [seedName(target.name)]: new ort.Tensor('float32', seed, seedDims(n)),
       };
       const fetches = [

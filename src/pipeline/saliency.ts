@@ -9,6 +9,7 @@ import { usageError } from '../errors.js';
 import { PREPROCESSORS } from '../image/preprocess.js';
 import type { ResizeMethod } from '../image/resize.js';
 import { blurImage } from '../image/blur.js';
+import { toInputChannels } from '../image/channels.js';
 import { npyBytes } from '../output/npy.js';
 import { writeFileAtomic, writePng, type WrittenFile } from '../output/files.js';
 import { colormapLut, type ColormapName } from '../render/colormap.js';
@@ -20,6 +21,7 @@ import {
   classNames,
   modelInput,
   oneHot,
+  noticeChannels,
   openClassifier,
   rankClasses,
   targetClass,
@@ -83,7 +85,7 @@ export interface SaliencyEvents extends GradientEvents, ExplainEvents {
   progress?(done: number, total: number): void;
 }
 
-/** What one image gives: the logits, the class, the signed attribution (h, w, 3), and IG's completeness. */
+/** What one image gives: the logits, the class, the signed attribution (h, w, c), and IG's completeness. */
 interface Attribution {
   logits: Float32Array;
   index: number;
@@ -128,7 +130,8 @@ export async function drawSaliency(
   if (options.samples < 1) throw usageError('--samples must be at least 1');
   if (options.steps < 1) throw usageError('--steps must be at least 1');
   const explicit = options.target === undefined ? undefined : targetClass(options.target, plan.classes, plan.names);
-  const { width, height } = plan.input;
+  noticeChannels(plan, events.notice);
+  const { width, height, channels } = plan.input;
   const jobs = explainJobs(paths, options.output, `saliency-${options.method}`);
   const { method, target, samples, noise, seed, steps, baseline, alpha, colormap, resize, saveNpy } = options;
   const settings = { method, target, resize, preprocessing: plan.preprocessing };
@@ -175,7 +178,7 @@ export async function drawSaliency(
       baseline === 'black'
         ? PREPROCESSORS[plan.preprocessing](new Uint8Array(x.length))
         : PREPROCESSORS[plan.preprocessing](
-            (await blurImage(input.resized, Math.max(1, Math.min(width, height) / 16))).data,
+            toInputChannels((await blurImage(input.resized, Math.max(1, Math.min(width, height) / 16))).data, channels),
           );
     const path = trapezoid(steps);
     const { sum, logits } = await weightedGradientSum(
@@ -204,7 +207,7 @@ export async function drawSaliency(
           `${path}: Integrated Gradients' attributions sum to ${completeness.attributions.toPrecision(4)}, f(x) - f(baseline) is ${completeness.difference.toPrecision(4)} (${(100 * gap).toFixed(1)}% apart); more --steps bring them together`,
         );
     }
-    const map = clippedSaliency(gradientMagnitude(attribution, 3));
+    const map = clippedSaliency(gradientMagnitude(attribution, channels));
     const name = METHOD_NAMES[method];
     const of = `class ${index}${chosen.name ? ` (${chosen.name})` : ''}`;
     const picture = saliencyPicture(map, width, height);
@@ -222,12 +225,12 @@ export async function drawSaliency(
       shows: `the same over the ${over.width}x${over.height} image`,
     });
     if (saveNpy) {
-      const npy = npyBytes(attribution, [height, width, 3]);
+      const npy = npyBytes(attribution, [height, width, channels]);
       await writeFileAtomic(`${base}.npy`, npy);
       written.push({
         path: `${base}.npy`,
         bytes: npy.length,
-        shows: `${method === 'integrated' ? 'the attributions' : 'the signed gradient'} (${height}, ${width}, 3) float32 in the preprocessed input space`,
+        shows: `${method === 'integrated' ? 'the attributions' : 'the signed gradient'} (${height}, ${width}, ${channels}) float32 in the preprocessed input space`,
       });
     }
     return { image: path, top: ranked.slice(0, 5), target: chosen, written, ...(completeness ? { completeness } : {}) };

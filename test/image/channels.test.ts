@@ -104,3 +104,42 @@ describe('a model that takes grayscale', () => {
     );
   });
 });
+
+test("a grayscale classifier's saliency is tf.grad's on PIL's grayscale, and cam draws over the colour image", async () => {
+  await tf.setBackend('cpu');
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.conv2d({
+        inputShape: [64, 64, 1],
+        filters: 4,
+        kernelSize: 3,
+        activation: 'relu',
+        name: 'conv',
+        kernelInitializer: tfl.initializers.glorotUniform({ seed: 4 }),
+      }),
+      tfl.layers.flatten({ name: 'flat' }),
+      tfl.layers.dense({ units: 3, name: 'logits', kernelInitializer: tfl.initializers.glorotUniform({ seed: 5 }) }),
+    ],
+  });
+  mkdirSync(join(dir, 'gray-classifier'));
+  const path = await saveTfjs(model, join(dir, 'gray-classifier'));
+  const out = join(dir, 'explained');
+  const saliency = await cnnviz(['saliency', CAT64, '--model', path, '--class', '1', '--save-npy', '-o', out]);
+  expect(saliency.code).toBe(0);
+  const { data } = await sharp(join(FIXTURES, 'pil', 'cat64-L.png'))
+    .extractChannel(0)
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  const x = tf.tensor4d(
+    Float32Array.from(data, (v) => v / 255),
+    [1, 64, 64, 1],
+  );
+  const logit = (t: tf.Tensor) => tf.sum(tf.slice(model.apply(t) as tf.Tensor, [0, 1], [1, 1]));
+  const expected = tf.grad(logit)(x).dataSync() as Float32Array;
+  const ours = parseNpy(readFileSync(join(out, 'cat64-saliency-gradient.npy')));
+  expect(ours.shape).toEqual([64, 64, 1]);
+  expect(maxAbsDiff(ours.data, expected) / Math.max(...expected.map(Math.abs))).toBeLessThan(1e-4);
+  const cam = await cnnviz(['cam', CAT64, '--model', path, '-o', out]);
+  expect(cam.code).toBe(0);
+  expect(cam.stderr).toContain('grayscale');
+});
