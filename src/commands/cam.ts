@@ -10,7 +10,7 @@ import {
   positiveInt,
   type ExplainOptions,
 } from './options.js';
-import { imagesToExplain, reportExplained, withGradients } from './output.js';
+import { imagesToDraw, reportExplained, withGradients } from './output.js';
 
 // The command's work loads when it runs: importing the pipelines (and what they load) at start-up
 // costs about 100 ms of every `cnnviz --help` (measured 0.10 s against 0.20 s).
@@ -48,7 +48,7 @@ async function cam(args: string[], flags: CamFlags, ctx: CommandContext): Promis
   const { planCam, drawCams } = await import('../pipeline/cam.js');
   const plan = await planCam({ ...flags, cacheDir: await cacheDir() });
   plan.model.details.forEach(ctx.report.verbose);
-  const paths = await imagesToExplain(args, flags.output);
+  const paths = await imagesToDraw(args, flags.output);
   const forwardOnly = flags.method === 'scorecam' || flags.method === 'ablationcam';
   const run = await withGradients(
     ctx,

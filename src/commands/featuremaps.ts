@@ -11,7 +11,7 @@ import {
   type ModelOptions,
   type PictureOptions,
 } from './options.js';
-import { imageProgress, reportFiles, withDownloadProgress } from './output.js';
+import { imageProgress, imagesToDraw, reportFiles, withDownloadProgress } from './output.js';
 import { RESIZE_METHODS } from '../image/resize.js';
 import { PREPROCESS_MODES, type PreprocessMode } from '../image/preprocess.js';
 import type { FeaturemapsOptions } from '../pipeline/featuremaps.js';
@@ -93,8 +93,6 @@ export function featuremapsCommand(run: Runner): Command {
 async function featuremaps(args: string[], options: FeaturemapsFlags, ctx: CommandContext): Promise<void> {
   const { planFeatures } = await import('../pipeline/features.js');
   const { drawFeatureMaps } = await import('../pipeline/featuremaps.js');
-  const { listImages } = await import('../image/files.js');
-  const { prepareOutputDir } = await import('../output/files.js');
 
   const plan = await planFeatures({
     ...options,
@@ -106,9 +104,8 @@ async function featuremaps(args: string[], options: FeaturemapsFlags, ctx: Comma
   if (options.channel !== undefined && !options.overlay) throw usageError('--channel goes with --overlay');
   const overChannel = plan.mapShapes.find(([, , c]) => options.channel !== undefined && options.channel >= c);
   if (overChannel) throw usageError(`--channel ${options.channel}: a chosen layer has only ${overChannel[2]} channels`);
-  const paths = await listImages(args);
-  if (paths.length === 0) throw usageError(`no image files in ${args.join(', ')}`);
-  await prepareOutputDir(options.output);
+  // A single missing or broken image fails before the output folder is made.
+  const paths = await imagesToDraw(args, options.output);
 
   const progress = paths.length > 1 ? await imageProgress(ctx.report) : undefined;
   const result = await withDownloadProgress(ctx.report, async (download) =>

@@ -71,8 +71,8 @@ export function reportExplained(
   }
 }
 
-/** The images a command explains (folders expanded), the output folder ready; none is a usage error. */
-export async function imagesToExplain(args: string[], output: string): Promise<string[]> {
+/** The images a command draws (folders expanded), the output folder ready; none is a usage error. */
+export async function imagesToDraw(args: string[], output: string): Promise<string[]> {
   const { listImages } = await import('../image/files.js');
   const { checkImage } = await import('../image/decode.js');
   const { prepareOutputDir } = await import('../output/files.js');

@@ -11,7 +11,7 @@ import {
   positiveInt,
   type ExplainOptions,
 } from './options.js';
-import { imagesToExplain, reportExplained, withGradients } from './output.js';
+import { imagesToDraw, reportExplained, withGradients } from './output.js';
 
 // The methods are listed here, not imported: importing the pipeline at start-up costs every --help.
 const METHODS = ['gradient', 'smoothgrad', 'integrated', 'guided'] as const;
@@ -60,7 +60,7 @@ async function saliency(args: string[], flags: SaliencyFlags, ctx: CommandContex
   const { planSaliency, drawSaliency } = await import('../pipeline/saliency.js');
   const plan = await planSaliency({ ...flags, cacheDir: await cacheDir() });
   plan.model.details.forEach(ctx.report.verbose);
-  const paths = await imagesToExplain(args, flags.output);
+  const paths = await imagesToDraw(args, flags.output);
   const manyRuns = flags.method === 'smoothgrad' || flags.method === 'integrated';
   const result = await withGradients(
     ctx,
