@@ -46,7 +46,7 @@ export function camCommand(run: Runner): Command {
 
 async function cam(args: string[], flags: CamFlags, ctx: CommandContext): Promise<void> {
   const { planCam, drawCams } = await import('../pipeline/cam.js');
-  const plan = await planCam({ ...flags, cacheDir: await cacheDir() });
+  const plan = await planCam({ ...flags, target: flags.class, cacheDir: await cacheDir() });
   plan.model.details.forEach(ctx.report.verbose);
   const paths = await imagesToDraw(args, flags.output);
   const forwardOnly = flags.method === 'scorecam' || flags.method === 'ablationcam';
@@ -55,7 +55,7 @@ async function cam(args: string[], flags: CamFlags, ctx: CommandContext): Promis
     flags.weights,
     paths.length,
     forwardOnly ? 'passes' : undefined,
-    (choice, events) => drawCams(plan, paths, { ...flags, target: flags.class }, choice, events),
+    (choice, events) => drawCams(plan, paths, flags, choice, events),
   );
   reportExplained(run, Boolean(flags.json), ctx.report, {
     model: plan.model.net.name,

@@ -72,7 +72,6 @@ export function reportCommand(run: Runner): Command {
 async function report(imagePath: string, options: ReportFlags, ctx: CommandContext): Promise<void> {
   const { planFeatures } = await import('../pipeline/features.js');
   const { writeReport } = await import('../pipeline/report.js');
-  const { prepareOutputDir } = await import('../output/files.js');
   const plan = await planFeatures({
     ...options,
     engine: ctx.global.backend,
@@ -81,7 +80,6 @@ async function report(imagePath: string, options: ReportFlags, ctx: CommandConte
     layers: options.layer,
   });
   plan.model.details.forEach(ctx.report.verbose);
-  await prepareOutputDir(options.output);
   const written = await withDownloadProgress(ctx.report, async (download) =>
     writeReport(plan, imagePath, options, await engineRequest(ctx, options.weights, download), {
       notice: ctx.report.notice,

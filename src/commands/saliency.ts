@@ -58,7 +58,7 @@ export function saliencyCommand(run: Runner): Command {
 
 async function saliency(args: string[], flags: SaliencyFlags, ctx: CommandContext): Promise<void> {
   const { planSaliency, drawSaliency } = await import('../pipeline/saliency.js');
-  const plan = await planSaliency({ ...flags, cacheDir: await cacheDir() });
+  const plan = await planSaliency({ ...flags, target: flags.class, cacheDir: await cacheDir() });
   plan.model.details.forEach(ctx.report.verbose);
   const paths = await imagesToDraw(args, flags.output);
   const manyRuns = flags.method === 'smoothgrad' || flags.method === 'integrated';
@@ -67,7 +67,7 @@ async function saliency(args: string[], flags: SaliencyFlags, ctx: CommandContex
     flags.weights,
     paths.length,
     manyRuns ? 'passes' : undefined,
-    (choice, events) => drawSaliency(plan, paths, { ...flags, target: flags.class }, choice, events),
+    (choice, events) => drawSaliency(plan, paths, flags, choice, events),
   );
   reportExplained(result, Boolean(flags.json), ctx.report, { model: plan.model.net.name, method: flags.method });
 }

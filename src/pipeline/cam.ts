@@ -29,13 +29,12 @@ import {
 import { isGradientMethod, type CamMethod } from '../render/cam-methods.js';
 import { loadOrt, type Ort, type OrtSession } from '../engines/onnx-runtime.js';
 import {
-  classNames,
+  namedTarget,
   modelInput,
   oneHot,
   noticeChannels,
   openClassifier,
   rankClasses,
-  targetClass,
   type Classifier,
   type ModelInput,
 } from './classifier.js';
@@ -66,6 +65,8 @@ export interface CamRequest {
   preprocess?: PreprocessMode;
   /** --labels: a file of class names. */
   labels?: string;
+  /** --class: an index or a name; default the top class. */
+  target?: string;
 }
 
 export interface CamPlan extends Classifier {
@@ -74,15 +75,22 @@ export interface CamPlan extends Classifier {
   map: MapShape;
   /** Class names, where known (--labels, or ImageNet's for 1000 classes). */
   names?: string[];
+  /** The class --class names; undefined: each image's top class. */
+  target?: number;
 }
 
 /** The layer (default: the last stage) and the class output; every usage error before any work. */
 export async function planCam(request: CamRequest): Promise<CamPlan> {
-  return camPlanFor(await openClassifier(request), request.layer, request.labels);
+  return camPlanFor(await openClassifier(request), request.layer, request.labels, request.target);
 }
 
 /** A classifier's Grad-CAM layer (by name, or the last stage) and class names. */
-export async function camPlanFor(classifier: Classifier, layerName?: string, labels?: string): Promise<CamPlan> {
+export async function camPlanFor(
+  classifier: Classifier,
+  layerName?: string,
+  labels?: string,
+  target?: string,
+): Promise<CamPlan> {
   const { net } = classifier.model;
   const spatial = net.layers.filter(isSpatial);
   const stages = stageEnds(net);
@@ -93,15 +101,12 @@ export async function camPlanFor(classifier: Classifier, layerName?: string, lab
   const map = layer.mapShape;
   if (!map || map.some((d) => typeof d !== 'number'))
     throw usageError(`${net.name} leaves its input size undefined; give one with --size WxH`);
-  const names = await classNames(classifier.classes, labels);
-  return { ...classifier, layer, map: map as MapShape, names };
+  return { ...classifier, layer, map: map as MapShape, ...(await namedTarget(classifier, labels, target)) };
 }
 
 export interface CamOptions {
   output: string;
   method: CamMethod;
-  /** A class index or name; default: the top class. */
-  target?: string;
   alpha: number;
   colormap: ColormapName;
   resize: ResizeMethod;
@@ -140,8 +145,8 @@ type CamMaker = (input: ModelInput) => Promise<CamOfImage>;
 
 /** Everything that shapes a map's files: a batch rerun with other settings redraws. */
 function camStamp(plan: CamPlan, options: CamOptions, weights: string): string {
-  const { method, target, alpha, colormap, resize, saveNpy } = options;
-  const { layer, input, preprocessing } = plan;
+  const { method, alpha, colormap, resize, saveNpy } = options;
+  const { layer, input, preprocessing, target } = plan;
   return JSON.stringify({
     cam: { model: plan.model.net.name, weights, layer: layer.name, input, preprocessing, method, target },
     picture: { alpha, colormap, resize, saveNpy: Boolean(saveNpy) },
@@ -155,8 +160,7 @@ export async function drawCams(
   choice: GradientChoice,
   events: CamEvents,
 ): Promise<ExplainRun> {
-  // A bad --class fails before any work.
-  const explicit = options.target === undefined ? undefined : targetClass(options.target, plan.classes, plan.names);
+  const explicit = plan.target;
   noticeChannels(plan, events.notice);
   if (options.method === 'eigencam' && explicit !== undefined)
     events.notice('Eigen-CAM is the same for every class: --class does not change it');

@@ -80,6 +80,20 @@ export async function classNames(classes: number, file?: string): Promise<string
   return [...IMAGENET_CLASSES];
 }
 
+/**
+ * The classes' names (--labels, or ImageNet's) and the class --class names as an index: a bad
+ * --class fails here, before any work and before the output folder is made.
+ */
+export async function namedTarget(
+  classifier: Classifier,
+  labels?: string,
+  target?: string,
+): Promise<{ names?: string[]; target?: number }> {
+  const names = await classNames(classifier.classes, labels);
+  const index = target === undefined ? undefined : targetClass(target, classifier.classes, names);
+  return { ...(names ? { names } : {}), ...(index === undefined ? {} : { target: index }) };
+}
+
 /** A class as the prediction lists it: its index, probability and name where names are known. */
 export interface Prediction {
   index: number;

@@ -13,7 +13,7 @@ import { resizeImage } from '../image/resize.js';
 import type { EngineRequest } from '../formats/types.js';
 import { formatShape, isConvolution } from '../net/net.js';
 import { summarize } from '../net/summary.js';
-import { outputPath, writeFileAtomic, writePng, type WrittenFile } from '../output/files.js';
+import { outputPath, prepareOutputDir, writeFileAtomic, writePng, type WrittenFile } from '../output/files.js';
 import { fileSafe } from '../output/names.js';
 import { colormapLut, type ColormapName } from '../render/colormap.js';
 import {
@@ -74,6 +74,8 @@ export async function writeReport(
     : undefined;
   maximize?.forEach((m) => m.note && events.notice(`--maximize ${options.maximize}: ${m.note}`));
   const image = await resizeImage(await decodeImage(imagePath), input.width, input.height, 'nearest');
+  // The folder is made once the image and what the report links are known to be good.
+  await prepareOutputDir(options.output);
   const engine = await startFeatureEngine(plan, request);
   let activations: Float32Array[];
   try {

@@ -18,13 +18,12 @@ import { clippedSaliency, gradientMagnitude, saliencyPicture } from '../render/s
 import { between, completenessGap, trapezoid } from './attribution.js';
 import { gaussianNoise, seededRandom } from '../random.js';
 import {
-  classNames,
+  namedTarget,
   modelInput,
   oneHot,
   noticeChannels,
   openClassifier,
   rankClasses,
-  targetClass,
   type Classifier,
   type ClassifierRequest,
   type ModelInput,
@@ -53,17 +52,20 @@ const METHOD_NAMES: Record<SaliencyMethod, string> = {
 
 export interface SaliencyPlan extends Classifier {
   names?: string[];
+  /** The class --class names; undefined: each image's top class. */
+  target?: number;
 }
 
-export async function planSaliency(request: ClassifierRequest & { labels?: string }): Promise<SaliencyPlan> {
+export async function planSaliency(
+  request: ClassifierRequest & { labels?: string; target?: string },
+): Promise<SaliencyPlan> {
   const classifier = await openClassifier(request);
-  return { ...classifier, names: await classNames(classifier.classes, request.labels) };
+  return { ...classifier, ...(await namedTarget(classifier, request.labels, request.target)) };
 }
 
 export interface SaliencyOptions {
   output: string;
   method: SaliencyMethod;
-  target?: string;
   /** SmoothGrad: noisy copies, and the noise's deviation as a fraction of the input's range. */
   samples: number;
   noise: number;
@@ -129,12 +131,12 @@ export async function drawSaliency(
 ): Promise<ExplainRun> {
   if (options.samples < 1) throw usageError('--samples must be at least 1');
   if (options.steps < 1) throw usageError('--steps must be at least 1');
-  const explicit = options.target === undefined ? undefined : targetClass(options.target, plan.classes, plan.names);
+  const explicit = plan.target;
   noticeChannels(plan, events.notice);
   const { width, height, channels } = plan.input;
   const jobs = explainJobs(paths, options.output, `saliency-${options.method}`);
-  const { method, target, samples, noise, seed, steps, baseline, alpha, colormap, resize, saveNpy } = options;
-  const settings = { method, target, resize, preprocessing: plan.preprocessing };
+  const { method, samples, noise, seed, steps, baseline, alpha, colormap, resize, saveNpy } = options;
+  const settings = { method, target: explicit, resize, preprocessing: plan.preprocessing };
   const stamp = JSON.stringify({
     saliency: {
       model: plan.model.net.name,

@@ -266,4 +266,5 @@ test("--maximize shows each channel's picture and objective, beside its dataset 
   const bad = await cnnviz(['report', image, '--model', model, '--maximize', broken, '-o', join(folder, 'bad')]);
   expect(bad.code).toBe(2);
   expect(bad.stderr).toMatch(/^cnnviz: --maximize .*: '.*maximize\.json' is not a record cnnviz maximize wrote/);
+  expect(existsSync(join(folder, 'bad'))).toBe(false);
 });

@@ -4,7 +4,7 @@
  * on the layers model (logits at relu_2_2, channel weights the gradient's spatial means, ReLU,
  * scaled to its maximum); bad input is one line, exit 2.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -139,6 +139,8 @@ describe('bad input: one line, exit 2, no file', () => {
     ).toHaveLength(1);
     expect(stderr).toMatch(message);
     expect(code).toBe(2);
+    // Refused before the output folder is made.
+    expect(existsSync(out)).toBe(false);
   });
 
   test('a model without a class output points to examples', async () => {

@@ -44,6 +44,8 @@ export interface MaximizeRequest {
   size?: [number, number];
   cacheDir?: string;
   preprocess?: PreprocessMode;
+  /** Checked against the objective before any work. */
+  diversity?: number;
 }
 
 export interface MaximizePlan {
@@ -91,6 +93,8 @@ export async function planMaximize(request: MaximizeRequest): Promise<MaximizePl
     throw usageError(`${net.name} leaves its input size undefined; give one with --size WxH`);
   const input = { width, height };
   if (request.objective === 'class') {
+    if ((request.diversity ?? 1) > 1)
+      throw usageError('--diversity compares maps of a layer; it does not go with --objective class');
     const classifier = classifierOf(model, preprocessing);
     const units = parseChannels(request.channels, classifier.classes, classifier.head.name);
     return {
@@ -310,8 +314,6 @@ export async function drawMaximize(
   if (!(options.lr > 0)) throw usageError('--lr must be above 0');
   const copies = options.diversity ?? 1;
   if (!(copies >= 1)) throw usageError('--diversity must be at least 1');
-  if (copies > 1 && options.objective === 'class')
-    throw usageError('--diversity compares maps of a layer; it does not go with --objective class');
   const { width, height } = plan.input;
   const folder = fileSafe(plan.layer.name);
   const file = (unit: number, copy: number) =>

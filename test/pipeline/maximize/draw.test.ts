@@ -123,6 +123,11 @@ describe('bad input: one line, exit 2, no file', () => {
     ['--lr 0', ['--layer', 'relu_2_2', '--lr', '0'], /--lr <rate>' argument '0' is invalid/],
     ['--lr negative', ['--layer', 'relu_2_2', '--lr=-1'], /--lr <rate>' argument '-1' is invalid/],
     ['no --layer', [], /--layer is needed/],
+    [
+      '--diversity with the class objective',
+      ['--objective', 'class', '--diversity', '2'],
+      /--diversity compares maps of a layer/,
+    ],
   ])('%s', async (_name, args, message) => {
     const out = join(dir, `bad-${Math.random().toString(16).slice(2)}`);
     const { code, stderr } = await cnnviz(['maximize', '--model', MODEL, ...args, '-o', out]);
