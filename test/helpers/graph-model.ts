@@ -5,7 +5,7 @@
  * converter leaves it after grappler: BatchNormalization folded into the convolutions' biases,
  * each conv with its BiasAdd and Relu6 fused and named after the Relu6 it replaced.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { seededValues } from './keras-h5.js';
 
@@ -214,15 +214,7 @@ export function mobileNetV2Graph({
 
 /** A single-shard graph model.json loaded by tfjs-converter itself: the tests' oracle. */
 export async function loadGraphModelFile(path: string): Promise<import('@tensorflow/tfjs-converter').GraphModel> {
-  const tf = await import('@tensorflow/tfjs-core');
   const { loadGraphModel } = await import('@tensorflow/tfjs-converter');
-  const json = JSON.parse(readFileSync(path, 'utf8'));
-  const shard = readFileSync(join(path, '..', json.weightsManifest[0].paths[0]));
-  return loadGraphModel(
-    tf.io.fromMemory({
-      modelTopology: json.modelTopology,
-      weightSpecs: json.weightsManifest[0].weights,
-      weightData: shard.buffer.slice(shard.byteOffset, shard.byteOffset + shard.length),
-    }),
-  );
+  const { memoryModel } = await import('./model-files.js');
+  return loadGraphModel(memoryModel(path));
 }

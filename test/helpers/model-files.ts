@@ -155,16 +155,19 @@ export async function saveKeras3(model: tfl.LayersModel, path: string): Promise<
   return path;
 }
 
+/** A single-shard model.json (layers or graph) and its shard, as tfjs loads them from memory. */
+export function memoryModel(path: string): tf.io.IOHandler {
+  const json = JSON.parse(readFileSync(path, 'utf8'));
+  const shard = readFileSync(join(path, '..', json.weightsManifest[0].paths[0]));
+  return tf.io.fromMemory({
+    modelTopology: json.modelTopology,
+    weightSpecs: json.weightsManifest[0].weights,
+    weightData: shard.buffer.slice(shard.byteOffset, shard.byteOffset + shard.length),
+  });
+}
+
 /** A single-shard TensorFlow.js layers model.json loaded by tfjs-layers itself: the tests' oracle. */
 export async function loadLayersModelFile(path: string): Promise<tfl.LayersModel> {
   const { loadLayersModel } = await import('@tensorflow/tfjs-layers');
-  const json = JSON.parse(readFileSync(path, 'utf8'));
-  const shard = readFileSync(join(path, '..', json.weightsManifest[0].paths[0]));
-  return loadLayersModel(
-    tf.io.fromMemory({
-      modelTopology: json.modelTopology,
-      weightSpecs: json.weightsManifest[0].weights,
-      weightData: shard.buffer.slice(shard.byteOffset, shard.byteOffset + shard.length),
-    }),
-  );
+  return loadLayersModel(memoryModel(path));
 }
