@@ -21,6 +21,17 @@ import { FIXTURES } from '../helpers/paths.js';
 const CAT64 = join(FIXTURES, 'onnx', 'cat64.png');
 const dir = mkdtempSync(join(tmpdir(), 'cnnviz-channels-'));
 
+/** A 3x3 convolution of 4 ReLU'd filters over 64x64 grayscale, its weights from `seed`. */
+const grayConv = (seed: number) =>
+  tfl.layers.conv2d({
+    inputShape: [64, 64, 1],
+    filters: 4,
+    kernelSize: 3,
+    activation: 'relu',
+    name: 'conv',
+    kernelInitializer: tfl.initializers.glorotUniform({ seed }),
+  });
+
 test("grayscale is PIL's convert('L'), pixel for pixel", async () => {
   const rgb = await decodeImage(CAT64);
   const { data } = await sharp(join(FIXTURES, 'pil', 'cat64-L.png'))
@@ -42,17 +53,7 @@ describe('a model that takes grayscale', () => {
   beforeAll(async () => {
     await tf.setBackend('cpu');
     model = tfl.sequential({
-      layers: [
-        tfl.layers.conv2d({
-          inputShape: [64, 64, 1],
-          filters: 4,
-          kernelSize: 3,
-          activation: 'relu',
-          name: 'conv',
-          kernelInitializer: tfl.initializers.glorotUniform({ seed: 3 }),
-        }),
-        tfl.layers.maxPooling2d({ poolSize: 2, name: 'pool' }),
-      ],
+      layers: [grayConv(3), tfl.layers.maxPooling2d({ poolSize: 2, name: 'pool' })],
     });
     mkdirSync(join(dir, 'gray'));
     path = await saveTfjs(model, join(dir, 'gray'));
@@ -109,14 +110,7 @@ test("a grayscale classifier's saliency is tf.grad's on PIL's grayscale, and cam
   await tf.setBackend('cpu');
   const model = tfl.sequential({
     layers: [
-      tfl.layers.conv2d({
-        inputShape: [64, 64, 1],
-        filters: 4,
-        kernelSize: 3,
-        activation: 'relu',
-        name: 'conv',
-        kernelInitializer: tfl.initializers.glorotUniform({ seed: 4 }),
-      }),
+      grayConv(4),
       tfl.layers.flatten({ name: 'flat' }),
       tfl.layers.dense({ units: 3, name: 'logits', kernelInitializer: tfl.initializers.glorotUniform({ seed: 5 }) }),
     ],
