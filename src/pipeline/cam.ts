@@ -16,6 +16,7 @@ import { stageEnds } from '../net/stages.js';
 import { npyBytes } from '../output/npy.js';
 import { writeFileAtomic, writePng, type WrittenFile } from '../output/files.js';
 import { colormapLut, type ColormapName } from '../render/colormap.js';
+import { softmax } from '../render/normalize.js';
 import { overlay } from '../render/overlay.js';
 import {
   ablationFill,
@@ -23,7 +24,6 @@ import {
   classActivationMap,
   eigenCam,
   scoreCamMask,
-  softmaxWeights,
   weightedCam,
 } from '../render/cam.js';
 import { isGradientMethod, type CamMethod } from '../render/cam-methods.js';
@@ -329,7 +329,8 @@ async function forwardCams(
         const images = Array.from({ length: to - from }, (_, i) => masked(from + i));
         return (await forward.run(images)).map(([, out]) => out[index]);
       });
-      return { logits: z, index, cam: weightedCam(a, softmaxWeights(scores), plan.map) };
+      // Score-CAM's channel weights: the softmax over channels of the masked inputs' class logits.
+      return { logits: z, index, cam: weightedCam(a, softmax(scores), plan.map) };
     };
     return { maker, release: () => forward.release() };
   }

@@ -10,6 +10,7 @@ import { channelsNote, inputChannels, toInputChannels, type InputChannels } from
 import { PREPROCESSORS, type PreprocessMode } from '../image/preprocess.js';
 import { resizeImage, type ResizeMethod } from '../image/resize.js';
 import { openModel } from '../formats/model.js';
+import { softmax } from '../render/normalize.js';
 import type { ForwardGraph, Model } from '../formats/types.js';
 import type { NetLayer } from '../net/net.js';
 
@@ -101,18 +102,9 @@ export interface Prediction {
   name?: string;
 }
 
-/** The softmax of logits, in float64. */
-export function softmax(logits: ArrayLike<number>): number[] {
-  const values = Array.from(logits);
-  const top = Math.max(...values);
-  const exps = values.map((v) => Math.exp(v - top));
-  const sum = exps.reduce((a, b) => a + b, 0);
-  return exps.map((e) => e / sum);
-}
-
 /** Every class by probability, highest first. */
 export function rankClasses(logits: ArrayLike<number>, names?: string[]): Prediction[] {
-  return softmax(logits)
+  return Array.from(softmax(logits))
     .map((probability, index) => ({ index, probability, ...(names?.[index] ? { name: names[index] } : {}) }))
     .sort((a, b) => b.probability - a.probability);
 }

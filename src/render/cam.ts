@@ -101,14 +101,6 @@ export function scoreCamMask(
   return mask;
 }
 
-/** Score-CAM's channel weights: the softmax over channels of the masked inputs' class scores (logits). */
-export function softmaxWeights(scores: ArrayLike<number>): Float64Array {
-  const top = Math.max(...Array.from(scores));
-  const exps = Float64Array.from(scores, (s) => Math.exp(s - top));
-  const sum = exps.reduce((x, y) => x + y, 0);
-  return exps.map((e) => e / sum);
-}
-
 /**
  * What Ablation-CAM puts in place of a channel: 0 where the maps are ReLU'd (their minimum is 0),
  * else far below their minimum (pytorch-grad-cam's 1e7), so what follows sees it as off.

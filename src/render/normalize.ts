@@ -22,3 +22,12 @@ export function rescale(values: Float32Array, [min, max]: [number, number]): Flo
   for (let i = 0; i < values.length; i++) out[i] = (values[i] - min) / range;
   return out;
 }
+
+/** The softmax of scores, in float64: class probabilities from logits, Score-CAM's channel weights. */
+export function softmax(scores: ArrayLike<number>): Float64Array {
+  let top = -Infinity;
+  for (let i = 0; i < scores.length; i++) top = Math.max(top, scores[i]);
+  const exps = Float64Array.from(scores, (s) => Math.exp(s - top));
+  const sum = exps.reduce((x, y) => x + y, 0);
+  return exps.map((e) => e / sum);
+}
