@@ -112,7 +112,7 @@ export function channelsLast(data: Float32Array, layout: TensorLayout, shape: Ma
 }
 
 const softmaxNote = (head: string) =>
-  `${head} ends in a softmax: differentiated at its input, the logits, as Grad-CAM does`;
+  `${head} ends in a softmax: differentiated at its input, the logits, as Grad-CAM and saliency maps are`;
 const randomNote = (weights: WeightsInfo) => `weights: ${weights.description}; the picture shows an untrained network`;
 
 /** The forward graph of the layers and the class output, built, with its logits; what the user should know said once. */
