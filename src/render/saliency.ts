@@ -4,6 +4,7 @@
  * clipped at its 99th percentile so a few extreme pixels do not turn the rest black.
  */
 import { colorize, colormapLut } from './colormap.js';
+import { minMax } from './normalize.js';
 import { scaleForMinSize, type PixelImage } from './mosaic.js';
 
 /** |g| (h, w, c), the largest over channels, as an (h, w) plane. */
@@ -25,7 +26,7 @@ export function quantile(values: Float32Array, q: number): number {
 
 /** The plane divided by its 99th percentile and clipped to [0, 1]; all zeros where the gradient is. */
 export function clippedSaliency(plane: Float32Array): Float32Array {
-  const top = quantile(plane, 0.99) || Math.max(...plane);
+  const top = quantile(plane, 0.99) || minMax(plane)[1];
   return top > 0 ? plane.map((v) => Math.min(1, v / top)) : new Float32Array(plane.length);
 }
 

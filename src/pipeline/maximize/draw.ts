@@ -291,6 +291,13 @@ export function diversityGradients(
   return { penalty, gradients };
 }
 
+/** The Euclidean norm, in a loop: a layer's maps are too many values to spread into Math.hypot. */
+function norm(values: ArrayLike<number>): number {
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) sum += values[i] * values[i];
+  return Math.sqrt(sum);
+}
+
 /** Runs every image through `d` in the batches it takes. */
 async function runAll(
   d: Differentiator,
@@ -430,7 +437,7 @@ export async function drawMaximize(
                   // The penalty's pull as strong as the objective's (times the weight) at every step,
                   // whatever the scale of the layer's activations.
                   const s = seeds[first + k];
-                  const ratio = Math.hypot(...s) / Math.max(1e-12, Math.hypot(...g));
+                  const ratio = norm(s) / Math.max(1e-12, norm(g));
                   for (let j = 0; j < s.length; j++) s[j] -= DIVERSITY_WEIGHT * ratio * g[j];
                 });
               }
@@ -490,7 +497,7 @@ export async function drawMaximize(
   written.push({
     path: overview,
     bytes: await writePng(overview, picture),
-    shows: `${units.length} ${objective === 'class' ? 'classes' : 'channels'} of ${plan.layer.name}, labelled`,
+    shows: `${plan.units.length} ${objective === 'class' ? 'classes' : 'channels'} of ${plan.layer.name}${copies > 1 ? `, ${copies} pictures each` : ''}, labelled`,
   });
   written.push({
     path: recordPath,
