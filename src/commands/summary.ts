@@ -44,5 +44,5 @@ async function summary(options: SummaryFlags, ctx: CommandContext): Promise<void
   }
   const result = summarize(net);
   if (options.json) ctx.report.out(JSON.stringify(result, null, 2));
-  else renderSummary(result).forEach(ctx.report.out);
+  else renderSummary(result, { verbose: ctx.global.verbose }).forEach(ctx.report.out);
 }

@@ -55,6 +55,8 @@ export interface NetLayer {
   role: LayerRole;
   /** Names of the layers whose outputs feed this one. */
   inputs: string[];
+  /** True when the layer reads the image itself (formats that list no input layer: ONNX). */
+  readsInput?: boolean;
   /** The output shape as the format writes it, batch first; undefined when unknown. */
   outputShape?: Shape;
   /** (h, w, c) of an image-like (4-d) output, whatever the format's layout. */

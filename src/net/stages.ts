@@ -1,13 +1,16 @@
 /**
- * Stages: what `--blocks` counts. A stage is a run of layers, in topological order, that
- * compute features at one spatial resolution; it ends at the run's last layer. Resolution is
- * the output stride (input size over map size, to the nearest power of two), so that a
- * 'valid' 3x3 convolution (64 to 62 pixels) stays in its stage while a pooling layer or a
- * strided convolution starts the next. Layers that only pad or crop, 1x1 maps, and runs
- * without a convolution (VGG's last pooling layer alone, preprocessing on the raw input)
- * start no stage. On VGG16 the ends are block1_conv2 ... block5_conv3; on a ResNet the stem's
- * ReLU and the ends of layer1 ... layer4; on a MobileNetV2 the expand activation before each
- * strided depthwise convolution, then the last convolution.
+ * Stages: what `--blocks` counts, defined on the network's main path. The main path is the
+ * longest input-to-output path; it is split into runs of equal resolution (output stride:
+ * input size over map size, to the nearest power of two, so that a 'valid' 3x3 convolution,
+ * 64 to 62 pixels, stays in its run while a pooling layer or a strided convolution starts the
+ * next). Each run ends at its last layer that every input-to-output path passes through (a
+ * dominator: the end of a residual block, not a layer inside its branch), or at its last layer
+ * when none does (the deep levels of a U-Net, bridged by skip connections). Layers that only
+ * pad or crop, 1x1 maps, and runs without a convolution (VGG's last pooling layer alone,
+ * preprocessing on the raw input) start no stage. On VGG16 the ends are block1_conv2 ...
+ * block5_conv3; on a ResNet the stem's ReLU and each stage's last block; on a MobileNetV2 the
+ * expand activation before each strided depthwise convolution, then the last convolution; on
+ * a U-Net its encoder levels, then its decoder levels.
  */
 import { isSpatial, type Net, type NetLayer } from './net.js';
 
@@ -16,30 +19,134 @@ export function strideLevel([inputHeight, inputWidth]: [number, number], [height
   return Math.round(Math.log2((inputHeight * inputWidth) / (height * width)) / 2);
 }
 
+/**
+ * Each layer's predecessors in the data flow. A nested model's row is fed by its last inner
+ * layer (it stands for it), and the nested model's own sources by what fed the row.
+ */
+function predecessors(net: Net): Map<string, string[]> {
+  const names = new Set(net.layers.map((l) => l.name));
+  const preds = new Map(net.layers.map((l) => [l.name, l.inputs.filter((i) => names.has(i))]));
+  for (const model of net.layers.filter((l) => l.role === 'model')) {
+    const inner = net.layers.filter((l) => l.depth === model.depth + 1 && l.name.startsWith(`${model.name}/`));
+    if (inner.length === 0) continue;
+    const fed = preds.get(model.name)!;
+    for (const l of inner) if (preds.get(l.name)!.length === 0) preds.set(l.name, fed);
+    preds.set(model.name, [inner[inner.length - 1].name]);
+  }
+  return preds;
+}
+
+/** Layers in an order where each follows its predecessors (Kahn's algorithm, ties in file order). */
+function topologicalOrder(net: Net, preds: Map<string, string[]>): string[] {
+  const waiting = new Map(net.layers.map((l) => [l.name, preds.get(l.name)!.length]));
+  const next = new Map<string, string[]>();
+  for (const [name, ps] of preds) for (const p of ps) next.set(p, [...(next.get(p) ?? []), name]);
+  const order: string[] = [];
+  const ready = net.layers.filter((l) => waiting.get(l.name) === 0).map((l) => l.name);
+  while (ready.length) {
+    const name = ready.shift()!;
+    order.push(name);
+    for (const n of next.get(name) ?? []) {
+      waiting.set(n, waiting.get(n)! - 1);
+      if (waiting.get(n) === 0) ready.push(n);
+    }
+  }
+  return order; // a cycle's layers are left out: no path runs through them
+}
+
+/**
+ * The longest path from the image input to an output, and which of its layers lie on every
+ * input-to-output path: those through which as many paths run as there are in all (counted
+ * exactly, as BigInts: a ResNet-50 has 2^16 paths, a U²-Net far more).
+ */
+export function mainPath(net: Net): { path: string[]; dominators: Set<string> } {
+  const preds = predecessors(net);
+  const order = topologicalOrder(net, preds);
+  const roleOf = new Map(net.layers.map((l) => [l.name, l.role]));
+  const readsImage = new Set(net.layers.filter((l) => l.readsInput).map((l) => l.name));
+  const isSource = (name: string) =>
+    preds.get(name)!.length === 0 && (roleOf.get(name) === 'input' || readsImage.has(name));
+  const from = new Map<string, bigint>();
+  const length = new Map<string, number>();
+  const best = new Map<string, string | undefined>();
+  for (const name of order) {
+    if (isSource(name)) {
+      from.set(name, 1n);
+      length.set(name, 1);
+      continue;
+    }
+    const reached = preds.get(name)!.filter((p) => (from.get(p) ?? 0n) > 0n);
+    from.set(
+      name,
+      reached.reduce((sum, p) => sum + from.get(p)!, 0n),
+    );
+    if (reached.length === 0) continue;
+    const longest = reached.reduce((a, b) => (length.get(b)! > length.get(a)! ? b : a));
+    length.set(name, length.get(longest)! + 1);
+    best.set(name, longest);
+  }
+  const successors = new Map<string, string[]>();
+  for (const name of order) for (const p of preds.get(name)!) successors.set(p, [...(successors.get(p) ?? []), name]);
+  const reachable = order.filter((n) => from.get(n)! > 0n);
+  const sinks = reachable.filter((n) => !(successors.get(n) ?? []).some((s) => from.get(s)! > 0n));
+  const to = new Map<string, bigint>();
+  for (const name of [...reachable].reverse())
+    to.set(
+      name,
+      sinks.includes(name) ? 1n : (successors.get(name) ?? []).reduce((sum, s) => sum + (to.get(s) ?? 0n), 0n),
+    );
+  const total = sinks.reduce((sum, n) => sum + from.get(n)!, 0n);
+  const dominators = new Set(reachable.filter((n) => from.get(n)! * to.get(n)! === total));
+  if (sinks.length === 0) return { path: [], dominators };
+  // The deepest output; of equals, the last in the file (a classifier's head, not a side output).
+  let end = sinks.reduce((a, b) => (length.get(b)! >= length.get(a)! ? b : a));
+  const path: string[] = [end];
+  while (best.get(end) !== undefined) {
+    end = best.get(end)!;
+    path.unshift(end);
+  }
+  return { path, dominators };
+}
+
 export function stageEnds(net: Net): NetLayer[] {
   const [inputHeight, inputWidth] = net.input;
   if (typeof inputHeight !== 'number' || typeof inputWidth !== 'number') return [];
+  const byName = new Map(net.layers.map((l) => [l.name, l]));
+  const { path, dominators } = mainPath(net);
   const ends: NetLayer[] = [];
+  let run: NetLayer[] = [];
   let level: number | undefined;
-  let last: NetLayer | undefined;
-  let computes = false;
-  const close = () => {
-    if (last && computes) ends.push(last);
-  };
-  for (const layer of net.layers) {
-    // A nested model's row stands for its last layer: its own layers, listed after it, count.
-    if (!isSpatial(layer) || layer.role === 'pad' || layer.role === 'model') continue;
+  const position = new Map(net.layers.map((l, i) => [l.name, i]));
+  // A run computes when a convolution at its resolution lies within it, on the main path or
+  // beside it (a residual block's strided shortcut): its span in the model's order.
+  const computes = (first: NetLayer, last: NetLayer, level: number) =>
+    net.layers
+      .slice(position.get(first.name), position.get(last.name)! + 1)
+      .some((l) => l.role === 'conv' && isSpatial(l) && levelOf(l) === level);
+  const levelOf = (layer: NetLayer): number | undefined => {
     const [h, w] = layer.mapShape!;
-    if (typeof h !== 'number' || typeof w !== 'number' || h * w <= 1) continue;
-    const here = strideLevel([inputHeight, inputWidth], [h, w]);
+    return typeof h === 'number' && typeof w === 'number' && h * w > 1
+      ? strideLevel([inputHeight, inputWidth], [h, w])
+      : undefined;
+  };
+  const close = () => {
+    if (run.length === 0 || !computes(run[0], run[run.length - 1], level!)) return;
+    const dominator = run.filter((l) => dominators.has(l.name)).pop();
+    ends.push(dominator ?? run[run.length - 1]);
+  };
+  for (const layer of path.map((name) => byName.get(name)!)) {
+    // A nested model's row stands for its last layer: its own layers, on the path too, count.
+    if (!isSpatial(layer) || layer.role === 'pad' || layer.role === 'model') continue;
+    const here = levelOf(layer);
+    if (here === undefined) continue;
     if (here !== level) {
       close();
       level = here;
-      computes = false;
+      run = [];
     }
-    last = layer;
-    computes ||= layer.role === 'conv';
+    run.push(layer);
   }
   close();
-  return ends;
+  // Listed in the model's order, as the summary numbers them.
+  return ends.sort((a, b) => position.get(a.name)! - position.get(b.name)!);
 }

@@ -37,7 +37,13 @@ export function totalRows(summary: ModelSummary): Array<[label: string, value: n
   return rows;
 }
 
-export function renderSummary(summary: ModelSummary): string[] {
+/** Names in one line: all of them, or under `verbose` false the first few and how many more. */
+export function nameList(names: string[], verbose: boolean, shown = 5): string {
+  if (verbose || names.length <= shown) return names.join(', ');
+  return `${names.slice(0, shown).join(', ')} … and ${thousands(names.length - shown)} more; --verbose lists them`;
+}
+
+export function renderSummary(summary: ModelSummary, { verbose = false }: { verbose?: boolean } = {}): string[] {
   const columns: Column[] = [
     { header: '#', align: 'right' },
     { header: 'Layer (type)', align: 'left' },
@@ -65,13 +71,13 @@ export function renderSummary(summary: ModelSummary): string[] {
     // Keras layers of an unknown class have no count; an ONNX node's parameters are always known.
     const uncounted = summary.rows.some((r) => r.params === null);
     lines.push(
-      `(? = unknown to cnnviz${uncounted ? ', left out of the totals' : ''}: ${summary.unknownLayers.join(', ')})`,
+      `(? = unknown to cnnviz${uncounted ? ', left out of the totals' : ''}: ${nameList(summary.unknownLayers, verbose)})`,
     );
   }
   const stages = summary.rows.filter((r) => r.stage).length;
   lines.push(
     stages > 0
-      ? `Stages (--blocks): ${stages}, each ending at the last layer of its resolution`
+      ? `Stages (--blocks): ${stages}, each ending at its resolution's last layer on the main path`
       : 'Stages (--blocks): none',
   );
   return lines;

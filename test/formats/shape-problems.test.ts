@@ -63,3 +63,18 @@ test('graph model: a pool with a padding TensorFlow does not define says so', as
   // Without --verbose the table alone speaks.
   expect((await cnnviz(['summary', '--model', path])).stderr).toBe('');
 });
+
+test('a graph of a thousand unknown nodes names five in one line, and --verbose all of them', async () => {
+  const g = new GraphModelWriter('input', [8, 8, 3]);
+  let x = 'input';
+  for (let i = 0; i < 1000; i++) x = g.node(`model/unknown_op_${i}`, 'SomethingNew', [x]);
+  const path = g.write(join(dir, 'thousand'));
+  const { code, stdout } = await cnnviz(['summary', '--model', path]);
+  expect(code).toBe(0);
+  const line = stdout.split('\n').filter((l) => l.includes('unknown to cnnviz'));
+  expect(line).toEqual([
+    '(? = unknown to cnnviz: unknown_op_0, unknown_op_1, unknown_op_2, unknown_op_3, unknown_op_4 … and 995 more; --verbose lists them)',
+  ]);
+  const verbose = (await cnnviz(['summary', '--model', path, '--verbose'])).stdout;
+  expect(verbose).toContain('unknown_op_998, unknown_op_999)');
+});

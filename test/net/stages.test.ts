@@ -6,7 +6,7 @@ import { graphFromKerasConfig } from '../../src/formats/keras/graph.js';
 import { kerasNet } from '../../src/formats/keras/net.js';
 import { vggConfig } from '../../src/formats/vgg.js';
 import type { LayerRole, Net, NetLayer } from '../../src/net/net.js';
-import { stageEnds, strideLevel } from '../../src/net/stages.js';
+import { mainPath, stageEnds, strideLevel } from '../../src/net/stages.js';
 
 /** A chain of layers, each given as [name, role, height] (square maps, 4 channels). */
 function chain(input: number, layers: Array<[string, LayerRole, number]>): Net {
@@ -17,6 +17,7 @@ function chain(input: number, layers: Array<[string, LayerRole, number]>): Net {
     type: role,
     role,
     inputs: index ? [layers[index - 1][0]] : [],
+    readsInput: index === 0,
     mapShape: [size, size, 4],
     params: 0,
   }));
@@ -78,4 +79,66 @@ test('pads, 1x1 maps and runs without a convolution start no stage; the input is
 test('a model of undefined input size has no stages yet', () => {
   const net = chain(32, [['conv', 'conv', 16]]);
   expect(stageEnds({ ...net, input: [null, null, 3] })).toEqual([]);
+});
+
+/** The stage ends of an exported network in fixtures/onnx-stages (made by its make_fixtures.py). */
+async function exportedEnds(name: string): Promise<string[]> {
+  const { openModel } = await import('../../src/formats/model.js');
+  const { net } = await openModel(`fixtures/onnx-stages/${name}.onnx`, { includeTop: true });
+  return stageEnds(net).map((l) => l.name);
+}
+
+test("ResNet-50 v1.5's bottlenecks: a stage ends at its last block's ReLU, not at the next stage's first 1x1 ReLU", async () => {
+  expect(await exportedEnds('bottleneck')).toEqual([
+    '/relu/Relu',
+    '/layer1/layer1.1/relu_2/Relu',
+    '/layer2/layer2.1/relu_2/Relu',
+  ]);
+});
+
+test('an Xception-like entry flow: stages end at the residual sums, not at a separable conv inside a branch', async () => {
+  expect(await exportedEnds('xception')).toEqual(['/relu_1/Relu', '/block1/Add', '/relu_2/Relu']);
+});
+
+test('a U-Net: its encoder levels, then its decoder levels, bridged by skips (no layer of a deep level dominates)', async () => {
+  expect(await exportedEnds('unet')).toEqual([
+    '/enc1/enc1.3/Relu',
+    '/enc2/enc2.3/Relu',
+    '/enc3/enc3.3/Relu',
+    '/dec2/dec2.3/Relu',
+    '/out/Conv',
+  ]);
+});
+
+test('the main path is the longest input-to-output path; its dominators are the layers every path passes through', () => {
+  // input -> a -> {b -> c, d} -> e: b and c form the longer branch, d the shortcut.
+  const layer = (name: string, inputs: string[]): NetLayer => ({
+    index: 0,
+    depth: 0,
+    name,
+    type: 'x',
+    role: name === 'input' ? 'input' : 'other',
+    inputs,
+    params: 0,
+  });
+  const net: Net = {
+    name: 'branch',
+    format: 'test',
+    layers: [
+      layer('input', []),
+      layer('a', ['input']),
+      layer('b', ['a']),
+      layer('d', ['a']),
+      layer('c', ['b']),
+      layer('e', ['c', 'd']),
+      layer('constant', []),
+    ],
+    input: [8, 8, 3],
+    params: { total: 0 },
+    unknown: [],
+    sequential: false,
+  };
+  const { path, dominators } = mainPath(net);
+  expect(path).toEqual(['input', 'a', 'b', 'c', 'e']);
+  expect([...dominators].sort()).toEqual(['a', 'e', 'input']);
 });

@@ -43,6 +43,8 @@ function layersOf(
       type: s.layer.className,
       role: roleOf(s.layer),
       inputs: s.layer.inbound.map((name) => (inner.has(name) ? `${prefix}${name}` : name)),
+      // A Sequential model's first layer reads the image (there is no InputLayer row).
+      ...(depth === 0 && s.layer.inbound.length === 0 && roleOf(s.layer) !== 'input' ? { readsInput: true } : {}),
       outputShape: s.outputShape,
       mapShape: mapDims(s.outputShape, graph.dataFormat),
       params: s.weights ? countWeights(s.weights) : null,

@@ -199,6 +199,7 @@ export function onnxNet(name: string, graph: GraphProto, input: ImageInput, shap
       type: node.opType,
       role: roleOf(node.opType),
       inputs: node.input.map((i) => producer.get(i)).filter((p): p is string => p !== undefined),
+      ...(node.input.includes(input.name) ? { readsInput: true } : {}),
       outputShape,
       mapShape: mapDims(outputShape, input.layout === 'nhwc' ? 'channels_last' : 'channels_first'),
       params,
