@@ -80,6 +80,16 @@ export interface ModelOptions {
   model: string;
   weights: string;
   size?: [number, number];
+  input?: Record<string, number>;
+}
+
+/** `--input name=value`, repeatable: one value for a whole input tensor. */
+function inputValue(value: string, previous: Record<string, number> = {}): Record<string, number> {
+  const at = value.lastIndexOf('=');
+  const [name, number] = [value.slice(0, at), Number(value.slice(at + 1))];
+  if (at < 1 || value.slice(at + 1).trim() === '' || !Number.isFinite(number))
+    throw new InvalidArgumentError(`expected name=value such as state_1=0.5, got '${value}'`);
+  return { ...previous, [name]: number };
 }
 
 /** What the picture-writing commands share: where files go, how they are listed, their colours. */
@@ -115,6 +125,11 @@ export function addModelOptions(command: Command): Command {
       ).default('vgg16'),
     )
     .option('--size <WxH>', "the input's width and height, for models that leave it undefined", imageSize)
+    .option(
+      '--input <name=value>',
+      "a graph model's other input (a recurrent state, a flag) filled with value; the others get zeros (repeatable)",
+      inputValue,
+    )
     .addOption(
       new Option(
         '-w, --weights <imagenet|none|path>',

@@ -33,6 +33,7 @@ async function summary(options: SummaryFlags, ctx: CommandContext): Promise<void
   const { net, details } = await openModel(options.model, {
     includeTop: options.top,
     size: options.size,
+    inputs: options.input,
     cacheDir: await cacheDir(),
   });
   details.forEach(ctx.report.verbose);

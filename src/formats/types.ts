@@ -85,6 +85,8 @@ export interface OpenOptions {
   includeTop: boolean;
   /** Input width and height, for models that leave them undefined (or to override them). */
   size?: [width: number, height: number];
+  /** Values for a model's inputs other than the image, by name (--input name=value); the rest get zeros. */
+  inputs?: Record<string, number>;
   /** Bytes one activation may take; default CNNVIZ_MAX_MEMORY, else 4 GB. */
   memoryBudget?: number;
   /** cnnviz's cache folder, where formats may keep what they worked out about a file. */

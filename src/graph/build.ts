@@ -51,6 +51,14 @@ export class GraphBuilder {
     return name;
   }
 
+  /** A node of several outputs (Split): their names, in order. */
+  nodeOutputs(opType: string, inputs: string[], count: number, attributes: Attribute[] = []): string[] {
+    const name = `${this.prefix}t${this.counter++}_${opType}`;
+    const outputs = Array.from({ length: count }, (_, k) => `${name}:${k}`);
+    this.nodes.push(onnx.NodeProto.create({ opType, input: inputs, output: outputs, name, attribute: attributes }));
+    return outputs;
+  }
+
   constant(name: string, dims: number[], data: Float32Array): string {
     const unique = `${this.prefix}${name}__${this.counter++}`;
     const raw = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
@@ -60,13 +68,13 @@ export class GraphBuilder {
     return unique;
   }
 
-  /** An int64 initialiser (shapes, axes, pads). */
-  int64s(name: string, values: number[]): string {
+  /** An int64 initialiser (shapes, axes, pads; indices of any shape). */
+  int64s(name: string, values: number[], dims: number[] = [values.length]): string {
     const unique = `${this.prefix}${name}__${this.counter++}`;
     this.initializers.push(
       onnx.TensorProto.create({
         name: unique,
-        dims: [values.length],
+        dims,
         dataType: onnx.TensorProto.DataType.INT64,
         int64Data: values,
       }),

@@ -60,6 +60,8 @@ import {
 export interface CamRequest {
   model: string;
   size?: [number, number];
+  /** --input: values for a graph model's inputs other than the image. */
+  input?: Record<string, number>;
   cacheDir?: string;
   layer?: string;
   preprocess?: PreprocessMode;

@@ -17,6 +17,8 @@ import type { NetLayer } from '../net/net.js';
 export interface ClassifierRequest {
   model: string;
   size?: [number, number];
+  /** --input: values for a graph model's inputs other than the image. */
+  input?: Record<string, number>;
   cacheDir?: string;
   preprocess?: PreprocessMode;
 }
@@ -36,6 +38,7 @@ export async function openClassifier(request: ClassifierRequest): Promise<Classi
   const model = await openModel(request.model, {
     includeTop: true,
     size: request.size,
+    inputs: request.input,
     cacheDir: request.cacheDir,
     readsWeights: true,
   });

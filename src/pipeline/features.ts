@@ -23,6 +23,8 @@ export interface FeatureRequest {
   weights?: string;
   engine?: EngineName;
   size?: [number, number];
+  /** --input: values for a graph model's inputs other than the image. */
+  input?: Record<string, number>;
   blocks?: string;
   layers?: string[];
   preprocess?: PreprocessMode;
@@ -49,6 +51,7 @@ export async function planFeatures(request: FeatureRequest): Promise<FeaturePlan
   const full = await openModel(request.model, {
     includeTop: true,
     size: request.size,
+    inputs: request.input,
     cacheDir: request.cacheDir,
     readsWeights: true,
   });

@@ -63,6 +63,8 @@ export interface DrawFiltersRequest extends Omit<FilterPictureOptions, 'bgr'> {
   layer?: string;
   weights: string;
   size?: [number, number];
+  /** --input: values for a graph model's inputs other than the image. */
+  input?: Record<string, number>;
   output: string;
   cacheDir?: string;
   download?: DownloadCallbacks;
@@ -81,6 +83,7 @@ export async function drawFilters(
   const model = await openModel(request.model, {
     includeTop: false,
     size: request.size,
+    inputs: request.input,
     cacheDir: request.cacheDir,
     readsWeights: true,
   });

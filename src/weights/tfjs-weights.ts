@@ -27,9 +27,13 @@ function storedWidth(spec: WeightSpec, source: string): number {
       );
     return width;
   }
-  // int32: the integer constants of graph models (axes, shapes, paddings).
+  // int32: the integer constants of graph models (axes, shapes, paddings); bool: their flags
+  // (a cond's pivot, a training switch), a byte each.
+  if (spec.dtype === 'bool') return 1;
   if (spec.dtype !== 'float32' && spec.dtype !== 'int32')
-    throw runtimeError(`${source}: weight '${spec.name}' is ${spec.dtype}; cnnviz reads float32 and int32 values`);
+    throw runtimeError(
+      `${source}: weight '${spec.name}' is ${spec.dtype}; cnnviz reads float32, int32 and bool values`,
+    );
   return 4;
 }
 
@@ -49,6 +53,7 @@ function decodeOne(spec: WeightSpec, bytes: Uint8Array): Float32Array {
   // Typed views need their element alignment: a copy only where the shard's layout breaks it.
   const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes);
   const q = spec.quantization;
+  if (!q && spec.dtype === 'bool') return Float32Array.from(bytes.subarray(0, count), (v) => (v ? 1 : 0));
   if (!q)
     return spec.dtype === 'int32'
       ? Float32Array.from(new Int32Array(aligned.buffer, aligned.byteOffset, count))

@@ -42,6 +42,8 @@ export interface MaximizeRequest {
   /** 'all', or indices and ranges: '0-15', '3,7,9-11'. */
   channels: string;
   size?: [number, number];
+  /** --input: values for a graph model's inputs other than the image. */
+  input?: Record<string, number>;
   cacheDir?: string;
   preprocess?: PreprocessMode;
   /** Checked against the objective before any work. */
@@ -81,6 +83,7 @@ export async function planMaximize(request: MaximizeRequest): Promise<MaximizePl
   const model = await openModel(request.model, {
     includeTop: request.objective === 'class',
     size: request.size,
+    inputs: request.input,
     cacheDir: request.cacheDir,
     readsWeights: true,
   });

@@ -250,7 +250,206 @@ const CASES: Array<[string, Build, Oracle?]> = [
     'Reshape',
     (g, x) => g.node('out', 'Reshape', [x, ints(g, 'shape', [3], [1, H * W, C])], { Tshape: { type: 'DT_INT32' } }),
   ],
+  // Ops of published models (issue 20): maps, shape arithmetic folded to constants, and heads.
+  ['Prelu', (g, x) => g.node('out', 'Prelu', [x, weights(g, 'alpha', [C], 3)])],
+  ...(['half_pixel_centers', 'align_corners', 'asymmetric'] as const).flatMap((rule): Array<[string, Build]> =>
+    (['ResizeBilinear', 'ResizeNearestNeighbor'] as const).map((op) => [
+      `${op} ${rule}, to 9x11 and 4x11`,
+      (g, x) =>
+        g.node('out', 'AddV2', [
+          g.node('up', op, [x, ints(g, 'size', [2], [9, 11])], resizeRule(rule)),
+          g.node(
+            'pooled',
+            'Mean',
+            [g.node('down', op, [x, ints(g, 'size2', [2], [4, 11])], resizeRule(rule)), ints(g, 'ax', [1], [1])],
+            { keep_dims: { b: true }, Tidx: { type: 'DT_INT32' } },
+          ),
+        ]),
+    ]),
+  ),
+  ...(
+    [
+      ['SAME', 12],
+      ['VALID', 13],
+      ['SAME', 11],
+    ] as const
+  ).map(([padding, size]): [string, Build] => [
+    `Conv2DBackpropInput ${padding} stride 2 to ${size}x${size}`,
+    (g, x) =>
+      g.node(
+        'out',
+        'Conv2DBackpropInput',
+        [ints(g, 'os', [4], [1, size, size, 5]), weights(g, 'w', [3, 3, 5, C], 4), x],
+        conv(2, padding),
+      ),
+  ]),
+  ['DepthToSpace', (g, x) => g.node('out', 'DepthToSpace', [x], { block_size: { i: '2' }, ...nhwc })],
+  [
+    'SpaceToBatchND, Conv2D, BatchToSpaceND (a dilated convolution as converted)',
+    (g, x) => {
+      const block = ints(g, 'block', [2], [2, 2]);
+      const batched = g.node('s2b', 'SpaceToBatchND', [x, block, ints(g, 'pads', [2, 2], [2, 2, 2, 2])]);
+      const c = g.node('c', 'Conv2D', [batched, weights(g, 'w', [3, 3, C, 5], 5)], conv(1, 'VALID'));
+      return g.node('out', 'BatchToSpaceND', [c, block, ints(g, 'crops', [2, 2], [0, 0, 0, 0])]);
+    },
+  ],
+  [
+    'StridedSlice with begin and end masks, a negative begin and a shrunk axis',
+    (g, x) =>
+      g.node(
+        'out',
+        'StridedSlice',
+        [x, ints(g, 'b', [4], [0, 2, -5, 0]), ints(g, 'e', [4], [0, 3, 0, 0]), ints(g, 's', [4], [1, 1, 1, 1])],
+        {
+          begin_mask: { i: '9' },
+          end_mask: { i: '13' },
+          ellipsis_mask: { i: '0' },
+          new_axis_mask: { i: '0' },
+          shrink_axis_mask: { i: '2' },
+          Index: { type: 'DT_INT32' },
+        },
+      ),
+  ],
+  [
+    'StridedSlice backwards with an ellipsis (a flip of the width)',
+    (g, x) =>
+      g.node(
+        'out',
+        'StridedSlice',
+        [x, ints(g, 'b', [3], [0, 0, 0]), ints(g, 'e', [3], [0, 0, 0]), ints(g, 's', [3], [1, -1, 1])],
+        {
+          begin_mask: { i: '6' },
+          end_mask: { i: '6' },
+          ellipsis_mask: { i: '1' },
+          new_axis_mask: { i: '0' },
+          shrink_axis_mask: { i: '0' },
+        },
+      ),
+  ],
+  [
+    'Shape, StridedSlice, Mul, Pack, ResizeBilinear: shape arithmetic folded',
+    (g, x) => {
+      const shape = g.node('shape', 'Shape', [x], { out_type: { type: 'DT_INT32' } });
+      const sliced = (name: string, at: number) =>
+        g.node(
+          name,
+          'StridedSlice',
+          [shape, ints(g, `${name}/b`, [1], [at]), ints(g, `${name}/e`, [1], [at + 1]), ints(g, `${name}/s`, [1], [1])],
+          {
+            shrink_axis_mask: { i: '1' },
+          },
+        );
+      const two = ints(g, 'two', [], [2]);
+      const size = g.node(
+        'size',
+        'Pack',
+        [g.node('h2', 'Mul', [sliced('h', 1), two]), g.node('w2', 'Mul', [sliced('w', 2), two])],
+        {
+          N: { i: '2' },
+          axis: { i: '0' },
+        },
+      );
+      return g.node('out', 'ResizeBilinear', [x, size], { half_pixel_centers: { b: true } });
+    },
+  ],
+  ['Slice', (g, x) => g.node('out', 'Slice', [x, ints(g, 'b', [4], [0, 1, 2, 0]), ints(g, 'n', [4], [-1, 4, 3, -1])])],
+  [
+    'Pack (a new axis)',
+    (g, x) => g.node('out', 'Pack', [x, g.node('n', 'Neg', [x])], { N: { i: '2' }, axis: { i: '1' } }),
+  ],
+  [
+    'Unpack: outputs 0 and 2 summed',
+    (g, x) => {
+      const u = g.node('u', 'Unpack', [x], { num: { i: String(C) }, axis: { i: '3' } });
+      return g.node('out', 'AddV2', [u, `${u}:2`]);
+    },
+  ],
+  [
+    'Split and SplitV: second outputs read',
+    (g, x) => {
+      const split = g.node('sp', 'Split', [ints(g, 'axis', [], [3]), x], { num_split: { i: '2' } });
+      const splitV = g.node('spv', 'SplitV', [x, ints(g, 'sizes', [2], [2, -1]), ints(g, 'axis2', [], [3])], {
+        num_split: { i: '2' },
+      });
+      return g.node('out', 'AddV2', [
+        g.node('d', 'Sub', [`${split}:1`, split]),
+        g.node('m', 'Mul', [`${splitV}:1`, splitV]),
+      ]);
+    },
+  ],
+  ['Transpose', (g, x) => g.node('out', 'Transpose', [x, ints(g, 'perm', [4], [0, 2, 1, 3])])],
+  ['ExpandDims', (g, x) => g.node('out', 'ExpandDims', [x, ints(g, 'axis', [], [-1])])],
+  [
+    'Fill of a folded shape',
+    (g, x) =>
+      g.node('out', 'AddV2', [x, g.node('f', 'Fill', [g.node('shape', 'Shape', [x]), g.constant('v', [], [0.5])])]),
+  ],
+  ['Tile', (g, x) => g.node('out', 'Tile', [x, ints(g, 'm', [4], [1, 2, 1, 3])])],
+  [
+    'BroadcastTo',
+    (g, x) =>
+      g.node('out', 'BroadcastTo', [
+        g.node('m', 'Mean', [x, ints(g, 'axes', [2], [1, 2])], { keep_dims: { b: true }, Tidx: { type: 'DT_INT32' } }),
+        ints(g, 'shape', [4], [1, H, W, C]),
+      ]),
+  ],
+  [
+    'GatherV2 (channels reordered)',
+    (g, x) =>
+      g.node('out', 'GatherV2', [x, ints(g, 'i', [3], [2, 0, 3]), ints(g, 'axis', [], [3])], {
+        batch_dims: { i: '0' },
+      }),
+  ],
+  ['GatherNd', (g, x) => g.node('out', 'GatherNd', [x, ints(g, 'i', [1, 2, 2], [0, 1, 0, 4])])],
+  [
+    'Cast to int32 and back (truncation)',
+    (g, x) =>
+      g.node(
+        'out',
+        'Cast',
+        [g.node('i', 'Cast', [g.node('x3', 'Mul', [x, g.constant('three', [], [3])])], { DstT: { type: 'DT_INT32' } })],
+        {
+          DstT: { type: 'DT_FLOAT' },
+        },
+      ),
+  ],
+  ...(['Square', 'Abs', 'Exp', 'Floor'] as const).map((op): [string, Build] => [op, (g, x) => g.node('out', op, [x])]),
+  [
+    'Sum',
+    (g, x) =>
+      g.node('out', 'Sum', [x, ints(g, 'axes', [2], [1, 2])], { keep_dims: { b: true }, Tidx: { type: 'DT_INT32' } }),
+  ],
+  [
+    'Prod',
+    (g, x) =>
+      g.node('out', 'Prod', [x, ints(g, 'axes', [1], [3])], { keep_dims: { b: false }, Tidx: { type: 'DT_INT32' } }),
+  ],
+  ...(['SquaredDifference', 'FloorDiv', 'FloorMod'] as const).map((op): [string, Build] => [
+    op,
+    (g, x) => g.node('out', op, [x, g.constant('y', [], [0.7])]),
+  ]),
+  [
+    // As converters from ONNX write it: tfjs-converter runs NCHW convolutions (stride 1: it reads
+    // strides at NHWC's positions) but adds a BiasAdd's bias as if NHWC, so the bias is an Add.
+    'Conv2D channels-first (NCHW) between transposes',
+    (g, x) => {
+      const first = g.node('nchw', 'Transpose', [x, ints(g, 'p1', [4], [0, 3, 1, 2])]);
+      const c = g.node('c', 'Conv2D', [first, weights(g, 'w', [3, 3, C, 5], 6)], {
+        data_format: stringAttr('NCHW'),
+        strides: intsAttr(1, 1, 1, 1),
+        padding: stringAttr('VALID'),
+        dilations: intsAttr(1, 1, 1, 1),
+      });
+      const biased = g.node('b', 'AddV2', [c, weights(g, 'bias', [5, 1, 1], 7)]);
+      return g.node('out', 'Transpose', [biased, ints(g, 'p2', [4], [0, 2, 3, 1])]);
+    },
+  ],
 ];
+
+/** TensorFlow's three coordinate rules of a resize. */
+function resizeRule(rule: 'half_pixel_centers' | 'align_corners' | 'asymmetric') {
+  return { align_corners: { b: rule === 'align_corners' }, half_pixel_centers: { b: rule === 'half_pixel_centers' } };
+}
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -296,6 +495,30 @@ test.each(ROWS)(
     }
   },
 );
+
+test("StridedSlice shrinking the last axis (x[0, 1:6:2, -5:, 2]) equals NumPy's indexing, done by hand (tfjs-converter's differs)", async () => {
+  const g = new GraphModelWriter('input', [H, W, C]);
+  g.node(
+    'out',
+    'StridedSlice',
+    ['input', ints(g, 'b', [4], [0, 1, -5, 2]), ints(g, 'e', [4], [0, 6, 0, 3]), ints(g, 's', [4], [1, 2, 1, 1])],
+    {
+      begin_mask: { i: '1' },
+      end_mask: { i: '5' },
+      shrink_axis_mask: { i: '8' },
+    },
+  );
+  const model = await openModel(g.write(join(dir, 'shrink-last')), { includeTop: true });
+  expect(model.net.layers.find((l) => l.name === 'out')!.outputShape).toEqual([null, 3, 5]);
+  const { forward } = await model.startEngine(['out'], { engine: 'onnx', weights: 'imagenet' });
+  try {
+    const [ours] = await forward.run(X, [1, H, W, C]);
+    const expected = [1, 3, 5].flatMap((h) => [1, 2, 3, 4, 5].map((w) => X[(h * W + w) * C + 2]));
+    expect(Array.from(ours)).toEqual(expected);
+  } finally {
+    await forward.dispose();
+  }
+});
 
 test('an op the translator lacks (a symmetric MirrorPad) is refused by --backend onnx, naming the node', async () => {
   const g = new GraphModelWriter('input', [H, W, C]);
