@@ -14,30 +14,38 @@ export const intsAttr = (...v: number[]) => ({ list: { i: v.map(String) } });
 export const stringAttr = (s: string) => ({ s: b64(s) });
 export const fusedAttr = (...ops: string[]) => ({ list: { s: ops.map(b64) } });
 
+type Dtype = 'float32' | 'int32' | 'bool';
+
 interface Constant {
   name: string;
   shape: number[];
-  dtype: 'float32' | 'int32';
+  dtype: Dtype;
   values: ArrayLike<number>;
 }
+
+const TYPES: Record<Dtype, string> = { float32: 'DT_FLOAT', int32: 'DT_INT32', bool: 'DT_BOOL' };
 
 export class GraphModelWriter {
   readonly nodes: Array<Record<string, unknown>> = [];
   private readonly constants: Constant[] = [];
 
-  constructor(input: string, [h, w, c]: [number, number, number]) {
-    this.nodes.push({
-      name: input,
-      op: 'Placeholder',
-      attr: {
-        dtype: { type: 'DT_FLOAT' },
-        shape: { shape: { dim: [{ size: '-1' }, { size: String(h) }, { size: String(w) }, { size: String(c) }] } },
-      },
-    });
+  /** The image input: (h, w, c) under a free batch, or every dimension as the file declares it (-1: free). */
+  constructor(input: string, shape: [number, number, number] | [number, number, number, number]) {
+    this.placeholder(input, shape.length === 3 ? [-1, ...shape] : shape);
   }
 
-  constant(name: string, shape: number[], values: ArrayLike<number>, dtype: 'float32' | 'int32' = 'float32'): string {
-    const type = dtype === 'int32' ? 'DT_INT32' : 'DT_FLOAT';
+  /** An input of the graph, dims as declared (-1: free). */
+  placeholder(name: string, dims: number[]): string {
+    this.nodes.push({
+      name,
+      op: 'Placeholder',
+      attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: dims.map((d) => ({ size: String(d) })) } } },
+    });
+    return name;
+  }
+
+  constant(name: string, shape: number[], values: ArrayLike<number>, dtype: Dtype = 'float32'): string {
+    const type = TYPES[dtype];
     this.constants.push({ name, shape, dtype, values });
     this.nodes.push({ name, op: 'Const', attr: { dtype: { type }, value: { tensor: { dtype: type } } } });
     return name;
@@ -53,7 +61,14 @@ export class GraphModelWriter {
     mkdirSync(folder, { recursive: true });
     const bytes = Buffer.concat(
       this.constants.map((c) =>
-        Buffer.from((c.dtype === 'int32' ? Int32Array.from(c.values) : Float32Array.from(c.values)).buffer),
+        Buffer.from(
+          (c.dtype === 'int32'
+            ? Int32Array.from(c.values)
+            : c.dtype === 'bool'
+              ? Uint8Array.from(c.values)
+              : Float32Array.from(c.values)
+          ).buffer,
+        ),
       ),
     );
     writeFileSync(join(folder, 'group1-shard1of1.bin'), bytes);

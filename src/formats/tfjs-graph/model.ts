@@ -213,6 +213,15 @@ function graphNet(file: GraphFile, layersOf: GraphNode[]): { net: Net; analysis:
     (n) => values.get(n)?.values ?? folded.get(n),
   );
   const dataFormat = (name: string) => (layouts.get(name) === 'NCHW' ? 'channels_first' : 'channels_last');
+  // Between SpaceToBatchND and BatchToSpaceND (a dilated convolution as converted) the maps are
+  // blocks of the image folded into the batch: no picture of the image, and no resolution of it.
+  const blocked = new Set<string>();
+  for (const node of nodes)
+    if (
+      node.op === 'SpaceToBatchND' ||
+      (node.op !== 'BatchToSpaceND' && (node.input ?? []).some((i) => !i.startsWith('^') && blocked.has(sourceOf(i))))
+    )
+      blocked.add(node.name);
   const tails = shortestTails(layersOf.map((n) => n.name));
   const displayName = new Map(layersOf.map((n, i) => [n.name, tails[i]]));
   const layers: NetLayer[] = layersOf.map((node, index) => {
@@ -229,7 +238,7 @@ function graphNet(file: GraphFile, layersOf: GraphNode[]): { net: Net; analysis:
       role: roleOf(node.op),
       inputs: inputs.filter((i) => displayName.has(i)).map((i) => displayName.get(i)!),
       outputShape,
-      mapShape: mapDims(outputShape, dataFormat(node.name)),
+      mapShape: blocked.has(node.name) ? undefined : mapDims(outputShape, dataFormat(node.name)),
       params: paramsOf(inputs),
       ...(roleOf(node.op) === 'conv' && weights[0] ? { kernelShape: weights[0].shape } : {}),
       aliases: displayName.get(node.name) === node.name ? [] : [node.name],

@@ -359,7 +359,17 @@ const topK: Rule = (_node, [x], [, k]) => {
   return { outputs: [out, out] };
 };
 
+/** Control flow: a Switch passes its data to one of two outputs, a Merge the input that came. */
+const switchRule: Rule = (_node, [x]) => x && { outputs: [x, x] };
+const merge: Rule = (_node, inputs) => {
+  const known = inputs.find((s) => s !== undefined);
+  const agree = inputs.every((s) => s && s.length === known?.length && s.every((d, i) => d === known[i]));
+  return known && agree ? { outputs: [known, []] } : undefined;
+};
+
 const RULES: Record<string, Rule> = {
+  Switch: switchRule,
+  Merge: merge,
   Conv2D: conv,
   _FusedConv2D: conv,
   DepthwiseConv2dNative: depthwise,
@@ -377,6 +387,9 @@ const RULES: Record<string, Rule> = {
       'Softmax',
       'Identity',
       'StopGradient',
+      'Enter',
+      'Exit',
+      'NextIteration',
       'LeakyRelu',
       'Prelu',
       'BiasAdd',
