@@ -265,9 +265,6 @@ async function unknownRows(path: string, args: string[] = []): Promise<string[]>
     .map((r: { name: string }) => r.name);
 }
 
-/** A channels-last tensor of an NCHW one, as cnnviz writes maps. */
-const channelsLast = (t: tf.Tensor) => tf.transpose(t, [0, 2, 3, 1]);
-
 test('a segmenter of free input size (--size 32x32): PReLU, a folded Shape -> StridedSlice -> resize, a transposed conv and DepthToSpace', async () => {
   const path = segmenter();
   expect(await unknownRows(path, ['--size', '32x32'])).toEqual([]);
