@@ -251,6 +251,27 @@ const castNode = (input: string, output: string, to: number): NodeProto =>
     attribute: [{ name: 'to', type: onnx.AttributeProto.AttributeType.INT, i: to }],
   }) as unknown as NodeProto;
 
+/** The inputs holding the scale and zero point of a quantizing op's output. */
+const QUANTIZED_OUTPUT: Record<string, [scale: number, zeroPoint: number]> = {
+  QuantizeLinear: [1, 2],
+  QLinearConv: [6, 7],
+  QLinearMatMul: [6, 7],
+};
+
+/** A DequantizeLinear of a quantized tensor with its producer's scale and zero point; undefined for others. */
+function dequantization(nodes: NodeProto[], tensor: string): NodeProto | undefined {
+  const producer = nodes.find((n) => n.output[0] === tensor);
+  const at = producer && QUANTIZED_OUTPUT[producer.opType];
+  if (!producer || !at) return undefined;
+  const output = `${tensor}:dequantized`;
+  return onnx.NodeProto.create({
+    opType: 'DequantizeLinear',
+    name: output,
+    input: [tensor, ...at.map((i) => producer.input[i]).filter((i) => i !== undefined && i !== '')],
+    output: [output],
+  }) as unknown as NodeProto;
+}
+
 /**
  * The file made ready for a session: its outputs are the chosen tensors alone (what only the
  * classifier needs is pruned), channels-last and float32 whatever the graph keeps them in: for
@@ -294,13 +315,17 @@ function prepareForMaps(
     model.graph.node.some(
       (node) => node.opType === 'Cast' && node.attribute.some((a) => a.name === 'to' && toNumber(a.i) === FLOAT16),
     );
-  const outputNodes = tensors.flatMap(({ name, rank }): NodeProto[] => {
+  const outputNodes = tensors.flatMap(({ name: tensor, rank }): NodeProto[] => {
+    // A quantized map (int8 or uint8) is drawn as the values it stands for.
+    const dequantize = dequantization(model.graph.node, tensor);
+    const name = dequantize ? dequantize.output[0] : tensor;
     const transpose = nchw && rank === 4;
     const last = transpose && float16 ? `${name}:nhwc` : name;
     return [
-      ...(transpose ? [transposeNode(name, float16 ? last : preparedOutput(name), [0, 2, 3, 1])] : []),
-      ...(float16 ? [castNode(last, preparedOutput(name), FLOAT)] : []),
-      ...(!transpose && !float16 ? [castNode(name, preparedOutput(name), FLOAT)] : []),
+      ...(dequantize ? [dequantize] : []),
+      ...(transpose ? [transposeNode(name, float16 ? last : preparedOutput(tensor), [0, 2, 3, 1])] : []),
+      ...(float16 ? [castNode(last, preparedOutput(tensor), FLOAT)] : []),
+      ...(!transpose && !float16 ? [castNode(name, preparedOutput(tensor), FLOAT)] : []),
     ];
   });
   const graph = {
@@ -491,7 +516,7 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
         session = await timed('build', () =>
           preparedSession(ort, {
             cacheDir: request.onnxCacheDir,
-            key: { onnxFile: identity, outputs: chosen, input: input.shape, prepared: 3 },
+            key: { onnxFile: identity, outputs: chosen, input: input.shape, prepared: 4 },
             explain: request.explain,
             notice: request.notice,
             build: async () => prepareForMaps(path, await load(), input, chosen),

@@ -81,3 +81,27 @@ test('a quantized convolution is a stage, and its kernel is drawn as w - zero po
             expected.data[((o * inputs + c) * kh + y) * kw + x],
           );
 });
+
+test('a static QDQ model: its stages end at a QuantizeLinear and a QLinearConv, drawn dequantized, equal to PyTorch with the ONNX formulas', async () => {
+  const path = join(FIXTURES, 'onnx-precision', 'tiny_qdq.onnx');
+  const model = await openModel(path, { includeTop: true });
+  const stages = stageEnds(model.net).map((l) => l.name);
+  expect(stages).toEqual(['relu1_q', 'output_dq']);
+  const input = parseNpy(readFileSync(join(FIXTURES, 'onnx-precision', 'qdq-input.npy')));
+  const [, c, h, w] = input.shape;
+  const { forward } = await model.startEngine(['relu1_q', 'conv2'], { engine: 'onnx', weights: 'imagenet' });
+  try {
+    const [stage1, conv2] = await forward.run(toChannelsLast(input.data, [h, w, c]), [1, h, w, c]);
+    for (const [ours, file] of [
+      [stage1, 'expected-qdq-stage1.npy'],
+      [conv2, 'expected-qdq-stage2.npy'],
+    ] as const) {
+      const expected = parseNpy(readFileSync(join(FIXTURES, 'onnx-precision', file)));
+      const [, ec, eh, ew] = expected.shape;
+      // Dequantized values are steps of the scale: equal up to float32 rounding of (q - zp) * s.
+      expect([file, maxAbsDiff(ours, toChannelsLast(expected.data, [eh, ew, ec])) < 1e-6]).toEqual([file, true]);
+    }
+  } finally {
+    await forward.dispose();
+  }
+});
