@@ -267,6 +267,101 @@ const UNARY = [
   'Round',
   'Sign',
 ];
+/** ONNX's largest int64 (a slice to the end), as the JavaScript number it reads as. */
+const INT64_END = 2 ** 62;
+
+/** One Slice of a 1-d or n-d tensor's axes resolved: start, stop and step per axis sliced. */
+function sliceAxes(node: NodeProto, x: Shape, known: Known): Array<{ axis: number; start: number; stop: number; step: number }> | undefined {
+  const [starts, ends] = [known.values(node.input[1]), known.values(node.input[2])];
+  if (!starts || !ends) return undefined;
+  const axes = (node.input[3] ? known.values(node.input[3]) : undefined) ?? starts.map((_, i) => i);
+  const steps = (node.input[4] ? known.values(node.input[4]) : undefined) ?? starts.map(() => 1);
+  return axes.map((a, i) => {
+    const axis = axisOf(a, x.length);
+    const length = x[axis] ?? Infinity;
+    const step = steps[i];
+    const clamp = (v: number, forward: boolean) => {
+      const at = v < 0 ? v + length : v;
+      return forward ? Math.min(Math.max(at, 0), length) : Math.min(Math.max(at, -1), length - 1);
+    };
+    return { axis, start: clamp(starts[i], step > 0), stop: clamp(ends[i] >= INT64_END ? length : ends[i], step > 0), step };
+  });
+}
+
+const slice: Rule = (node, [x], known) => {
+  const axes = x && sliceAxes(node, x, known);
+  if (!x || !axes) return undefined;
+  const out = [...x];
+  for (const { axis, start, stop, step } of axes) {
+    const n = Math.max(0, Math.ceil((step > 0 ? stop - start : start - stop) / Math.abs(step)));
+    out[axis] = Number.isFinite(n) ? n : null;
+  }
+  return out;
+};
+
+const gather: Rule = (node, [data, indices]) => {
+  if (!data || !indices) return undefined;
+  const axis = axisOf(intAttribute(node, 'axis', 0), data.length);
+  return [...data.slice(0, axis), ...indices, ...data.slice(axis + 1)];
+};
+
+const shapeOf: Rule = (_node, [x]) => x && [x.length];
+
+const constantOfShape: Rule = (node, _inputs, known) => known.values(node.input[0]);
+
+const expand: Rule = (node, [x], known) => {
+  const target = known.values(node.input[1]);
+  return x && target && broadcast(node, [x, target], known);
+};
+
+/**
+ * Values of small integer tensors computed from shapes and constants (PyTorch exports every
+ * F.interpolate(size=t.shape[2:]) as Shape -> Slice -> Concat -> Resize): NaN where a size is
+ * unknown until run.
+ */
+type Fold = (node: NodeProto, values: number[][], shapes: Array<Shape | undefined>, known: Known) => number[] | undefined;
+
+const arithmetic =
+  (f: (a: number, b: number) => number): Fold =>
+  (_node, [a, b]) =>
+    a.length === b.length
+      ? a.map((v, i) => f(v, b[i]))
+      : a.length === 1
+        ? b.map((v) => f(a[0], v))
+        : b.length === 1
+          ? a.map((v) => f(v, b[0]))
+          : undefined;
+
+const FOLDS: Record<string, Fold> = {
+  Identity: (_node, [x]) => x,
+  Cast: (_node, [x]) => x,
+  Squeeze: (_node, [x]) => x,
+  Unsqueeze: (_node, [x]) => x,
+  Reshape: (_node, [x]) => x,
+  Concat: (_node, parts, shapes) => (shapes[0]?.length === 1 ? parts.flat() : undefined),
+  Add: arithmetic((a, b) => a + b),
+  Sub: arithmetic((a, b) => a - b),
+  Mul: arithmetic((a, b) => a * b),
+  Div: arithmetic((a, b) => a / b),
+  Floor: (_node, [x]) => x.map(Math.floor),
+  Ceil: (_node, [x]) => x.map(Math.ceil),
+  Gather: (node, [data, indices], shapes) =>
+    shapes[0]?.length === 1 && intAttribute(node, 'axis', 0) === 0
+      ? indices.map((i) => data[i < 0 ? i + data.length : i])
+      : undefined,
+  Slice: (node, [data], shapes, known) => {
+    const axes = shapes[0]?.length === 1 ? sliceAxes(node, [data.length], known) : undefined;
+    if (!axes) return undefined;
+    const [{ start, stop, step }] = axes;
+    const out: number[] = [];
+    for (let i = start; step > 0 ? i < stop : i > stop; i += step) out.push(data[i]);
+    return out;
+  },
+};
+
+/** Folded values stay small: shapes, sizes, axes. */
+const FOLDED_MAX = 64;
+
 const BROADCAST = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean', 'Where', 'Equal', 'Greater', 'Less'];
 
 const RULES: Record<string, Rule> = {
@@ -295,6 +390,11 @@ const RULES: Record<string, Rule> = {
   Unsqueeze: unsqueeze,
   Resize: resize,
   Upsample: resize,
+  Slice: slice,
+  Gather: gather,
+  Shape: shapeOf,
+  ConstantOfShape: constantOfShape,
+  Expand: expand,
   ReduceMean: reduce,
   ReduceMax: reduce,
   ReduceSum: reduce,
@@ -313,11 +413,17 @@ export function inferTensorShapes(
   const shapes = new Map<string, Shape>([[input.name, input.shape]]);
   const constants = new Map<string, TensorProto>(graph.initializer.map((t) => [t.name, t]));
   for (const t of graph.initializer) shapes.set(t.name, dimsOf(t));
+  // Values computed from shapes and constants, NaN where a size is unknown until run.
+  const folded = new Map<string, number[]>();
+  const partialValues = (name: string): number[] | undefined => {
+    const t = constants.get(name);
+    return t ? intValues(t) : folded.get(name);
+  };
   const known: Known = {
     shape: (name) => shapes.get(name),
     values: (name) => {
-      const t = constants.get(name);
-      return t ? intValues(t) : undefined;
+      const v = partialValues(name);
+      return v?.every(Number.isFinite) ? v : undefined;
     },
   };
   for (const node of graph.node) {
@@ -340,6 +446,17 @@ export function inferTensorShapes(
     }
     // Sizes below 1 are kept: an input too small for the network shows where it runs out.
     if (output && output.every((d) => d === null || Number.isFinite(d))) shapes.set(node.output[0], output);
+    const size = output?.reduce<number>((a, d) => a * (d ?? Infinity), 1) ?? Infinity;
+    if (size <= FOLDED_MAX) {
+      const values = node.input.map((name) => (name ? partialValues(name) : undefined));
+      const result =
+        node.opType === 'Shape'
+          ? inputs[0]?.map((d) => d ?? NaN)
+          : FOLDS[node.opType] && values.every((v) => v !== undefined)
+            ? FOLDS[node.opType](node, values as number[][], inputs, known)
+            : undefined;
+      if (result && result.length === size) folded.set(node.output[0], result);
+    }
     // DynamicQuantizeLinear's scale and zero point are scalars.
     if (node.opType === 'DynamicQuantizeLinear') node.output.slice(1).forEach((o) => o && shapes.set(o, []));
   }

@@ -348,7 +348,7 @@ interface Description {
 }
 
 /** Bumped when a description's form or content changes, so older ones are not read. */
-const DESCRIPTION_VERSION = 6;
+const DESCRIPTION_VERSION = 7;
 const MAX_DESCRIPTIONS = 16;
 const MAX_ONNX_FILE = 2 ** 31 - 1;
 
