@@ -4,7 +4,7 @@
  * Each scenario runs once to warm the disk cache, then BENCH_RUNS times (default 5); the table
  * gives medians with min-max, the stages the CLI reports (CNNVIZ_TIMINGS), and peak RSS.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -76,6 +76,15 @@ function prepareMobileNetGraph(): string {
   const dir = join(CACHE, 'mobilenetv2-graph');
   if (!existsSync(join(dir, 'model.json'))) mobileNetV2Graph({ size: 224, alpha: 1, classes: 1000 }).write(dir);
   return join(dir, 'model.json');
+}
+
+/** U²-Net exported by PyTorch (bench/u2net.py, Debian's python3-torch), written once. */
+function prepareU2Net(): string {
+  const path = join(CACHE, 'u2net.onnx');
+  if (existsSync(path)) return path;
+  process.stderr.write('bench: exporting U²-Net at 1024x1024 with PyTorch once...\n');
+  execFileSync('/usr/bin/python3', [join(ROOT, 'bench', 'u2net.py'), path], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return path;
 }
 
 /** The InceptionV3-sized layers model, written once. */
@@ -220,7 +229,7 @@ function table(rows: Row[]): string {
   return [fmt(header), fmt(widths.map((w) => '-'.repeat(w))), ...lines.map(fmt)].join('\n');
 }
 
-/** BENCH_ONLY=vgg,resnet,mobilenet,examples,inception,gradients,maximize runs those groups (default: all). */
+/** BENCH_ONLY=vgg,resnet,mobilenet,examples,inception,gradients,maximize,u2net runs those groups (default: all). */
 const only = (group: string) => !process.env.BENCH_ONLY || process.env.BENCH_ONLY.split(',').includes(group);
 
 async function main(): Promise<void> {
@@ -253,6 +262,20 @@ async function main(): Promise<void> {
   const notes: string[] = [];
   if (only('gradients')) await gradientCases(rows, targets, notes, out);
   if (only('maximize')) await maximizeCases(rows, targets, notes, out);
+  if (only('u2net')) {
+    const model = prepareU2Net();
+    const row = await measure(
+      'featuremaps --blocks all, U²-Net ONNX (44.0 M parameters, 1024x1024)',
+      ['featuremaps', CAT, '--model', model, '--blocks', 'all', '-o', out],
+      'auto',
+      1,
+    );
+    rows.push(row);
+    targets.push([
+      `U²-Net-sized ONNX (1024x1024) featuremaps --blocks all peak RSS < 1500 MB (${row.peakRssMB.toFixed(0)} MB, ${row.wall.median.toFixed(0)} ms)`,
+      row.peakRssMB < 1500,
+    ]);
+  }
   if (only('inception')) {
     const model = await prepareInception();
     const row = await measure(
@@ -510,7 +533,6 @@ async function maximizeCases(rows: Row[], targets: Targets, notes: string[], out
   rows.push(row);
   let torch: { seconds: number; torch: string; threads: number } | undefined;
   try {
-    const { execFileSync } = await import('node:child_process');
     const script = join(ROOT, 'bench', 'torch_maximize.py');
     const runs = Array.from({ length: Math.min(RUNS, 3) }, () =>
       JSON.parse(

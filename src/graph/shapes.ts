@@ -271,7 +271,11 @@ const UNARY = [
 const INT64_END = 2 ** 62;
 
 /** One Slice of a 1-d or n-d tensor's axes resolved: start, stop and step per axis sliced. */
-function sliceAxes(node: NodeProto, x: Shape, known: Known): Array<{ axis: number; start: number; stop: number; step: number }> | undefined {
+function sliceAxes(
+  node: NodeProto,
+  x: Shape,
+  known: Known,
+): Array<{ axis: number; start: number; stop: number; step: number }> | undefined {
   const [starts, ends] = [known.values(node.input[1]), known.values(node.input[2])];
   if (!starts || !ends) return undefined;
   const axes = (node.input[3] ? known.values(node.input[3]) : undefined) ?? starts.map((_, i) => i);
@@ -284,7 +288,12 @@ function sliceAxes(node: NodeProto, x: Shape, known: Known): Array<{ axis: numbe
       const at = v < 0 ? v + length : v;
       return forward ? Math.min(Math.max(at, 0), length) : Math.min(Math.max(at, -1), length - 1);
     };
-    return { axis, start: clamp(starts[i], step > 0), stop: clamp(ends[i] >= INT64_END ? length : ends[i], step > 0), step };
+    return {
+      axis,
+      start: clamp(starts[i], step > 0),
+      stop: clamp(ends[i] >= INT64_END ? length : ends[i], step > 0),
+      step,
+    };
   });
 }
 
@@ -319,7 +328,12 @@ const expand: Rule = (node, [x], known) => {
  * F.interpolate(size=t.shape[2:]) as Shape -> Slice -> Concat -> Resize): NaN where a size is
  * unknown until run.
  */
-type Fold = (node: NodeProto, values: number[][], shapes: Array<Shape | undefined>, known: Known) => number[] | undefined;
+type Fold = (
+  node: NodeProto,
+  values: number[][],
+  shapes: Array<Shape | undefined>,
+  known: Known,
+) => number[] | undefined;
 
 const arithmetic =
   (f: (a: number, b: number) => number): Fold =>
