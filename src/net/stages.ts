@@ -129,6 +129,10 @@ export function stageEnds(net: Net): NetLayer[] {
       ? strideLevel([inputHeight, inputWidth], [h, w])
       : undefined;
   };
+  const inside = insideResidualBlocks(net, path, (name) => {
+    const layer = byName.get(name)!;
+    return isSpatial(layer) && layer.role !== 'model' ? levelOf(layer) : undefined;
+  });
   const close = () => {
     if (run.length === 0 || !computes(run[0], run[run.length - 1], level!)) return;
     const dominator = run.filter((l) => dominators.has(l.name)).pop();
@@ -136,7 +140,7 @@ export function stageEnds(net: Net): NetLayer[] {
   };
   for (const layer of path.map((name) => byName.get(name)!)) {
     // A nested model's row stands for its last layer: its own layers, on the path too, count.
-    if (!isSpatial(layer) || layer.role === 'pad' || layer.role === 'model') continue;
+    if (!isSpatial(layer) || layer.role === 'pad' || layer.role === 'model' || inside.has(layer.name)) continue;
     const here = levelOf(layer);
     if (here === undefined) continue;
     if (here !== level) {
@@ -149,4 +153,34 @@ export function stageEnds(net: Net): NetLayer[] {
   close();
   // Listed in the model's order, as the summary numbers them.
   return ends.sort((a, b) => position.get(a.name)! - position.get(b.name)!);
+}
+
+/**
+ * The main path's layers inside a residual block that leaves its resolution and comes back: a
+ * sum (its output as many channels as each input) of a main-path layer, as it is, and of what
+ * the path computed from it at deeper resolutions, at the same resolution as that layer. U²-Net's RSU
+ * blocks are such: a U-Net inside a residual block. The block counts at the resolution of its
+ * ends, as a ResNet's block does, so its inner levels start no stages. A U-Net's own skips
+ * concatenate (the channels add up): its levels stay stages.
+ */
+function insideResidualBlocks(net: Net, path: string[], levelOf: (name: string) => number | undefined): Set<string> {
+  const byName = new Map(net.layers.map((l) => [l.name, l]));
+  const at = new Map(path.map((name, i) => [name, i]));
+  const channels = (name: string) => byName.get(name)?.mapShape?.[2];
+  const inside = new Set<string>();
+  path.forEach((name, j) => {
+    const sum = byName.get(name)!;
+    const level = levelOf(name);
+    if (level === undefined || sum.inputs.length < 2) return;
+    for (const source of sum.inputs) {
+      // The block's entry, added back as it is (an identity shortcut: a skip through a
+      // projection, as a feature pyramid's, joins two levels, and they stay stages).
+      const i = at.get(source);
+      if (i === undefined || i >= j - 1 || levelOf(source) !== level) continue;
+      const elementwise = sum.inputs.every((k) => channels(k) === channels(name));
+      const deeper = path.slice(i + 1, j).some((n) => (levelOf(n) ?? level) > level);
+      if (elementwise && deeper) path.slice(i + 1, j).forEach((n) => inside.add(n));
+    }
+  });
+  return inside;
 }

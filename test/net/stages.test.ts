@@ -110,6 +110,16 @@ test('a U-Net: its encoder levels, then its decoder levels, bridged by skips (no
   ]);
 });
 
+test("a U²-Net: a U-Net of residual blocks that are U-Nets themselves: the blocks' inner levels start no stages", async () => {
+  expect(await exportedEnds('u2net')).toEqual([
+    '/stage1/Add',
+    '/stage2/Add',
+    '/stage3/Add',
+    '/stage2d/Add',
+    '/Sigmoid',
+  ]);
+});
+
 test('the main path is the longest input-to-output path; its dominators are the layers every path passes through', () => {
   // input -> a -> {b -> c, d} -> e: b and c form the longer branch, d the shortcut.
   const layer = (name: string, inputs: string[]): NetLayer => ({
