@@ -238,6 +238,12 @@ export function onnxKernel(weight: Float32Array, [cout, cin, kh, kw]: number[]):
   return { shape: [kh, kw, cin, cout], data };
 }
 
+/** Height times width of the image input; undefined while free. */
+function inputPixels(input: ImageInput): number | undefined {
+  const [h, w] = mapDims(input.shape, input.layout === 'nhwc' ? 'channels_last' : 'channels_first')!;
+  return typeof h === 'number' && typeof w === 'number' ? h * w : undefined;
+}
+
 /** The names the prepared model's channels-last float32 input and outputs go by. */
 const PREPARED_INPUT = 'cnnviz_input';
 const preparedOutput = (tensor: string) => `${tensor}:cnnviz`;
@@ -517,6 +523,7 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
           preparedSession(ort, {
             cacheDir: request.onnxCacheDir,
             key: { onnxFile: identity, outputs: chosen, input: input.shape, prepared: 4 },
+            inputPixels: inputPixels(input),
             explain: request.explain,
             notice: request.notice,
             build: async () => prepareForMaps(path, await load(), input, chosen),
