@@ -27,7 +27,8 @@ export async function openModel(ref: string, options: OpenOptions): Promise<Mode
   }
   let model: Model;
   if (builtin) {
-    if (options.readsWeights) warmUpH5();
+    // No HDF5 warm-up here: a built-in's weights are read only when the prepared model is not
+    // cached (its wasm's compilation cost a warm run 60 ms of its 2 cores for nothing).
     model = await (await import('./keras/model.js')).openKerasModel(ref, options);
   } else {
     const head = await readHead(ref);
