@@ -5,7 +5,7 @@
 import { isGray, lutIndex, type Lut } from './colormap.js';
 import { drawLabel, labelSize } from './labels.js';
 import type { MapShape } from '../net/net.js';
-import { makeMosaic, mosaicGeometry, scaleForMinSize, tileOrigin, type PixelImage } from './mosaic.js';
+import { mosaicGeometry, scaleForMinSize, tileOrigin, type PixelImage } from './mosaic.js';
 
 export type MapNormalize = 'map' | 'layer';
 export type MapOrder = 'index' | 'activity';
@@ -134,6 +134,67 @@ export function mapTile(
   return { width: w, height: h, channels, data };
 }
 
+/**
+ * The mosaic of the chosen channels, written in place row by row: one row of the activation
+ * stays in cache while each tile reads its channel from it (a tile at a time strides through
+ * the whole activation once per tile). Each tile is what mapTile makes, enlarged by `scale`
+ * and placed as makeMosaic places it.
+ */
+export function mapMosaic(
+  activation: Float32Array,
+  [h, w, c]: MapShape,
+  spans: Array<[number, number]>,
+  channels: number[],
+  lut: Lut,
+  layout: { scale: number; padding: number },
+): PixelImage {
+  const { scale, padding } = layout;
+  const { cols, width, height } = mosaicGeometry(channels.length, w, h, layout);
+  const depth = isGray(lut) ? 1 : 3;
+  const data = new Uint8Array(width * height * depth).fill(255);
+  const k = channels.length;
+  const low = Float64Array.from(spans, ([min]) => min);
+  const inverse = Float64Array.from(spans, ([min, max]) =>
+    max - min > 0 && Number.isFinite(max - min) ? 1 / (max - min) : 0,
+  );
+  // Each tile's first byte in the mosaic.
+  const origins = Int32Array.from(channels, (_, t) => {
+    const [left, top] = tileOrigin(t, w, h, cols, { scale, padding });
+    return (top * width + left) * depth;
+  });
+  const rowStride = width * depth;
+  for (let y = 0; y < h; y++) {
+    // One row of the activation (w * c values) stays in cache while every tile reads its channel.
+    for (let t = 0; t < k; t++) {
+      const [lo, inv, channel] = [low[t], inverse[t], channels[t]];
+      let read = y * w * c + channel;
+      let first = origins[t] + y * scale * rowStride;
+      for (let x = 0; x < w; x++, read += c, first += scale * depth) {
+        const v = (activation[read] - lo) * inv;
+        // lutIndex inlined; v * 256 is positive here, so truncation is its floor.
+        const entry = 3 * (v >= 1 ? 255 : v > 0 ? (v * 256) | 0 : 0);
+        data[first] = lut[entry];
+        if (depth === 3) {
+          data[first + 1] = lut[entry + 1];
+          data[first + 2] = lut[entry + 2];
+        }
+      }
+    }
+    if (scale === 1) continue;
+    // Widen this row of every tile (each pixel to `scale`), then copy it down `scale` times.
+    const tileRow = w * scale * depth;
+    for (let t = 0; t < k; t++) {
+      const row = origins[t] + y * scale * rowStride;
+      for (let x = 0; x < w; x++) {
+        const p = row + x * scale * depth;
+        for (let d = 0; d < depth; d++) for (let r = 1; r < scale; r++) data[p + r * depth + d] = data[p + d];
+      }
+      for (let r = 1; r < scale; r++) data.copyWithin(row + r * rowStride, row, row + tileRow);
+    }
+  }
+  return { width, height, channels: depth, data };
+}
+
 export interface FeatureMapGridOptions {
   channels: number[];
   normalize: MapNormalize;
@@ -164,13 +225,9 @@ export function featureMapGrid(activation: Float32Array, shape: MapShape, option
   const layerRange: [number, number] = [Math.min(...stats.min), Math.max(...stats.max)];
   const spanOf = (channel: number): [number, number] =>
     options.normalize === 'layer' ? layerRange : [stats.min[channel], stats.max[channel]];
-  const gray = isGray(options.lut);
-  const tiles = options.channels.map((channel) =>
-    mapTile(activation, shape, channel, spanOf(channel), options.lut, gray),
-  );
   const layout = featureMapLayout(w, h, options);
-  const mosaic = makeMosaic(tiles, layout);
-  const { cols } = mosaicGeometry(tiles.length, w, h, layout);
+  const mosaic = mapMosaic(activation, shape, options.channels.map(spanOf), options.channels, options.lut, layout);
+  const { cols } = mosaicGeometry(options.channels.length, w, h, layout);
   // A map holding NaN or infinities is crossed out: its picture is not what the layer computes.
   options.channels.forEach((channel, t) => {
     if (stats.nonFinite[channel] > 0)
