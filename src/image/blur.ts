@@ -1,8 +1,9 @@
 /** A Gaussian blur of an image (libvips through sharp): Integrated Gradients' blurred baseline. */
 import type { RgbImage } from './decode.js';
+import { loadSharp } from './sharp.js';
 
 export async function blurImage(image: RgbImage, sigma: number): Promise<RgbImage> {
-  const { default: sharp } = await import('sharp');
+  const sharp = await loadSharp();
   const out = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
     .blur(Math.max(0.3, sigma))
     .raw()

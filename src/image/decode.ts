@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { runtimeError, usageError } from '../errors.js';
+import { loadSharp } from './sharp.js';
 
 export interface RgbImage {
   width: number;
@@ -54,7 +55,7 @@ function decodeError(path: string, err: unknown, maxPixels: number): Error {
  */
 export async function checkImage(path: string, maxPixels = MAX_INPUT_PIXELS): Promise<void> {
   const bytes = await readImageFile(path);
-  const { default: sharp } = await import('sharp');
+  const sharp = await loadSharp();
   let size: { width?: number; height?: number };
   try {
     size = await sharp(bytes, { limitInputPixels: maxPixels }).metadata();
@@ -79,7 +80,7 @@ export async function decodeImageFile(
 }
 
 async function decodeBytes(path: string, bytes: Buffer, maxPixels: number): Promise<RgbImage> {
-  const { default: sharp } = await import('sharp');
+  const sharp = await loadSharp();
   try {
     const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated', pages: 1 })
       .toColourspace('srgb')
