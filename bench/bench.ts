@@ -6,6 +6,7 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { vggConfig } from '../src/formats/vgg.js';
@@ -76,6 +77,71 @@ function prepareMobileNetGraph(): string {
   const dir = join(CACHE, 'mobilenetv2-graph');
   if (!existsSync(join(dir, 'model.json'))) mobileNetV2Graph({ size: 224, alpha: 1, classes: 1000 }).write(dir);
   return join(dir, 'model.json');
+}
+
+/** VGG16's convolutional base with its five block ends as outputs, exported by PyTorch (bench/vgg_blocks.py) once. */
+function prepareVggBlocks(): string {
+  const path = join(CACHE, 'vgg-blocks.onnx');
+  if (existsSync(path)) return path;
+  execFileSync('/usr/bin/python3', [join(ROOT, 'bench', 'vgg_blocks.py'), path], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return path;
+}
+
+/** One run of the bare reference process (bench/bare-ort.mjs): its wall time. */
+function runBare([model, passes]: [string, string]): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const child = spawn(process.execPath, [join(ROOT, 'bench', 'bare-ort.mjs'), model, passes, String(cpus().length)], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0
+        ? resolve(Number(process.hrtime.bigint() - start) / 1e6)
+        : reject(new Error(`bare-ort.mjs exited ${code}`)),
+    );
+  });
+}
+
+/** cnnviz's run and the bare reference's, alternately, after a warm-up of each: both rows. */
+async function measureAgainstBare(
+  scenario: string,
+  args: string[],
+  engine: string,
+  images: number,
+  bareArgs: [string, string],
+): Promise<{ row: Row; bare: Row }> {
+  await runOnce(args, engine);
+  await runBare(bareArgs);
+  const samples: Sample[] = [];
+  const bareWalls: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    samples.push(await runOnce(args, engine));
+    bareWalls.push(await runBare(bareArgs));
+  }
+  const walls = samples.map((s) => s.wallMs);
+  const stageNames = [...new Set(samples.flatMap((s) => Object.keys(s.stages)))];
+  const row: Row = {
+    scenario,
+    engine,
+    wall: { median: median(walls), min: Math.min(...walls), max: Math.max(...walls) },
+    stages: Object.fromEntries(stageNames.map((n) => [n, median(samples.map((s) => s.stages[n] ?? 0))])),
+    peakRssMB: median(samples.map((s) => s.peakRssMB)),
+    imagesPerSecond: images / (median(walls) / 1000),
+  };
+  const bare: Row = {
+    scenario: `bare ONNX Runtime process, ${bareArgs[1]} forward pass${bareArgs[1] === '1' ? '' : 'es'} (reference)`,
+    engine: 'onnx',
+    wall: { median: median(bareWalls), min: Math.min(...bareWalls), max: Math.max(...bareWalls) },
+    stages: {},
+    peakRssMB: NaN,
+  };
+  process.stderr.write(
+    `bench: ${scenario} [${engine}] ${row.wall.median.toFixed(0)} ms, bare ${bare.wall.median.toFixed(0)} ms\n`,
+  );
+  return { row, bare };
 }
 
 /** U²-Net exported by PyTorch (bench/u2net.py, Debian's python3-torch), written once. */
@@ -221,7 +287,7 @@ function table(rows: Row[]): string {
     r.engine,
     `${r.wall.median.toFixed(0)} (${r.wall.min.toFixed(0)}-${r.wall.max.toFixed(0)})`,
     ...stageOrder.map((s) => (r.stages[s] === undefined ? '' : r.stages[s].toFixed(0))),
-    r.peakRssMB.toFixed(0),
+    Number.isNaN(r.peakRssMB) ? '' : r.peakRssMB.toFixed(0),
     r.imagesPerSecond ? r.imagesPerSecond.toFixed(2) : '',
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
@@ -328,15 +394,44 @@ async function vggCases(
     const args = ['featuremaps', CAT, ...vgg, '--blocks', 'all', '-o', out];
     if (engine === 'onnx')
       rows.push(await measure('featuremaps --blocks all, 1 image, first run (no ONNX cache)', args, engine, 1, true));
-    rows.push(await measure('featuremaps --blocks all, 1 image', args, engine, 1));
+    if (engine !== 'onnx') {
+      rows.push(await measure('featuremaps --blocks all, 1 image', args, engine, 1));
+      rows.push(
+        await measure(
+          'featuremaps --blocks all, 16 images',
+          ['featuremaps', ...images, ...vgg, '--blocks', 'all', '--force', '-o', out],
+          engine,
+          16,
+        ),
+      );
+      continue;
+    }
+    // The reference: a bare Node.js process running the same network (exported by PyTorch, its
+    // five block ends as outputs) on ONNX Runtime, measured alternately with cnnviz's run.
+    const bare = prepareVggBlocks();
+    const single = await measureAgainstBare('featuremaps --blocks all, 1 image', args, engine, 1, [bare, '1']);
+    rows.push(single.row, single.bare);
     // --force: the warm-up run draws them all, and a batch skips images whose pictures exist.
-    rows.push(
-      await measure(
-        'featuremaps --blocks all, 16 images',
-        ['featuremaps', ...images, ...vgg, '--blocks', 'all', '--force', '-o', out],
-        engine,
-        16,
-      ),
+    const sixteen = await measureAgainstBare(
+      'featuremaps --blocks all, 16 images',
+      ['featuremaps', ...images, ...vgg, '--blocks', 'all', '--force', '-o', out],
+      engine,
+      16,
+      [bare, '16'],
+    );
+    rows.push(sixteen.row, sixteen.bare);
+    const ratio = (a: Row, b: Row) => a.wall.median / b.wall.median;
+    const cold = find('featuremaps --blocks all, 1 image, first run (no ONNX cache)', engine);
+    targets.push(
+      [
+        `one image, warm: cnnviz <= 1.1x the bare ONNX Runtime process (${ratio(single.row, single.bare).toFixed(2)}x: ${single.row.wall.median.toFixed(0)} against ${single.bare.wall.median.toFixed(0)} ms)`,
+        ratio(single.row, single.bare) <= 1.1,
+      ],
+      [
+        `16 images: cnnviz <= 1.3x sixteen bare forward passes (${ratio(sixteen.row, sixteen.bare).toFixed(2)}x: ${sixteen.row.wall.median.toFixed(0)} against ${sixteen.bare.wall.median.toFixed(0)} ms)`,
+        ratio(sixteen.row, sixteen.bare) <= 1.3,
+      ],
+      [`first (cold) run peak RSS <= 400 MB (${cold.peakRssMB.toFixed(0)} MB)`, cold.peakRssMB <= 400],
     );
   }
   const one = find('featuremaps --blocks all, 1 image', engines[0]);
