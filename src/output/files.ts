@@ -2,7 +2,7 @@
  * Writing output files so that a failure never leaves half a file: write to a temporary
  * name in the same folder, then rename over the target.
  */
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import { makeFolder, pathInside } from '../folders.js';
 import { join } from 'node:path';
@@ -38,7 +38,11 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
   const temporary = tempPathFor(path);
   trackTemp(temporary);
   try {
-    await writeFile(temporary, data);
+    // Created here, on the main thread, and only written on the thread pool ('r+' creates
+    // nothing): a Ctrl-C handler that removes the temporaries then sees every one that exists,
+    // and none appears after it (an asynchronous create could land after the removal).
+    closeSync(openSync(temporary, 'wx'));
+    await writeFile(temporary, data, { flag: 'r+' });
     await rename(temporary, path);
   } catch (err) {
     await rm(temporary, { force: true });
