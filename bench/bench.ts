@@ -121,16 +121,7 @@ async function measureAgainstBare(
     samples.push(await runOnce(args, engine));
     bareWalls.push(await runBare(bareArgs));
   }
-  const walls = samples.map((s) => s.wallMs);
-  const stageNames = [...new Set(samples.flatMap((s) => Object.keys(s.stages)))];
-  const row: Row = {
-    scenario,
-    engine,
-    wall: { median: median(walls), min: Math.min(...walls), max: Math.max(...walls) },
-    stages: Object.fromEntries(stageNames.map((n) => [n, median(samples.map((s) => s.stages[n] ?? 0))])),
-    peakRssMB: median(samples.map((s) => s.peakRssMB)),
-    imagesPerSecond: images / (median(walls) / 1000),
-  };
+  const row = rowOf(scenario, engine, samples, images);
   const bare: Row = {
     scenario: `bare ONNX Runtime process, ${bareArgs[1]} forward pass${bareArgs[1] === '1' ? '' : 'es'} (reference)`,
     engine: 'onnx',
@@ -239,6 +230,21 @@ interface Row {
   imagesPerSecond?: number;
 }
 
+/** A table row from a scenario's runs: medians of wall time, of each stage and of peak memory. */
+function rowOf(scenario: string, engine: string, samples: Sample[], images: number): Row {
+  const walls = samples.map((s) => s.wallMs);
+  const stageNames = [...new Set(samples.flatMap((s) => Object.keys(s.stages)))];
+  const row: Row = {
+    scenario,
+    engine,
+    wall: { median: median(walls), min: Math.min(...walls), max: Math.max(...walls) },
+    stages: Object.fromEntries(stageNames.map((n) => [n, median(samples.map((s) => s.stages[n] ?? 0))])),
+    peakRssMB: median(samples.map((s) => s.peakRssMB)),
+  };
+  if (images) row.imagesPerSecond = images / (row.wall.median / 1000);
+  return row;
+}
+
 async function measure(
   scenario: string,
   args: string[],
@@ -255,16 +261,7 @@ async function measure(
     before?.();
     samples.push(await runOnce(args, engine, fresh));
   }
-  const walls = samples.map((s) => s.wallMs);
-  const stageNames = [...new Set(samples.flatMap((s) => Object.keys(s.stages)))];
-  const row: Row = {
-    scenario,
-    engine,
-    wall: { median: median(walls), min: Math.min(...walls), max: Math.max(...walls) },
-    stages: Object.fromEntries(stageNames.map((n) => [n, median(samples.map((s) => s.stages[n] ?? 0))])),
-    peakRssMB: median(samples.map((s) => s.peakRssMB)),
-  };
-  if (images) row.imagesPerSecond = images / (row.wall.median / 1000);
+  const row = rowOf(scenario, engine, samples, images);
   process.stderr.write(`bench: ${scenario} [${engine}] ${row.wall.median.toFixed(0)} ms\n`);
   return row;
 }

@@ -335,16 +335,18 @@ type Fold = (
   known: Known,
 ) => number[] | undefined;
 
+/** f over two small value vectors, one of them maybe a scalar (broadcast); undefined for other shapes. */
+export function elementwiseValues(a: number[], b: number[], f: (a: number, b: number) => number): number[] | undefined {
+  if (a.length === b.length) return a.map((v, i) => f(v, b[i]));
+  if (a.length === 1) return b.map((v) => f(a[0], v));
+  if (b.length === 1) return a.map((v) => f(v, b[0]));
+  return undefined;
+}
+
 const arithmetic =
   (f: (a: number, b: number) => number): Fold =>
   (_node, [a, b]) =>
-    a.length === b.length
-      ? a.map((v, i) => f(v, b[i]))
-      : a.length === 1
-        ? b.map((v) => f(a[0], v))
-        : b.length === 1
-          ? a.map((v) => f(v, b[0]))
-          : undefined;
+    elementwiseValues(a, b, f);
 
 const FOLDS: Record<string, Fold> = {
   Identity: (_node, [x]) => x,

@@ -10,6 +10,7 @@ import { shiftWindow, type LayerWindow, type Shape } from '../../net/net.js';
 import { messageOf } from '../../errors.js';
 import { sameOutputLength, windowOutputLength } from '../../net/geometry.js';
 import type { Json } from '../json.js';
+import { elementwiseValues } from '../../graph/shapes.js';
 
 export interface GraphNode {
   name: string;
@@ -485,13 +486,7 @@ type Fold = (
 const elementwiseFold =
   (f: (a: number, b: number) => number): Fold =>
   (_node, [a, b]) =>
-    a.length === b.length
-      ? a.map((v, i) => f(v, b[i]))
-      : a.length === 1
-        ? b.map((v) => f(a[0], v))
-        : b.length === 1
-          ? a.map((v) => f(v, b[0]))
-          : undefined;
+    elementwiseValues(a, b, f);
 
 /** A row-major tensor's values gathered along one axis. */
 function gatherValues(values: number[], shape: number[], axis: number, indices: number[]): number[] {
