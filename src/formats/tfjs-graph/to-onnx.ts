@@ -363,7 +363,7 @@ const batchToSpace: Translate = (ctx) => {
   ]);
 };
 
-/** The batch axis is free in a translation: a slice that keeps it whole is left to run as it comes. */
+/** A slice's end past any axis (ONNX clamps it): for lengths unknown until run, as the batch's. */
 const INT64_MAX = 2 ** 62;
 
 const stridedSliceOp: Translate = (ctx) => {
