@@ -36,15 +36,27 @@ function predecessors(net: Net): Map<string, string[]> {
   return preds;
 }
 
+/** Each layer's consumers, from the predecessor lists. */
+function successorsOf(preds: Map<string, string[]>): Map<string, string[]> {
+  const next = new Map<string, string[]>();
+  for (const [name, ps] of preds)
+    for (const p of ps) {
+      const list = next.get(p);
+      if (list) list.push(name);
+      else next.set(p, [name]);
+    }
+  return next;
+}
+
 /** Layers in an order where each follows its predecessors (Kahn's algorithm, ties in file order). */
 function topologicalOrder(net: Net, preds: Map<string, string[]>): string[] {
   const waiting = new Map(net.layers.map((l) => [l.name, preds.get(l.name)!.length]));
-  const next = new Map<string, string[]>();
-  for (const [name, ps] of preds) for (const p of ps) next.set(p, [...(next.get(p) ?? []), name]);
+  const next = successorsOf(preds);
   const order: string[] = [];
   const ready = net.layers.filter((l) => waiting.get(l.name) === 0).map((l) => l.name);
-  while (ready.length) {
-    const name = ready.shift()!;
+  // A queue read by index: shifting an array of thousands of nodes would copy it each time.
+  for (let head = 0; head < ready.length; head++) {
+    const name = ready[head];
     order.push(name);
     for (const n of next.get(name) ?? []) {
       waiting.set(n, waiting.get(n)! - 1);
@@ -85,16 +97,13 @@ export function mainPath(net: Net): { path: string[]; dominators: Set<string> } 
     length.set(name, length.get(longest)! + 1);
     best.set(name, longest);
   }
-  const successors = new Map<string, string[]>();
-  for (const name of order) for (const p of preds.get(name)!) successors.set(p, [...(successors.get(p) ?? []), name]);
+  const successors = successorsOf(preds);
   const reachable = order.filter((n) => from.get(n)! > 0n);
-  const sinks = reachable.filter((n) => !(successors.get(n) ?? []).some((s) => from.get(s)! > 0n));
+  const sinks = reachable.filter((n) => !(successors.get(n) ?? []).some((s) => (from.get(s) ?? 0n) > 0n));
+  const isSink = new Set(sinks);
   const to = new Map<string, bigint>();
   for (const name of [...reachable].reverse())
-    to.set(
-      name,
-      sinks.includes(name) ? 1n : (successors.get(name) ?? []).reduce((sum, s) => sum + (to.get(s) ?? 0n), 0n),
-    );
+    to.set(name, isSink.has(name) ? 1n : (successors.get(name) ?? []).reduce((sum, s) => sum + (to.get(s) ?? 0n), 0n));
   const total = sinks.reduce((sum, n) => sum + from.get(n)!, 0n);
   const dominators = new Set(reachable.filter((n) => from.get(n)! * to.get(n)! === total));
   if (sinks.length === 0) return { path: [], dominators };
