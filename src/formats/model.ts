@@ -38,6 +38,9 @@ export async function openModel(ref: string, options: OpenOptions): Promise<Mode
     if (byContent && !format.extensions.includes(extname(ref).toLowerCase()))
       model.details.unshift(`'${ref}' holds ${format.what} (by its content, whatever its name says)`);
   }
+  const [asked] = Object.keys(options.inputs ?? {});
+  if (asked !== undefined && !model.otherInputs?.length)
+    throw usageError(`--input ${asked}: '${ref}' takes no input besides the image`);
   const cycle = findCycle(model.net.layers);
   if (cycle)
     throw usageError(

@@ -35,6 +35,8 @@ export interface EngineRequest extends WeightsChoice {
 
 export interface Model {
   net: Net;
+  /** The inputs besides the image that `--input name=value` can set (a graph model's recurrent states). */
+  otherInputs?: string[];
   /** How the description was made (where shapes came from, say), for --verbose. */
   details: string[];
   /** How the input is prepared unless --preprocess says otherwise. */

@@ -383,6 +383,7 @@ export async function openGraphModel(path: string, json: Json, options: OpenOpti
   };
   return {
     net,
+    otherInputs: [...file.fixedInputs.keys()],
     details: [
       `TensorFlow.js graph model, ${file.nodes.length} nodes (${file.nodes.length - layersOf.length} constants), shapes inferred`,
       ...(file.layout === 'NCHW' ? ['its input is channels-first (NCHW): the image is fed transposed'] : []),

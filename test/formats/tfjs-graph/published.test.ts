@@ -23,7 +23,7 @@ import { maxAbsDiff, scaleOf } from '../../helpers/compare.js';
 import { seededValues } from '../../helpers/keras-h5.js';
 import { fusedAttr, GraphModelWriter, intsAttr, loadGraphModelFile, stringAttr } from '../../helpers/graph-model.js';
 import { parseNpy } from '../../helpers/npy.js';
-import { CAT } from '../../helpers/paths.js';
+import { CAT, FIXTURES } from '../../helpers/paths.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cnnviz-published-'));
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `cnnviz-published-${name}-`));
@@ -307,4 +307,16 @@ test('recurrent-state inputs get zeros, said once, or --input values; a cond on 
   expect(half.stderr).toContain('r1 (1x16x16x4) = 0.5, r2 (1x8x8x4) = 0');
   const wrong = await cnnviz(['summary', '--model', path, '--input', 'r3=1']);
   expect([wrong.code, wrong.stderr]).toEqual([2, `cnnviz: --input r3: '${path}' has no such other input (r1, r2)\n`]);
+  // A model of one input takes no --input, whatever its format.
+  const resnet = join(FIXTURES, 'onnx', 'tiny_resnet.onnx');
+  const single = await cnnviz(['summary', '--model', resnet, '--input', 'state=1']);
+  expect([single.code, single.stderr]).toEqual([
+    2,
+    `cnnviz: --input state: '${resnet}' takes no input besides the image\n`,
+  ]);
+  const malformed = await cnnviz(['summary', '--model', path, '--input', 'r1']);
+  expect([malformed.code, malformed.stderr]).toEqual([
+    2,
+    "cnnviz summary: option '--input <name=value>' argument 'r1' is invalid. expected name=value such as state_1=0.5, got 'r1'\n",
+  ]);
 });
