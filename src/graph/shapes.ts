@@ -270,12 +270,34 @@ const UNARY = [
 /** ONNX's largest int64 (a slice to the end), as the JavaScript number it reads as. */
 const INT64_END = 2 ** 62;
 
+/** One axis of a slice, resolved as Python resolves it: the first index, the bound (excluded), the step. */
+export interface SliceRange {
+  start: number;
+  stop: number;
+  step: number;
+}
+
+/**
+ * A slice's begin or end on an axis of `length` (Infinity: unknown until run): counted from
+ * the end when negative, then clamped as Python clamps (-1 is "before the first" going back).
+ */
+export function clampSliceIndex(v: number, length: number, forward: boolean): number {
+  const at = v < 0 ? v + length : v;
+  return forward ? Math.min(Math.max(at, 0), length) : Math.min(Math.max(at, -1), length - 1);
+}
+
+/** How many indices a slice takes; null when that depends on a length unknown until run. */
+export function sliceLength({ start, stop, step }: SliceRange): number | null {
+  if (!Number.isFinite(start) || !Number.isFinite(stop)) return null;
+  return Math.max(0, step > 0 ? Math.ceil((stop - start) / step) : Math.ceil((start - stop) / -step));
+}
+
+/** The values a slice takes from a vector (folded shape arithmetic). */
+export const sliceValues = (values: number[], range: SliceRange): number[] =>
+  Array.from({ length: sliceLength(range) ?? 0 }, (_, i) => values[range.start + i * range.step]);
+
 /** One Slice of a 1-d or n-d tensor's axes resolved: start, stop and step per axis sliced. */
-function sliceAxes(
-  node: NodeProto,
-  x: Shape,
-  known: Known,
-): Array<{ axis: number; start: number; stop: number; step: number }> | undefined {
+function sliceAxes(node: NodeProto, x: Shape, known: Known): Array<SliceRange & { axis: number }> | undefined {
   const [starts, ends] = [known.values(node.input[1]), known.values(node.input[2])];
   if (!starts || !ends) return undefined;
   const axes = (node.input[3] ? known.values(node.input[3]) : undefined) ?? starts.map((_, i) => i);
@@ -284,14 +306,10 @@ function sliceAxes(
     const axis = axisOf(a, x.length);
     const length = x[axis] ?? Infinity;
     const step = steps[i];
-    const clamp = (v: number, forward: boolean) => {
-      const at = v < 0 ? v + length : v;
-      return forward ? Math.min(Math.max(at, 0), length) : Math.min(Math.max(at, -1), length - 1);
-    };
     return {
       axis,
-      start: clamp(starts[i], step > 0),
-      stop: clamp(ends[i] >= INT64_END ? length : ends[i], step > 0),
+      start: clampSliceIndex(starts[i], length, step > 0),
+      stop: clampSliceIndex(ends[i] >= INT64_END ? length : ends[i], length, step > 0),
       step,
     };
   });
@@ -301,10 +319,7 @@ const slice: Rule = (node, [x], known) => {
   const axes = x && sliceAxes(node, x, known);
   if (!x || !axes) return undefined;
   const out = [...x];
-  for (const { axis, start, stop, step } of axes) {
-    const n = Math.max(0, Math.ceil((step > 0 ? stop - start : start - stop) / Math.abs(step)));
-    out[axis] = Number.isFinite(n) ? n : null;
-  }
+  for (const range of axes) out[range.axis] = sliceLength(range);
   return out;
 };
 
@@ -368,10 +383,7 @@ const FOLDS: Record<string, Fold> = {
   Slice: (node, [data], shapes, known) => {
     const axes = shapes[0]?.length === 1 ? sliceAxes(node, [data.length], known) : undefined;
     if (!axes) return undefined;
-    const [{ start, stop, step }] = axes;
-    const out: number[] = [];
-    for (let i = start; step > 0 ? i < stop : i > stop; i += step) out.push(data[i]);
-    return out;
+    return sliceValues(data, axes[0]);
   },
 };
 

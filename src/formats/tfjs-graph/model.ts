@@ -36,6 +36,7 @@ import {
   graphLayouts,
   inferGraphShapes,
   nodeWindow,
+  placeholderDims,
   sourceOf,
   type GraphNode,
   type Layout,
@@ -100,12 +101,6 @@ interface GraphFile {
   /** The other inputs (recurrent states, flags), each fed a constant: zeros of its shape, or --input's value. */
   fixedInputs: Map<string, WeightArray>;
 }
-
-/** A Placeholder's declared dims (-1: free, as null). */
-const placeholderDims = (node: GraphNode): Array<number | null> =>
-  (node.attr?.shape?.shape?.dim ?? []).map((d: { size?: string }) =>
-    Number(d.size ?? -1) > 0 ? Number(d.size) : null,
-  );
 
 /** Channels of an image: 1 (grey), 3 (RGB), 4 (RGBA). */
 const isChannels = (d: number | null) => d === 1 || d === 3 || d === 4;

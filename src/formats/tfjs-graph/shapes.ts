@@ -10,7 +10,7 @@ import { shiftWindow, type LayerWindow, type Shape } from '../../net/net.js';
 import { messageOf } from '../../errors.js';
 import { sameOutputLength, windowOutputLength } from '../../net/geometry.js';
 import type { Json } from '../json.js';
-import { elementwiseValues } from '../../graph/shapes.js';
+import { clampSliceIndex, elementwiseValues, sliceLength, sliceValues, type SliceRange } from '../../graph/shapes.js';
 
 export interface GraphNode {
   name: string;
@@ -18,6 +18,12 @@ export interface GraphNode {
   input?: string[];
   attr?: Record<string, Json>;
 }
+
+/** A Placeholder's declared dims (-1: free, as null). */
+export const placeholderDims = (node: GraphNode): Array<number | null> =>
+  (node.attr?.shape?.shape?.dim ?? []).map((d: { size?: string }) =>
+    Number(d.size ?? -1) > 0 ? Number(d.size) : null,
+  );
 
 /** A node input's source node ('name:1' and '^control' forms to the node's name). */
 export const sourceOf = (input: string): string => input.replace(/^\^/, '').replace(/:\d+$/, '');
@@ -212,13 +218,10 @@ const batchToSpace: Rule = (_node, [x], [, block, crops]) => {
   ];
 };
 
-/** One axis of a strided slice, resolved: start, stop and step as Python's slice would take them. */
-export interface SliceAxis {
+/** One axis of a strided slice, resolved as Python's slice would take it. */
+export interface SliceAxis extends SliceRange {
   /** The input axis read (undefined: a new axis of size 1). */
   axis?: number;
-  start: number;
-  stop: number;
-  step: number;
   /** A single index: the axis is dropped (shrink_axis_mask). */
   shrink: boolean;
 }
@@ -260,10 +263,7 @@ export function stridedSlice(
     }
     const length = lengthOf(shape, axis);
     const step = strides[i];
-    const clamp = (v: number, forward: boolean) => {
-      const at = v < 0 ? v + length : v;
-      return forward ? Math.min(Math.max(at, 0), length) : Math.min(Math.max(at, -1), length - 1);
-    };
+    const clamp = (v: number, forward: boolean) => clampSliceIndex(v, length, forward);
     if (bit(shrink, i)) {
       const at = begin[i] < 0 ? begin[i] + length : begin[i];
       out.push({ axis, start: at, stop: at + 1, step: 1, shrink: true });
@@ -281,12 +281,6 @@ export function stridedSlice(
 
 /** An axis' length; Infinity where it is unknown until run, so that a whole-axis slice of it stays whole. */
 const lengthOf = (shape: Shape, axis: number): number => shape[axis] ?? Infinity;
-
-/** How many indices a resolved slice takes; null when it depends on a length unknown until run. */
-const sliceLength = ({ start, stop, step }: SliceAxis): number | null => {
-  const n = step > 0 ? Math.ceil((stop - start) / step) : Math.ceil((start - stop) / -step);
-  return Number.isFinite(start) && Number.isFinite(stop) ? Math.max(0, n) : null;
-};
 
 const stridedSliceRule: Rule = (node, [x], [, begin, end, strides]) =>
   x &&
@@ -527,7 +521,7 @@ const FOLDS: Record<string, Fold> = {
     if (shapes[0]?.length !== 1) return undefined;
     const [axis] = stridedSlice(node, shapes[0], begin, end, strides);
     if (axis.axis === undefined) return undefined;
-    return Array.from({ length: sliceLength(axis) ?? 0 }, (_, i) => x[axis.start + i * axis.step]);
+    return sliceValues(x, axis);
   },
   Slice: (_node, [x, [begin], [size]], shapes) =>
     shapes[0]?.length === 1 ? x.slice(begin, size === -1 ? undefined : begin + size) : undefined,
@@ -571,11 +565,7 @@ export function inferGraphShapes(
       continue;
     }
     if (node.op === 'Placeholder') {
-      const dims = node.attr?.shape?.shape?.dim ?? [];
-      shapes.set(
-        node.name,
-        dims.map((d: { size?: string }) => (Number(d.size ?? -1) > 0 ? Number(d.size) : null)),
-      );
+      shapes.set(node.name, placeholderDims(node));
       continue;
     }
     const data = (node.input ?? []).filter((i) => !i.startsWith('^')).map(tensorOf);
