@@ -28,25 +28,50 @@ export interface ChannelStats {
 
 /** Each channel's min, max and mean of its finite values, and its count of others, in one pass over a channels-last activation. */
 export function channelStats(activation: Float32Array, channels: number): ChannelStats {
-  const min = new Float32Array(channels).fill(Infinity);
-  const max = new Float32Array(channels).fill(-Infinity);
+  const min = new Float64Array(channels).fill(Infinity);
+  const max = new Float64Array(channels).fill(-Infinity);
   const sum = new Float64Array(channels);
   const nonFinite = new Uint32Array(channels);
-  for (let i = 0; i < activation.length; i += channels) {
-    for (let c = 0; c < channels; c++) {
-      const v = activation[i + c];
+  // In chunks of pixels: V8 optimises a function called many times sooner than one long loop.
+  const chunk = channels * 256;
+  for (let start = 0; start < activation.length; start += chunk)
+    accumulate(activation, start, Math.min(activation.length, start + chunk), channels, min, max, sum, nonFinite);
+  const pixels = activation.length / channels;
+  return {
+    min: Float32Array.from(min),
+    max: Float32Array.from(max),
+    mean: Float32Array.from(sum, (s, c) => s / (pixels - nonFinite[c])),
+    nonFinite,
+  };
+}
+
+function accumulate(
+  activation: Float32Array,
+  start: number,
+  end: number,
+  channels: number,
+  min: Float64Array,
+  max: Float64Array,
+  sum: Float64Array,
+  nonFinite: Uint32Array,
+): void {
+  // A channel at a time over a chunk that stays in cache: its running values live in registers.
+  for (let c = 0; c < channels; c++) {
+    let [lo, hi, total, bad] = [min[c], max[c], sum[c], 0];
+    for (let i = start + c; i < end; i += channels) {
+      const v = activation[i];
       // v - v is 0 for every finite number, NaN for NaN and the infinities.
       if (v - v !== 0) {
-        nonFinite[c]++;
+        bad++;
         continue;
       }
-      if (v < min[c]) min[c] = v;
-      if (v > max[c]) max[c] = v;
-      sum[c] += v;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+      total += v;
     }
+    [min[c], max[c], sum[c]] = [lo, hi, total];
+    nonFinite[c] += bad;
   }
-  const pixels = activation.length / channels;
-  return { min, max, mean: Float32Array.from(sum, (s, c) => s / (pixels - nonFinite[c])), nonFinite };
 }
 
 /** The values of an activation that are NaN or infinite. */
@@ -152,47 +177,111 @@ export function mapMosaic(
   const { cols, width, height } = mosaicGeometry(channels.length, w, h, layout);
   const depth = isGray(lut) ? 1 : 3;
   const data = new Uint8Array(width * height * depth).fill(255);
-  const k = channels.length;
-  const low = Float64Array.from(spans, ([min]) => min);
-  const inverse = Float64Array.from(spans, ([min, max]) =>
-    max - min > 0 && Number.isFinite(max - min) ? 1 / (max - min) : 0,
-  );
-  // Each tile's first byte in the mosaic.
-  const origins = Int32Array.from(channels, (_, t) => {
-    const [left, top] = tileOrigin(t, w, h, cols, { scale, padding });
-    return (top * width + left) * depth;
-  });
+  const tiles: TileRows = {
+    channel: Int32Array.from(channels),
+    low: Float64Array.from(spans, ([min]) => min),
+    inverse: Float64Array.from(spans, ([min, max]) =>
+      max - min > 0 && Number.isFinite(max - min) ? 1 / (max - min) : 0,
+    ),
+    // Each tile's first byte in the mosaic.
+    origin: Int32Array.from(channels, (_, t) => {
+      const [left, top] = tileOrigin(t, w, h, cols, { scale, padding });
+      return (top * width + left) * depth;
+    }),
+  };
+  // Each kernel below is small and sees one depth and one scale, so V8 optimises each once:
+  // in one function, the first layer drawn at scale 2 threw away the code made at scale 1.
+  const grey = depth === 1 ? Uint8Array.from({ length: 256 }, (_, i) => lut[3 * i]) : undefined;
   const rowStride = width * depth;
   for (let y = 0; y < h; y++) {
-    // One row of the activation (w * c values) stays in cache while every tile reads its channel.
-    for (let t = 0; t < k; t++) {
-      const [lo, inv, channel] = [low[t], inverse[t], channels[t]];
-      let read = y * w * c + channel;
-      let first = origins[t] + y * scale * rowStride;
-      for (let x = 0; x < w; x++, read += c, first += scale * depth) {
-        const v = (activation[read] - lo) * inv;
-        // lutIndex inlined; v * 256 is positive here, so truncation is its floor.
-        const entry = 3 * (v >= 1 ? 255 : v > 0 ? (v * 256) | 0 : 0);
-        data[first] = lut[entry];
-        if (depth === 3) {
-          data[first + 1] = lut[entry + 1];
-          data[first + 2] = lut[entry + 2];
-        }
-      }
+    const rowStart = y * scale * rowStride;
+    if (grey) paintGreyRow(activation, y * w * c, w, c, tiles, grey, data, rowStart, scale);
+    else paintRgbRow(activation, y * w * c, w, c, tiles, lut, data, rowStart, scale * 3);
+  }
+  if (scale > 1) widenTiles(data, tiles.origin, w, h, rowStride, scale, depth);
+  return { width, height, channels: depth, data };
+}
+
+/** Where each tile reads (its channel) and how it scales its values to [0, 1]. */
+interface TileRows {
+  channel: Int32Array;
+  low: Float64Array;
+  inverse: Float64Array;
+  origin: Int32Array;
+}
+
+/** The table entry of (value - low) * inverse: lutIndex, inlined (v * 256 is positive where it truncates). */
+const entryOf = (v: number): number => (v >= 1 ? 255 : v > 0 ? (v * 256) | 0 : 0);
+
+/** One activation row into every grey tile, a pixel each `step` bytes (the tile's scale). */
+function paintGreyRow(
+  activation: Float32Array,
+  rowStart: number,
+  w: number,
+  c: number,
+  tiles: TileRows,
+  grey: Uint8Array,
+  data: Uint8Array,
+  outStart: number,
+  step: number,
+): void {
+  for (let t = 0; t < tiles.channel.length; t++) {
+    const lo = tiles.low[t];
+    const inv = tiles.inverse[t];
+    let read = rowStart + tiles.channel[t];
+    let write = tiles.origin[t] + outStart;
+    for (let x = 0; x < w; x++, read += c, write += step) data[write] = grey[entryOf((activation[read] - lo) * inv)];
+  }
+}
+
+function paintRgbRow(
+  activation: Float32Array,
+  rowStart: number,
+  w: number,
+  c: number,
+  tiles: TileRows,
+  lut: Lut,
+  data: Uint8Array,
+  outStart: number,
+  step: number,
+): void {
+  for (let t = 0; t < tiles.channel.length; t++) {
+    const lo = tiles.low[t];
+    const inv = tiles.inverse[t];
+    let read = rowStart + tiles.channel[t];
+    let write = tiles.origin[t] + outStart;
+    for (let x = 0; x < w; x++, read += c, write += step) {
+      const entry = 3 * entryOf((activation[read] - lo) * inv);
+      data[write] = lut[entry];
+      data[write + 1] = lut[entry + 1];
+      data[write + 2] = lut[entry + 2];
     }
-    if (scale === 1) continue;
-    // Widen this row of every tile (each pixel to `scale`), then copy it down `scale` times.
-    const tileRow = w * scale * depth;
-    for (let t = 0; t < k; t++) {
+  }
+}
+
+/** Enlarges every painted pixel to scale x scale: widens each tile row, then copies it down. */
+function widenTiles(
+  data: Uint8Array,
+  origins: Int32Array,
+  w: number,
+  h: number,
+  rowStride: number,
+  scale: number,
+  depth: number,
+): void {
+  const tileRow = w * scale * depth;
+  for (let t = 0; t < origins.length; t++) {
+    for (let y = 0; y < h; y++) {
       const row = origins[t] + y * scale * rowStride;
-      for (let x = 0; x < w; x++) {
-        const p = row + x * scale * depth;
-        for (let d = 0; d < depth; d++) for (let r = 1; r < scale; r++) data[p + r * depth + d] = data[p + d];
-      }
+      widenRow(data, row, row + tileRow, scale * depth, depth);
       for (let r = 1; r < scale; r++) data.copyWithin(row + r * rowStride, row, row + tileRow);
     }
   }
-  return { width, height, channels: depth, data };
+}
+
+/** Each pixel at the start of its `pixel`-byte run repeated over the run. */
+function widenRow(data: Uint8Array, start: number, end: number, pixel: number, depth: number): void {
+  for (let p = start; p < end; p += pixel) for (let q = p + depth; q < p + pixel; q++) data[q] = data[q - depth];
 }
 
 export interface FeatureMapGridOptions {
