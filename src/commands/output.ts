@@ -145,7 +145,8 @@ export async function withDownloadProgress<T>(
   report: Reporter,
   work: (callbacks: DownloadCallbacks) => Promise<T>,
 ): Promise<T> {
-  const newBar = await barMaker();
+  // The bar's module loads when a download starts: runs with the weights at hand never load it.
+  let newBar: ((format: string) => Bar) | undefined;
   let bar: Bar | undefined;
   let started = 0;
   let nextQuarter = 0.25;
@@ -155,9 +156,11 @@ export async function withDownloadProgress<T>(
     onDownloadStart(file, url, destination) {
       report.notice(`downloading ${file.fileName} (${humanBytes(file.bytes)}, once) from ${url} to ${destination}`);
       started = Date.now();
+      if (report.interactive) void barMaker().then((make) => (newBar = make));
     },
     onProgress({ received, total }) {
       if (report.interactive && total) {
+        if (!newBar) return; // a moment after the start, until the bar has loaded
         bar ??= newBar('  {bar} {percentage}% | {done} of {size} | {rate}/s | ETA {eta_formatted}');
         if (!bar.isActive) bar.start(total, 0, { size: humanBytes(total), done: '0 B', rate: '0 B' });
         bar.update(received, { done: humanBytes(received), rate: rate(received) });

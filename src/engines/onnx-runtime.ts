@@ -5,6 +5,7 @@
  */
 import { forwardThreads } from '../config.js';
 import { readFile, statfs, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileSystemReason, messageOf } from '../errors.js';
 import type { Forward } from './forward.js';
@@ -18,7 +19,8 @@ export async function loadOrt(): Promise<Ort> {
   // Its telemetry leaves an empty mat-debug-<pid>.log and a .ses file in the temp folder on
   // every run; cnnviz sends nothing anywhere, so it is off unless the user set it themselves.
   process.env.ORT_DISABLE_TELEMETRY ??= '1';
-  const ort = await import('onnxruntime-node');
+  // require, not import(): the ESM loader would first parse its CommonJS files for their exports.
+  const ort = createRequire(import.meta.url)('onnxruntime-node') as Ort;
   ort.env.logLevel = 'error';
   return ort;
 }

@@ -273,17 +273,20 @@ export async function drawFeatureMaps(
     let files: Array<Promise<WrittenFile>> = [];
     try {
       if (many) await mkdir(folder, { recursive: true });
-      const stats = activations.map((activation, o) => channelStats(activation, mapShapes[o][2]));
-      watch(job.path, stats);
-      files = activations.flatMap((activation, o) =>
-        layerFiles(
+      // Each layer's statistics just before its mosaic: the first (largest) picture starts
+      // encoding in the worker while the later layers are still being drawn here.
+      const stats: ChannelStats[] = [];
+      files = activations.flatMap((activation, o) => {
+        stats.push(channelStats(activation, mapShapes[o][2]));
+        return layerFiles(
           { name: layers[o], shape: mapShapes[o], base: job.bases[o], activation, stats: stats[o] },
           image,
           options,
           style,
           random,
-        ),
-      );
+        );
+      });
+      watch(job.path, stats);
       const done = await Promise.all(files);
       if (many) await writeFileAtomic(stampOf(job), new TextEncoder().encode(stamp));
       return done;
