@@ -15,7 +15,7 @@ const LEVELS = [
   '^src/formats/',
   '^src/pipeline/',
   '^src/commands/',
-  '^src/(cli|index)\\.ts$',
+  '^src/(cli|index|start)\\.ts$',
 ];
 
 const upward = LEVELS.flatMap((from, i) =>

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { runtimeError, usageError } from '../errors.js';
-import { loadSharp } from './sharp.js';
+import { sharpCall } from './sharp.js';
 
 export interface RgbImage {
   width: number;
@@ -55,14 +55,13 @@ function decodeError(path: string, err: unknown, maxPixels: number): Error {
  */
 export async function checkImage(path: string, maxPixels = MAX_INPUT_PIXELS): Promise<void> {
   const bytes = await readImageFile(path);
-  const sharp = await loadSharp();
-  let size: { width?: number; height?: number };
+  let size: { width: number; height: number };
   try {
-    size = await sharp(bytes, { limitInputPixels: maxPixels }).metadata();
+    size = await sharpCall('metadata', { bytes, maxPixels });
   } catch (err) {
     throw decodeError(path, err, maxPixels);
   }
-  if ((size.width ?? 0) * (size.height ?? 0) > maxPixels) throw decodeError(path, new Error('pixel limit'), maxPixels);
+  if (size.width * size.height > maxPixels) throw decodeError(path, new Error('pixel limit'), maxPixels);
 }
 
 export async function decodeImage(path: string, maxPixels = MAX_INPUT_PIXELS): Promise<RgbImage> {
@@ -80,15 +79,10 @@ export async function decodeImageFile(
 }
 
 async function decodeBytes(path: string, bytes: Buffer, maxPixels: number): Promise<RgbImage> {
-  const sharp = await loadSharp();
   try {
-    const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels, failOn: 'truncated', pages: 1 })
-      .toColourspace('srgb')
-      .removeAlpha()
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`decoded to ${info.channels} channels`);
-    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+    const { width, height, channels, data } = await sharpCall('decode', { bytes, maxPixels });
+    if (channels !== 3) throw new Error(`decoded to ${channels} channels`);
+    return { width, height, data };
   } catch (err) {
     throw decodeError(path, err, maxPixels);
   }

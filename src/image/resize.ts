@@ -3,7 +3,7 @@
  * which uses PIL's NEAREST, pixel for pixel at every pair of sizes.
  */
 import type { RgbImage } from './decode.js';
-import { loadSharp } from './sharp.js';
+import { sharpCall } from './sharp.js';
 
 export type ResizeMethod = 'nearest' | 'bilinear' | 'area';
 export const RESIZE_METHODS: ResizeMethod[] = ['nearest', 'bilinear', 'area'];
@@ -100,12 +100,8 @@ export function resizeArea(image: RgbImage, width: number, height: number): RgbI
 
 /** Antialiased bilinear (triangle filter) through libvips, as PIL's BILINEAR does. */
 async function resizeBilinear(image: RgbImage, width: number, height: number): Promise<RgbImage> {
-  const sharp = await loadSharp();
-  const out = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .resize(width, height, { fit: 'fill', kernel: 'linear' })
-    .raw()
-    .toBuffer();
-  return { width, height, data: new Uint8Array(out.buffer, out.byteOffset, out.length) };
+  const { data } = await sharpCall('resize', { image: { ...image, channels: 3 }, width, height });
+  return { width, height, data };
 }
 
 export async function resizeImage(
