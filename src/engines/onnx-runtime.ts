@@ -4,7 +4,9 @@
  * (that a saved optimised model is processor-specific, say) are not the user's.
  */
 import { forwardThreads } from '../config.js';
-import { readFile, statfs, writeFile } from 'node:fs/promises';
+import { readFile, rm, statfs, writeFile } from 'node:fs/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileSystemReason, messageOf } from '../errors.js';
@@ -110,8 +112,10 @@ export async function preparedSession(ort: Ort, options: PreparedSessionOptions)
       }
     }
   }
-  const model = await options.build();
-  const fromMemory = () => ort.InferenceSession.create(model, { ...base, graphOptimizationLevel: 'all' });
+  let model: Uint8Array | undefined = await options.build();
+  // Built again where it was let go for the runtime to read it from disk (only after a failure).
+  const fromMemory = async () =>
+    ort.InferenceSession.create((model ??= await options.build()), { ...base, graphOptimizationLevel: 'all' });
   if (!key) return fromMemory();
   let entry: Awaited<ReturnType<NonNullable<typeof cache>['reserveCacheEntry']>>;
   try {
@@ -122,49 +126,95 @@ export async function preparedSession(ort: Ort, options: PreparedSessionOptions)
     );
     return fromMemory();
   }
-  // The weights are saved prepacked (in the layout ONNX Runtime's kernels use), so later runs
-  // neither repack them nor page them in twice on the first forward pass.
-  const save = {
-    optimizedModelFilePath: join(entry.folder, cache!.MODEL_FILE),
-    extra: {
-      session: {
-        optimized_model_external_initializers_file_name: cache!.WEIGHTS_FILE,
-        optimized_model_external_initializers_min_size_in_bytes: '1024',
-        ...(options.prepack === false
-          ? { disable_prepacking: '1' }
-          : { save_external_prepacked_constant_initializers: '1' }),
-      },
+  const size = model.byteLength;
+  const source = join(entry.folder, SOURCE_FILE);
+  const input = await writeFile(source, model).then(
+    () => source,
+    () => model!,
+  );
+  if (input === source) model = undefined;
+  const saved = await optimiseAndSave(ort, entry.folder, input, base, options.prepack !== false).catch(
+    async (err: unknown) => {
+      await entry.abandon();
+      // The model itself is at fault unless it loads without saving: then the cache was (a full disk).
+      const session = await fromMemory();
+      const free = await statfs(dir).then(
+        (s) => s.bavail * s.bsize,
+        () => Infinity,
+      );
+      const reason = free < size ? fileSystemReason({ code: 'ENOSPC' }) : ortReason(messageOf(err));
+      options.notice?.(`cannot write the ONNX cache in '${dir}' (${reason}); running without it`);
+      return session;
     },
-  };
-  let session: OrtSession;
-  try {
-    session = await ort.InferenceSession.create(model, { ...base, graphOptimizationLevel: 'all', ...save });
-  } catch (err) {
-    await entry.abandon();
-    // The model itself is at fault unless it loads without saving: then the cache was (a full disk).
-    session = await fromMemory();
-    const free = await statfs(dir).then(
-      (s) => s.bavail * s.bsize,
-      () => Infinity,
-    );
-    const reason = free < model.byteLength ? fileSystemReason({ code: 'ENOSPC' }) : ortReason(messageOf(err));
-    options.notice?.(`cannot write the ONNX cache in '${dir}' (${reason}); running without it`);
-    return session;
-  }
+  );
+  if (saved !== 'saved') return saved;
   try {
     for (const [name, text] of Object.entries(options.extras?.make() ?? {}))
       await writeFile(join(entry.folder, name), text);
   } catch (err) {
     await entry.abandon();
     options.notice?.(`cannot write the ONNX cache in '${dir}' (${fileSystemReason(err)}); running without it`);
-    return session;
+    return fromMemory();
   }
   await entry
     .commit()
     .catch((err) =>
       options.notice?.(`cannot write the ONNX cache in '${dir}' (${fileSystemReason(err)}); running without it`),
     );
-  return session;
+  // Run on the saved model, as later runs do (its weights memory-mapped, nothing optimised);
+  // the optimising session would hold the runtime's working copies of every weight.
+  const found = await cache!.findCachedOnnx(dir, key);
+  if (found && 'model' in found) {
+    try {
+      return await ort.InferenceSession.create(found.model, { ...base, graphOptimizationLevel: 'disabled' });
+    } catch (err) {
+      await cache!.removeEntry(dir, key);
+      options.notice?.(`the prepared model in the cache could not be loaded (${messageOf(err)}); running without it`);
+    }
+  }
+  return fromMemory();
+}
+
+/**
+ * Lets ONNX Runtime optimise the model (given as a file, else in memory) and save the result
+ * in `folder`, then closes that session. Before it starts, the garbage of the translation is
+ * collected: the runtime's allocations are invisible to V8, which would otherwise keep a
+ * translation's weights and model (about 120 MB for VGG16) through the runtime's own peak.
+ */
+async function optimiseAndSave(
+  ort: Ort,
+  folder: string,
+  input: string | Uint8Array,
+  base: OrtSessionOptions,
+  prepack: boolean,
+): Promise<'saved'> {
+  collectGarbage();
+  // The weights are saved prepacked (in the layout ONNX Runtime's kernels use), so later runs
+  // neither repack them nor page them in twice on the first forward pass.
+  const session = await ort.InferenceSession.create(input as string, {
+    ...base,
+    graphOptimizationLevel: 'all',
+    optimizedModelFilePath: join(folder, onnxCache.MODEL_FILE),
+    extra: {
+      session: {
+        optimized_model_external_initializers_file_name: onnxCache.WEIGHTS_FILE,
+        optimized_model_external_initializers_min_size_in_bytes: '1024',
+        ...(prepack ? { save_external_prepacked_constant_initializers: '1' } : { disable_prepacking: '1' }),
+      },
+    },
+  });
+  await session.release();
+  await rm(join(folder, SOURCE_FILE), { force: true });
+  return 'saved';
+}
+
+/** The model ONNX Runtime reads while it optimises; removed before the entry is committed. */
+const SOURCE_FILE = 'source.onnx';
+
+/** A full garbage collection now (V8 exposes it only behind a flag, set for this call). */
+function collectGarbage(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
 }
 
 /** The extras kept with a cached model; a missing one fails the entry (it is then rebuilt). */

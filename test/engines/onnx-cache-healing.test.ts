@@ -53,6 +53,16 @@ const entryOf = (cache: string) =>
     readdirSync(join(cache, 'onnx')).find((n) => /^[0-9a-f]{32}$/.test(n))!,
   );
 
+test('a first run leaves only the prepared model in its entry (not the model it was optimised from), and draws what runs from the entry draw', async () => {
+  const cache = tmp('first-cache');
+  const first = await run(cache);
+  expect(first.code).toBe(0);
+  expect(readdirSync(entryOf(cache)).sort()).toEqual(['entry.json', 'model.onnx', 'weights.bin']);
+  const later = await run(cache);
+  expect(later.notices).toEqual([]);
+  expect(later.npy!.equals(first.npy!)).toBe(true);
+});
+
 test.each([
   [
     'weights.bin changed in place, same size',

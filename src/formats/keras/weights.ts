@@ -70,15 +70,22 @@ export async function resolveWeightsHandle(
   spec: string,
   request: WeightsRequest,
 ): Promise<WeightsHandle> {
+  // Read once while someone holds the values: held here for good, a translation's 58 MB of
+  // VGG16 weights would stay in memory through ONNX Runtime's optimisation of the result.
   const checked = (path: string, read: () => Promise<LayerWeights>) => {
-    let values: Promise<LayerWeights> | undefined;
-    return () => {
-      values ??= read().then((read) => {
+    let pending: Promise<LayerWeights> | undefined;
+    let held: WeakRef<LayerWeights> | undefined;
+    return async () => {
+      const alive = held?.deref();
+      if (alive) return alive;
+      pending ??= read().then((read) => {
         const weights = request.flatten ? request.flatten(read) : read;
         checkWeightShapes(arch, request.layers, weights, path);
+        held = new WeakRef(weights);
+        pending = undefined;
         return weights;
       });
-      return values;
+      return pending;
     };
   };
   if (arch.file && spec === 'imagenet') {
