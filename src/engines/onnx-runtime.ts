@@ -133,21 +133,20 @@ export async function preparedSession(ort: Ort, options: PreparedSessionOptions)
     () => model!,
   );
   if (input === source) model = undefined;
-  const saved = await optimiseAndSave(ort, entry.folder, input, base, options.prepack !== false).catch(
-    async (err: unknown) => {
-      await entry.abandon();
-      // The model itself is at fault unless it loads without saving: then the cache was (a full disk).
-      const session = await fromMemory();
-      const free = await statfs(dir).then(
-        (s) => s.bavail * s.bsize,
-        () => Infinity,
-      );
-      const reason = free < size ? fileSystemReason({ code: 'ENOSPC' }) : ortReason(messageOf(err));
-      options.notice?.(`cannot write the ONNX cache in '${dir}' (${reason}); running without it`);
-      return session;
-    },
-  );
-  if (saved !== 'saved') return saved;
+  try {
+    await optimiseAndSave(ort, entry.folder, input, base, options.prepack !== false);
+  } catch (err) {
+    await entry.abandon();
+    // The model itself is at fault unless it loads without saving: then the cache was (a full disk).
+    const session = await fromMemory();
+    const free = await statfs(dir).then(
+      (s) => s.bavail * s.bsize,
+      () => Infinity,
+    );
+    const reason = free < size ? fileSystemReason({ code: 'ENOSPC' }) : ortReason(messageOf(err));
+    options.notice?.(`cannot write the ONNX cache in '${dir}' (${reason}); running without it`);
+    return session;
+  }
   try {
     for (const [name, text] of Object.entries(options.extras?.make() ?? {}))
       await writeFile(join(entry.folder, name), text);
@@ -187,11 +186,11 @@ async function optimiseAndSave(
   input: string | Uint8Array,
   base: OrtSessionOptions,
   prepack: boolean,
-): Promise<'saved'> {
+): Promise<void> {
   collectGarbage();
   // The weights are saved prepacked (in the layout ONNX Runtime's kernels use), so later runs
   // neither repack them nor page them in twice on the first forward pass.
-  const session = await ort.InferenceSession.create(input as string, {
+  const options: OrtSessionOptions = {
     ...base,
     graphOptimizationLevel: 'all',
     optimizedModelFilePath: join(folder, onnxCache.MODEL_FILE),
@@ -202,10 +201,12 @@ async function optimiseAndSave(
         ...(prepack ? { save_external_prepacked_constant_initializers: '1' } : { disable_prepacking: '1' }),
       },
     },
-  });
+  };
+  const session = await (typeof input === 'string'
+    ? ort.InferenceSession.create(input, options)
+    : ort.InferenceSession.create(input, options));
   await session.release();
   await rm(join(folder, SOURCE_FILE), { force: true });
-  return 'saved';
 }
 
 /** The model ONNX Runtime reads while it optimises; removed before the entry is committed. */

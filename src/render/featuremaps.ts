@@ -178,6 +178,7 @@ export function mapMosaic(
   const depth = isGray(lut) ? 1 : 3;
   const data = new Uint8Array(width * height * depth).fill(255);
   const tiles: TileRows = {
+    scale,
     channel: Int32Array.from(channels),
     low: Float64Array.from(spans, ([min]) => min),
     inverse: Float64Array.from(spans, ([min, max]) =>
@@ -189,21 +190,17 @@ export function mapMosaic(
       return (top * width + left) * depth;
     }),
   };
-  // Each kernel below is small and sees one depth and one scale, so V8 optimises each once:
-  // in one function, the first layer drawn at scale 2 threw away the code made at scale 1.
-  const grey = depth === 1 ? Uint8Array.from({ length: 256 }, (_, i) => lut[3 * i]) : undefined;
+  // Painting and widening are small functions of their own, so V8 optimises each once: in
+  // one function, the first layer drawn at scale 2 threw away the code made at scale 1.
   const rowStride = width * depth;
-  for (let y = 0; y < h; y++) {
-    const rowStart = y * scale * rowStride;
-    if (grey) paintGreyRow(activation, y * w * c, w, c, tiles, grey, data, rowStart, scale);
-    else paintRgbRow(activation, y * w * c, w, c, tiles, lut, data, rowStart, scale * 3);
-  }
+  for (let y = 0; y < h; y++) paintRow(activation, y * w * c, w, c, tiles, lut, depth, data, y * scale * rowStride);
   if (scale > 1) widenTiles(data, tiles.origin, w, h, rowStride, scale, depth);
   return { width, height, channels: depth, data };
 }
 
 /** Where each tile reads (its channel) and how it scales its values to [0, 1]. */
 interface TileRows {
+  scale: number;
   channel: Int32Array;
   low: Float64Array;
   inverse: Float64Array;
@@ -213,38 +210,19 @@ interface TileRows {
 /** The table entry of (value - low) * inverse: lutIndex, inlined (v * 256 is positive where it truncates). */
 const entryOf = (v: number): number => (v >= 1 ? 255 : v > 0 ? (v * 256) | 0 : 0);
 
-/** One activation row into every grey tile, a pixel each `step` bytes (the tile's scale). */
-function paintGreyRow(
-  activation: Float32Array,
-  rowStart: number,
-  w: number,
-  c: number,
-  tiles: TileRows,
-  grey: Uint8Array,
-  data: Uint8Array,
-  outStart: number,
-  step: number,
-): void {
-  for (let t = 0; t < tiles.channel.length; t++) {
-    const lo = tiles.low[t];
-    const inv = tiles.inverse[t];
-    let read = rowStart + tiles.channel[t];
-    let write = tiles.origin[t] + outStart;
-    for (let x = 0; x < w; x++, read += c, write += step) data[write] = grey[entryOf((activation[read] - lo) * inv)];
-  }
-}
-
-function paintRgbRow(
+/** One activation row into every tile, a pixel each `step` bytes (the tile's scale), grey or RGB. */
+function paintRow(
   activation: Float32Array,
   rowStart: number,
   w: number,
   c: number,
   tiles: TileRows,
   lut: Lut,
+  depth: number,
   data: Uint8Array,
   outStart: number,
-  step: number,
 ): void {
+  const step = tiles.scale * depth;
   for (let t = 0; t < tiles.channel.length; t++) {
     const lo = tiles.low[t];
     const inv = tiles.inverse[t];
@@ -253,8 +231,10 @@ function paintRgbRow(
     for (let x = 0; x < w; x++, read += c, write += step) {
       const entry = 3 * entryOf((activation[read] - lo) * inv);
       data[write] = lut[entry];
-      data[write + 1] = lut[entry + 1];
-      data[write + 2] = lut[entry + 2];
+      if (depth === 3) {
+        data[write + 1] = lut[entry + 1];
+        data[write + 2] = lut[entry + 2];
+      }
     }
   }
 }
