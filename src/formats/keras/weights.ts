@@ -70,8 +70,8 @@ export async function resolveWeightsHandle(
   spec: string,
   request: WeightsRequest,
 ): Promise<WeightsHandle> {
-  // Read once while someone holds the values: held here for good, a translation's 58 MB of
-  // VGG16 weights would stay in memory through ONNX Runtime's optimisation of the result.
+  // Read once while someone holds the values, and only held weakly here: held for good,
+  // VGG16's 58 MB of weights would stay in memory while ONNX Runtime optimises their translation.
   const checked = (path: string, read: () => Promise<LayerWeights>) => {
     let pending: Promise<LayerWeights> | undefined;
     let held: WeakRef<LayerWeights> | undefined;
