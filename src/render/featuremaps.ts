@@ -210,7 +210,7 @@ interface TileRows {
 /** The table entry of (value - low) * inverse: lutIndex, inlined (v * 256 is positive where it truncates). */
 const entryOf = (v: number): number => (v >= 1 ? 255 : v > 0 ? (v * 256) | 0 : 0);
 
-/** One activation row into every tile, a pixel each `step` bytes (the tile's scale), grey or RGB. */
+/** One activation row into every tile, grey or RGB: a tile's pixels `scale` apart, for widenTiles to fill the gaps. */
 function paintRow(
   activation: Float32Array,
   rowStart: number,
