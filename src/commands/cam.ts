@@ -11,7 +11,6 @@ import {
   type ExplainOptions,
 } from './options.js';
 import { imagesToDraw, reportExplained, withGradients } from './output.js';
-import { startImageWorker } from '../image/sharp.js';
 
 // The command's work loads when it runs: importing the pipelines (and what they load) at start-up
 // costs about 100 ms of every `cnnviz --help` (measured 0.10 s against 0.20 s).
@@ -46,7 +45,6 @@ export function camCommand(run: Runner): Command {
 }
 
 async function cam(args: string[], flags: CamFlags, ctx: CommandContext): Promise<void> {
-  startImageWorker(); // sharp loads on its own thread while the model loads on this one
   const { planCam, drawCams } = await import('../pipeline/cam.js');
   const plan = await planCam({ ...flags, target: flags.class, cacheDir: await cacheDir() });
   plan.model.details.forEach(ctx.report.verbose);

@@ -8,7 +8,6 @@ import { PREPROCESS_MODES, type PreprocessMode } from '../image/preprocess.js';
 import { basename } from 'node:path';
 import { cacheDir } from '../config.js';
 import { runtimeError, usageError } from '../errors.js';
-import { startImageWorker } from '../image/sharp.js';
 
 // The command's work loads when it runs: importing the pipelines (and what they load) at start-up
 // costs about 100 ms of every `cnnviz --help` (measured 0.10 s against 0.20 s).
@@ -79,7 +78,6 @@ export function examplesCommand(run: Runner): Command {
 }
 
 async function examples(args: string[], options: ExamplesFlags, ctx: CommandContext): Promise<void> {
-  startImageWorker(); // sharp loads on its own thread while the model loads on this one
   const { prepareOutputDir } = await import('../output/files.js');
   const run = await import('../pipeline/examples/run.js');
   if (options.merge) {

@@ -17,7 +17,6 @@ import { PREPROCESS_MODES, type PreprocessMode } from '../image/preprocess.js';
 import type { FeaturemapsOptions } from '../pipeline/featuremaps.js';
 import { cacheDir } from '../config.js';
 import { runtimeError, usageError } from '../errors.js';
-import { startImageWorker } from '../image/sharp.js';
 
 // The command's work loads when it runs: importing the pipelines (and what they load) at start-up
 // costs about 100 ms of every `cnnviz --help` (measured 0.10 s against 0.20 s).
@@ -92,7 +91,6 @@ export function featuremapsCommand(run: Runner): Command {
 }
 
 async function featuremaps(args: string[], options: FeaturemapsFlags, ctx: CommandContext): Promise<void> {
-  startImageWorker(); // sharp loads on its own thread while the model loads on this one
   const { planFeatures } = await import('../pipeline/features.js');
   const { drawFeatureMaps } = await import('../pipeline/featuremaps.js');
 

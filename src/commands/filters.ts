@@ -12,7 +12,6 @@ import {
 import { reportFiles, withDownloadProgress } from './output.js';
 import type { KernelNormalize } from '../render/kernels.js';
 import { cacheDir } from '../config.js';
-import { startImageWorker } from '../image/sharp.js';
 
 // The command's work loads when it runs: importing the pipelines (and what they load) at start-up
 // costs about 100 ms of every `cnnviz --help` (measured 0.10 s against 0.20 s).
@@ -54,7 +53,6 @@ export function filtersCommand(run: Runner): Command {
 }
 
 async function filters(options: FiltersFlags, ctx: CommandContext): Promise<void> {
-  startImageWorker(); // sharp loads on its own thread while the model loads on this one
   const { drawFilters } = await import('../pipeline/filters.js');
   const result = await withDownloadProgress(ctx.report, async (download) =>
     drawFilters(

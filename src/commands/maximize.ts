@@ -13,7 +13,6 @@ import {
   type OutputOptions,
 } from './options.js';
 import { reportFiles, withGradients } from './output.js';
-import { startImageWorker } from '../image/sharp.js';
 
 // Listed here, not imported: importing the pipeline at start-up costs every --help.
 const OBJECTIVES = ['channel', 'neuron', 'layer', 'class'] as const;
@@ -92,7 +91,6 @@ export function maximizeCommand(run: Runner): Command {
 }
 
 async function maximize(flags: MaximizeFlags, ctx: CommandContext): Promise<void> {
-  startImageWorker(); // sharp loads on its own thread while the model loads on this one
   const { planMaximize, drawMaximize } = await import('../pipeline/maximize/draw.js');
   const { prepareOutputDir } = await import('../output/files.js');
   const plan = await planMaximize({ ...flags, cacheDir: await cacheDir() });

@@ -12,7 +12,6 @@ import { reportFiles, withDownloadProgress } from './output.js';
 import { PREPROCESS_MODES, type PreprocessMode } from '../image/preprocess.js';
 import type { ReportOptions } from '../pipeline/report.js';
 import { cacheDir } from '../config.js';
-import { startImageWorker } from '../image/sharp.js';
 
 // The command's work loads when it runs: importing the pipelines (and what they load) at start-up
 // costs about 100 ms of every `cnnviz --help` (measured 0.10 s against 0.20 s).
@@ -71,7 +70,6 @@ export function reportCommand(run: Runner): Command {
 }
 
 async function report(imagePath: string, options: ReportFlags, ctx: CommandContext): Promise<void> {
-  startImageWorker(); // sharp loads on its own thread while the model loads on this one
   const { planFeatures } = await import('../pipeline/features.js');
   const { writeReport } = await import('../pipeline/report.js');
   const plan = await planFeatures({

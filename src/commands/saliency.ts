@@ -12,7 +12,6 @@ import {
   type ExplainOptions,
 } from './options.js';
 import { imagesToDraw, reportExplained, withGradients } from './output.js';
-import { startImageWorker } from '../image/sharp.js';
 
 // The methods are listed here, not imported: importing the pipeline at start-up costs every --help.
 const METHODS = ['gradient', 'smoothgrad', 'integrated', 'guided'] as const;
@@ -58,7 +57,6 @@ export function saliencyCommand(run: Runner): Command {
 }
 
 async function saliency(args: string[], flags: SaliencyFlags, ctx: CommandContext): Promise<void> {
-  startImageWorker(); // sharp loads on its own thread while the model loads on this one
   const { planSaliency, drawSaliency } = await import('../pipeline/saliency.js');
   const plan = await planSaliency({ ...flags, target: flags.class, cacheDir: await cacheDir() });
   plan.model.details.forEach(ctx.report.verbose);
