@@ -39,19 +39,51 @@ test.each([
   expect(Buffer.from(ours.data).equals(Buffer.from(expected.data))).toBe(true);
 });
 
-test('channel statistics over many chunks of pixels equal a plain per-channel count, non-finite values set apart', () => {
-  const [pixels, channels] = [1000, 3]; // several of channelStats' 256-pixel chunks, the last one partial
-  const values = Float32Array.from(seededValues(pixels * channels, 7, 5));
-  values[5 * channels + 1] = NaN;
-  values[700 * channels + 1] = Infinity;
-  values[999 * channels + 2] = -Infinity;
-  const stats = channelStats(values, channels);
-  for (let c = 0; c < channels; c++) {
-    const finite = Array.from({ length: pixels }, (_, p) => values[p * channels + c]).filter(Number.isFinite);
-    expect(stats.min[c]).toBe(Math.fround(finite.reduce((a, b) => Math.min(a, b))));
-    expect(stats.max[c]).toBe(Math.fround(finite.reduce((a, b) => Math.max(a, b))));
-    expect(stats.mean[c]).toBeCloseTo(finite.reduce((a, b) => a + b, 0) / finite.length, 6);
-    expect(stats.nonFinite[c]).toBe(pixels - finite.length);
+test.each([
+  // Three channels: each on its own; seven: four at a time, then three on their own.
+  [3, [1, 2], [0, 2, 1]],
+  [7, [1, 5], [0, 2, 0, 0, 0, 1, 0]],
+])(
+  'channel statistics over many chunks of pixels (%i channels) equal a plain per-channel count, non-finite values set apart',
+  (channels, [nanChannel, infChannel], nonFinite) => {
+    const pixels = 1000; // several of channelStats' 256-pixel chunks, the last one partial
+    const values = Float32Array.from(seededValues(pixels * channels, 7, 5));
+    values[5 * channels + nanChannel] = NaN;
+    values[700 * channels + nanChannel] = Infinity;
+    values[999 * channels + infChannel] = -Infinity;
+    const stats = channelStats(values, channels);
+    for (let c = 0; c < channels; c++) {
+      const finite = Array.from({ length: pixels }, (_, p) => values[p * channels + c]).filter(Number.isFinite);
+      expect(stats.min[c]).toBe(Math.fround(finite.reduce((a, b) => Math.min(a, b))));
+      expect(stats.max[c]).toBe(Math.fround(finite.reduce((a, b) => Math.max(a, b))));
+      // Summed in order, as a plain loop does: the same float, not merely a close one.
+      expect(stats.mean[c]).toBe(Math.fround(finite.reduce((a, b) => a + b, 0) / finite.length));
+      expect(stats.nonFinite[c]).toBe(pixels - finite.length);
+    }
+    expect(Array.from(stats.nonFinite)).toEqual(nonFinite);
+  },
+);
+
+test('values outside their span, NaN and the infinities take the colours lutIndex gives them, tile by tile', () => {
+  const odd = activation.slice();
+  for (const [pixel, channel, value] of [
+    [0, 0, NaN],
+    [1, 0, Infinity],
+    [2, 0, -Infinity],
+    [3, 2, 1e12], // far above the span: | 0 alone would wrap it
+    [4, 2, -1e12],
+    [5, 3, 2 ** 32 + 0.5], // | 0 of it (or of it times 256) lands inside 0..255
+  ] as const)
+    odd[pixel * C + channel] = value;
+  // Spans that leave some finite values out on either side.
+  const spans = chosen.map((c): [number, number] => [ranges[c][0] + 0.1, ranges[c][1] - 0.1]);
+  for (const colormap of ['gray', 'viridis'] as const) {
+    const lut = colormapLut(colormap);
+    const expected = makeMosaic(
+      chosen.map((c, t) => mapTile(odd, [H, W, C], c, spans[t], lut)),
+      { scale: 2, padding: 2 },
+    );
+    const ours = mapMosaic(odd, [H, W, C], spans, chosen, lut, { scale: 2, padding: 2 });
+    expect(Buffer.from(ours.data).equals(Buffer.from(expected.data))).toBe(true);
   }
-  expect(Array.from(stats.nonFinite)).toEqual([0, 2, 1]);
 });
