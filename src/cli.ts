@@ -19,6 +19,7 @@ import { camCommand } from './commands/cam.js';
 import { saliencyCommand } from './commands/saliency.js';
 import { maximizeCommand } from './commands/maximize.js';
 import { describeEngine } from './engines/forward.js';
+import { lanesSettled } from './engines/onnx-lanes.js';
 
 const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -76,6 +77,18 @@ export function buildProgram(): Command {
   return program;
 }
 
+/**
+ * Exits once the forward lanes are between passes (at once when none runs one: a lane's
+ * thread stopped mid-pass would abort the process). Writes that began meanwhile may have
+ * left temporary files: they go too.
+ */
+function exitBesideLanes(code: number): void {
+  void lanesSettled().finally(() => {
+    removeTempFilesSync();
+    process.exit(code);
+  });
+}
+
 /** Runs the CLI and returns the exit code: 0 done, 1 runtime failure, 2 usage error. */
 export async function main(argv: string[]): Promise<number> {
   // Ctrl-C or a kill: the terminal gets its cursor and line wrap back (a progress bar hides
@@ -93,13 +106,13 @@ export async function main(argv: string[]): Promise<number> {
       );
       for (const failure of unsaved)
         process.stderr.write(`cnnviz: the progress since the last save could not be saved: ${printable(failure)}\n`);
-      process.exit(code);
+      exitBesideLanes(code);
     });
   }
   // A reader that stops early (`cnnviz summary | head -1`) closes the pipe: end quietly, as ls does.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    throw err;
+    if (err.code === 'EPIPE') exitBesideLanes(0);
+    else throw err;
   });
   unsetEmptyBackend();
   const program = buildProgram();

@@ -11,6 +11,8 @@ import { initBackend } from './backend.js';
 export interface Forward {
   /** What runs it: 'onnx', 'tensorflow', 'wasm' or 'cpu'. */
   engine: string;
+  /** How many passes may be under way at once, each in a thread of its own (default 1). */
+  lanes?: number;
   /** One pass over a channels-last (N, H, W, C) batch; each requested output, channels-last where 4-d. */
   run(input: Float32Array, shape: [number, number, number, number]): Promise<Float32Array[]>;
   dispose(): Promise<void>;

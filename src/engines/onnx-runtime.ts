@@ -7,25 +7,14 @@ import { forwardThreads } from '../config.js';
 import { readFile, rm, statfs, writeFile } from 'node:fs/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileSystemReason, messageOf } from '../errors.js';
 import type { Forward } from './forward.js';
 import * as onnxCache from './onnx-cache.js';
+import type { Ort, OrtSession, OrtSessionOptions } from './ort.js';
+import { laneForward, lanesAvailable } from './onnx-lanes.js';
 
-export type Ort = typeof import('onnxruntime-node');
-export type OrtSession = Awaited<ReturnType<Ort['InferenceSession']['create']>>;
-export type OrtSessionOptions = NonNullable<Parameters<Ort['InferenceSession']['create']>[1]>;
-
-export async function loadOrt(): Promise<Ort> {
-  // Its telemetry leaves an empty mat-debug-<pid>.log and a .ses file in the temp folder on
-  // every run; cnnviz sends nothing anywhere, so it is off unless the user set it themselves.
-  process.env.ORT_DISABLE_TELEMETRY ??= '1';
-  // require, not import(): the ESM loader would first parse its CommonJS files for their exports.
-  const ort = createRequire(import.meta.url)('onnxruntime-node') as Ort;
-  ort.env.logLevel = 'error';
-  return ort;
-}
+export { loadOrt, type Ort, type OrtSession, type OrtSessionOptions } from './ort.js';
 
 /**
  * ONNX Runtime's reason in a line: without its source locations, function signatures and
@@ -89,42 +78,110 @@ export interface PreparedSessionOptions {
 export const ARENA_MAX_PIXELS = 512 * 512;
 
 export async function preparedSession(ort: Ort, options: PreparedSessionOptions): Promise<OrtSession> {
+  return (await prepareModel(ort, options)).session();
+}
+
+/**
+ * A Forward over a prepared model: in this thread, or with `lanes` above 1 (and the model
+ * kept in the cache) in that many worker sessions sharing the threads. Lanes that cannot open
+ * the saved model leave it to this thread, which rebuilds a damaged entry.
+ */
+export async function preparedForward(
+  ort: Ort,
+  options: PreparedSessionOptions & { lanes?: number },
+  io: { input: string; outputs: string[] },
+): Promise<Forward> {
+  const prepared = await prepareModel(ort, options);
+  const lanes = Math.min(options.lanes ?? 1, forwardThreads());
+  if (prepared.file && lanes > 1 && lanesAvailable()) {
+    const threads = Math.max(1, Math.floor(forwardThreads() / lanes));
+    const laneOptions = {
+      ...prepared.options,
+      intraOpNumThreads: threads,
+      graphOptimizationLevel: 'disabled' as const,
+    };
+    try {
+      const forward = await laneForward(prepared.file, laneOptions, io, lanes);
+      options.explain?.(`forward passes in ${lanes} lanes (worker threads) of ${threads} thread(s) each`);
+      return forward;
+    } catch (err) {
+      options.explain?.(`forward lanes did not start (${ortReason(messageOf(err))}); one session in this thread`);
+    }
+  }
+  return sessionForward(ort, await prepared.session(), io.input, io.outputs);
+}
+
+interface PreparedModel {
+  /** The saved, optimised model in the cache, when there is one: what lanes open. */
+  file?: string;
+  /** The options its sessions take (threads, arena, prepacking). */
+  options: OrtSessionOptions;
+  /** A session in this thread: on the saved model where there is one, else on the model built in memory. */
+  session(): Promise<OrtSession>;
+}
+
+async function prepareModel(ort: Ort, options: PreparedSessionOptions): Promise<PreparedModel> {
   const unpacked = options.prepack === false ? { extra: { session: { disable_prepacking: '1' } } } : {};
   const large = (options.inputPixels ?? 0) >= ARENA_MAX_PIXELS ? { enableCpuMemArena: false } : {};
   const base = { ...baseSessionOptions(), ...unpacked, ...large };
   const cache = options.cacheDir && options.key ? onnxCache : undefined;
   const key = cache?.onnxCacheKey({ ...options.key, ort: ort.env.versions.common });
   const dir = options.cacheDir!;
+  const saved = (file: string): Promise<OrtSession> =>
+    ort.InferenceSession.create(file, { ...base, graphOptimizationLevel: 'disabled' });
   if (key) {
     const found = await cache!.findCachedOnnx(dir, key);
     if (found && 'damaged' in found)
       options.notice?.(`the prepared model in the cache was damaged (${found.damaged}); rebuilding it`);
     if (found && 'model' in found) {
       options.explain?.(`ONNX model from the cache: ${found.model}`);
-      try {
-        const extras = await readExtras(dirname(found.model), options.extras?.names ?? []);
-        const session = await ort.InferenceSession.create(found.model, { ...base, graphOptimizationLevel: 'disabled' });
-        options.extras?.found(extras);
-        return session;
-      } catch (err) {
-        await cache!.removeEntry(dir, key);
-        options.notice?.(`the prepared model in the cache could not be loaded (${messageOf(err)}); rebuilding it`);
-      }
+      return {
+        file: found.model,
+        options: base,
+        async session() {
+          try {
+            const extras = await readExtras(dirname(found.model), options.extras?.names ?? []);
+            const session = await saved(found.model);
+            options.extras?.found(extras);
+            return session;
+          } catch (err) {
+            await cache!.removeEntry(dir, key);
+            options.notice?.(`the prepared model in the cache could not be loaded (${messageOf(err)}); rebuilding it`);
+            return (await buildModel(ort, options, base, key)).session();
+          }
+        },
+      };
     }
   }
+  return buildModel(ort, options, base, key);
+}
+
+/**
+ * Builds the model, lets ONNX Runtime optimise it and keeps the result in the cache (under
+ * `key`; none: not kept). A cache that cannot be written leaves the model in memory, saying so.
+ */
+async function buildModel(
+  ort: Ort,
+  options: PreparedSessionOptions,
+  base: OrtSessionOptions,
+  key: string | undefined,
+): Promise<PreparedModel> {
+  const cache = onnxCache;
+  const dir = options.cacheDir!;
   let model: Uint8Array | undefined = await options.build();
   // Built again where it was let go for the runtime to read it from disk (only after a failure).
   const fromMemory = async () =>
     ort.InferenceSession.create((model ??= await options.build()), { ...base, graphOptimizationLevel: 'all' });
-  if (!key) return fromMemory();
-  let entry: Awaited<ReturnType<NonNullable<typeof cache>['reserveCacheEntry']>>;
+  const inMemory: PreparedModel = { options: base, session: fromMemory };
+  if (!key) return inMemory;
+  let entry: Awaited<ReturnType<typeof cache.reserveCacheEntry>>;
   try {
-    entry = await cache!.reserveCacheEntry(dir, key);
+    entry = await cache.reserveCacheEntry(dir, key);
   } catch (err) {
     options.notice?.(
       `cannot write the ONNX cache in '${dir}' (${fileSystemReason(err)}); running without it, so set-up is not saved for next time`,
     );
-    return fromMemory();
+    return inMemory;
   }
   const size = model.byteLength;
   const source = join(entry.folder, SOURCE_FILE);
@@ -145,7 +202,7 @@ export async function preparedSession(ort: Ort, options: PreparedSessionOptions)
     );
     const reason = free < size ? fileSystemReason({ code: 'ENOSPC' }) : ortReason(messageOf(err));
     options.notice?.(`cannot write the ONNX cache in '${dir}' (${reason}); running without it`);
-    return session;
+    return { options: base, session: async () => session };
   }
   try {
     for (const [name, text] of Object.entries(options.extras?.make() ?? {}))
@@ -153,7 +210,7 @@ export async function preparedSession(ort: Ort, options: PreparedSessionOptions)
   } catch (err) {
     await entry.abandon();
     options.notice?.(`cannot write the ONNX cache in '${dir}' (${fileSystemReason(err)}); running without it`);
-    return fromMemory();
+    return inMemory;
   }
   await entry
     .commit()
@@ -162,16 +219,21 @@ export async function preparedSession(ort: Ort, options: PreparedSessionOptions)
     );
   // Run on the saved model, as later runs do (its weights memory-mapped, nothing optimised);
   // the optimising session would hold the runtime's working copies of every weight.
-  const found = await cache!.findCachedOnnx(dir, key);
-  if (found && 'model' in found) {
-    try {
-      return await ort.InferenceSession.create(found.model, { ...base, graphOptimizationLevel: 'disabled' });
-    } catch (err) {
-      await cache!.removeEntry(dir, key);
-      options.notice?.(`the prepared model in the cache could not be loaded (${messageOf(err)}); running without it`);
-    }
-  }
-  return fromMemory();
+  const found = await cache.findCachedOnnx(dir, key);
+  if (!found || !('model' in found)) return inMemory;
+  return {
+    file: found.model,
+    options: base,
+    async session() {
+      try {
+        return await ort.InferenceSession.create(found.model, { ...base, graphOptimizationLevel: 'disabled' });
+      } catch (err) {
+        await cache.removeEntry(dir, key);
+        options.notice?.(`the prepared model in the cache could not be loaded (${messageOf(err)}); running without it`);
+        return fromMemory();
+      }
+    },
+  };
 }
 
 /**

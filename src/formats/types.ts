@@ -28,6 +28,11 @@ export interface EngineRequest extends WeightsChoice {
   engine: EngineName;
   /** Where prepared ONNX models are kept between runs; none: not kept. */
   onnxCacheDir?: string;
+  /**
+   * How many passes the caller keeps under way at once (a batch of many images): ONNX Runtime
+   * then runs that many sessions side by side, sharing the threads. Default 1.
+   */
+  lanes?: number;
   explain?: (line: string) => void;
   /** What the user should see (a slower engine, a cache rebuilt); --verbose not needed. */
   notice?: (line: string) => void;

@@ -6,7 +6,7 @@
 import { CnnvizError, runtimeError } from '../errors.js';
 import type { EngineName } from '../engines/backend.js';
 import type { Forward } from '../engines/forward.js';
-import { loadOrt, preparedSession, sessionForward } from '../engines/onnx-runtime.js';
+import { loadOrt, preparedForward } from '../engines/onnx-runtime.js';
 
 /** A model the translator cannot express; the caller runs it on tfjs instead. */
 export class UntranslatableError extends Error {}
@@ -35,17 +35,26 @@ export interface TranslatedGraph {
  */
 export async function translatedForward(
   graph: TranslatedGraph,
-  request: { onnxCacheDir?: string; explain?: (line: string) => void; notice?: (line: string) => void },
+  request: {
+    onnxCacheDir?: string;
+    lanes?: number;
+    explain?: (line: string) => void;
+    notice?: (line: string) => void;
+  },
 ): Promise<Forward> {
   const ort = await loadOrt();
-  const session = await preparedSession(ort, {
-    cacheDir: request.onnxCacheDir,
-    key: graph.key,
-    explain: request.explain,
-    notice: request.notice,
-    build: graph.translate,
-  });
-  return sessionForward(ort, session, onnxInput, onnxOutputs(graph.outputs));
+  return preparedForward(
+    ort,
+    {
+      cacheDir: request.onnxCacheDir,
+      key: graph.key,
+      lanes: request.lanes,
+      explain: request.explain,
+      notice: request.notice,
+      build: graph.translate,
+    },
+    { input: onnxInput, outputs: onnxOutputs(graph.outputs) },
+  );
 }
 
 /**

@@ -26,6 +26,7 @@ import {
   type MapOrder,
 } from '../render/featuremaps.js';
 import { activationPlane, overlay } from '../render/overlay.js';
+import { forwardThreads } from '../config.js';
 import { timed, timedSync } from '../timings.js';
 import { nonFiniteWatch, startFeatureEngine, type FeaturePlan } from './features.js';
 
@@ -248,10 +249,22 @@ export async function drawFeatureMaps(
   const written: WrittenFile[] = [];
   if (batches.length === 0) return { written, failures, images: jobs.length, engine: 'none', weights: request.weights };
 
-  // The first batch decodes on sharp's threads while the engine starts on this one.
-  let decoding = Promise.all(batches[0].map(decode));
-  decoding.catch(() => undefined);
-  const engine = await startFeatureEngine(plan, request);
+  // Decoding runs ahead of the passes under way, on sharp's thread: the first batch decodes
+  // while the engine starts on this one.
+  const decodes = new Map<number, Promise<Array<RgbImage | undefined>>>();
+  const decoded = (b: number): Promise<Array<RgbImage | undefined>> => {
+    if (!decodes.has(b)) {
+      const decoding = Promise.all(batches[b].map(decode));
+      decoding.catch(() => undefined);
+      decodes.set(b, decoding);
+    }
+    return decodes.get(b)!;
+  };
+  // Several batches: passes side by side (ONNX Runtime sessions in worker threads, one thread
+  // each), while this thread draws the pictures of the pass before.
+  const lanes = batches.length > 1 ? Math.min(batches.length, forwardThreads()) : 1;
+  for (let b = 0; b < lanes; b++) void decoded(b);
+  const engine = await startFeatureEngine(plan, { ...request, lanes });
   const random = engine.weights.random ? ', RANDOM weights' : '';
   // Said once the first image is readable, so that a run that draws nothing says only why.
   const notices = [
@@ -298,20 +311,54 @@ export async function drawFeatureMaps(
     }
   };
 
-  // Encoding of one batch's pictures (on sharp's threads) overlaps the next forward pass; at
+  // A batch's forward pass: its images that decoded, and their activations.
+  const pass = async (b: number) => {
+    // The next lanes' images decode now, not behind the pictures encoding when a lane frees.
+    for (let k = b + 1; k <= b + engine.lanes && k < batches.length; k++) void decoded(k);
+    const images = await decoded(b);
+    decodes.delete(b);
+    const ready = batches[b]
+      .map((job, i) => ({ job, image: images[i] }))
+      .filter((x): x is { job: ImageJob; image: RgbImage } => !!x.image);
+    if (ready.length === 0) return { ready, activations: [] };
+    notices.splice(0).forEach(events.notice);
+    return { ready, activations: await engine.activations(ready.map((x) => x.image)) };
+  };
+  // Passes run `engine.lanes` at a time, a lane taking the next batch as soon as it is free,
+  // up to `ahead` batches beyond the one being drawn (whose activations wait in memory till
+  // then); a batch's activations are let go once drawn. After a failed pass none starts.
+  const ahead = 2 * engine.lanes;
+  const passes = new Map<number, ReturnType<typeof pass>>();
+  let [running, next, drawing, failed] = [0, 0, 0, false];
+  const startPasses = () => {
+    while (!failed && running < engine.lanes && next < batches.length && next < drawing + ahead) {
+      const started = pass(next);
+      passes.set(next++, started);
+      running++;
+      started.then(
+        () => {
+          running--;
+          startPasses();
+        },
+        () => {
+          running--;
+          failed = true; // said when the loop below reaches it
+        },
+      );
+    }
+  };
+  startPasses();
+
+  // Encoding of one batch's pictures (on sharp's thread) overlaps the next forward passes; at
   // most two batches of pictures are in memory at once, whatever the number of images.
   let encoding: Promise<WrittenFile[]> = Promise.resolve([]);
   try {
     for (let b = 0; b < batches.length; b++) {
-      const decoded = await decoding;
-      decoding = b + 1 < batches.length ? Promise.all(batches[b + 1].map(decode)) : Promise.resolve([]);
-      decoding.catch(() => undefined);
-      const ready = batches[b]
-        .map((job, i) => ({ job, image: decoded[i] }))
-        .filter((x): x is { job: ImageJob; image: RgbImage } => !!x.image);
+      const { ready, activations } = await passes.get(b)!;
+      passes.delete(b);
+      drawing = b + 1;
+      startPasses();
       if (ready.length === 0) continue;
-      notices.splice(0).forEach(events.notice);
-      const activations = await engine.activations(ready.map((x) => x.image));
       const pending = Promise.all(ready.map(({ job, image }, i) => drawn(job, image, activations[i]))).then((lists) =>
         lists.flat(),
       );
@@ -322,8 +369,9 @@ export async function drawFeatureMaps(
     }
     written.push(...(await timed('encode+write', () => encoding)));
   } finally {
-    // However the run ends, no write is left running (half a file) when the process exits.
-    await Promise.allSettled([encoding]);
+    // However the run ends, no write is left running (half a file) when the process exits,
+    // and no pass is left running in a session being released.
+    await Promise.allSettled([encoding, ...passes.values()]);
     await engine.dispose();
   }
   return { written, failures, images: jobs.length, engine: engine.engine, weights: engine.weights.description };

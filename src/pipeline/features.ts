@@ -95,6 +95,8 @@ export interface FeatureEngine {
   weights: WeightsInfo;
   /** What runs the forward pass: 'onnx', 'wasm', ... */
   engine: string;
+  /** How many calls of `activations` may be under way at once, each running in a thread of its own. */
+  lanes: number;
   /** Each image's activations, one flat channels-last array per chosen layer. */
   activations(images: RgbImage[]): Promise<Float32Array[][]>;
   dispose(): Promise<void>;
@@ -109,6 +111,7 @@ export async function startFeatureEngine(plan: FeaturePlan, request: EngineReque
   return {
     weights,
     engine: forward.engine,
+    lanes: forward.lanes ?? 1,
     async activations(images) {
       const batch = new Float32Array(images.length * pixels);
       images.forEach((image, i) => batch.set(preprocess(toInputChannels(image.data, input.channels)), i * pixels));

@@ -140,7 +140,7 @@ test('a folder search lists what sharp can decode (no .bmp) and follows links to
   expect(stdout).toContain(join(out, 'linked-relu_Relu.png'));
 });
 
-test('--batch-size 3 over 5 images (batches of 3 and 2, the last short) gives each image the maps it gets alone', async () => {
+test('--batch-size 3 over 5 images (batches of 3 and 2, the last short, in two lanes) gives each image the maps it gets alone', async () => {
   const photos = tmp('batched');
   const images = ['cat64.png', 'cat64-flop.png', 'cat64-grey.png', 'cat64-small.png', 'cat64-crop.png'];
   const sharp = (await import('sharp')).default;
@@ -160,10 +160,14 @@ test('--batch-size 3 over 5 images (batches of 3 and 2, the last short) gives ea
     '--save-npy',
   ];
   const batched = tmp('batched-out');
-  expect((await cnnviz([...args, '--batch-size', '3', '-o', batched])).code).toBe(0);
+  // Two threads: the two batches' passes run side by side, one thread each (alone: one pass of two threads).
+  const threads = { CNNVIZ_THREADS: '2' };
+  const inLanes = await cnnviz([...args, '--batch-size', '3', '-o', batched, '--verbose'], threads);
+  expect(inLanes.code).toBe(0);
+  expect(inLanes.stderr).toContain('forward passes in 2 lanes (worker threads) of 1 thread(s) each');
   for (const image of images) {
     const alone = tmp('alone');
-    expect((await cnnviz(['featuremaps', join(photos, image), ...args.slice(2), '-o', alone])).code).toBe(0);
+    expect((await cnnviz(['featuremaps', join(photos, image), ...args.slice(2), '-o', alone], threads)).code).toBe(0);
     const stem = image.replace('.png', '');
     const arrays = readdirSync(alone).filter((f) => f.endsWith('.npy'));
     expect(arrays).toHaveLength(2);

@@ -20,6 +20,8 @@ export interface ForwardOptions {
   notice?: (line: string) => void;
   /** Where translated ONNX models are kept between runs; none: not kept. */
   onnxCacheDir?: string;
+  /** Passes the caller keeps under way at once (see EngineRequest). */
+  lanes?: number;
 }
 
 /** What a translation of `outputs` depends on: the translator, the weights, the config up to them; undefined without a weights identity. */

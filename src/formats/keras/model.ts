@@ -174,6 +174,7 @@ export async function openKerasModel(ref: string, options: OpenOptions, kind?: K
           explain: request.explain,
           notice: request.notice,
           onnxCacheDir: request.onnxCacheDir,
+          lanes: request.lanes,
         }),
       );
       return {

@@ -35,7 +35,7 @@ import {
 import { inferTensorShapes, onnxWindow } from '../../graph/shapes.js';
 import { checkExternalData, inlineExternalData } from './external.js';
 
-import { loadOrt, ortReason, preparedSession, sessionForward } from '../../engines/onnx-runtime.js';
+import { loadOrt, ortReason, preparedForward } from '../../engines/onnx-runtime.js';
 
 /** The model's image input: its name, layout and shape (batch first, as the file declares it). */
 interface ImageInput {
@@ -517,29 +517,27 @@ export async function openOnnxModel(path: string, options: OpenOptions): Promise
         name: tensors[layer],
         rank: net.layers.find((l) => l.name === layer)!.outputShape?.length ?? 0,
       }));
-      let session;
       try {
-        session = await timed('build', () =>
-          preparedSession(ort, {
-            cacheDir: request.onnxCacheDir,
-            key: { onnxFile: identity, outputs: chosen, input: input.shape, prepared: 4 },
-            inputPixels: inputPixels(input),
-            explain: request.explain,
-            notice: request.notice,
-            build: async () => prepareForMaps(path, await load(), input, chosen),
-          }),
+        const forward = await timed('build', () =>
+          preparedForward(
+            ort,
+            {
+              cacheDir: request.onnxCacheDir,
+              key: { onnxFile: identity, outputs: chosen, input: input.shape, prepared: 4 },
+              inputPixels: inputPixels(input),
+              lanes: request.lanes,
+              explain: request.explain,
+              notice: request.notice,
+              build: async () => prepareForMaps(path, await load(), input, chosen),
+            },
+            { input: PREPARED_INPUT, outputs: chosen.map(({ name }) => preparedOutput(name)) },
+          ),
         );
+        return { forward, weights: fileWeights };
       } catch (err) {
         if (err instanceof CnnvizError) throw err;
         throw runtimeError(`ONNX Runtime cannot run '${path}': ${ortReason(messageOf(err))}`);
       }
-      const forward = sessionForward(
-        ort,
-        session,
-        PREPARED_INPUT,
-        chosen.map(({ name }) => preparedOutput(name)),
-      );
-      return { forward, weights: fileWeights };
     },
   };
 }

@@ -1,0 +1,132 @@
+/**
+ * Forward passes in parallel lanes: one ONNX Runtime session per worker thread, each over the
+ * same saved model with its share of the threads. For many images, two one-thread passes side
+ * by side do more work per second than one two-thread pass (which waits at every layer's end
+ * for its slower half), and the main thread, which a pass in it would block, draws meanwhile.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { runtimeError } from '../errors.js';
+import type { Forward } from './forward.js';
+import type { LaneAnswer, LaneRequest, LaneStart } from './onnx-lane-worker.js';
+import type { OrtSessionOptions } from './ort.js';
+
+const WORKER = fileURLToPath(new URL('./onnx-lane-worker.js', import.meta.url));
+
+/** Whether lanes can start here: not without the compiled worker (the TypeScript sources the tests run). */
+export const lanesAvailable = (): boolean => existsSync(WORKER);
+
+/** The passes under way in every lane of the process. */
+const underWay = new Set<Promise<unknown>>();
+let exiting = false;
+
+/**
+ * Settles once no lane is in the middle of a pass, and from now on none starts one (the
+ * process is about to exit). A lane's thread stopped mid-pass aborts the whole process
+ * (onnxruntime-node then throws where nothing can catch it), so an exit waits for the passes
+ * under way: at most one per lane.
+ */
+export async function lanesSettled(): Promise<void> {
+  exiting = true;
+  await Promise.allSettled([...underWay]);
+}
+
+interface Lane {
+  run(request: Omit<LaneRequest, 'id'>): Promise<Float32Array[]>;
+  stop(): Promise<void>;
+}
+
+/** A worker with its session open on `file`; rejects with the runtime's message when it cannot open it. */
+function startLane(start: LaneStart): Promise<Lane> {
+  const worker = new Worker(WORKER, { workerData: start });
+  const pending = new Map<number, { resolve(outputs: Float32Array[]): void; reject(err: Error): void }>();
+  let nextId = 0;
+  let stopped = false;
+  return new Promise<Lane>((resolve, reject) => {
+    const fail = (reason: string) => {
+      reject(new Error(reason));
+      for (const request of pending.values()) request.reject(runtimeError(`a forward lane stopped: ${reason}`));
+      pending.clear();
+    };
+    worker.on('error', (err) => fail(err.message));
+    worker.on('exit', (code) => {
+      if (!stopped) fail(`exit code ${code}`);
+    });
+    worker.on('message', (message: LaneAnswer | { ready: true } | { failed: string }) => {
+      if ('failed' in message) return fail(message.failed);
+      if ('ready' in message) {
+        // Idle lanes do not keep the process alive; a pass in flight does.
+        worker.unref();
+        return resolve({
+          run(request) {
+            // Exiting: the pass never starts, and its caller waits for the exit.
+            if (exiting) return new Promise<never>(() => undefined);
+            const pass = new Promise<Float32Array[]>((done, failed) => {
+              const id = nextId++;
+              pending.set(id, { resolve: done, reject: failed });
+              worker.ref();
+              worker.postMessage({ id, ...request } satisfies LaneRequest, [request.input.buffer as ArrayBuffer]);
+            });
+            underWay.add(pass);
+            const forget = () => underWay.delete(pass);
+            pass.then(forget, forget);
+            return pass;
+          },
+          async stop() {
+            stopped = true;
+            await worker.terminate();
+          },
+        });
+      }
+      const request = pending.get(message.id)!;
+      pending.delete(message.id);
+      if (pending.size === 0) worker.unref();
+      if ('error' in message) request.reject(new Error(message.error));
+      else request.resolve(message.outputs);
+    });
+  });
+}
+
+/**
+ * A Forward over `lanes` worker sessions on the saved model `file`: up to `lanes` passes run
+ * at once, the rest wait for a free lane. Rejects (every lane stopped) when one cannot open
+ * the model, for the caller to run it in this thread instead.
+ */
+export async function laneForward(
+  file: string,
+  options: OrtSessionOptions,
+  io: { input: string; outputs: string[] },
+  lanes: number,
+): Promise<Forward> {
+  const started = await Promise.allSettled(Array.from({ length: lanes }, () => startLane({ file, options })));
+  const ready = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(ready.map((lane) => lane.stop()));
+    throw failed.reason;
+  }
+  const idle = [...ready];
+  const waiting: Array<(lane: Lane) => void> = [];
+  const release = (lane: Lane) => {
+    const next = waiting.shift();
+    if (next) next(lane);
+    else idle.push(lane);
+  };
+  return {
+    engine: 'onnx',
+    lanes,
+    async run(batch, shape) {
+      const lane = idle.pop() ?? (await new Promise<Lane>((give) => waiting.push(give)));
+      try {
+        // A copy goes to the lane: the caller keeps its batch.
+        return await lane.run({ input: batch.slice(), shape, inputName: io.input, outputs: io.outputs });
+      } finally {
+        release(lane);
+      }
+    },
+    dispose: async () => {
+      await Promise.all(ready.map((lane) => lane.stop()));
+    },
+  };
+}

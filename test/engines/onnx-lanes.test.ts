@@ -1,0 +1,72 @@
+/**
+ * Forward lanes: ONNX Runtime sessions in worker threads over a saved model. Passes sent at
+ * once, more than there are lanes, each come back as one session in this thread computes
+ * them; a pass the runtime refuses fails alone, and a model a lane cannot open fails the start.
+ */
+import { writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as ort from 'onnxruntime-node';
+import { FIXTURES, ROOT } from '../helpers/paths.js';
+import { seededValues } from '../helpers/keras-h5.js';
+
+// The built module: beside it lies the compiled worker (the TypeScript sources have none).
+const built = () =>
+  import(pathToFileURL(join(ROOT, 'dist', 'engines', 'onnx-lanes.js')).href) as Promise<
+    typeof import('../../src/engines/onnx-lanes.js')
+  >;
+
+const MODEL = join(FIXTURES, 'onnx', 'tiny_resnet.onnx');
+const OPTIONS = { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' as const };
+const SHAPE: [number, number, number, number] = [1, 3, 64, 64];
+const io = { input: 'input', outputs: ['logits'] };
+
+test('six passes at once over two lanes each give what a session in this thread gives, the callers keeping their inputs', async () => {
+  const { laneForward, lanesAvailable } = await built();
+  expect(lanesAvailable()).toBe(true);
+  const inputs = Array.from({ length: 6 }, (_, i) => Float32Array.from(seededValues(3 * 64 * 64, 11 + i, 2)));
+  const session = await ort.InferenceSession.create(MODEL, OPTIONS);
+  const expected: Float32Array[] = [];
+  for (const input of inputs)
+    expected.push((await session.run({ input: new ort.Tensor('float32', input, SHAPE) })).logits.data as Float32Array);
+  await session.release();
+
+  const forward = await laneForward(MODEL, OPTIONS, io, 2);
+  try {
+    expect([forward.engine, forward.lanes]).toEqual(['onnx', 2]);
+    const results = await Promise.all(inputs.map((input) => forward.run(input, SHAPE)));
+    results.forEach(([logits], i) => {
+      expect(logits).toHaveLength(10);
+      expect(Buffer.from(logits.buffer, logits.byteOffset, logits.byteLength)).toEqual(
+        Buffer.from(expected[i].buffer, expected[i].byteOffset, expected[i].byteLength),
+      );
+    });
+    // Sent as copies: the caller's arrays are neither moved to the worker nor changed.
+    expect(inputs[0]).toHaveLength(3 * 64 * 64);
+    expect(inputs[5][0]).toBe(Math.fround(seededValues(1, 16, 2)[0]));
+  } finally {
+    await forward.dispose();
+  }
+});
+
+test("a pass the runtime refuses fails with the runtime's message; the lane goes on serving", async () => {
+  const { laneForward } = await built();
+  const forward = await laneForward(MODEL, OPTIONS, io, 1);
+  try {
+    await expect(forward.run(new Float32Array(3 * 32 * 32), [1, 3, 32, 33])).rejects.toThrow(
+      /input|dimension|shape|size/i,
+    );
+    const [logits] = await forward.run(new Float32Array(3 * 64 * 64), SHAPE);
+    expect(logits).toHaveLength(10);
+  } finally {
+    await forward.dispose();
+  }
+});
+
+test("a model the lanes cannot open fails their start with the runtime's reason", async () => {
+  const { laneForward } = await built();
+  const bad = join(mkdtempSync(join(tmpdir(), 'cnnviz-lanes-')), 'model.onnx');
+  writeFileSync(bad, 'not a model');
+  await expect(laneForward(bad, OPTIONS, io, 2)).rejects.toThrow(/protobuf|parsing|load|model/i);
+});
