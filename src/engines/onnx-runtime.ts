@@ -92,7 +92,7 @@ export async function preparedForward(
   io: { input: string; outputs: string[] },
 ): Promise<Forward> {
   const prepared = await prepareModel(ort, options);
-  const lanes = Math.min(options.lanes ?? 1, forwardThreads());
+  const lanes = Math.min(options.lanes ?? 1, forwardThreads(), MAX_LANES);
   if (prepared.file && lanes > 1 && lanesAvailable()) {
     const threads = Math.max(1, Math.floor(forwardThreads() / lanes));
     const laneOptions = {
@@ -110,6 +110,12 @@ export async function preparedForward(
   }
   return sessionForward(ort, await prepared.session(), io.input, io.outputs);
 }
+
+/**
+ * At most this many lanes, the threads shared out among them: each lane is a session with its
+ * own working memory (VGG16: about 70 MB), and more lanes gain little once each has a few threads.
+ */
+const MAX_LANES = 4;
 
 interface PreparedModel {
   /** The saved, optimised model in the cache, when there is one: what lanes open. */

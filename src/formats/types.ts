@@ -29,8 +29,9 @@ export interface EngineRequest extends WeightsChoice {
   /** Where prepared ONNX models are kept between runs; none: not kept. */
   onnxCacheDir?: string;
   /**
-   * How many passes the caller keeps under way at once (a batch of many images): ONNX Runtime
-   * then runs that many sessions side by side, sharing the threads. Default 1.
+   * How many passes the caller could keep under way at once (its batches): ONNX Runtime then
+   * runs up to that many sessions side by side (no more than threads, nor 4), sharing the
+   * threads out. Default 1.
    */
   lanes?: number;
   explain?: (line: string) => void;

@@ -26,7 +26,6 @@ import {
   type MapOrder,
 } from '../render/featuremaps.js';
 import { activationPlane, overlay } from '../render/overlay.js';
-import { forwardThreads } from '../config.js';
 import { timed, timedSync } from '../timings.js';
 import { nonFiniteWatch, startFeatureEngine, type FeaturePlan } from './features.js';
 
@@ -260,11 +259,10 @@ export async function drawFeatureMaps(
     }
     return decodes.get(b)!;
   };
-  // Several batches: passes side by side (ONNX Runtime sessions in worker threads, one thread
-  // each), while this thread draws the pictures of the pass before.
-  const lanes = batches.length > 1 ? Math.min(batches.length, forwardThreads()) : 1;
-  for (let b = 0; b < lanes; b++) void decoded(b);
-  const engine = await startFeatureEngine(plan, { ...request, lanes });
+  void decoded(0);
+  // Several batches: passes side by side (ONNX Runtime sessions in worker threads, the threads
+  // shared out), while this thread draws the pictures of the pass before.
+  const engine = await startFeatureEngine(plan, { ...request, lanes: batches.length });
   const random = engine.weights.random ? ', RANDOM weights' : '';
   // Said once the first image is readable, so that a run that draws nothing says only why.
   const notices = [

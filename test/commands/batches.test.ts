@@ -179,3 +179,21 @@ test('--batch-size 3 over 5 images (batches of 3 and 2, the last short, in two l
     }
   }
 });
+
+test('forward lanes: one per batch, no more than the threads nor four, the threads shared out; one batch or one thread runs in this thread', async () => {
+  const photos = tmp('lanes');
+  for (const name of ['a', 'b', 'c', 'd', 'e', 'f'])
+    copyFileSync(join(FIXTURES, 'onnx', 'cat64.png'), join(photos, `${name}.png`));
+  const lanesLine = async (paths: string[], threads: string) => {
+    const args = ['featuremaps', ...paths, '--model', join(FIXTURES, 'onnx', 'tiny_resnet.onnx'), '--blocks', '1'];
+    const { code, stderr } = await cnnviz([...args, '-o', tmp('lanes-out'), '--verbose'], { CNNVIZ_THREADS: threads });
+    expect(code).toBe(0);
+    return /forward passes in .*/.exec(stderr)?.[0];
+  };
+  expect(await lanesLine([photos], '8')).toBe('forward passes in 4 lanes (worker threads) of 2 thread(s) each');
+  expect(await lanesLine([join(photos, 'a.png'), join(photos, 'b.png'), join(photos, 'c.png')], '7')).toBe(
+    'forward passes in 3 lanes (worker threads) of 2 thread(s) each',
+  );
+  expect(await lanesLine([join(photos, 'a.png')], '8')).toBeUndefined();
+  expect(await lanesLine([photos], '1')).toBeUndefined();
+});

@@ -20,7 +20,7 @@ export interface ForwardOptions {
   notice?: (line: string) => void;
   /** Where translated ONNX models are kept between runs; none: not kept. */
   onnxCacheDir?: string;
-  /** Passes the caller keeps under way at once (see EngineRequest). */
+  /** Passes the caller could keep under way at once (see EngineRequest). */
   lanes?: number;
 }
 
