@@ -6,7 +6,7 @@
  * - CNNVIZ_BACKEND: the engine when --backend is not given (commander reads it; empty is unset)
  * - CNNVIZ_CACHE: cnnviz's cache folder (weights, prepared ONNX models, descriptions)
  * - CNNVIZ_MAX_MEMORY: the largest activation one image may take (4 GB)
- * - CNNVIZ_THREADS: threads for one forward pass (every core)
+ * - CNNVIZ_THREADS: threads for forward passes (every core), shared out among featuremaps' lanes
  * - CNNVIZ_TIMINGS: a file to write the run's stage timings to, as JSON
  * - CNNVIZ_WEIGHTS_BASE_URL: a mirror folder of Keras' weights files
  * - KERAS_HOME, HOME: where Keras keeps the weights it downloaded
