@@ -117,6 +117,10 @@ export async function preparedForward(
  */
 const MAX_LANES = 4;
 
+/** A session over a saved, prepared model: nothing optimised again, its weights memory-mapped. */
+const openSaved = (ort: Ort, file: string, options: OrtSessionOptions): Promise<OrtSession> =>
+  ort.InferenceSession.create(file, { ...options, graphOptimizationLevel: 'disabled' });
+
 interface PreparedModel {
   /** The saved, optimised model in the cache, when there is one: what lanes open. */
   file?: string;
@@ -133,8 +137,6 @@ async function prepareModel(ort: Ort, options: PreparedSessionOptions): Promise<
   const cache = options.cacheDir && options.key ? onnxCache : undefined;
   const key = cache?.onnxCacheKey({ ...options.key, ort: ort.env.versions.common });
   const dir = options.cacheDir!;
-  const saved = (file: string): Promise<OrtSession> =>
-    ort.InferenceSession.create(file, { ...base, graphOptimizationLevel: 'disabled' });
   if (key) {
     const found = await cache!.findCachedOnnx(dir, key);
     if (found && 'damaged' in found)
@@ -147,7 +149,7 @@ async function prepareModel(ort: Ort, options: PreparedSessionOptions): Promise<
         async session() {
           try {
             const extras = await readExtras(dirname(found.model), options.extras?.names ?? []);
-            const session = await saved(found.model);
+            const session = await openSaved(ort, found.model, base);
             options.extras?.found(extras);
             return session;
           } catch (err) {
@@ -232,7 +234,7 @@ async function buildModel(
     options: base,
     async session() {
       try {
-        return await ort.InferenceSession.create(found.model, { ...base, graphOptimizationLevel: 'disabled' });
+        return await openSaved(ort, found.model, base);
       } catch (err) {
         await cache.removeEntry(dir, key);
         options.notice?.(`the prepared model in the cache could not be loaded (${messageOf(err)}); running without it`);
