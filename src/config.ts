@@ -59,8 +59,8 @@ export function memoryBudget(env: Env = process.env): number {
 }
 
 /**
- * Threads for one forward pass: every core, unless CNNVIZ_THREADS says (shards run side by
- * side on one machine each take a share).
+ * Threads for forward passes: every core, unless CNNVIZ_THREADS says (shards run side by side
+ * on one machine each take a share). One pass takes them all; featuremaps' lanes share them.
  */
 export function forwardThreads(env: Env = process.env): number {
   const value = env.CNNVIZ_THREADS;
