@@ -6,6 +6,7 @@ import { isGray, lutIndex, type Lut } from './colormap.js';
 import { drawLabel, labelSize } from './labels.js';
 import type { MapShape } from '../net/net.js';
 import { mosaicGeometry, scaleForMinSize, tileOrigin, type PixelImage } from './mosaic.js';
+import { paintGreyInWasm, statsInWasm } from './simd.js';
 
 export type MapNormalize = 'map' | 'layer';
 export type MapOrder = 'index' | 'activity';
@@ -26,8 +27,20 @@ export interface ChannelStats {
   nonFinite: Uint32Array;
 }
 
-/** Each channel's min, max and mean of its finite values, and its count of others, in one pass over a channels-last activation. */
+/**
+ * Each channel's min, max and mean of its finite values, and its count of others, in one pass
+ * over a channels-last activation: in WebAssembly SIMD where it runs, else in JavaScript.
+ */
 export function channelStats(activation: Float32Array, channels: number): ChannelStats {
+  const inWasm = statsInWasm(activation, channels);
+  if (!inWasm) return channelStatsInJs(activation, channels);
+  const pixels = activation.length / channels;
+  const { min, max, sum, nonFinite } = inWasm;
+  return { min, max, mean: Float32Array.from(sum, (s, c) => s / (pixels - nonFinite[c])), nonFinite };
+}
+
+/** channelStats in JavaScript: the same numbers, bit for bit. */
+export function channelStatsInJs(activation: Float32Array, channels: number): ChannelStats {
   const min = new Float64Array(channels).fill(Infinity);
   const max = new Float64Array(channels).fill(-Infinity);
   const sum = new Float64Array(channels);
@@ -224,18 +237,65 @@ export function mapTile(
  */
 export function mapMosaic(
   activation: Float32Array,
+  shape: MapShape,
+  spans: Array<[number, number]>,
+  channels: number[],
+  lut: Lut,
+  layout: { scale: number; padding: number },
+): PixelImage {
+  // The plain grey ramp (a table entry is its own grey level) paints in WebAssembly where it runs.
+  if (greyRamp(lut)) {
+    const { tiles, width, height } = tileRows(shape, spans, channels, 1, layout);
+    const painted = paintGreyInWasm(
+      activation,
+      shape,
+      { ...tiles, inverse256: tiles.inverse.map((v) => v * 256) },
+      {
+        width,
+        height,
+        scale: layout.scale,
+      },
+    );
+    if (painted) {
+      if (layout.scale > 1) widenTiles(painted, tiles.origin, shape[1], shape[0], width, layout.scale, 1);
+      return { width, height, channels: 1, data: painted.slice() };
+    }
+  }
+  return mapMosaicInJs(activation, shape, spans, channels, lut, layout);
+}
+
+/** mapMosaic in JavaScript, for every colour table: the same bytes. */
+export function mapMosaicInJs(
+  activation: Float32Array,
   [h, w, c]: MapShape,
   spans: Array<[number, number]>,
   channels: number[],
   lut: Lut,
   layout: { scale: number; padding: number },
 ): PixelImage {
-  const { scale, padding } = layout;
-  const { cols, width, height } = mosaicGeometry(channels.length, w, h, layout);
   const depth = isGray(lut) ? 1 : 3;
+  const { tiles, width, height } = tileRows([h, w, c], spans, channels, depth, layout);
   const data = new Uint8Array(width * height * depth).fill(255);
+  const rowStride = width * depth;
+  // Painting and widening are small functions of their own, so V8 optimises each once: in
+  // one function, the first layer drawn at scale 2 threw away the code made at scale 1.
+  for (let y = 0; y < h; y++)
+    paintRow(activation, y * w * c, w, c, tiles, lut, depth, data, y * layout.scale * rowStride);
+  if (layout.scale > 1) widenTiles(data, tiles.origin, w, h, rowStride, layout.scale, depth);
+  return { width, height, channels: depth, data };
+}
+
+/** The mosaic's size, and where each tile reads and writes and how it scales its values. */
+function tileRows(
+  [h, w]: MapShape,
+  spans: Array<[number, number]>,
+  channels: number[],
+  depth: number,
+  layout: { scale: number; padding: number },
+): { tiles: TileRows; width: number; height: number } {
+  const { cols, width, height } = mosaicGeometry(channels.length, w, h, layout);
   const tiles: TileRows = {
-    scale,
+    scale: layout.scale,
     channel: Int32Array.from(channels),
     low: Float64Array.from(spans, ([min]) => min),
     inverse: Float64Array.from(spans, ([min, max]) =>
@@ -243,17 +303,15 @@ export function mapMosaic(
     ),
     // Each tile's first byte in the mosaic.
     origin: Int32Array.from(channels, (_, t) => {
-      const [left, top] = tileOrigin(t, w, h, cols, { scale, padding });
+      const [left, top] = tileOrigin(t, w, h, cols, layout);
       return (top * width + left) * depth;
     }),
   };
-  // Painting and widening are small functions of their own, so V8 optimises each once: in
-  // one function, the first layer drawn at scale 2 threw away the code made at scale 1.
-  const rowStride = width * depth;
-  for (let y = 0; y < h; y++) paintRow(activation, y * w * c, w, c, tiles, lut, depth, data, y * scale * rowStride);
-  if (scale > 1) widenTiles(data, tiles.origin, w, h, rowStride, scale, depth);
-  return { width, height, channels: depth, data };
+  return { tiles, width, height };
 }
+
+/** Whether every entry of the table is the grey level of its index (the 'gray' colour map). */
+const greyRamp = (lut: Lut): boolean => lut.every((v, i) => v === Math.floor(i / 3));
 
 /** Where each tile reads (its channel) and how it scales its values to [0, 1]. */
 interface TileRows {

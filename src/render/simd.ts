@@ -1,0 +1,149 @@
+/**
+ * The feature-map kernels of simd.wat, compiled once: channel statistics and grey mosaic
+ * painting, four channels at a time, bit for bit what featuremaps.ts computes in JavaScript
+ * (which it falls back to where WebAssembly SIMD is missing). A layer's activation is copied
+ * into the module's memory once for both; the memory grows to the largest layer and stays.
+ */
+import { SIMD_WASM } from './simd-wasm.js';
+
+/** The little of the WebAssembly API used here (its types come with the DOM's, not Node's). */
+interface WasmApi {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object) => { exports: unknown };
+}
+
+interface Memory {
+  buffer: ArrayBuffer;
+  grow(pages: number): number;
+}
+
+interface Exports {
+  memory: Memory;
+  stats(act: number, pixels: number, c: number, min: number, max: number, sum: number, bad: number): void;
+  paintRow(
+    act: number,
+    row: number,
+    w: number,
+    c: number,
+    n: number,
+    chan: number,
+    low: number,
+    inv: number,
+    origin: number,
+    out: number,
+    scale: number,
+  ): void;
+}
+
+let kernels: Exports | null | undefined;
+
+function load(): Exports | null {
+  if (kernels !== undefined) return kernels;
+  const bytes = Uint8Array.from(Buffer.from(SIMD_WASM, 'base64'));
+  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+  // A runtime without SIMD (or without WebAssembly) draws with the JavaScript kernels.
+  kernels = wasm?.validate(bytes) ? (new wasm.Instance(new wasm.Module(bytes)).exports as Exports) : null;
+  return kernels;
+}
+
+/** Whether the WebAssembly kernels run here. */
+export const simdAvailable = (): boolean => load() !== null;
+
+/** Where the activation starts in memory; what follows it is laid out per call. */
+const ACTIVATION = 64;
+/** The activation now in memory, so that statistics and painting copy it in once (held weakly). */
+let loaded: WeakRef<Float32Array> | undefined;
+
+/** Memory for the activation and `extra` bytes after it; returns the offset after the activation. */
+function place(module: Exports, activation: Float32Array, extra: number): number {
+  const end = align(ACTIVATION + activation.byteLength);
+  const needed = end + extra;
+  const { memory } = module;
+  if (memory.buffer.byteLength < needed) {
+    memory.grow(Math.ceil((needed - memory.buffer.byteLength) / 65536));
+  }
+  if (loaded?.deref() !== activation) {
+    new Float32Array(memory.buffer, ACTIVATION, activation.length).set(activation);
+    loaded = new WeakRef(activation);
+  }
+  return end;
+}
+
+const align = (offset: number): number => Math.ceil(offset / 16) * 16;
+
+/** Per channel over a channels-last activation: min and max of the finite values, their sum, the count of the others. */
+export function statsInWasm(
+  activation: Float32Array,
+  channels: number,
+): { min: Float32Array; max: Float32Array; sum: Float64Array; nonFinite: Uint32Array } | undefined {
+  const module = load();
+  if (!module) return undefined;
+  const min = place(module, activation, align(channels * 4) * 2 + align(channels * 8) + align(channels * 4));
+  const max = min + align(channels * 4);
+  const sum = max + align(channels * 4);
+  const bad = sum + align(channels * 8);
+  const { buffer } = module.memory;
+  new Float32Array(buffer, min, channels).fill(Infinity);
+  new Float32Array(buffer, max, channels).fill(-Infinity);
+  new Float64Array(buffer, sum, channels).fill(0);
+  new Uint32Array(buffer, bad, channels).fill(0);
+  module.stats(ACTIVATION, activation.length / channels, channels, min, max, sum, bad);
+  return {
+    min: new Float32Array(buffer, min, channels).slice(),
+    max: new Float32Array(buffer, max, channels).slice(),
+    sum: new Float64Array(buffer, sum, channels).slice(),
+    nonFinite: new Uint32Array(buffer, bad, channels).slice(),
+  };
+}
+
+/** Where each tile reads (its channel) and how it scales its values, as mapMosaic lays them out. */
+export interface GreyTiles {
+  channel: Int32Array;
+  low: Float64Array;
+  /** 256 / (max - min), or 0 for a constant map. */
+  inverse256: Float64Array;
+  /** Each tile's first byte in the mosaic. */
+  origin: Int32Array;
+}
+
+/**
+ * The grey mosaic's bytes (width x height, 255 between tiles) with each tile's pixels painted
+ * `scale` apart, row by row, for the caller to widen; undefined without the kernels.
+ */
+export function paintGreyInWasm(
+  activation: Float32Array,
+  [h, w, c]: [number, number, number],
+  tiles: GreyTiles,
+  mosaic: { width: number; height: number; scale: number },
+): Uint8Array | undefined {
+  const module = load();
+  if (!module) return undefined;
+  const n = tiles.channel.length;
+  const chan = place(module, activation, align(n * 4) * 2 + align(n * 8) * 2 + mosaic.width * mosaic.height);
+  const low = chan + align(n * 4);
+  const inv = low + align(n * 8);
+  const origin = inv + align(n * 8);
+  const out = origin + align(n * 4);
+  const { buffer } = module.memory;
+  new Int32Array(buffer, chan, n).set(tiles.channel);
+  new Float64Array(buffer, low, n).set(tiles.low);
+  new Float64Array(buffer, inv, n).set(tiles.inverse256);
+  new Int32Array(buffer, origin, n).set(tiles.origin);
+  const data = new Uint8Array(buffer, out, mosaic.width * mosaic.height).fill(255);
+  for (let y = 0; y < h; y++)
+    module.paintRow(
+      ACTIVATION,
+      y * w * c,
+      w,
+      c,
+      n,
+      chan,
+      low,
+      inv,
+      origin,
+      out + y * mosaic.scale * mosaic.width,
+      mosaic.scale,
+    );
+  return data;
+}
