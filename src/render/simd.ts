@@ -1,8 +1,9 @@
 /**
  * The feature-map kernels of simd.wat, compiled once: channel statistics and grey mosaic
  * painting, four channels at a time, bit for bit what featuremaps.ts computes in JavaScript
- * (which it falls back to where WebAssembly SIMD is missing). A layer's activation is copied
- * into the module's memory once for both; the memory grows to the largest layer and stays.
+ * (which it falls back to where WebAssembly SIMD is missing, and for layers over 64 MB). A
+ * layer's activation is copied into the module's memory once for both; the memory grows to
+ * the largest layer drawn and stays.
  */
 import { SIMD_WASM } from './simd-wasm.js';
 
@@ -55,13 +56,27 @@ const ACTIVATION = 64;
 /** The activation now in memory, so that statistics and painting copy it in once (held weakly). */
 let loaded: WeakRef<Float32Array> | undefined;
 
-/** Memory for the activation and `extra` bytes after it; returns the offset after the activation. */
-function place(module: Exports, activation: Float32Array, extra: number): number {
+/**
+ * Beyond this, a layer is drawn in JavaScript: its copy in the module's memory would double
+ * what it holds (a 1024x1024 map of 64 channels is 256 MB), for a gain of tens of milliseconds.
+ */
+const MAX_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Memory for the activation and `extra` bytes after it; returns the offset after the
+ * activation, or undefined where the memory would be too large or cannot grow.
+ */
+function place(module: Exports, activation: Float32Array, extra: number): number | undefined {
   const end = align(ACTIVATION + activation.byteLength);
   const needed = end + extra;
+  if (needed > MAX_BYTES) return undefined;
   const { memory } = module;
   if (memory.buffer.byteLength < needed) {
-    memory.grow(Math.ceil((needed - memory.buffer.byteLength) / 65536));
+    try {
+      memory.grow(Math.ceil((needed - memory.buffer.byteLength) / 65536));
+    } catch {
+      return undefined;
+    }
   }
   if (loaded?.deref() !== activation) {
     new Float32Array(memory.buffer, ACTIVATION, activation.length).set(activation);
@@ -80,6 +95,7 @@ export function statsInWasm(
   const module = load();
   if (!module) return undefined;
   const min = place(module, activation, align(channels * 4) * 2 + align(channels * 8) + align(channels * 4));
+  if (min === undefined) return undefined;
   const max = min + align(channels * 4);
   const sum = max + align(channels * 4);
   const bad = sum + align(channels * 8);
@@ -121,6 +137,7 @@ export function paintGreyInWasm(
   if (!module) return undefined;
   const n = tiles.channel.length;
   const chan = place(module, activation, align(n * 4) * 2 + align(n * 8) * 2 + mosaic.width * mosaic.height);
+  if (chan === undefined) return undefined;
   const low = chan + align(n * 4);
   const inv = low + align(n * 8);
   const origin = inv + align(n * 8);

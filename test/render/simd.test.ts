@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import wabtInit from 'wabt';
 import { ROOT } from '../helpers/paths.js';
 import { SIMD_WASM } from '../../src/render/simd-wasm.js';
-import { simdAvailable } from '../../src/render/simd.js';
+import { simdAvailable, statsInWasm } from '../../src/render/simd.js';
 import { channelStats, channelStatsInJs, mapMosaic, mapMosaicInJs } from '../../src/render/featuremaps.js';
 import { colormapLut } from '../../src/render/colormap.js';
 
@@ -90,4 +90,14 @@ test.each([
   const js = mapMosaicInJs(values, [h, w, c], spans, [...channels], lut, { scale, padding: 2 });
   expect([wasm.width, wasm.height, wasm.channels]).toEqual([js.width, js.height, 1]);
   expect(Buffer.from(wasm.data).equals(Buffer.from(js.data))).toBe(true);
+});
+
+test('a layer over 64 MB is left to JavaScript (its copy would double the memory it holds), with the same statistics', () => {
+  const big = new Float32Array(1024 * 1024 * 17); // 71 MB
+  big[5] = 3;
+  big[big.length - 1] = -2;
+  expect(statsInWasm(big, 17)).toBeUndefined();
+  expect(statsInWasm(big.subarray(0, 1024 * 17), 17)).toBeDefined();
+  const stats = channelStats(big, 17);
+  expect([stats.max[5], stats.min[16], stats.min[0], stats.max[0]]).toEqual([3, -2, 0, 0]);
 });
