@@ -1,9 +1,8 @@
 /**
  * The feature-map kernels of simd.wat, compiled once: channel statistics and grey mosaic
  * painting, four channels at a time, bit for bit what featuremaps.ts computes in JavaScript
- * (which it falls back to where WebAssembly SIMD is missing, and for layers over 64 MB). A
- * layer's activation is copied into the module's memory once for both; the memory grows to
- * the largest layer drawn and stays.
+ * (which it falls back to where WebAssembly SIMD is missing). The activation passes through
+ * the module's memory a window at a time; the memory grows to the largest mosaic and stays.
  */
 import { SIMD_WASM } from './simd-wasm.js';
 
@@ -51,23 +50,26 @@ function load(): Exports | null {
 /** Whether the WebAssembly kernels run here. */
 export const simdAvailable = (): boolean => load() !== null;
 
-/** Where the activation starts in memory; what follows it is laid out per call. */
-const ACTIVATION = 64;
-/** The activation now in memory, so that statistics and painting copy it in once (held weakly). */
-let loaded: WeakRef<Float32Array> | undefined;
+/**
+ * The activation goes through the module's memory a window of pixels at a time (about 256 KB),
+ * so that its memory holds the window and the mosaic, never a copy of the whole layer.
+ */
+const WINDOW_BYTES = 256 * 1024;
+/** Where the window starts; what follows it is laid out per call. */
+const WINDOW = 64;
+
+/** Beyond this (a mosaic of some 64 megapixels), a layer is drawn in JavaScript. */
+const MAX_BYTES = 128 * 1024 * 1024;
+
+/** Whole pixels (of `channels` values) in a window, and at least one. */
+const windowPixels = (channels: number): number => Math.max(1, Math.floor(WINDOW_BYTES / (channels * 4)));
 
 /**
- * Beyond this, a layer is drawn in JavaScript: its copy in the module's memory would double
- * what it holds (a 1024x1024 map of 64 channels is 256 MB), for a gain of tens of milliseconds.
+ * Memory for a window of `windowBytes` and `extra` bytes after it; returns the offset after
+ * the window, or undefined where the memory would be too large or cannot grow.
  */
-const MAX_BYTES = 64 * 1024 * 1024;
-
-/**
- * Memory for the activation and `extra` bytes after it; returns the offset after the
- * activation, or undefined where the memory would be too large or cannot grow.
- */
-function place(module: Exports, activation: Float32Array, extra: number): number | undefined {
-  const end = align(ACTIVATION + activation.byteLength);
+function reserve(module: Exports, windowBytes: number, extra: number): number | undefined {
+  const end = align(WINDOW + windowBytes);
   const needed = end + extra;
   if (needed > MAX_BYTES) return undefined;
   const { memory } = module;
@@ -78,14 +80,15 @@ function place(module: Exports, activation: Float32Array, extra: number): number
       return undefined;
     }
   }
-  if (loaded?.deref() !== activation) {
-    new Float32Array(memory.buffer, ACTIVATION, activation.length).set(activation);
-    loaded = new WeakRef(activation);
-  }
   return end;
 }
 
 const align = (offset: number): number => Math.ceil(offset / 16) * 16;
+
+/** Copies values [from, to) of the activation into the window. */
+function fill(module: Exports, activation: Float32Array, from: number, to: number): void {
+  new Float32Array(module.memory.buffer, WINDOW, to - from).set(activation.subarray(from, to));
+}
 
 /** Per channel over a channels-last activation: min and max of the finite values, their sum, the count of the others. */
 export function statsInWasm(
@@ -94,7 +97,8 @@ export function statsInWasm(
 ): { min: Float32Array; max: Float32Array; sum: Float64Array; nonFinite: Uint32Array } | undefined {
   const module = load();
   if (!module) return undefined;
-  const min = place(module, activation, align(channels * 4) * 2 + align(channels * 8) + align(channels * 4));
+  const step = windowPixels(channels);
+  const min = reserve(module, step * channels * 4, align(channels * 4) * 2 + align(channels * 8) + align(channels * 4));
   if (min === undefined) return undefined;
   const max = min + align(channels * 4);
   const sum = max + align(channels * 4);
@@ -104,7 +108,13 @@ export function statsInWasm(
   new Float32Array(buffer, max, channels).fill(-Infinity);
   new Float64Array(buffer, sum, channels).fill(0);
   new Uint32Array(buffer, bad, channels).fill(0);
-  module.stats(ACTIVATION, activation.length / channels, channels, min, max, sum, bad);
+  const pixels = activation.length / channels;
+  // Window after window, each pixel's values added in order: the sums are those of one pass.
+  for (let p = 0; p < pixels; p += step) {
+    const count = Math.min(step, pixels - p);
+    fill(module, activation, p * channels, (p + count) * channels);
+    module.stats(WINDOW, count, channels, min, max, sum, bad);
+  }
   return {
     min: new Float32Array(buffer, min, channels).slice(),
     max: new Float32Array(buffer, max, channels).slice(),
@@ -125,7 +135,8 @@ export interface GreyTiles {
 
 /**
  * The grey mosaic's bytes (width x height, 255 between tiles) with each tile's pixels painted
- * `scale` apart, row by row, for the caller to widen; undefined without the kernels.
+ * `scale` apart, row by row, for the caller to widen (a view of the module's memory, valid
+ * until its next call); undefined without the kernels.
  */
 export function paintGreyInWasm(
   activation: Float32Array,
@@ -136,7 +147,8 @@ export function paintGreyInWasm(
   const module = load();
   if (!module) return undefined;
   const n = tiles.channel.length;
-  const chan = place(module, activation, align(n * 4) * 2 + align(n * 8) * 2 + mosaic.width * mosaic.height);
+  const rows = Math.max(1, Math.floor(windowPixels(c) / w));
+  const chan = reserve(module, rows * w * c * 4, align(n * 4) * 2 + align(n * 8) * 2 + mosaic.width * mosaic.height);
   if (chan === undefined) return undefined;
   const low = chan + align(n * 4);
   const inv = low + align(n * 8);
@@ -148,19 +160,23 @@ export function paintGreyInWasm(
   new Float64Array(buffer, inv, n).set(tiles.inverse256);
   new Int32Array(buffer, origin, n).set(tiles.origin);
   const data = new Uint8Array(buffer, out, mosaic.width * mosaic.height).fill(255);
-  for (let y = 0; y < h; y++)
-    module.paintRow(
-      ACTIVATION,
-      y * w * c,
-      w,
-      c,
-      n,
-      chan,
-      low,
-      inv,
-      origin,
-      out + y * mosaic.scale * mosaic.width,
-      mosaic.scale,
-    );
+  for (let top = 0; top < h; top += rows) {
+    const count = Math.min(rows, h - top);
+    fill(module, activation, top * w * c, (top + count) * w * c);
+    for (let y = 0; y < count; y++)
+      module.paintRow(
+        WINDOW,
+        y * w * c,
+        w,
+        c,
+        n,
+        chan,
+        low,
+        inv,
+        origin,
+        out + (top + y) * mosaic.scale * mosaic.width,
+        mosaic.scale,
+      );
+  }
   return data;
 }
