@@ -58,7 +58,7 @@ const WINDOW_BYTES = 256 * 1024;
 /** Where the window starts; what follows it is laid out per call. */
 const WINDOW = 64;
 
-/** Beyond this (a mosaic of some 64 megapixels), a layer is drawn in JavaScript. */
+/** Beyond this (a grey mosaic of over 100 megapixels), a layer is drawn in JavaScript. */
 const MAX_BYTES = 128 * 1024 * 1024;
 
 /** Whole pixels (of `channels` values) in a window, and at least one. */
