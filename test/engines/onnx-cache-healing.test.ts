@@ -183,3 +183,53 @@ test('ONNX Runtime leaves no mat-debug log nor .ses file in the temp folder', as
   expect(result.code).toBe(0);
   expect(readdirSync(temp)).toEqual([]);
 });
+
+test('an entry that checks out but ONNX Runtime cannot open: the lanes of a batch give up, this thread rebuilds it saying so once, and the maps equal a clean run', async () => {
+  const { crc32 } = await import('node:zlib');
+  const { statSync } = await import('node:fs');
+  const photos = tmp('heal-batch');
+  for (const name of ['a', 'b', 'c']) writeFileSync(join(photos, `${name}.png`), readFileSync(IMAGE));
+  const batch = async (cache: string) => {
+    const out = tmp('heal-batch-out');
+    const result = await cnnviz(
+      [
+        'featuremaps',
+        photos,
+        '--model',
+        MODEL,
+        '--layer',
+        '/layer2/layer2.0/relu_1/Relu',
+        '--save-npy',
+        '-o',
+        out,
+        '--verbose',
+      ],
+      { CNNVIZ_CACHE: cache, CNNVIZ_THREADS: '2' },
+    );
+    return { ...result, npy: readFileSync(join(out, 'b', 'layer2_layer2.0_relu_1_Relu.npy')) };
+  };
+  const cache = tmp('heal-batch-cache');
+  const clean = await batch(cache);
+  expect(clean.stderr).toContain('forward passes in 2 lanes');
+  // Not a model any more, with checksums that say it is the file the entry made.
+  const entry = entryOf(cache);
+  const model = join(entry, 'model.onnx');
+  writeFileSync(model, Buffer.alloc(readFileSync(model).length, 7));
+  const manifest = JSON.parse(readFileSync(join(entry, 'entry.json'), 'utf8'));
+  manifest['model.onnx'] = {
+    size: statSync(model).size,
+    mtimeMs: statSync(model).mtimeMs,
+    crc32: crc32(readFileSync(model)),
+  };
+  writeFileSync(join(entry, 'entry.json'), JSON.stringify(manifest));
+
+  const healed = await batch(cache);
+  expect(healed.code).toBe(0);
+  expect(healed.stderr).toMatch(/cnnviz: forward lanes did not start \(.+\); one session in this thread/);
+  expect(healed.stderr.split('\n').filter((l) => l.includes('could not be loaded'))).toEqual([
+    expect.stringMatching(/^cnnviz: the prepared model in the cache could not be loaded \(.+\); rebuilding it$/),
+  ]);
+  expect(healed.npy.equals(clean.npy)).toBe(true);
+  // Rebuilt: the next batch runs in lanes again.
+  expect((await batch(cache)).stderr).toContain('forward passes in 2 lanes');
+});
