@@ -6,7 +6,7 @@ import { isGray, lutIndex, type Lut } from './colormap.js';
 import { drawLabel, labelSize } from './labels.js';
 import type { MapShape } from '../net/net.js';
 import { mosaicGeometry, scaleForMinSize, tileOrigin, type PixelImage } from './mosaic.js';
-import { paintGreyInWasm, statsInWasm } from './simd.js';
+import { paintGreyInWasm, statsInWasm, type ChannelSums } from './simd.js';
 
 export type MapNormalize = 'map' | 'layer';
 export type MapOrder = 'index' | 'activity';
@@ -32,15 +32,21 @@ export interface ChannelStats {
  * over a channels-last activation: in WebAssembly SIMD where it runs, else in JavaScript.
  */
 export function channelStats(activation: Float32Array, channels: number): ChannelStats {
-  const inWasm = statsInWasm(activation, channels);
-  if (!inWasm) return channelStatsInJs(activation, channels);
-  const pixels = activation.length / channels;
-  const { min, max, sum, nonFinite } = inWasm;
+  return finished(statsInWasm(activation, channels) ?? sumsInJs(activation, channels), activation.length / channels);
+}
+
+/** channelStats in JavaScript: the same numbers, bit for bit (the fallback, and the tests' reference). */
+export function channelStatsInJs(activation: Float32Array, channels: number): ChannelStats {
+  return finished(sumsInJs(activation, channels), activation.length / channels);
+}
+
+/** Per-channel sums as both kernels give them, made into statistics. */
+function finished(sums: ChannelSums, pixels: number): ChannelStats {
+  const { min, max, sum, nonFinite } = sums;
   return { min, max, mean: Float32Array.from(sum, (s, c) => s / (pixels - nonFinite[c])), nonFinite };
 }
 
-/** channelStats in JavaScript: the same numbers, bit for bit. */
-export function channelStatsInJs(activation: Float32Array, channels: number): ChannelStats {
+function sumsInJs(activation: Float32Array, channels: number): ChannelSums {
   const min = new Float64Array(channels).fill(Infinity);
   const max = new Float64Array(channels).fill(-Infinity);
   const sum = new Float64Array(channels);
@@ -49,13 +55,7 @@ export function channelStatsInJs(activation: Float32Array, channels: number): Ch
   const chunk = channels * 256;
   for (let start = 0; start < activation.length; start += chunk)
     accumulate(activation, start, Math.min(activation.length, start + chunk), channels, min, max, sum, nonFinite);
-  const pixels = activation.length / channels;
-  return {
-    min: Float32Array.from(min),
-    max: Float32Array.from(max),
-    mean: Float32Array.from(sum, (s, c) => s / (pixels - nonFinite[c])),
-    nonFinite,
-  };
+  return { min: Float32Array.from(min), max: Float32Array.from(max), sum, nonFinite };
 }
 
 function accumulate(
@@ -68,80 +68,23 @@ function accumulate(
   sum: Float64Array,
   nonFinite: Uint32Array,
 ): void {
-  let c = 0;
-  for (; c + 4 <= channels; c += 4)
-    if (!accumulateFour(activation, start + c, end, channels, c, min, max, sum))
-      for (let k = c; k < c + 4; k++) accumulateOne(activation, start + k, end, channels, k, min, max, sum, nonFinite);
-  for (; c < channels; c++) accumulateOne(activation, start + c, end, channels, c, min, max, sum, nonFinite);
-}
-
-/**
- * Four neighbouring channels over a chunk at once: four independent sums, where one channel's
- * additions wait on each other (each sum still adds its values in order, so the result is the
- * same). Gives up, writing nothing, at a non-finite value: accumulateOne redoes the four.
- */
-function accumulateFour(
-  activation: Float32Array,
-  first: number,
-  end: number,
-  channels: number,
-  c: number,
-  min: Float64Array,
-  max: Float64Array,
-  sum: Float64Array,
-): boolean {
-  let [lo0, hi0, sum0, lo1, hi1, sum1] = [min[c], max[c], sum[c], min[c + 1], max[c + 1], sum[c + 1]];
-  let [lo2, hi2, sum2, lo3, hi3, sum3] = [min[c + 2], max[c + 2], sum[c + 2], min[c + 3], max[c + 3], sum[c + 3]];
-  for (let i = first; i < end; i += channels) {
-    const v0 = activation[i];
-    const v1 = activation[i + 1];
-    const v2 = activation[i + 2];
-    const v3 = activation[i + 3];
-    // v - v is 0 for every finite number, NaN for NaN and the infinities.
-    if (v0 - v0 + (v1 - v1) + (v2 - v2) + (v3 - v3) !== 0) return false;
-    if (v0 < lo0) lo0 = v0;
-    if (v0 > hi0) hi0 = v0;
-    sum0 += v0;
-    if (v1 < lo1) lo1 = v1;
-    if (v1 > hi1) hi1 = v1;
-    sum1 += v1;
-    if (v2 < lo2) lo2 = v2;
-    if (v2 > hi2) hi2 = v2;
-    sum2 += v2;
-    if (v3 < lo3) lo3 = v3;
-    if (v3 > hi3) hi3 = v3;
-    sum3 += v3;
-  }
-  [min[c], max[c], sum[c], min[c + 1], max[c + 1], sum[c + 1]] = [lo0, hi0, sum0, lo1, hi1, sum1];
-  [min[c + 2], max[c + 2], sum[c + 2], min[c + 3], max[c + 3], sum[c + 3]] = [lo2, hi2, sum2, lo3, hi3, sum3];
-  return true;
-}
-
-/** One channel over a chunk, counting its non-finite values apart. */
-function accumulateOne(
-  activation: Float32Array,
-  first: number,
-  end: number,
-  channels: number,
-  c: number,
-  min: Float64Array,
-  max: Float64Array,
-  sum: Float64Array,
-  nonFinite: Uint32Array,
-): void {
-  let [lo, hi, total, bad] = [min[c], max[c], sum[c], 0];
-  for (let i = first; i < end; i += channels) {
-    const v = activation[i];
-    if (v - v !== 0) {
-      bad++;
-      continue;
+  // A channel at a time over a chunk that stays in cache: its running values live in registers.
+  for (let c = 0; c < channels; c++) {
+    let [lo, hi, total, bad] = [min[c], max[c], sum[c], 0];
+    for (let i = start + c; i < end; i += channels) {
+      const v = activation[i];
+      // v - v is 0 for every finite number, NaN for NaN and the infinities.
+      if (v - v !== 0) {
+        bad++;
+        continue;
+      }
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+      total += v;
     }
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-    total += v;
+    [min[c], max[c], sum[c]] = [lo, hi, total];
+    nonFinite[c] += bad;
   }
-  [min[c], max[c], sum[c]] = [lo, hi, total];
-  nonFinite[c] += bad;
 }
 
 /** The values of an activation that are NaN or infinite. */

@@ -90,11 +90,16 @@ function fill(module: Exports, activation: Float32Array, from: number, to: numbe
   new Float32Array(module.memory.buffer, WINDOW, to - from).set(activation.subarray(from, to));
 }
 
-/** Per channel over a channels-last activation: min and max of the finite values, their sum, the count of the others. */
-export function statsInWasm(
-  activation: Float32Array,
-  channels: number,
-): { min: Float32Array; max: Float32Array; sum: Float64Array; nonFinite: Uint32Array } | undefined {
+/** Per channel: min and max of the finite values, their sum (in float64, in pixel order), the count of the others. */
+export interface ChannelSums {
+  min: Float32Array;
+  max: Float32Array;
+  sum: Float64Array;
+  nonFinite: Uint32Array;
+}
+
+/** ChannelSums over a channels-last activation; undefined without the kernels. */
+export function statsInWasm(activation: Float32Array, channels: number): ChannelSums | undefined {
   const module = load();
   if (!module) return undefined;
   const step = windowPixels(channels);

@@ -40,7 +40,8 @@ test.each([
 });
 
 test.each([
-  // Three channels: each on its own; seven: four at a time, then three on their own.
+  // Three channels: each on its own; seven: four at a time, then three on their own (the
+  // WebAssembly kernel; simd.test.ts holds the JavaScript one to it).
   [3, [1, 2], [0, 2, 1]],
   [7, [1, 5], [0, 2, 0, 0, 0, 1, 0]],
 ])(
