@@ -11,11 +11,13 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   truncateSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { cnnviz } from '../helpers/cli.js';
 import { asRoot, tinyDisk } from '../helpers/faults.js';
 import { FIXTURES } from '../helpers/paths.js';
@@ -24,12 +26,19 @@ const MODEL = join(FIXTURES, 'onnx', 'tiny_resnet.onnx');
 const IMAGE = join(FIXTURES, 'onnx', 'cat64.png');
 const tmp = (name: string) => mkdtempSync(join(tmpdir(), `cnnviz-${name}-`));
 
-async function run(cache: string, extra: string[] = [], env: NodeJS.ProcessEnv = {}) {
+/** featuremaps of one layer with its .npy, on `inputs` (the cat alone by default); the array of `npyOf` read back. */
+async function run(
+  cache: string,
+  extra: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  inputs = [IMAGE],
+  npyOf = 'cat64-layer2_layer2.0_relu_1_Relu.npy',
+) {
   const out = tmp('heal-out');
   const result = await cnnviz(
     [
       'featuremaps',
-      IMAGE,
+      ...inputs,
       '--model',
       MODEL,
       '--layer',
@@ -41,7 +50,7 @@ async function run(cache: string, extra: string[] = [], env: NodeJS.ProcessEnv =
     ],
     { CNNVIZ_CACHE: cache, ...env },
   );
-  const npy = join(out, 'cat64-layer2_layer2.0_relu_1_Relu.npy');
+  const npy = join(out, npyOf);
   const notices = result.stderr.split('\n').filter((l) => l && !l.includes('preprocessing:'));
   return { ...result, notices, npy: existsSync(npy) ? readFileSync(npy) : undefined };
 }
@@ -185,31 +194,14 @@ test('ONNX Runtime leaves no mat-debug log nor .ses file in the temp folder', as
 });
 
 test('an entry that checks out but ONNX Runtime cannot open: the lanes of a batch give up, this thread rebuilds it saying so once, and the maps equal a clean run', async () => {
-  const { crc32 } = await import('node:zlib');
-  const { statSync } = await import('node:fs');
   const photos = tmp('heal-batch');
   for (const name of ['a', 'b', 'c']) writeFileSync(join(photos, `${name}.png`), readFileSync(IMAGE));
-  const batch = async (cache: string) => {
-    const out = tmp('heal-batch-out');
-    const result = await cnnviz(
-      [
-        'featuremaps',
-        photos,
-        '--model',
-        MODEL,
-        '--layer',
-        '/layer2/layer2.0/relu_1/Relu',
-        '--save-npy',
-        '-o',
-        out,
-        '--verbose',
-      ],
-      { CNNVIZ_CACHE: cache, CNNVIZ_THREADS: '2' },
-    );
-    return { ...result, npy: readFileSync(join(out, 'b', 'layer2_layer2.0_relu_1_Relu.npy')) };
-  };
+  // Three images, two threads: two lanes.
+  const batch = (cache: string) =>
+    run(cache, ['--verbose'], { CNNVIZ_THREADS: '2' }, [photos], join('b', 'layer2_layer2.0_relu_1_Relu.npy'));
   const cache = tmp('heal-batch-cache');
   const clean = await batch(cache);
+  expect(clean.code).toBe(0);
   expect(clean.stderr).toContain('forward passes in 2 lanes');
   // Not a model any more, with checksums that say it is the file the entry made.
   const entry = entryOf(cache);
@@ -229,7 +221,7 @@ test('an entry that checks out but ONNX Runtime cannot open: the lanes of a batc
   expect(healed.stderr.split('\n').filter((l) => l.includes('could not be loaded'))).toEqual([
     expect.stringMatching(/^cnnviz: the prepared model in the cache could not be loaded \(.+\); rebuilding it$/),
   ]);
-  expect(healed.npy.equals(clean.npy)).toBe(true);
+  expect(healed.npy!.equals(clean.npy!)).toBe(true);
   // Rebuilt: the next batch runs in lanes again.
   expect((await batch(cache)).stderr).toContain('forward passes in 2 lanes');
 });
