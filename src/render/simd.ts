@@ -1,8 +1,9 @@
 /**
- * The feature-map kernels of simd.wat, compiled once: channel statistics and grey mosaic
- * painting, four channels at a time, bit for bit what featuremaps.ts computes in JavaScript
- * (which it falls back to where WebAssembly SIMD is missing). The activation passes through
- * the module's memory a window at a time; the memory grows to the largest mosaic and stays.
+ * The kernels of simd.wat, compiled once: channel statistics and grey mosaic painting, four
+ * channels at a time, bit for bit what featuremaps.ts computes in JavaScript (which it falls
+ * back to where WebAssembly SIMD is missing), and a grey PNG's Paeth-filtered rows (those of
+ * scanlines.ts). The activation passes through the module's memory a window at a time; the
+ * memory grows to the largest mosaic and stays.
  */
 import { SIMD_WASM } from './simd-wasm.js';
 
@@ -34,6 +35,7 @@ interface Exports {
     out: number,
     scale: number,
   ): void;
+  paeth(src: number, w: number, h: number, out: number): void;
 }
 
 let kernels: Exports | null | undefined;
@@ -184,4 +186,37 @@ export function paintGreyInWasm(
       );
   }
   return data;
+}
+
+/**
+ * A grey image's PNG scanlines, each row a filter-type byte (4, Paeth) and its filtered bytes;
+ * undefined without the kernels or beyond their memory.
+ */
+export function paethInWasm({
+  width,
+  height,
+  data,
+}: {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}): Uint8Array | undefined {
+  const module = load();
+  if (!module) return undefined;
+  const stride = width + 1;
+  // The image padded with a zero row above and a zero byte left of each row, then the rows out;
+  // 16 bytes after each for the kernel's last vector of a row.
+  const padded = stride * (height + 1) + 16;
+  const src = reserve(module, 0, align(padded) + stride * height + 16);
+  if (src === undefined) return undefined;
+  const out = src + align(padded);
+  const memory = new Uint8Array(module.memory.buffer);
+  memory.fill(0, src, src + stride);
+  for (let y = 0; y < height; y++) {
+    const row = src + (y + 1) * stride;
+    memory[row] = 0;
+    memory.set(data.subarray(y * width, (y + 1) * width), row + 1);
+  }
+  module.paeth(src, width, height, out);
+  return memory.slice(out, out + stride * height);
 }
