@@ -10,6 +10,7 @@ import { fileSystemReason, runtimeError, usageError } from '../errors.js';
 import { removeDeadTemps, tempPathFor, trackTemp, untrackTemp } from '../temp-files.js';
 import type { PixelImage } from '../render/mosaic.js';
 import { sharpCall } from '../image/sharp.js';
+import { encodeGreyPng } from './png.js';
 
 /**
  * A path for a file cnnviz writes: `parts` joined below the output folder `root`, refused when
@@ -64,13 +65,17 @@ export function writeFileAtomicSync(path: string, data: Uint8Array): void {
   }
 }
 
-/** A PNG of the picture, encoded in the image worker (the request leaves before this returns). */
+/**
+ * A PNG of the picture: grey ones encoded here (png.ts), colour ones in the image worker (the
+ * request leaves before this returns).
+ */
 export async function encodePng(image: PixelImage): Promise<Buffer> {
+  if (image.channels === 1) return encodeGreyPng(image);
   const png = await sharpCall('png', { image });
   return Buffer.from(png.buffer, png.byteOffset, png.length);
 }
 
-/** Encodes with sharp and writes atomically; returns the file's size in bytes. */
+/** Encodes and writes atomically; returns the file's size in bytes. */
 export async function writePng(path: string, image: PixelImage): Promise<number> {
   const png = await encodePng(image);
   await writeFileAtomic(path, png);
