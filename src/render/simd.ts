@@ -35,7 +35,7 @@ interface Exports {
     out: number,
     scale: number,
   ): void;
-  paeth(src: number, w: number, h: number, out: number): void;
+  paeth(src: number, w: number, h: number, zero: number, out: number): void;
 }
 
 let kernels: Exports | null | undefined;
@@ -192,31 +192,18 @@ export function paintGreyInWasm(
  * A grey image's PNG scanlines, each row a filter-type byte (4, Paeth) and its filtered bytes;
  * undefined without the kernels or beyond their memory.
  */
-export function paethInWasm({
-  width,
-  height,
-  data,
-}: {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}): Uint8Array | undefined {
+export function paethInWasm({ width, height, data }: { width: number; height: number; data: Uint8Array }): Uint8Array | undefined {
   const module = load();
   if (!module) return undefined;
-  const stride = width + 1;
-  // The image padded with a zero row above and a zero byte left of each row, then the rows out;
-  // 16 bytes after each for the kernel's last vector of a row.
-  const padded = stride * (height + 1) + 16;
-  const src = reserve(module, 0, align(padded) + stride * height + 16);
-  if (src === undefined) return undefined;
-  const out = src + align(padded);
-  const memory = new Uint8Array(module.memory.buffer);
-  memory.fill(0, src, src + stride);
-  for (let y = 0; y < height; y++) {
-    const row = src + (y + 1) * stride;
-    memory[row] = 0;
-    memory.set(data.subarray(y * width, (y + 1) * width), row + 1);
-  }
-  module.paeth(src, width, height, out);
-  return memory.slice(out, out + stride * height);
+  // A zero row (above the first), the image, the rows out: each with 16 bytes to spare around it.
+  const zero = align(16);
+  const src = align(zero + width + 32);
+  const out = align(src + width * height + 16);
+  const end = out + (width + 1) * height + 16;
+  if (reserve(module, 0, end) === undefined) return undefined;
+  const memory = new Uint8Array(module.memory.buffer, WINDOW, end);
+  memory.fill(0, 0, src);
+  memory.set(data, src);
+  module.paeth(WINDOW + src, width, height, WINDOW + zero + 16, WINDOW + out);
+  return memory.slice(out, out + (width + 1) * height);
 }
