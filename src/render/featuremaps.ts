@@ -199,10 +199,7 @@ export function mapMosaic(
         scale: layout.scale,
       },
     );
-    if (painted) {
-      if (layout.scale > 1) widenTiles(painted, tiles.origin, shape[1], shape[0], width, layout.scale, 1);
-      return { width, height, channels: 1, data: painted.slice() };
-    }
+    if (painted) return { width, height, channels: 1, data: painted.slice() };
   }
   return mapMosaicInJs(activation, shape, spans, channels, lut, layout);
 }

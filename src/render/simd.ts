@@ -36,6 +36,7 @@ interface Exports {
     scale: number,
   ): void;
   paeth(src: number, w: number, h: number, zero: number, out: number): void;
+  widen(out: number, origin: number, n: number, w: number, h: number, width: number, scale: number): void;
 }
 
 let kernels: Exports | null | undefined;
@@ -141,9 +142,9 @@ export interface GreyTiles {
 }
 
 /**
- * The grey mosaic's bytes (width x height, 255 between tiles) with each tile's pixels painted
- * `scale` apart, row by row, for the caller to widen (a view of the module's memory, valid
- * until its next call); undefined without the kernels.
+ * The grey mosaic's bytes (width x height, 255 between tiles), each tile's pixels enlarged to
+ * `scale` x `scale` (a view of the module's memory, valid until its next call); undefined
+ * without the kernels.
  */
 export function paintGreyInWasm(
   activation: Float32Array,
@@ -185,6 +186,7 @@ export function paintGreyInWasm(
         mosaic.scale,
       );
   }
+  if (mosaic.scale > 1) module.widen(out, origin, n, w, h, mosaic.width, mosaic.scale);
   return data;
 }
 
@@ -192,7 +194,15 @@ export function paintGreyInWasm(
  * A grey image's PNG scanlines, each row a filter-type byte (4, Paeth) and its filtered bytes;
  * undefined without the kernels or beyond their memory.
  */
-export function paethInWasm({ width, height, data }: { width: number; height: number; data: Uint8Array }): Uint8Array | undefined {
+export function paethInWasm({
+  width,
+  height,
+  data,
+}: {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}): Uint8Array | undefined {
   const module = load();
   if (!module) return undefined;
   // A zero row (above the first), the image, the rows out: each with 16 bytes to spare around it.

@@ -1,5 +1,5 @@
 ;; Feature-map kernels in WebAssembly SIMD: a layer's channel statistics, and its grey mosaic's
-;; painting, four channels at a time; and the Paeth filter of a grey PNG's rows. They compute what render/featuremaps.ts computes in
+;; painting, four channels at a time, and its enlargement; and the Paeth filter of a grey PNG's rows. They compute what render/featuremaps.ts computes in
 ;; JavaScript, bit for bit: sums in float64 in pixel order, min and max as `v < lo ? v : lo`
 ;; (pmin, pmax), table entries as lutIndex gives them (trunc_sat, then clamped to 0..255).
 ;; The JavaScript side lays the arrays out in memory and passes their byte offsets.
@@ -262,4 +262,50 @@
         (local.set $prev (local.get $cur))
         (local.set $cur (i32.add (local.get $cur) (local.get $w)))
         (local.set $y (i32.add (local.get $y) (i32.const 1)))
-        (br $rows)))))
+        (br $rows))))
+
+  ;; widen: every painted pixel of n tiles (w x h pixels each, their first bytes at out +
+  ;; origin[t], rows `width` bytes apart) enlarged to scale x scale: each tile row's pixels
+  ;; repeated across their run, then the row copied down over the next scale - 1 rows.
+  (func (export "widen") (param $out i32) (param $origin i32) (param $n i32) (param $w i32) (param $h i32)
+    (param $width i32) (param $scale i32)
+    (local $t i32) (local $y i32) (local $row i32) (local $p i32) (local $end i32) (local $q i32) (local $v i32) (local $r i32)
+    (local $span i32)
+    (local.set $span (i32.mul (local.get $w) (local.get $scale)))
+    (block $tiles_done
+      (loop $tiles
+        (br_if $tiles_done (i32.ge_u (local.get $t) (local.get $n)))
+        (local.set $y (i32.const 0))
+        (block $rows_done
+          (loop $rows
+            (br_if $rows_done (i32.ge_u (local.get $y) (local.get $h)))
+            (local.set $row (i32.add (i32.add (local.get $out)
+              (i32.load (i32.add (local.get $origin) (i32.shl (local.get $t) (i32.const 2)))))
+              (i32.mul (i32.mul (local.get $y) (local.get $scale)) (local.get $width))))
+            (local.set $p (local.get $row))
+            (local.set $end (i32.add (local.get $row) (local.get $span)))
+            (block $pixels_done
+              (loop $pixels
+                (br_if $pixels_done (i32.ge_u (local.get $p) (local.get $end)))
+                (local.set $v (i32.load8_u (local.get $p)))
+                (local.set $q (i32.const 1))
+                (block $run_done
+                  (loop $run
+                    (br_if $run_done (i32.ge_u (local.get $q) (local.get $scale)))
+                    (i32.store8 (i32.add (local.get $p) (local.get $q)) (local.get $v))
+                    (local.set $q (i32.add (local.get $q) (i32.const 1)))
+                    (br $run)))
+                (local.set $p (i32.add (local.get $p) (local.get $scale)))
+                (br $pixels)))
+            (local.set $r (i32.const 1))
+            (block $copies_done
+              (loop $copies
+                (br_if $copies_done (i32.ge_u (local.get $r) (local.get $scale)))
+                (memory.copy (i32.add (local.get $row) (i32.mul (local.get $r) (local.get $width)))
+                  (local.get $row) (local.get $span))
+                (local.set $r (i32.add (local.get $r) (i32.const 1)))
+                (br $copies)))
+            (local.set $y (i32.add (local.get $y) (i32.const 1)))
+            (br $rows)))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $tiles)))))
