@@ -1,8 +1,9 @@
 ;; Feature-map kernels in WebAssembly SIMD: a layer's channel statistics, and its grey mosaic's
-;; painting, four channels at a time, and its enlargement; and the Paeth filter of a grey PNG's rows. They compute what render/featuremaps.ts computes in
-;; JavaScript, bit for bit: sums in float64 in pixel order, min and max as `v < lo ? v : lo`
-;; (pmin, pmax), table entries as lutIndex gives them (trunc_sat, then clamped to 0..255).
-;; The JavaScript side lays the arrays out in memory and passes their byte offsets.
+;; painting, four channels at a time, and enlargement; and the Paeth filter of a grey PNG's rows.
+;; They compute what render/featuremaps.ts and render/scanlines.ts compute in JavaScript, bit for
+;; bit: sums in float64 in pixel order, min and max as `v < lo ? v : lo` (pmin, pmax), table
+;; entries as lutIndex gives them (trunc_sat, then clamped to 0..255). The JavaScript side lays
+;; the arrays out in memory and passes their byte offsets.
 (module
   (memory (export "memory") 1)
 
