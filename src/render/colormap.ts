@@ -1,40 +1,21 @@
 /**
  * Colormaps as 256-entry lookup tables. The perceptual maps are matplotlib's own tables, as
- * d3-scale-chromatic ships them (viridis, magma, inferno, plasma, cividis are 256 exact colours).
+ * d3-scale-chromatic ships them (viridis, magma, inferno, plasma, cividis are 256 exact colours),
+ * sampled at the bins' centres and embedded (colormap-tables.ts, checked against d3 by the
+ * tests): loading d3's modules took 24-55 ms of every run that draws, grey ones included.
  */
-import * as chromatic from 'd3-scale-chromatic';
-import { rgb } from 'd3-color';
 import { COLORMAPS, type ColormapName } from './colormap-names.js';
+import { COLORMAP_TABLES } from './colormap-tables.js';
 import type { PixelImage } from './mosaic.js';
 
 /** 256 RGB triples, flat: lut[3 * i + c]. */
 export type Lut = Uint8Array;
 
-const INTERPOLATORS: Record<Exclude<ColormapName, 'gray'>, (t: number) => string> = {
-  viridis: chromatic.interpolateViridis,
-  magma: chromatic.interpolateMagma,
-  inferno: chromatic.interpolateInferno,
-  plasma: chromatic.interpolatePlasma,
-  cividis: chromatic.interpolateCividis,
-  turbo: chromatic.interpolateTurbo,
-  coolwarm: (t) => chromatic.interpolateRdBu(1 - t),
-};
-
 export { COLORMAPS, type ColormapName };
 
 export function colormapLut(name: ColormapName): Lut {
-  const lut = new Uint8Array(256 * 3);
-  const interpolate = name === 'gray' ? undefined : INTERPOLATORS[name];
-  for (let i = 0; i < 256; i++) {
-    if (!interpolate) {
-      lut.fill(i, 3 * i, 3 * i + 3);
-      continue;
-    }
-    // Sampling at bin centres reads each of matplotlib's 256 colours exactly once.
-    const { r, g, b } = rgb(interpolate((i + 0.5) / 256));
-    lut.set([r, g, b], 3 * i);
-  }
-  return lut;
+  if (name === 'gray') return Uint8Array.from({ length: 256 * 3 }, (_, i) => Math.floor(i / 3));
+  return Uint8Array.from(Buffer.from(COLORMAP_TABLES[name], 'base64'));
 }
 
 /** The table entry of a value in [0, 1]: 256 equal bins, clamped at the ends. */
