@@ -13,8 +13,11 @@ export type Lut = Uint8Array;
 
 export { COLORMAPS, type ColormapName };
 
+/** The 'gray' table: each entry its own grey level. */
+const GREY_RAMP: Lut = Uint8Array.from({ length: 256 * 3 }, (_, i) => Math.floor(i / 3));
+
 export function colormapLut(name: ColormapName): Lut {
-  if (name === 'gray') return Uint8Array.from({ length: 256 * 3 }, (_, i) => Math.floor(i / 3));
+  if (name === 'gray') return GREY_RAMP.slice();
   return Uint8Array.from(Buffer.from(COLORMAP_TABLES[name], 'base64'));
 }
 
@@ -42,6 +45,10 @@ export function colorize(values: Float32Array, width: number, height: number, lu
   }
   return { width, height, channels: 3, data: out };
 }
+
+/** Whether the table is the 'gray' one (the grey mosaics' WebAssembly kernel paints only it). */
+export const isGreyRamp = (lut: Lut): boolean =>
+  lut.length === GREY_RAMP.length && lut.every((v, i) => v === GREY_RAMP[i]);
 
 export function isGray(lut: Lut): boolean {
   for (let i = 0; i < 256; i++) if (lut[3 * i] !== lut[3 * i + 1] || lut[3 * i] !== lut[3 * i + 2]) return false;

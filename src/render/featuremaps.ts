@@ -2,7 +2,7 @@
  * The feature-maps picture: chosen channels of one layer's activation (H, W, C) as a
  * near-square mosaic of colour-mapped tiles, as the tutorial's 8x8 imshow grid.
  */
-import { isGray, lutIndex, type Lut } from './colormap.js';
+import { isGray, isGreyRamp, lutIndex, type Lut } from './colormap.js';
 import { drawLabel, labelSize } from './labels.js';
 import type { MapShape } from '../net/net.js';
 import { mosaicGeometry, scaleForMinSize, tileOrigin, type PixelImage } from './mosaic.js';
@@ -176,7 +176,8 @@ export function mapTile(
  * The mosaic of the chosen channels, written in place row by row: one row of the activation
  * stays in cache while each tile reads its channel from it (a tile at a time strides through
  * the whole activation once per tile). Each tile is what mapTile makes, enlarged by `scale`
- * and placed as makeMosaic places it.
+ * and placed as makeMosaic places it. Grey mosaics in WebAssembly where it runs, the others
+ * (and runtimes without SIMD) in JavaScript.
  */
 export function mapMosaic(
   activation: Float32Array,
@@ -187,7 +188,7 @@ export function mapMosaic(
   layout: { scale: number; padding: number },
 ): PixelImage {
   // The plain grey ramp (a table entry is its own grey level) paints in WebAssembly where it runs.
-  if (greyRamp(lut)) {
+  if (isGreyRamp(lut)) {
     const { tiles, width, height } = tileRows(shape, spans, channels, 1, layout);
     const painted = paintGreyInWasm(
       activation,
@@ -249,9 +250,6 @@ function tileRows(
   };
   return { tiles, width, height };
 }
-
-/** Whether every entry of the table is the grey level of its index (the 'gray' colour map). */
-const greyRamp = (lut: Lut): boolean => lut.every((v, i) => v === Math.floor(i / 3));
 
 /** Where each tile reads (its channel) and how it scales its values to [0, 1]. */
 interface TileRows {

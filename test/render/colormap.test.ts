@@ -10,7 +10,7 @@ import * as chromatic from 'd3-scale-chromatic';
 import { rgb } from 'd3-color';
 import { ROOT } from '../helpers/paths.js';
 import { COLORMAP_TABLES } from '../../src/render/colormap-tables.js';
-import { colorize, colormapLut, COLORMAPS, isGray } from '../../src/render/colormap.js';
+import { colorize, colormapLut, COLORMAPS, isGray, isGreyRamp } from '../../src/render/colormap.js';
 
 const entry = (lut: Uint8Array, i: number) => Array.from(lut.subarray(3 * i, 3 * i + 3));
 
@@ -19,6 +19,13 @@ test('gray runs from black to white', () => {
   expect(entry(lut, 0)).toEqual([0, 0, 0]);
   expect(entry(lut, 128)).toEqual([128, 128, 128]);
   expect(entry(lut, 255)).toEqual([255, 255, 255]);
+});
+
+test("only the 'gray' table is the grey ramp the WebAssembly mosaic kernel paints", () => {
+  expect(COLORMAPS.filter((name) => isGreyRamp(colormapLut(name)))).toEqual(['gray']);
+  // A grey table that is not the ramp (reversed) goes to the JavaScript kernel.
+  const reversed = colormapLut('gray').reverse();
+  expect([isGray(reversed), isGreyRamp(reversed)]).toEqual([true, false]);
 });
 
 test("viridis, magma and inferno have matplotlib's endpoint colours", () => {
