@@ -15,6 +15,12 @@ export interface Forward {
   lanes?: number;
   /** One pass over a channels-last (N, H, W, C) batch; each requested output, channels-last where 4-d. */
   run(input: Float32Array, shape: [number, number, number, number]): Promise<Float32Array[]>;
+  /**
+   * Frees a pass's outputs now, once the caller is done with them (every view on them reads
+   * empty after), where the engine hands out arrays no one else holds; absent where an output
+   * may share memory with the engine's own (tfjs' cpu backend).
+   */
+  release?(outputs: Float32Array[]): void;
   dispose(): Promise<void>;
 }
 

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { runtimeError } from '../errors.js';
+import { letGo } from '../memory.js';
 import type { Forward } from './forward.js';
 import type { LaneAnswer, LaneRequest, LaneStart } from './onnx-lane-worker.js';
 import type { OrtSessionOptions } from './ort.js';
@@ -125,6 +126,8 @@ export async function laneForward(
         release(lane);
       }
     },
+    // Each pass's outputs come transferred from its lane: nothing else holds them.
+    release: letGo,
     dispose: async () => {
       await Promise.all(ready.map((lane) => lane.stop()));
     },

@@ -9,6 +9,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { dirname, join } from 'node:path';
 import { fileSystemReason, messageOf } from '../errors.js';
+import { letGo } from '../memory.js';
 import type { Forward } from './forward.js';
 import * as onnxCache from './onnx-cache.js';
 import type { Ort, OrtSession, OrtSessionOptions } from './ort.js';
@@ -306,6 +307,8 @@ export function sessionForward(ort: Ort, session: OrtSession, input: string, out
       const result = await session.run({ [input]: new ort.Tensor('float32', batch, shape) }, outputs);
       return outputs.map((name) => result[name].data as Float32Array);
     },
+    // onnxruntime-node copies every output into a new buffer of its own: the caller's alone.
+    release: letGo,
     dispose: async () => {
       await session.release();
     },

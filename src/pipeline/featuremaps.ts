@@ -279,25 +279,35 @@ export async function drawFeatureMaps(
   const watch = nonFiniteWatch(plan, events.notice);
 
   // An image whose pictures cannot be written is skipped like a broken input; a full disk ends the run.
-  const drawn = async (job: ImageJob, image: RgbImage, activations: Float32Array[]): Promise<WrittenFile[]> => {
+  // `painted` is called once the image's pictures are drawn, or cannot be: nothing reads its activations after.
+  const drawn = async (
+    job: ImageJob,
+    image: RgbImage,
+    activations: Float32Array[],
+    painted: () => void,
+  ): Promise<WrittenFile[]> => {
     const folder = dirname(job.bases[0]);
     let files: Array<Promise<WrittenFile>> = [];
     try {
-      if (many) await mkdir(folder, { recursive: true });
-      // Each layer's statistics just before its mosaic: the first (largest) picture starts
-      // encoding in the worker while the later layers are still being drawn here.
-      const stats: ChannelStats[] = [];
-      files = activations.flatMap((activation, o) => {
-        stats.push(channelStats(activation, mapShapes[o][2]));
-        return layerFiles(
-          { name: layers[o], shape: mapShapes[o], base: job.bases[o], activation, stats: stats[o] },
-          image,
-          options,
-          style,
-          random,
-        );
-      });
-      watch(job.path, stats);
+      try {
+        if (many) await mkdir(folder, { recursive: true });
+        // Each layer's statistics just before its mosaic: the first (largest) picture starts
+        // encoding in the worker while the later layers are still being drawn here.
+        const stats: ChannelStats[] = [];
+        files = activations.flatMap((activation, o) => {
+          stats.push(channelStats(activation, mapShapes[o][2]));
+          return layerFiles(
+            { name: layers[o], shape: mapShapes[o], base: job.bases[o], activation, stats: stats[o] },
+            image,
+            options,
+            style,
+            random,
+          );
+        });
+        watch(job.path, stats);
+      } finally {
+        painted();
+      }
       const done = await Promise.all(files);
       if (many) await writeFileAtomic(stampOf(job), new TextEncoder().encode(stamp));
       return done;
@@ -357,8 +367,13 @@ export async function drawFeatureMaps(
       drawing = b + 1;
       startPasses();
       if (ready.length === 0) continue;
-      const pending = Promise.all(ready.map(({ job, image }, i) => drawn(job, image, activations[i]))).then((lists) =>
-        lists.flat(),
+      // The batch's activations are freed as soon as all its images are painted (they share buffers).
+      let unpainted = ready.length;
+      const painted = () => {
+        if (--unpainted === 0) engine.release(activations);
+      };
+      const pending = Promise.all(ready.map(({ job, image }, i) => drawn(job, image, activations[i], painted))).then(
+        (lists) => lists.flat(),
       );
       pending.catch(() => undefined); // awaited below, after the next forward pass
       written.push(...(await timed('encode+write', () => encoding)));

@@ -99,6 +99,12 @@ export interface FeatureEngine {
   lanes: number;
   /** Each image's activations, one flat channels-last array per chosen layer. */
   activations(images: RgbImage[]): Promise<Float32Array[][]>;
+  /**
+   * Frees one call's activations once nothing will read them (what they were drawn or scored
+   * from), where the engine allows it: at 24 MB a VGG16 image, left to the garbage collector
+   * they pile up and each new pass pays for fresh memory.
+   */
+  release(activations: Float32Array[][]): void;
   dispose(): Promise<void>;
 }
 
@@ -125,6 +131,7 @@ export async function startFeatureEngine(plan: FeaturePlan, request: EngineReque
         }),
       );
     },
+    release: (activations) => forward.release?.(activations.flat()),
     dispose: () => forward.dispose(),
   };
 }

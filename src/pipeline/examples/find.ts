@@ -225,8 +225,9 @@ export async function findExamples(
       if (j + 1 < jobs.length) next = decode(paths[start + jobs[j + 1].at]);
       let scores: ChannelScore[] | undefined;
       if (!('error' in decoded)) {
-        const [activation] = (await engine.activations([decoded.input]))[0];
-        scores = timedSync('score', () => channelScores(activation, shape, options.channels, options.score));
+        const activations = await engine.activations([decoded.input]);
+        scores = timedSync('score', () => channelScores(activations[0][0], shape, options.channels, options.score));
+        engine.release(activations);
       }
       // From here to the end of the turn nothing awaits: the counts change together.
       if (job.again) forget(state, path);
