@@ -48,7 +48,7 @@ async function cam(args: string[], flags: CamFlags, ctx: CommandContext): Promis
   const { planCam, drawCams } = await import('../pipeline/cam.js');
   const plan = await planCam({ ...flags, target: flags.class, cacheDir: await cacheDir() });
   plan.model.details.forEach(ctx.report.verbose);
-  const paths = await imagesToDraw(args, flags.output);
+  const paths = await imagesToDraw(args, flags.output, ctx);
   const forwardOnly = flags.method === 'scorecam' || flags.method === 'ablationcam';
   const run = await withGradients(
     ctx,

@@ -105,7 +105,7 @@ async function featuremaps(args: string[], options: FeaturemapsFlags, ctx: Comma
   const overChannel = plan.mapShapes.find(([, , c]) => options.channel !== undefined && options.channel >= c);
   if (overChannel) throw usageError(`--channel ${options.channel}: a chosen layer has only ${overChannel[2]} channels`);
   // A single missing or broken image fails before the output folder is made.
-  const paths = await imagesToDraw(args, options.output);
+  const paths = await imagesToDraw(args, options.output, ctx);
 
   const progress = paths.length > 1 ? await imageProgress(ctx.report) : undefined;
   const result = await withDownloadProgress(ctx.report, async (download) =>

@@ -5,7 +5,7 @@
 import type { CommandContext, Reporter } from './context.js';
 import { onnxCacheDir } from '../config.js';
 import type { GradientChoice } from '../pipeline/gradients.js';
-import { runtimeError, usageError } from '../errors.js';
+import { messageOf, runtimeError, usageError } from '../errors.js';
 import type { ExplainRun } from '../pipeline/explained.js';
 import type { Prediction } from '../pipeline/classifier.js';
 import type { WrittenFile } from '../output/files.js';
@@ -72,7 +72,13 @@ export function reportExplained(
 }
 
 /** The images a command draws (folders expanded), the output folder ready; none is a usage error. */
-export async function imagesToDraw(args: string[], output: string): Promise<string[]> {
+export async function imagesToDraw(args: string[], output: string, ctx: CommandContext): Promise<string[]> {
+  // The header check below waits for the image worker to finish loading sharp (started with
+  // the process): ONNX Runtime, which the engine loads next, loads first in this otherwise idle time.
+  if (ctx.global.backend === 'onnx' || ctx.global.backend === 'auto')
+    void (await import('../engines/ort.js'))
+      .loadOrt()
+      .catch((err: unknown) => ctx.report.verbose(`onnxruntime-node does not load: ${messageOf(err)}`));
   const { listImages } = await import('../image/files.js');
   const { checkImage } = await import('../image/decode.js');
   const { prepareOutputDir } = await import('../output/files.js');

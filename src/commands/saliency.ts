@@ -60,7 +60,7 @@ async function saliency(args: string[], flags: SaliencyFlags, ctx: CommandContex
   const { planSaliency, drawSaliency } = await import('../pipeline/saliency.js');
   const plan = await planSaliency({ ...flags, target: flags.class, cacheDir: await cacheDir() });
   plan.model.details.forEach(ctx.report.verbose);
-  const paths = await imagesToDraw(args, flags.output);
+  const paths = await imagesToDraw(args, flags.output, ctx);
   const manyRuns = flags.method === 'smoothgrad' || flags.method === 'integrated';
   const result = await withGradients(
     ctx,
