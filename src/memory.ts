@@ -3,7 +3,8 @@
  * that finds it unreferenced, which for a few large arrays can be many passes later: ONNX
  * Runtime's outputs are a fresh 24 MB a VGG16 pass, and left to the collector they pile up, so
  * that every pass writes into new pages, each a page fault the kernel zeroes first (16 images:
- * 147,000 faults and 0.5-1.4 s of system time, against 100,000 and 0.3-0.4 s given back).
+ * 133,000-155,000 faults and 0.44-1.20 s of system time, against 98,000-104,000 and 0.24-0.32 s
+ * given back).
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 
