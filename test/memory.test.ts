@@ -6,6 +6,10 @@
 import { letGo } from '../src/memory.js';
 
 const MB = 1024 * 1024;
+// WebAssembly's types come with the DOM's, not Node's: the one constructor used here.
+const { Memory } = (
+  globalThis as unknown as { WebAssembly: { Memory: new (size: { initial: number }) => { buffer: ArrayBuffer } } }
+).WebAssembly;
 const arrayBuffers = () => process.memoryUsage().arrayBuffers;
 
 test('large arrays are emptied and their memory freed at the call, views on one buffer freed once', () => {
@@ -22,7 +26,7 @@ test('large arrays are emptied and their memory freed at the call, views on one 
 test('small arrays, pooled Buffers and WebAssembly memory are left to the collector, still readable', () => {
   const small = new Float32Array([1, 2, 3]);
   const pooled = Buffer.from('cnnviz');
-  const memory = new WebAssembly.Memory({ initial: 8 }); // 512 KB, above the size let go
+  const memory = new Memory({ initial: 8 }); // 512 KB, above the size let go
   const wasm = new Uint8Array(memory.buffer, 0, 4).fill(7);
   const large = new Uint8Array(MB).fill(3);
   letGo([small, pooled, wasm, large]);
