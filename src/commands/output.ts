@@ -5,6 +5,7 @@
 import type { CommandContext, Reporter } from './context.js';
 import { onnxCacheDir } from '../config.js';
 import type { GradientChoice } from '../pipeline/gradients.js';
+import { triesOnnx } from '../engines/backend.js';
 import { messageOf, runtimeError, usageError } from '../errors.js';
 import type { ExplainRun } from '../pipeline/explained.js';
 import type { Prediction } from '../pipeline/classifier.js';
@@ -75,7 +76,7 @@ export function reportExplained(
 export async function imagesToDraw(args: string[], output: string, ctx: CommandContext): Promise<string[]> {
   // The header check below waits for the image worker to finish loading sharp (started with
   // the process): ONNX Runtime, which the engine loads next, loads first in this otherwise idle time.
-  if (ctx.global.backend === 'onnx' || ctx.global.backend === 'auto')
+  if (triesOnnx(ctx.global.backend))
     void (await import('../engines/ort.js'))
       .loadOrt()
       .catch((err: unknown) => ctx.report.verbose(`onnxruntime-node does not load: ${messageOf(err)}`));

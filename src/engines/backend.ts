@@ -11,6 +11,9 @@ export type BackendName = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
 export type EngineName = BackendName | 'onnx';
 export const ENGINES: readonly EngineName[] = ['auto', 'onnx', 'tensorflow', 'wasm', 'cpu'];
 
+/** Whether a choice of engine runs on ONNX Runtime where it can ('auto' tries it before tfjs). */
+export const triesOnnx = (engine: EngineName): boolean => engine === 'onnx' || engine === 'auto';
+
 export interface BackendOptions {
   /** Receives one line per fallback (shown under --verbose). */
   explain?: (line: string) => void;

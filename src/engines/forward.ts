@@ -6,7 +6,7 @@
 import { cpus } from 'node:os';
 import { runtimeError } from '../errors.js';
 import type { BackendName, EngineName } from './backend.js';
-import { initBackend } from './backend.js';
+import { initBackend, triesOnnx } from './backend.js';
 
 export interface Forward {
   /** What runs it: 'onnx', 'tensorflow', 'wasm' or 'cpu'. */
@@ -26,7 +26,7 @@ export interface Forward {
 
 /** Which engine a forward pass would use, started for real, for --version --verbose. */
 export async function describeEngine(engine: EngineName, explain?: (line: string) => void): Promise<string> {
-  if (engine === 'onnx' || engine === 'auto') {
+  if (triesOnnx(engine)) {
     try {
       const ort = await import('onnxruntime-node');
       return `onnx (onnxruntime-node ${ort.env.versions.common}, ${cpus().length} threads); tfjs fallback for models it cannot express`;

@@ -4,7 +4,7 @@
  * translator throws, the translators' versions, and the choice between ONNX Runtime and tfjs.
  */
 import { CnnvizError, runtimeError } from '../errors.js';
-import type { EngineName } from '../engines/backend.js';
+import { triesOnnx, type EngineName } from '../engines/backend.js';
 import type { Forward } from '../engines/forward.js';
 import { loadOrt, preparedForward } from '../engines/onnx-runtime.js';
 
@@ -67,7 +67,7 @@ export async function translatedOrTfjs(
   onnx: () => Promise<Forward>,
   tfjs: () => Promise<Forward>,
 ): Promise<Forward> {
-  if (request.engine === 'onnx' || request.engine === 'auto') {
+  if (triesOnnx(request.engine)) {
     try {
       return await onnx();
     } catch (err) {
