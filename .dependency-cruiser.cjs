@@ -1,11 +1,11 @@
 /**
  * The README's layering, held by dependency-cruiser: no cycles (types included), a room imports
  * only rooms below it, and the pure rooms (net/, render/) do no I/O. The rooms from the bottom:
- * base files (errors, config, folders, memory, schema, temp-files, timings), net, render and image,
+ * base files (errors, config, folders, memory, schema, temp-files, timings, wasm), net, render and image,
  * output, weights, engines, graph, formats, pipeline, commands, and the entries (cli, index).
  */
 const LEVELS = [
-  '^src/(errors|config|folders|memory|schema|temp-files|timings)\\.ts$',
+  '^src/(errors|config|folders|memory|schema|temp-files|timings|wasm)\\.ts$',
   '^src/net/',
   '^src/(render|image)/',
   '^src/output/',

@@ -8,17 +8,11 @@
  * takes 7-9 ms where zlib takes 19-23, for a file 0.1% smaller (the README's speed section has
  * the rest). A block whose codes would not beat its bytes is stored as it is.
  */
+import { growTo, instantiate, type WasmMemory } from '../wasm.js';
 import { DEFLATE_WASM } from './deflate-wasm.js';
 
-/** The little of the WebAssembly API used here (its types come with the DOM's, not Node's). */
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: unknown };
-}
-
 interface Kernels {
-  memory: { buffer: ArrayBuffer; grow(pages: number): number };
+  memory: WasmMemory;
   tokenize(src: number, start: number, end: number, lenSym: number, hist: number, tokens: number): number;
   adler32(src: number, length: number): number;
   begin(out: number): void;
@@ -33,16 +27,15 @@ let kernels: Kernels | null | undefined;
 
 function load(): Kernels | null {
   if (kernels !== undefined) return kernels;
-  const bytes = Uint8Array.from(Buffer.from(DEFLATE_WASM, 'base64'));
-  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-  kernels = wasm?.validate(bytes) ? (new wasm.Instance(new wasm.Module(bytes)).exports as Kernels) : null;
+  // Without WebAssembly (or SIMD), grey PNGs are deflated by zlib (png.ts).
+  kernels = instantiate<Kernels>(DEFLATE_WASM);
   return kernels;
 }
 
 /**
- * Bytes per block. A mosaic's statistics change little from tile row to tile row: VGG16's
- * five mosaics of the cat are within 0.1% of their size in 64 KB blocks (of 3.3 MB, 51 blocks
- * against 8), and codes built for every block cost time before the JIT has warmed.
+ * Bytes per block. A mosaic's statistics change little from tile row to tile row: VGG16's five
+ * mosaics of the cat come out 0.05% smaller in 1 MB blocks than in 64 KB ones (block1's 3.3 MB
+ * in 4 blocks against 51), and the codes built for each block cost time before the JIT has warmed.
  */
 export const BLOCK_BYTES = 1 << 20;
 
@@ -233,15 +226,7 @@ function layout(module: Kernels, length: number) {
   const out = align(tokens + 2 * Math.min(length, BLOCK_BYTES));
   // Stored blocks bound the output: 5 bytes a block and a padding byte, the zlib header, the writer's last word.
   const end = out + length + 6 * Math.ceil(length / STORED_BYTES) + 64;
-  const { memory } = module;
-  if (memory.buffer.byteLength < end) {
-    try {
-      memory.grow(Math.ceil((end - memory.buffer.byteLength) / 65536));
-    } catch {
-      return undefined;
-    }
-  }
-  return { lenSym, hist, codes, header, src, tokens, out };
+  return growTo(module.memory, end) ? { lenSym, hist, codes, header, src, tokens, out } : undefined;
 }
 
 const align = (offset: number): number => Math.ceil(offset / 16) * 16;

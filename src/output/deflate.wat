@@ -2,9 +2,10 @@
 ;; A block is a sequence of tokens, each a literal byte or a run: 3 to 258 bytes equal to the
 ;; byte before them, a match at distance 1 (the tokens of zlib's Z_RLE strategy). `tokenize`
 ;; finds a block's tokens and counts their symbols; `emit` writes the tokens in the Huffman
-;; codes the JavaScript side built from those counts; `adler32` sums the stream. Bits go out least significant first through a 64-bit accumulator that holds fewer
-;; than eight between calls: each write stores the whole accumulator and moves on by the bytes
-;; it completed, without a branch on how many that was.
+;; codes the JavaScript side built from those counts; `adler32` sums the stream. Bits go out
+;; least significant first through a 64-bit accumulator that holds fewer than eight between
+;; calls: each write stores the whole accumulator and moves on by the bytes it completed,
+;; without a branch on how many that was.
 (module
   (memory (export "memory") 1)
   (global $acc (mut i64) (i64.const 0))

@@ -5,22 +5,11 @@
  * scanlines.ts). The activation passes through the module's memory a window at a time; the
  * memory grows to the largest mosaic and stays.
  */
+import { growTo, instantiate, type WasmMemory } from '../wasm.js';
 import { SIMD_WASM } from './simd-wasm.js';
 
-/** The little of the WebAssembly API used here (its types come with the DOM's, not Node's). */
-interface WasmApi {
-  validate(bytes: Uint8Array): boolean;
-  Module: new (bytes: Uint8Array) => object;
-  Instance: new (module: object) => { exports: unknown };
-}
-
-interface Memory {
-  buffer: ArrayBuffer;
-  grow(pages: number): number;
-}
-
 interface Exports {
-  memory: Memory;
+  memory: WasmMemory;
   stats(act: number, pixels: number, c: number, min: number, max: number, sum: number, bad: number): void;
   paintRow(
     act: number,
@@ -43,10 +32,8 @@ let kernels: Exports | null | undefined;
 
 function load(): Exports | null {
   if (kernels !== undefined) return kernels;
-  const bytes = Uint8Array.from(Buffer.from(SIMD_WASM, 'base64'));
-  const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
   // A runtime without SIMD (or without WebAssembly) draws with the JavaScript kernels.
-  kernels = wasm?.validate(bytes) ? (new wasm.Instance(new wasm.Module(bytes)).exports as Exports) : null;
+  kernels = instantiate<Exports>(SIMD_WASM);
   return kernels;
 }
 
@@ -75,15 +62,7 @@ function reserve(module: Exports, windowBytes: number, extra: number): number | 
   const end = align(WINDOW + windowBytes);
   const needed = end + extra;
   if (needed > MAX_BYTES) return undefined;
-  const { memory } = module;
-  if (memory.buffer.byteLength < needed) {
-    try {
-      memory.grow(Math.ceil((needed - memory.buffer.byteLength) / 65536));
-    } catch {
-      return undefined;
-    }
-  }
-  return end;
+  return growTo(module.memory, needed) ? end : undefined;
 }
 
 const align = (offset: number): number => Math.ceil(offset / 16) * 16;

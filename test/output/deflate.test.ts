@@ -7,12 +7,11 @@
  *
  * CNNVIZ_WRITE_WASM=1 writes src/output/deflate-wasm.ts from deflate.wat instead of checking it.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants, deflateSync, inflateSync } from 'node:zlib';
 import sharp from 'sharp';
-import wabtInit from 'wabt';
 import { ROOT } from '../helpers/paths.js';
+import { expectAssembled } from '../helpers/wasm.js';
 import { DEFLATE_WASM } from '../../src/output/deflate-wasm.js';
 import {
   BLOCK_BYTES,
@@ -24,20 +23,8 @@ import {
 } from '../../src/output/deflate.js';
 import { paethScanlines } from '../../src/render/scanlines.js';
 
-const OUTPUT = join(ROOT, 'src', 'output');
-
-test('the embedded module is deflate.wat assembled by wabt', async () => {
-  const wabt = await wabtInit();
-  const parsed = wabt.parseWat('deflate.wat', readFileSync(join(OUTPUT, 'deflate.wat'), 'utf8'));
-  parsed.validate();
-  const assembled = Buffer.from(parsed.toBinary({}).buffer).toString('base64');
-  if (process.env.CNNVIZ_WRITE_WASM === '1')
-    writeFileSync(
-      join(OUTPUT, 'deflate-wasm.ts'),
-      `// Generated from deflate.wat by test/output/deflate.test.ts (CNNVIZ_WRITE_WASM=1): do not edit.\nexport const DEFLATE_WASM =\n  '${assembled}';\n`,
-    );
-  else expect(DEFLATE_WASM).toBe(assembled);
-});
+test('the embedded module is deflate.wat assembled by wabt', () =>
+  expectAssembled('output/deflate.wat', 'DEFLATE_WASM', DEFLATE_WASM));
 
 /** xorshift32 bytes, each from `pick` of a uniform draw in [0, 1). */
 function bytes(length: number, seed: number, pick: (u: number) => number = (u) => Math.floor(u * 256)): Uint8Array {

@@ -6,29 +6,14 @@
  *
  * CNNVIZ_WRITE_WASM=1 writes src/render/simd-wasm.ts from simd.wat instead of checking it.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import wabtInit from 'wabt';
-import { ROOT } from '../helpers/paths.js';
+import { expectAssembled } from '../helpers/wasm.js';
 import { SIMD_WASM } from '../../src/render/simd-wasm.js';
 import { simdAvailable, statsInWasm } from '../../src/render/simd.js';
 import { channelStats, channelStatsInJs, mapMosaic, mapMosaicInJs } from '../../src/render/featuremaps.js';
 import { colormapLut } from '../../src/render/colormap.js';
 
-const RENDER = join(ROOT, 'src', 'render');
-
-test('the embedded module is simd.wat assembled by wabt', async () => {
-  const wabt = await wabtInit();
-  const parsed = wabt.parseWat('simd.wat', readFileSync(join(RENDER, 'simd.wat'), 'utf8'));
-  parsed.validate();
-  const assembled = Buffer.from(parsed.toBinary({}).buffer).toString('base64');
-  if (process.env.CNNVIZ_WRITE_WASM === '1')
-    writeFileSync(
-      join(RENDER, 'simd-wasm.ts'),
-      `// Generated from simd.wat by test/render/simd.test.ts (CNNVIZ_WRITE_WASM=1): do not edit.\nexport const SIMD_WASM =\n  '${assembled}';\n`,
-    );
-  else expect(SIMD_WASM).toBe(assembled);
-});
+test('the embedded module is simd.wat assembled by wabt', () =>
+  expectAssembled('render/simd.wat', 'SIMD_WASM', SIMD_WASM));
 
 test('WebAssembly SIMD runs here (Node.js 20 has it), so the kernels under test are the ones that draw', () => {
   expect(simdAvailable()).toBe(true);
