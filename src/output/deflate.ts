@@ -1,12 +1,13 @@
 /**
- * Run-length deflate of PNG scanlines in WebAssembly: the tokens zlib's Z_RLE strategy finds
+ * A grey PNG's image data in WebAssembly: the rows Paeth-filtered (render/scanlines.ts's bytes,
+ * sixteen pixels a step), then deflated run-length: the tokens zlib's Z_RLE strategy finds
  * (literal bytes, and runs of a byte repeating the one before it), coded per block of 1 MB with
  * Huffman codes built from the block's own counts (RFC 1951), in a zlib stream (RFC 1950).
  * deflate.wat does the passes over the bytes (tokens and their counts, sixteen bytes tested at
  * once; then the codes written without a branch on the bit count; the Adler-32); the codes and
  * the block headers are built here. On VGG16's block1 mosaic of the cat (3.3 MB of rows) it
- * takes 7-9 ms where zlib takes 19-23, for a file 0.1% smaller (the README's speed section has
- * the rest). A block whose codes would not beat its bytes is stored as it is.
+ * takes 7-9 ms where zlib takes 19-24, for a file of the same size (0.02% smaller; the README's
+ * speed section has the rest). A block whose codes would not beat its bytes is stored as it is.
  */
 import { growTo, instantiate, type WasmMemory } from '../wasm.js';
 import { DEFLATE_WASM } from './deflate-wasm.js';
@@ -15,6 +16,7 @@ interface Kernels {
   memory: WasmMemory;
   tokenize(src: number, start: number, end: number, lenSym: number, hist: number, tokens: number): number;
   adler32(src: number, length: number): number;
+  paeth(src: number, w: number, h: number, zero: number, out: number): void;
   begin(out: number): void;
   put(bits: number, n: number): void;
   putAll(list: number, count: number): void;
@@ -214,41 +216,91 @@ export function lengthRuns(lengths: number[]): Array<[number, number]> {
   return out;
 }
 
-/** Memory for the stream's tables, its bytes and its output; offsets, or undefined where it cannot grow. */
-function layout(module: Kernels, length: number) {
+/**
+ * Memory for the stream's tables, an image to filter (a zero row above its first, then the
+ * image, each with 16 bytes to spare on either side, as paeth reads whole vectors), its rows
+ * (`length` bytes) and its output; offsets, or undefined where the memory cannot grow.
+ */
+function layout(module: Kernels, length: number, width = 0, height = 0) {
   const lenSym = 0;
   const hist = lenSym + 259 * 4;
   const codes = hist + HIST_TABLES * 288 * 4;
   const header = codes + 515 * 4;
-  // A header's pairs: at most 5 + 19 + 2 for each of 288 + 32 code lengths.
-  const src = align(header + 8 * 666);
-  const tokens = align(src + length);
+  // A header's pairs: at most 3 + 19, and 2 for each of 288 + 32 code lengths.
+  const zero = align(header + 8 * 666) + 16;
+  const image = align(zero + width + 16) + 16;
+  const src = align(image + width * height + 16);
+  const tokens = align(src + length + 16);
   const out = align(tokens + 2 * Math.min(length, BLOCK_BYTES));
   // Stored blocks bound the output: 5 bytes a block and a padding byte, the zlib header, the writer's last word.
   const end = out + length + 6 * Math.ceil(length / STORED_BYTES) + 64;
-  return growTo(module.memory, end) ? { lenSym, hist, codes, header, src, tokens, out } : undefined;
+  return growTo(module.memory, end) ? { lenSym, hist, codes, header, zero, image, src, tokens, out } : undefined;
 }
+
+type Layout = NonNullable<ReturnType<typeof layout>>;
 
 const align = (offset: number): number => Math.ceil(offset / 16) * 16;
 
-/** The zlib stream of `data` (a PNG's IDAT), or undefined without WebAssembly or its memory. */
+/** A grey image, as the PNG encoder takes it. */
+interface GreyImage {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/**
+ * The zlib stream of a grey image's Paeth-filtered rows: a PNG's IDAT, filtered and deflated
+ * in the module's memory (the rows never leave it); undefined without WebAssembly or its memory.
+ */
+export function greyIdat(image: GreyImage): Buffer | undefined {
+  const module = load();
+  const length = (image.width + 1) * image.height;
+  const at = module && layout(module, length, image.width, image.height);
+  if (!module || !at) return undefined;
+  filter(module, at, image);
+  return deflateAt(module, at, length);
+}
+
+/** A grey image's Paeth-filtered rows as greyIdat deflates them (render/scanlines.ts's bytes); undefined without WebAssembly. */
+export function paethRows(image: GreyImage): Uint8Array | undefined {
+  const module = load();
+  const length = (image.width + 1) * image.height;
+  const at = module && layout(module, length, image.width, image.height);
+  if (!module || !at) return undefined;
+  filter(module, at, image);
+  return new Uint8Array(module.memory.buffer, at.src, length).slice();
+}
+
+/** The zlib stream of `data` as it is, or undefined without WebAssembly or its memory. */
 export function deflateRuns(data: Uint8Array): Buffer | undefined {
   const module = load();
-  if (!module) return undefined;
-  const at = layout(module, data.length);
-  if (!at) return undefined;
+  const at = module && layout(module, data.length);
+  if (!module || !at) return undefined;
+  new Uint8Array(module.memory.buffer).set(data, at.src);
+  return deflateAt(module, at, data.length);
+}
+
+/** The image into the module's memory below a zero row, and its filtered rows to `src`. */
+function filter(module: Kernels, at: Layout, { width, height, data }: GreyImage): void {
+  const memory = new Uint8Array(module.memory.buffer);
+  memory.fill(0, at.zero - 16, at.zero + width + 16);
+  memory.set(data, at.image);
+  module.paeth(at.image, width, height, at.zero, at.src);
+}
+
+/** The zlib stream of the `length` bytes at `src`. */
+function deflateAt(module: Kernels, at: Layout, length: number): Buffer {
   const { buffer } = module.memory;
   new Uint32Array(buffer, at.lenSym, 259).set(LENGTH_SYMBOL);
   const tables = new Uint32Array(buffer, at.hist, HIST_TABLES * 288);
   const counts = new Uint32Array(286);
-  new Uint8Array(buffer).set(data, at.src);
   module.begin(at.out);
   // CMF 0x78 (deflate, 32 KB window), FLG 0x01 (fastest; the check bits make 0x7801 a multiple of 31).
   module.put(0x0178, 16);
   const codes = new Uint32Array(buffer, at.codes, 515);
-  for (let start = 0; start < data.length || start === 0; start += BLOCK_BYTES) {
-    const end = Math.min(start + BLOCK_BYTES, data.length);
-    const final = end === data.length ? 1 : 0;
+  for (let start = 0; start < length || start === 0; start += BLOCK_BYTES) {
+    const end = Math.min(start + BLOCK_BYTES, length);
+    const final = end === length ? 1 : 0;
     tables.fill(0);
     const count = module.tokenize(at.src, start, end, at.lenSym, at.hist, at.tokens);
     for (let s = 0; s < 286; s++) counts[s] = tables[s] + tables[288 + s] + tables[2 * 288 + s] + tables[3 * 288 + s];
@@ -270,7 +322,7 @@ export function deflateRuns(data: Uint8Array): Buffer | undefined {
     }
     if (final) break;
   }
-  const adler = module.adler32(at.src, data.length);
+  const adler = module.adler32(at.src, length);
   const stop = module.finish();
   const stream = Buffer.allocUnsafe(stop - at.out + 4);
   stream.set(new Uint8Array(buffer, at.out, stop - at.out));

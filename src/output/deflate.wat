@@ -1,4 +1,5 @@
-;; Deflate's two passes over a block of PNG scanlines (RFC 1951), driven by output/deflate.ts.
+;; A grey PNG's image data, driven by output/deflate.ts: its rows Paeth-filtered (`paeth`, what
+;; render/scanlines.ts computes in JavaScript, bit for bit), then deflated (RFC 1951) in blocks.
 ;; A block is a sequence of tokens, each a literal byte or a run: 3 to 258 bytes equal to the
 ;; byte before them, a match at distance 1 (the tokens of zlib's Z_RLE strategy). `tokenize`
 ;; finds a block's tokens and counts their symbols; `emit` writes the tokens in the Huffman
@@ -170,6 +171,73 @@
     (i64.add
       (i64.add (i64.extend_i32_u (i32x4.extract_lane 0 (local.get $v))) (i64.extend_i32_u (i32x4.extract_lane 1 (local.get $v))))
       (i64.add (i64.extend_i32_u (i32x4.extract_lane 2 (local.get $v))) (i64.extend_i32_u (i32x4.extract_lane 3 (local.get $v))))))
+
+  ;; paeth: a grey image's PNG scanlines with the Paeth filter (type 4) on every row. The image
+  ;; (w x h bytes at `src`) has 16 bytes to spare before and after it, `zero` points to w zero
+  ;; bytes with 16 to spare on each side (the row above the first), and `out` receives h rows
+  ;; of 1 + w bytes and 16 to spare (a row's last vector may run into the next row, which then
+  ;; overwrites it). Sixteen pixels at a time, on 16-bit lanes: the neighbours a (left), b (up)
+  ;; and c (up-left) predict as the PNG specification's PaethPredictor picks them, ties to a,
+  ;; then b; the first pixel of a row has no a or c (lane 0 of the first vector is cleared).
+  (func (export "paeth") (param $src i32) (param $w i32) (param $h i32) (param $zero i32) (param $out i32)
+    (local $y i32) (local $x i32) (local $cur i32) (local $prev i32) (local $row i32)
+    (local $a v128) (local $b v128) (local $c v128)
+    (local $la v128) (local $lb v128) (local $lc v128) (local $ha v128) (local $hb v128) (local $hc v128)
+    (local $da v128) (local $db v128) (local $pa v128) (local $pb v128) (local $pc v128)
+    (local $pickA v128) (local $pickB v128) (local $hpickA v128) (local $hpickB v128)
+    (local.set $prev (local.get $zero))
+    (local.set $cur (local.get $src))
+    (block $rows_done
+      (loop $rows
+        (br_if $rows_done (i32.ge_u (local.get $y) (local.get $h)))
+        (local.set $row (i32.add (local.get $out) (i32.mul (local.get $y) (i32.add (local.get $w) (i32.const 1)))))
+        (i32.store8 (local.get $row) (i32.const 4))
+        (local.set $x (i32.const 0))
+        (block $pixels_done
+          (loop $pixels
+            (br_if $pixels_done (i32.ge_u (local.get $x) (local.get $w)))
+            (local.set $a (v128.load (i32.sub (i32.add (local.get $cur) (local.get $x)) (i32.const 1))))
+            (local.set $b (v128.load (i32.add (local.get $prev) (local.get $x))))
+            (local.set $c (v128.load (i32.sub (i32.add (local.get $prev) (local.get $x)) (i32.const 1))))
+            (if (i32.eqz (local.get $x))
+              (then
+                (local.set $a (i8x16.replace_lane 0 (local.get $a) (i32.const 0)))
+                (local.set $c (i8x16.replace_lane 0 (local.get $c) (i32.const 0)))))
+            ;; Low eight lanes: pa = |b - c|, pb = |a - c|, pc = |a + b - 2c|.
+            (local.set $la (i16x8.extend_low_i8x16_u (local.get $a)))
+            (local.set $lb (i16x8.extend_low_i8x16_u (local.get $b)))
+            (local.set $lc (i16x8.extend_low_i8x16_u (local.get $c)))
+            (local.set $da (i16x8.sub (local.get $lb) (local.get $lc)))
+            (local.set $db (i16x8.sub (local.get $la) (local.get $lc)))
+            (local.set $pa (i16x8.abs (local.get $da)))
+            (local.set $pb (i16x8.abs (local.get $db)))
+            (local.set $pc (i16x8.abs (i16x8.add (local.get $da) (local.get $db))))
+            (local.set $pickA (v128.and (i16x8.le_s (local.get $pa) (local.get $pb)) (i16x8.le_s (local.get $pa) (local.get $pc))))
+            (local.set $pickB (i16x8.le_s (local.get $pb) (local.get $pc)))
+            ;; High eight lanes, the same.
+            (local.set $ha (i16x8.extend_high_i8x16_u (local.get $a)))
+            (local.set $hb (i16x8.extend_high_i8x16_u (local.get $b)))
+            (local.set $hc (i16x8.extend_high_i8x16_u (local.get $c)))
+            (local.set $da (i16x8.sub (local.get $hb) (local.get $hc)))
+            (local.set $db (i16x8.sub (local.get $ha) (local.get $hc)))
+            (local.set $pa (i16x8.abs (local.get $da)))
+            (local.set $pb (i16x8.abs (local.get $db)))
+            (local.set $pc (i16x8.abs (i16x8.add (local.get $da) (local.get $db))))
+            (local.set $hpickA (v128.and (i16x8.le_s (local.get $pa) (local.get $pb)) (i16x8.le_s (local.get $pa) (local.get $pc))))
+            (local.set $hpickB (i16x8.le_s (local.get $pb) (local.get $pc)))
+            ;; The masks narrowed to bytes (0 and -1 stay themselves); the prediction subtracted.
+            (v128.store (i32.add (i32.add (local.get $row) (i32.const 1)) (local.get $x))
+              (i8x16.sub (v128.load (i32.add (local.get $cur) (local.get $x)))
+                (v128.bitselect (local.get $a)
+                  (v128.bitselect (local.get $b) (local.get $c)
+                    (i8x16.narrow_i16x8_s (local.get $pickB) (local.get $hpickB)))
+                  (i8x16.narrow_i16x8_s (local.get $pickA) (local.get $hpickA)))))
+            (local.set $x (i32.add (local.get $x) (i32.const 16)))
+            (br $pixels)))
+        (local.set $prev (local.get $cur))
+        (local.set $cur (i32.add (local.get $cur) (local.get $w)))
+        (local.set $y (i32.add (local.get $y) (i32.const 1)))
+        (br $rows))))
 
   ;; begin: the bit writer starts empty at `out`.
   (func (export "begin") (param $out i32)

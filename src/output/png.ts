@@ -1,7 +1,7 @@
 /**
- * Grey PNGs, encoded here rather than by libvips: every row Paeth-filtered (render/scanlines.ts)
- * and the rows deflated run-length only: in WebAssembly (output/deflate.ts), or by zlib's Z_RLE
- * on Node.js's thread pool where WebAssembly is missing. Feature-map mosaics, most of what cnnviz
+ * Grey PNGs, encoded here rather than by libvips: every row Paeth-filtered and the rows deflated
+ * run-length only, in WebAssembly (output/deflate.ts); where WebAssembly is missing, filtered in
+ * JavaScript (render/scanlines.ts) and deflated by zlib's Z_RLE on Node.js's thread pool. Feature-map mosaics, most of what cnnviz
  * writes, are runs of equal bytes once filtered (borders, dead maps, enlarged tiles): VGG16's
  * five block mosaics of the tutorial's cat encoded in 81 ms through zlib against libvips' 117 at
  * zlib level 3 without filtering, into files 13% smaller, and the WebAssembly deflate makes
@@ -12,7 +12,7 @@
 import { constants, crc32, deflate } from 'node:zlib';
 import { promisify } from 'node:util';
 import { paethScanlines } from '../render/scanlines.js';
-import { deflateRuns } from './deflate.js';
+import { greyIdat } from './deflate.js';
 import type { PixelImage } from '../render/mosaic.js';
 
 const deflateRows = promisify(deflate);
@@ -27,23 +27,26 @@ export async function encodeGreyPng(image: PixelImage): Promise<Buffer> {
   header.writeUInt32BE(image.height, 4);
   // Bit depth 8, colour type 0 (grey); deflate, adaptive filtering (per-row types), no interlace.
   header.set([8, 0, 0, 0, 0], 8);
-  const rows = paethScanlines(image);
-  const idat =
-    deflateRuns(rows) ??
-    (await deflateRows(rows, {
-      strategy: constants.Z_RLE,
-      // Larger deflate blocks: 0.2% smaller, no slower.
-      memLevel: 9,
-      // The whole output in one piece: in the default 16 KB pieces, each a round trip between the
-      // thread pool and this thread, VGG16's largest mosaic took 75-138 ms against 41-47.
-      chunkSize: rows.length + (rows.length >> 8) + 64,
-    }));
+  const idat = greyIdat(image) ?? (await zlibIdat(image));
   return Buffer.concat([
     SIGNATURE,
     ...chunk('IHDR', header),
     ...chunk('IDAT', idat),
     ...chunk('IEND', Buffer.alloc(0)),
   ]);
+}
+
+/** The image data where WebAssembly is missing: rows filtered in JavaScript, deflated by zlib on the thread pool. */
+export function zlibIdat(image: PixelImage): Promise<Buffer> {
+  const rows = paethScanlines(image);
+  return deflateRows(rows, {
+    strategy: constants.Z_RLE,
+    // Larger deflate blocks: 0.2% smaller, no slower.
+    memLevel: 9,
+    // The whole output in one piece: in the default 16 KB pieces, each a round trip between the
+    // thread pool and this thread, VGG16's largest mosaic took 75-138 ms against 41-47.
+    chunkSize: rows.length + (rows.length >> 8) + 64,
+  });
 }
 
 /** A PNG chunk's parts: its length and type, its data, and the CRC-32 of type and data. */

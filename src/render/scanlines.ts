@@ -3,17 +3,20 @@
  * cnnviz uses the Paeth filter (type 4) on every row: it predicts a pixel from its left, upper
  * and upper-left neighbours, so a mosaic's flat borders, dead maps and enlarged tiles (whose
  * pixels repeat across and down) become runs of zeros that run-length deflate codes in a few
- * bits (see output/png.ts).
+ * bits (see output/png.ts). The PNG encoder filters in WebAssembly (output/deflate.wat), to
+ * the same bytes; this is its reference, and its fallback where WebAssembly is missing.
  */
-import { paethInWasm } from './simd.js';
 
 /** The Paeth-filtered scanlines of a grey image (width x height bytes, row-major). */
-export function paethScanlines(image: { width: number; height: number; data: Uint8Array }): Uint8Array {
-  return paethInWasm(image) ?? paethInJs(image);
-}
-
-/** The same in JavaScript, for runtimes without WebAssembly SIMD: the same bytes. */
-export function paethInJs({ width, height, data }: { width: number; height: number; data: Uint8Array }): Uint8Array {
+export function paethScanlines({
+  width,
+  height,
+  data,
+}: {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}): Uint8Array {
   const stride = width + 1;
   const out = new Uint8Array(stride * height);
   for (let y = 0; y < height; y++) {

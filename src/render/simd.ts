@@ -1,9 +1,8 @@
 /**
  * The kernels of simd.wat, compiled once: channel statistics and grey mosaic painting, four
  * channels at a time, bit for bit what featuremaps.ts computes in JavaScript (which it falls
- * back to where WebAssembly SIMD is missing), and a grey PNG's Paeth-filtered rows (those of
- * scanlines.ts). The activation passes through the module's memory a window at a time; the
- * memory grows to the largest mosaic and stays.
+ * back to where WebAssembly SIMD is missing). The activation passes through the module's memory
+ * a window at a time; the memory grows to the largest mosaic and stays.
  */
 import { growTo, instantiate, type WasmMemory } from '../wasm.js';
 import { SIMD_WASM } from './simd-wasm.js';
@@ -24,7 +23,6 @@ interface Exports {
     out: number,
     scale: number,
   ): void;
-  paeth(src: number, w: number, h: number, zero: number, out: number): void;
   widen(out: number, origin: number, n: number, w: number, h: number, width: number, scale: number): void;
 }
 
@@ -167,32 +165,4 @@ export function paintGreyInWasm(
   }
   if (mosaic.scale > 1) module.widen(out, origin, n, w, h, mosaic.width, mosaic.scale);
   return data;
-}
-
-/**
- * A grey image's PNG scanlines, each row a filter-type byte (4, Paeth) and its filtered bytes;
- * undefined without the kernels or beyond their memory.
- */
-export function paethInWasm({
-  width,
-  height,
-  data,
-}: {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}): Uint8Array | undefined {
-  const module = load();
-  if (!module) return undefined;
-  // A zero row (above the first), the image, the rows out: each with 16 bytes to spare around it.
-  const zero = align(16);
-  const src = align(zero + width + 32);
-  const out = align(src + width * height + 16);
-  const end = out + (width + 1) * height + 16;
-  if (reserve(module, 0, end) === undefined) return undefined;
-  const memory = new Uint8Array(module.memory.buffer, WINDOW, end);
-  memory.fill(0, 0, src);
-  memory.set(data, src);
-  module.paeth(WINDOW + src, width, height, WINDOW + zero + 16, WINDOW + out);
-  return memory.slice(out, out + (width + 1) * height);
 }

@@ -19,7 +19,9 @@ import {
   codeLengths,
   deflateRuns,
   lengthRuns,
+  greyIdat,
   lengthSymbol,
+  paethRows,
 } from '../../src/output/deflate.js';
 import { paethScanlines } from '../../src/render/scanlines.js';
 
@@ -117,6 +119,36 @@ test('a real mosaic (VGG16 block1 of the cat, Paeth-filtered) comes within 0.2% 
   const zlibs = deflateSync(rows, { strategy: constants.Z_RLE, memLevel: 9 });
   expect(inflateSync(ours).equals(Buffer.from(rows))).toBe(true);
   expect(Math.abs(ours.length / zlibs.length - 1)).toBeLessThan(0.002);
+});
+
+/** Bytes from xorshift32: random, or (mode 'extremes') only 0 and 255, which push |a + b - 2c| to 510. */
+function pixels(n: number, seed: number, mode: 'random' | 'extremes'): Uint8Array {
+  return bytes(n, seed, (u) => (mode === 'random' ? Math.floor(u * 256) : u < 0.5 ? 255 : 0));
+}
+
+test.each([
+  [1, 5],
+  [15, 4],
+  [16, 3],
+  [17, 9],
+  [33, 33],
+  [1810, 40],
+])('the WebAssembly Paeth rows of a %ix%i image equal the JavaScript ones', (width, height) => {
+  for (const [seed, mode] of [
+    [7, 'random'],
+    [11, 'extremes'],
+  ] as const) {
+    const image = { width, height, data: pixels(width * height, seed + width, mode) };
+    expect(Buffer.from(paethRows(image)!).equals(Buffer.from(paethScanlines(image)))).toBe(true);
+  }
+});
+
+test("a grey image's IDAT inflates, in zlib, to its rows as filtered in JavaScript, after a larger image has used the memory", () => {
+  // The larger image first: the smaller one's zero row and rows must not read what it left.
+  const large = { width: 300, height: 200, data: pixels(300 * 200, 3, 'random') };
+  const small = { width: 37, height: 5, data: pixels(37 * 5, 5, 'extremes') };
+  for (const image of [large, small])
+    expect(inflateSync(greyIdat(image)!).equals(Buffer.from(paethScanlines(image)))).toBe(true);
 });
 
 /** Kraft's sum of code lengths: 1 for a complete prefix code. */

@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { PNG } from 'pngjs';
 import { ROOT } from '../helpers/paths.js';
-import { encodeGreyPng } from '../../src/output/png.js';
+import { encodeGreyPng, zlibIdat } from '../../src/output/png.js';
+import { greyIdat } from '../../src/output/deflate.js';
+import { paethScanlines } from '../../src/render/scanlines.js';
+import { inflateSync } from 'node:zlib';
 import { encodePng } from '../../src/output/files.js';
 import type { PixelImage } from '../../src/render/mosaic.js';
 
@@ -84,3 +87,16 @@ test('a grey picture is encoded here, a colour one by libvips: both decode to th
     Buffer.from(Uint8Array.from({ length: 20 * 30 * 3 }, (_, i) => decoded.data[Math.floor(i / 3) * 4 + (i % 3)])),
   ).toEqual(Buffer.from(colour.data));
 });
+
+test.each(MOSAICS)(
+  "the mosaic %s's image data, from WebAssembly and from zlib (the fallback without it), inflates to the same rows, within 0.2% of each other's size",
+  async (name) => {
+    const image = await mosaic(name);
+    const rows = Buffer.from(paethScanlines(image));
+    const ours = greyIdat(image)!;
+    const zlibs = await zlibIdat(image);
+    expect(inflateSync(ours).equals(rows)).toBe(true);
+    expect(inflateSync(zlibs).equals(rows)).toBe(true);
+    expect(Math.abs(ours.length / zlibs.length - 1)).toBeLessThan(0.002);
+  },
+);
