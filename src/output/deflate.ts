@@ -253,22 +253,14 @@ interface GreyImage {
  * in the module's memory (the rows never leave it); undefined without WebAssembly or its memory.
  */
 export function greyIdat(image: GreyImage): Buffer | undefined {
-  const module = load();
-  const length = (image.width + 1) * image.height;
-  const at = module && layout(module, length, image.width, image.height);
-  if (!module || !at) return undefined;
-  filter(module, at, image);
-  return deflateAt(module, at, length);
+  const rows = filtered(image);
+  return rows && deflateAt(rows.module, rows.at, rows.length);
 }
 
 /** A grey image's Paeth-filtered rows as greyIdat deflates them (render/scanlines.ts's bytes); undefined without WebAssembly. */
 export function paethRows(image: GreyImage): Uint8Array | undefined {
-  const module = load();
-  const length = (image.width + 1) * image.height;
-  const at = module && layout(module, length, image.width, image.height);
-  if (!module || !at) return undefined;
-  filter(module, at, image);
-  return new Uint8Array(module.memory.buffer, at.src, length).slice();
+  const rows = filtered(image);
+  return rows && new Uint8Array(rows.module.memory.buffer, rows.at.src, rows.length).slice();
 }
 
 /** The zlib stream of `data` as it is, or undefined without WebAssembly or its memory. */
@@ -280,12 +272,17 @@ export function deflateRuns(data: Uint8Array): Buffer | undefined {
   return deflateAt(module, at, data.length);
 }
 
-/** The image into the module's memory below a zero row, and its filtered rows to `src`. */
-function filter(module: Kernels, at: Layout, { width, height, data }: GreyImage): void {
+/** The image into the module's memory below a zero row, and its filtered rows (`length` bytes) to `src`; undefined without WebAssembly or its memory. */
+function filtered({ width, height, data }: GreyImage): { module: Kernels; at: Layout; length: number } | undefined {
+  const module = load();
+  const length = (width + 1) * height;
+  const at = module && layout(module, length, width, height);
+  if (!module || !at) return undefined;
   const memory = new Uint8Array(module.memory.buffer);
   memory.fill(0, at.zero - 16, at.zero + width + 16);
   memory.set(data, at.image);
   module.paeth(at.image, width, height, at.zero, at.src);
+  return { module, at, length };
 }
 
 /** The zlib stream of the `length` bytes at `src`. */
