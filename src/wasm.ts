@@ -1,6 +1,6 @@
 /**
- * cnnviz's WebAssembly modules (the feature-map kernels, the PNG deflate) are embedded as
- * base64 and instantiated once, synchronously, each by its first use.
+ * cnnviz's WebAssembly modules (the feature-map kernels; the grey PNG's filter and deflate) are
+ * embedded as base64 and instantiated once, synchronously, each by its first use.
  */
 
 /** The little of the WebAssembly API used here (its types come with the DOM's, not Node's). */
