@@ -233,12 +233,16 @@ export async function drawFeatureMaps(
     return undefined;
   };
   // Headers first: a missing or unreadable image fails before weights and the engine are paid for.
-  const readable: ImageJob[] = [];
-  for (const job of todo)
-    await checkImage(job.path).then(
-      () => readable.push(job),
-      (err) => skip(job, err),
-    );
+  // All asked at once: the image worker answers them back to back, not a round trip each.
+  const checked = await Promise.all(
+    todo.map((job) =>
+      checkImage(job.path).then(
+        () => job,
+        (err) => skip(job, err),
+      ),
+    ),
+  );
+  const readable = checked.filter((job): job is ImageJob => job !== undefined);
   const decode = (job: ImageJob): Promise<RgbImage | undefined> =>
     timed('decode+resize', async () =>
       resizeImage(await decodeImage(job.path), input.width, input.height, options.resize),
