@@ -233,16 +233,15 @@ export async function drawFeatureMaps(
     return undefined;
   };
   // Headers first: a missing or unreadable image fails before weights and the engine are paid for.
-  // All asked at once: the image worker answers them back to back, not a round trip each.
-  const checked = await Promise.all(
-    todo.map((job) =>
-      checkImage(job.path).then(
-        () => job,
-        (err) => skip(job, err),
-      ),
-    ),
-  );
-  const readable = checked.filter((job): job is ImageJob => job !== undefined);
+  // All asked at once (the image worker answers them back to back, not a round trip each), and
+  // the unreadable ones skipped in the order given, whichever answer came first.
+  const checked = await Promise.allSettled(todo.map((job) => checkImage(job.path)));
+  const readable = todo.filter((job, i) => {
+    const check = checked[i];
+    if (check.status === 'fulfilled') return true;
+    skip(job, check.reason);
+    return false;
+  });
   const decode = (job: ImageJob): Promise<RgbImage | undefined> =>
     timed('decode+resize', async () =>
       resizeImage(await decodeImage(job.path), input.width, input.height, options.resize),

@@ -49,6 +49,27 @@ run(
   },
 );
 
+run('unreadable images are skipped and reported in the order given, though their checks run at once', async () => {
+  const photos = tmp('order');
+  // The first the slowest to refuse (2 MB that only start like a JPEG), the others at once.
+  const slow = join(photos, 'slow.jpg');
+  writeFileSync(slow, Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2_000_000, 7)]));
+  const empty = join(photos, 'empty.jpg');
+  writeFileSync(empty, '');
+  const text = join(photos, 'text.png');
+  writeFileSync(text, 'not a png');
+  const good = join(photos, 'good.jpg');
+  copyFileSync(CAT, good);
+  const out = tmp('out');
+  const { code, stderr } = await cnnviz(['featuremaps', slow, empty, good, text, '--model', TINY_VGG, '-o', out]);
+  expect(code).toBe(1);
+  const skipped = stderr.split('\n').flatMap((line) => /^cnnviz: skipping (\S+):/.exec(line)?.[1] ?? []);
+  expect(skipped).toEqual([slow, empty, text]);
+  expect(stderr.trim().split('\n').pop()).toBe(
+    `cnnviz: 3 of 4 images failed (${slow}, ${empty}, ${text}); the others were drawn`,
+  );
+});
+
 run('--top labels the strongest maps and --overlay writes the heat map over the input', async () => {
   const out = tmp('out');
   const { code, stdout } = await cnnviz([
