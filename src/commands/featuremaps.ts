@@ -16,6 +16,7 @@ import { RESIZE_METHODS } from '../image/resize.js';
 import { PREPROCESS_MODES, type PreprocessMode } from '../image/preprocess.js';
 import type { FeaturemapsOptions } from '../pipeline/featuremaps.js';
 import { cacheDir } from '../config.js';
+import { triesOnnx } from '../engines/backend.js';
 import { runtimeError, usageError } from '../errors.js';
 
 // The command's work loads when it runs: importing the pipelines (and what they load) at start-up
@@ -106,6 +107,9 @@ async function featuremaps(args: string[], options: FeaturemapsFlags, ctx: Comma
   if (overChannel) throw usageError(`--channel ${options.channel}: a chosen layer has only ${overChannel[2]} channels`);
   // A single missing or broken image fails before the output folder is made.
   const paths = await imagesToDraw(args, options.output, ctx);
+  // Several batches run in lanes: their threads set ONNX Runtime up while the images are checked.
+  const batches = Math.ceil(paths.length / options.batchSize);
+  if (batches > 1 && triesOnnx(ctx.global.backend)) (await import('../engines/onnx-lanes.js')).prestartLanes(batches);
 
   const progress = paths.length > 1 ? await imageProgress(ctx.report) : undefined;
   const result = await withDownloadProgress(ctx.report, async (download) =>

@@ -1,10 +1,11 @@
 /**
  * One lane's thread: an ONNX Runtime session over a saved, prepared model. onnxruntime-node
  * runs a pass on the thread that calls it, so passes run here leave the main thread free to
- * draw the previous image's pictures. Answers carry the outputs as transferred buffers.
+ * draw the previous image's pictures. Answers carry the outputs as transferred buffers. A lane
+ * started ahead (`warm`) loads ONNX Runtime and sets it up, then waits to be told the model.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { loadOrt, type OrtSessionOptions } from './ort.js';
+import { loadOrt, startOrtEnvironment, type OrtSessionOptions } from './ort.js';
 
 export interface LaneStart {
   file: string;
@@ -21,9 +22,19 @@ export interface LaneRequest {
 
 export type LaneAnswer = { id: number; outputs: Float32Array[] } | { id: number; error: string };
 
+/** A lane started ahead of its model (prestartLanes) is told which to open when the engine starts. */
+export interface LaneOpen {
+  open: LaneStart;
+}
+
 const port = parentPort!;
-const { file, options } = workerData as LaneStart;
+const start = workerData as LaneStart | { warm: true };
+// Registered first: the model to open may arrive while ONNX Runtime is still setting up.
+const opening =
+  'file' in start ? start : new Promise<LaneStart>((resolve) => port.once('message', (m: LaneOpen) => resolve(m.open)));
 const ort = await loadOrt();
+if (!('file' in start)) await startOrtEnvironment(ort);
+const { file, options } = await opening;
 
 try {
   const session = await ort.InferenceSession.create(file, options);

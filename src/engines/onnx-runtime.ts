@@ -13,7 +13,7 @@ import { letGo } from '../memory.js';
 import type { Forward } from './forward.js';
 import * as onnxCache from './onnx-cache.js';
 import type { Ort, OrtSession, OrtSessionOptions } from './ort.js';
-import { laneForward, lanesAvailable } from './onnx-lanes.js';
+import { laneCount, laneForward, lanesAvailable } from './onnx-lanes.js';
 
 export { loadOrt, type Ort, type OrtSession, type OrtSessionOptions } from './ort.js';
 
@@ -93,7 +93,7 @@ export async function preparedForward(
   io: { input: string; outputs: string[] },
 ): Promise<Forward> {
   const prepared = await prepareModel(ort, options);
-  const lanes = Math.min(options.lanes ?? 1, forwardThreads(), MAX_LANES);
+  const lanes = laneCount(options.lanes ?? 1);
   if (prepared.file && lanes > 1 && lanesAvailable()) {
     const threads = Math.max(1, Math.floor(forwardThreads() / lanes));
     const laneOptions = {
@@ -111,12 +111,6 @@ export async function preparedForward(
   }
   return sessionForward(ort, await prepared.session(), io.input, io.outputs);
 }
-
-/**
- * At most this many lanes, the threads shared out among them: each lane is a session with its
- * own working memory (VGG16: about 70 MB), and more lanes gain little once each has a few threads.
- */
-const MAX_LANES = 4;
 
 /** A session over a saved, prepared model: nothing optimised again, its weights memory-mapped. */
 const openSaved = (ort: Ort, file: string, options: OrtSessionOptions): Promise<OrtSession> =>

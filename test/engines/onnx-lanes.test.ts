@@ -2,6 +2,7 @@
  * Forward lanes: ONNX Runtime sessions in worker threads over a saved model. Passes sent at
  * once, more than there are lanes, each come back as one session in this thread computes
  * them; a pass the runtime refuses fails alone, and a model a lane cannot open fails the start.
+ * Lanes started ahead of their model open it when the engine starts and compute the same.
  */
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as ort from 'onnxruntime-node';
 import { FIXTURES, ROOT } from '../helpers/paths.js';
+import { IDENTITY_ONNX } from '../../src/engines/ort.js';
 import { seededValues } from '../helpers/keras-h5.js';
 
 // The built module: beside it lies the compiled worker (the TypeScript sources have none).
@@ -69,4 +71,44 @@ test("a model the lanes cannot open fails their start with the runtime's reason"
   const bad = join(mkdtempSync(join(tmpdir(), 'cnnviz-lanes-')), 'model.onnx');
   writeFileSync(bad, 'not a model');
   await expect(laneForward(bad, OPTIONS, io, 2)).rejects.toThrow(/protobuf|parsing|load|model/i);
+});
+
+test('lanes started ahead of their model open it when the engine starts, and give what a session in this thread gives', async () => {
+  const { laneCount, laneForward, prestartLanes, lanesWaiting } = await built();
+  prestartLanes(2);
+  // Two on a machine of two cores or more (the lanes share out its threads).
+  expect(lanesWaiting()).toBe(laneCount(2));
+  const input = Float32Array.from(seededValues(3 * 64 * 64, 5, 2));
+  const session = await ort.InferenceSession.create(MODEL, OPTIONS);
+  const expected = (await session.run({ input: new ort.Tensor('float32', input, SHAPE) })).logits.data as Float32Array;
+  await session.release();
+  const forward = await laneForward(MODEL, OPTIONS, io, 2);
+  try {
+    // Both lanes were the ones started ahead: none waits any more.
+    expect(lanesWaiting()).toBe(0);
+    const results = await Promise.all([forward.run(input, SHAPE), forward.run(input, SHAPE)]);
+    for (const [logits] of results) expect(Buffer.from(logits.buffer)).toEqual(Buffer.from(expected.buffer));
+  } finally {
+    await forward.dispose();
+  }
+});
+
+test("lanes started ahead that cannot open their model fail the start with the runtime's reason", async () => {
+  const { laneForward, prestartLanes, lanesWaiting } = await built();
+  prestartLanes(2);
+  const bad = join(mkdtempSync(join(tmpdir(), 'cnnviz-lanes-')), 'model.onnx');
+  writeFileSync(bad, 'not a model');
+  await expect(laneForward(bad, OPTIONS, io, 2)).rejects.toThrow(/protobuf|parsing|load|model/i);
+  expect(lanesWaiting()).toBe(0);
+});
+
+test('the model that sets ONNX Runtime up ahead is one Identity node: it gives back its input', async () => {
+  const session = await ort.InferenceSession.create(Buffer.from(IDENTITY_ONNX, 'base64'));
+  try {
+    expect([session.inputNames, session.outputNames]).toEqual([['x'], ['y']]);
+    const { y } = await session.run({ x: new ort.Tensor('float32', Float32Array.of(0.375), [1]) });
+    expect(Array.from(y.data as Float32Array)).toEqual([0.375]);
+  } finally {
+    await session.release();
+  }
 });
