@@ -65,8 +65,8 @@ export function prestartLanes(batches: number): void {
     // A lane that fails here fails again, and says why, when it is given its model.
     worker.on('error', () => undefined);
     worker.on('exit', () => {
-      const k = warm.indexOf(worker);
-      if (k >= 0) warm.splice(k, 1);
+      const at = warm.indexOf(worker);
+      if (at >= 0) warm.splice(at, 1);
     });
     warm.push(worker);
   }
