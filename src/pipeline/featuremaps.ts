@@ -294,8 +294,9 @@ export async function drawFeatureMaps(
     try {
       try {
         if (many) await mkdir(folder, { recursive: true });
-        // Each layer's statistics just before its mosaic: the first (largest) picture starts
-        // encoding in the worker while the later layers are still being drawn here.
+        // Each layer's statistics just before its mosaic, and the mosaic encoded as it is drawn
+        // (grey ones on this thread, in WebAssembly; a colour one, an overlay, in the image
+        // worker while the later layers are still being drawn here).
         const stats: ChannelStats[] = [];
         files = activations.flatMap((activation, o) => {
           stats.push(channelStats(activation, mapShapes[o][2]));
