@@ -2,7 +2,8 @@
  * Writing output files so that a failure never leaves half a file: write to a temporary
  * name in the same folder, then rename over the target.
  */
-import { closeSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, renameSync, rmSync, write, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { rename, rm, stat, writeFile } from 'node:fs/promises';
 import { makeFolder, pathInside } from '../folders.js';
 import { join } from 'node:path';
@@ -35,15 +36,31 @@ function namingTarget(err: unknown, path: string): unknown {
   return err;
 }
 
+const writeAt = promisify(write);
+
+/**
+ * All of `data` to the open file `fd`: in one write where the kernel takes it whole (one round
+ * trip to the thread pool, where fs.promises' writeFile takes an open, a write per 512 KB and a
+ * close, each waiting for this thread to pass it on).
+ */
+async function writeAll(fd: number, data: Uint8Array): Promise<void> {
+  for (let done = 0; done < data.length;)
+    done += (await writeAt(fd, data, done, data.length - done, done)).bytesWritten;
+}
+
 export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
   const temporary = tempPathFor(path);
   trackTemp(temporary);
   try {
-    // Created here, on the main thread, and only written on the thread pool ('r+' creates
-    // nothing): a Ctrl-C handler that removes the temporaries then sees every one that exists,
-    // and none appears after it (an asynchronous create could land after the removal).
-    closeSync(openSync(temporary, 'wx'));
-    await writeFile(temporary, data, { flag: 'r+' });
+    // Created here, on the main thread, and only written on the thread pool: a Ctrl-C handler
+    // that removes the temporaries then sees every one that exists, and none appears after it
+    // (an asynchronous create could land after the removal).
+    const fd = openSync(temporary, 'wx');
+    try {
+      await writeAll(fd, data);
+    } finally {
+      closeSync(fd);
+    }
     await rename(temporary, path);
   } catch (err) {
     await rm(temporary, { force: true });
