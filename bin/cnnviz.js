@@ -2,5 +2,5 @@
 import { startEarly } from '../dist/start.js';
 
 startEarly(process.argv);
-const { main } = await import('../dist/cli.js');
-process.exitCode = await main(process.argv);
+const { main, exitWhenWritten } = await import('../dist/cli.js');
+await exitWhenWritten(await main(process.argv));

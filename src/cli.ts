@@ -89,6 +89,18 @@ function exitBesideLanes(code: number): void {
   });
 }
 
+/**
+ * Ends the process with `code` once what it printed is out, without waiting for the event loop
+ * to empty: that wait let timers fire that a command's end has no use for (releasing a forward
+ * session, 7-8 ms of a one-image run), and the process's memory goes back with it in any case.
+ */
+export async function exitWhenWritten(code: number): Promise<void> {
+  await lanesSettled();
+  const written = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write('', () => resolve()));
+  await Promise.all([written(process.stdout), written(process.stderr)]);
+  process.exit(code);
+}
+
 /** Runs the CLI and returns the exit code: 0 done, 1 runtime failure, 2 usage error. */
 export async function main(argv: string[]): Promise<number> {
   // Ctrl-C or a kill: the terminal gets its cursor and line wrap back (a progress bar hides
