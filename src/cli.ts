@@ -98,6 +98,8 @@ export async function exitWhenWritten(code: number): Promise<void> {
   await lanesSettled();
   const written = (stream: NodeJS.WriteStream) => new Promise<void>((resolve) => stream.write('', () => resolve()));
   await Promise.all([written(process.stdout), written(process.stderr)]);
+  // A write a failed command left under way would not clean up after itself: its temporary goes here.
+  removeTempFilesSync();
   process.exit(code);
 }
 

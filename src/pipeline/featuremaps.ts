@@ -380,8 +380,11 @@ export async function drawFeatureMaps(
         (lists) => lists.flat(),
       );
       pending.catch(() => undefined); // awaited below, after the next forward pass
-      written.push(...(await timed('encode+write', () => encoding)));
+      // The batch before is awaited with this one already the one under way, so that a failure
+      // there (a full disk) still waits below for this batch's writes to end and clean up.
+      const before = encoding;
       encoding = pending;
+      written.push(...(await timed('encode+write', () => before)));
       events.progress?.(Math.min(readable.length, (b + 1) * options.batchSize), readable.length);
     }
     written.push(...(await timed('encode+write', () => encoding)));
