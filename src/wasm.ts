@@ -20,6 +20,9 @@ export function instantiate<Exports>(base64: string): Exports | null {
   return wasm?.validate(bytes) ? (new wasm.Instance(new wasm.Module(bytes)).exports as Exports) : null;
 }
 
+/** `offset` rounded up to a whole 16 bytes, where a SIMD kernel's vectors start. */
+export const align16 = (offset: number): number => Math.ceil(offset / 16) * 16;
+
 /** A module's memory, as much as this code touches of it. */
 export interface WasmMemory {
   buffer: ArrayBuffer;

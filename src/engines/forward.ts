@@ -7,6 +7,7 @@ import { cpus } from 'node:os';
 import { runtimeError } from '../errors.js';
 import type { BackendName, EngineName } from './backend.js';
 import { initBackend, triesOnnx } from './backend.js';
+import { loadOrt } from './ort.js';
 
 export interface Forward {
   /** What runs it: 'onnx', 'tensorflow', 'wasm' or 'cpu'. */
@@ -28,7 +29,7 @@ export interface Forward {
 export async function describeEngine(engine: EngineName, explain?: (line: string) => void): Promise<string> {
   if (triesOnnx(engine)) {
     try {
-      const ort = await import('onnxruntime-node');
+      const ort = await loadOrt();
       return `onnx (onnxruntime-node ${ort.env.versions.common}, ${cpus().length} threads); tfjs fallback for models it cannot express`;
     } catch (err) {
       if (engine === 'onnx')

@@ -1,13 +1,13 @@
 /**
  * Grey PNGs, encoded here rather than by libvips: every row Paeth-filtered and the rows deflated
  * run-length only, in WebAssembly (output/deflate.ts); where WebAssembly is missing, filtered in
- * JavaScript (render/scanlines.ts) and deflated by zlib's Z_RLE on Node.js's thread pool. Feature-map mosaics, most of what cnnviz
- * writes, are runs of equal bytes once filtered (borders, dead maps, enlarged tiles): VGG16's
- * five block mosaics of the tutorial's cat encoded in 81 ms through zlib against libvips' 117 at
- * zlib level 3 without filtering, into files 13% smaller, and the WebAssembly deflate makes
- * files of the same size (within 0.2%) in less than half zlib's time (the measurements are in
- * the README's speed section). Colour pictures (colour maps, overlays, reports' text) gain from
- * deflate's longer matches and stay with libvips.
+ * JavaScript (render/scanlines.ts) and deflated by zlib's Z_RLE on Node.js's thread pool.
+ * Feature-map mosaics, most of what cnnviz writes, are runs of equal bytes once filtered
+ * (borders, dead maps, enlarged tiles): VGG16's five block mosaics of the tutorial's cat encoded
+ * in 81 ms through zlib against libvips' 117 at zlib level 3 without filtering, into files 13%
+ * smaller, and the WebAssembly deflate makes files of the same size (within 0.2%) in less than
+ * half zlib's time (the measurements are in the README's speed section). Colour pictures (colour
+ * maps, overlays, reports' text) gain from deflate's longer matches and stay with libvips.
  */
 import { constants, crc32, deflate } from 'node:zlib';
 import { promisify } from 'node:util';

@@ -4,7 +4,7 @@
  * back to where WebAssembly SIMD is missing). The activation passes through the module's memory
  * a window at a time; the memory grows to the largest mosaic and stays.
  */
-import { growTo, instantiate, type WasmMemory } from '../wasm.js';
+import { align16, growTo, instantiate, type WasmMemory } from '../wasm.js';
 import { SIMD_WASM } from './simd-wasm.js';
 
 interface Exports {
@@ -57,13 +57,11 @@ const windowPixels = (channels: number): number => Math.max(1, Math.floor(WINDOW
  * the window, or undefined where the memory would be too large or cannot grow.
  */
 function reserve(module: Exports, windowBytes: number, extra: number): number | undefined {
-  const end = align(WINDOW + windowBytes);
+  const end = align16(WINDOW + windowBytes);
   const needed = end + extra;
   if (needed > MAX_BYTES) return undefined;
   return growTo(module.memory, needed) ? end : undefined;
 }
-
-const align = (offset: number): number => Math.ceil(offset / 16) * 16;
 
 /** Copies values [from, to) of the activation into the window. */
 function fill(module: Exports, activation: Float32Array, from: number, to: number): void {
@@ -83,11 +81,15 @@ export function statsInWasm(activation: Float32Array, channels: number): Channel
   const module = load();
   if (!module) return undefined;
   const step = windowPixels(channels);
-  const min = reserve(module, step * channels * 4, align(channels * 4) * 2 + align(channels * 8) + align(channels * 4));
+  const min = reserve(
+    module,
+    step * channels * 4,
+    align16(channels * 4) * 2 + align16(channels * 8) + align16(channels * 4),
+  );
   if (min === undefined) return undefined;
-  const max = min + align(channels * 4);
-  const sum = max + align(channels * 4);
-  const bad = sum + align(channels * 8);
+  const max = min + align16(channels * 4);
+  const sum = max + align16(channels * 4);
+  const bad = sum + align16(channels * 8);
   const { buffer } = module.memory;
   new Float32Array(buffer, min, channels).fill(Infinity);
   new Float32Array(buffer, max, channels).fill(-Infinity);
@@ -133,12 +135,16 @@ export function paintGreyInWasm(
   if (!module) return undefined;
   const n = tiles.channel.length;
   const rows = Math.max(1, Math.floor(windowPixels(c) / w));
-  const chan = reserve(module, rows * w * c * 4, align(n * 4) * 2 + align(n * 8) * 2 + mosaic.width * mosaic.height);
+  const chan = reserve(
+    module,
+    rows * w * c * 4,
+    align16(n * 4) * 2 + align16(n * 8) * 2 + mosaic.width * mosaic.height,
+  );
   if (chan === undefined) return undefined;
-  const low = chan + align(n * 4);
-  const inv = low + align(n * 8);
-  const origin = inv + align(n * 8);
-  const out = origin + align(n * 4);
+  const low = chan + align16(n * 4);
+  const inv = low + align16(n * 8);
+  const origin = inv + align16(n * 8);
+  const out = origin + align16(n * 4);
   const { buffer } = module.memory;
   new Int32Array(buffer, chan, n).set(tiles.channel);
   new Float64Array(buffer, low, n).set(tiles.low);

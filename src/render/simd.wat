@@ -1,8 +1,8 @@
 ;; Feature-map kernels in WebAssembly SIMD: a layer's channel statistics, and its grey mosaic's
 ;; painting, four channels at a time, and enlargement. They compute what render/featuremaps.ts
-;; computes in JavaScript, bit for bit: sums in float64 in pixel order, min and max as `v < lo ? v : lo` (pmin, pmax), table
-;; entries as lutIndex gives them (trunc_sat, then clamped to 0..255). The JavaScript side lays
-;; the arrays out in memory and passes their byte offsets.
+;; computes in JavaScript, bit for bit: sums in float64 in pixel order, min and max as
+;; `v < lo ? v : lo` (pmin, pmax), table entries as lutIndex gives them (trunc_sat, then clamped
+;; to 0..255). The JavaScript side lays the arrays out in memory and passes their byte offsets.
 (module
   (memory (export "memory") 1)
 
