@@ -22,6 +22,11 @@ export interface LaneRequest {
 
 export type LaneAnswer = { id: number; outputs: Float32Array[] } | { id: number; error: string };
 
+/** A lane started ahead says so once ONNX Runtime is set up in it. */
+export interface LaneWarmed {
+  warmed: true;
+}
+
 /** A lane started ahead of its model (prestartLanes) is told which to open when the engine starts. */
 export interface LaneOpen {
   open: LaneStart;
@@ -33,7 +38,10 @@ const start = workerData as LaneStart | { warm: true };
 const opening =
   'file' in start ? start : new Promise<LaneStart>((resolve) => port.once('message', (m: LaneOpen) => resolve(m.open)));
 const ort = await loadOrt();
-if (!('file' in start)) await startOrtEnvironment(ort);
+if (!('file' in start)) {
+  await startOrtEnvironment(ort);
+  port.postMessage({ warmed: true });
+}
 const { file, options } = await opening;
 
 try {

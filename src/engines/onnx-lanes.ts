@@ -10,7 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { runtimeError } from '../errors.js';
 import { letGo } from '../memory.js';
 import type { Forward } from './forward.js';
-import type { LaneAnswer, LaneOpen, LaneRequest, LaneStart } from './onnx-lane-worker.js';
+import type { LaneAnswer, LaneOpen, LaneRequest, LaneStart, LaneWarmed } from './onnx-lane-worker.js';
 import { forwardThreads } from '../config.js';
 import type { OrtSessionOptions } from './ort.js';
 
@@ -21,18 +21,24 @@ export const lanesAvailable = (): boolean => existsSync(WORKER);
 
 /** The passes under way in every lane of the process. */
 const underWay = new Set<Promise<unknown>>();
+/** Lanes started ahead that are still setting ONNX Runtime up. */
+const settingUp = new Set<Promise<void>>();
 let exiting = false;
 
 /**
- * Settles once no lane is in the middle of a pass, and from now on none starts one (the
- * process is about to exit). A lane's thread stopped mid-pass aborts the whole process
- * (onnxruntime-node then throws where nothing can catch it), so an exit waits for the passes
- * under way: at most one per lane.
+ * Settles once no lane is in the middle of a pass or of setting ONNX Runtime up, and from now
+ * on none starts a pass (the process is about to exit). A lane's thread stopped inside the
+ * runtime takes the whole process down (onnxruntime-node then throws where nothing can catch
+ * it; a run that ended before its lanes started ahead had set up was killed by a signal), so
+ * an exit waits: for at most one pass per lane, or a lane's set-up.
  */
 export async function lanesSettled(): Promise<void> {
   exiting = true;
-  await Promise.allSettled([...underWay]);
+  await Promise.allSettled([...underWay, ...settingUp]);
 }
+
+/** How many lanes started ahead are still setting ONNX Runtime up. */
+export const lanesSettingUp = (): number => settingUp.size;
 
 interface Lane {
   run(request: Omit<LaneRequest, 'id'>): Promise<Float32Array[]>;
@@ -61,13 +67,20 @@ export function prestartLanes(batches: number): void {
   if (!lanesAvailable()) return;
   for (let k = warm.length; k < laneCount(batches); k++) {
     const worker = new Worker(WORKER, { workerData: { warm: true } });
-    worker.unref();
     // A lane that fails here fails again, and says why, when it is given its model.
     worker.on('error', () => undefined);
     worker.on('exit', () => {
       const at = warm.indexOf(worker);
       if (at >= 0) warm.splice(at, 1);
     });
+    const setUp = new Promise<void>((done) => {
+      worker.on('message', (message: object) => 'warmed' in message && done());
+      worker.once('exit', () => done());
+    });
+    settingUp.add(setUp);
+    void setUp.then(() => settingUp.delete(setUp));
+    // After the listeners: adding a 'message' listener refs the worker again.
+    worker.unref();
     warm.push(worker);
   }
 }
@@ -97,7 +110,8 @@ function startLane(start: LaneStart): Promise<Lane> {
     worker.on('exit', (code) => {
       if (!stopped) fail(`exit code ${code}`);
     });
-    worker.on('message', (message: LaneAnswer | { ready: true } | { failed: string }) => {
+    worker.on('message', (message: LaneAnswer | LaneWarmed | { ready: true } | { failed: string }) => {
+      if ('warmed' in message) return; // a lane started ahead, done setting up: prestartLanes listens
       if ('failed' in message) return fail(message.failed);
       if ('ready' in message) {
         // Idle lanes do not keep the process alive; a pass in flight does.

@@ -2,7 +2,8 @@
  * Forward lanes: ONNX Runtime sessions in worker threads over a saved model. Passes sent at
  * once, more than there are lanes, each come back as one session in this thread computes
  * them; a pass the runtime refuses fails alone, and a model a lane cannot open fails the start.
- * Lanes started ahead of their model open it when the engine starts and compute the same.
+ * Lanes started ahead of their model open it when the engine starts and compute the same, and
+ * an exit waits for them to finish setting up.
  */
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,4 +112,15 @@ test('the model that sets ONNX Runtime up ahead is one Identity node: it gives b
   } finally {
     await session.release();
   }
+});
+
+// Last in the file: after lanesSettled the module's lanes start no pass (the process is exiting).
+test('an exit waits for lanes started ahead to finish setting ONNX Runtime up (a thread stopped inside it kills the process)', async () => {
+  const { laneCount, lanesSettled, lanesSettingUp, lanesWaiting, prestartLanes } = await built();
+  prestartLanes(2);
+  expect(lanesSettingUp()).toBe(laneCount(2));
+  await lanesSettled();
+  expect(lanesSettingUp()).toBe(0);
+  // Set up, and still waiting for a model nobody will give them: the exit may now stop them.
+  expect(lanesWaiting()).toBe(laneCount(2));
 });
