@@ -21,8 +21,8 @@ export const lanesAvailable = (): boolean => existsSync(WORKER);
 
 /** The passes under way in every lane of the process. */
 const underWay = new Set<Promise<unknown>>();
-/** Lanes started ahead that are still setting ONNX Runtime up. */
-const settingUp = new Set<Promise<void>>();
+/** Lanes started ahead that are still setting ONNX Runtime up, and when they will have. */
+const settingUp = new Map<Worker, Promise<void>>();
 let exiting = false;
 
 /**
@@ -34,7 +34,12 @@ let exiting = false;
  */
 export async function lanesSettled(): Promise<void> {
   exiting = true;
-  await Promise.allSettled([...underWay, ...settingUp]);
+  // Held alive meanwhile: otherwise the event loop could empty with the exit still waiting.
+  const setting = [...settingUp.keys()];
+  for (const worker of setting) worker.ref();
+  await Promise.allSettled([...underWay, ...settingUp.values()]);
+  // Set up and still waiting for a model (none given one took them): they hold nothing alive.
+  for (const worker of setting) if (warm.includes(worker)) worker.unref();
 }
 
 /** How many lanes started ahead are still setting ONNX Runtime up. */
@@ -77,8 +82,8 @@ export function prestartLanes(batches: number): void {
       worker.on('message', (message: object) => 'warmed' in message && done());
       worker.once('exit', () => done());
     });
-    settingUp.add(setUp);
-    void setUp.then(() => settingUp.delete(setUp));
+    settingUp.set(worker, setUp);
+    void setUp.then(() => settingUp.delete(worker));
     // After the listeners: adding a 'message' listener refs the worker again.
     worker.unref();
     warm.push(worker);

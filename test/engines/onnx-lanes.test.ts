@@ -5,6 +5,7 @@
  * Lanes started ahead of their model open it when the engine starts and compute the same, and
  * an exit waits for them to finish setting up.
  */
+import { spawnSync } from 'node:child_process';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,6 +113,17 @@ test('the model that sets ONNX Runtime up ahead is one Identity node: it gives b
   } finally {
     await session.release();
   }
+});
+
+test('a process that exits as soon as it has started its lanes ahead waits for them, and then ends', () => {
+  // In a process of its own: nothing else keeps its event loop alive while it waits.
+  const lanes = pathToFileURL(join(ROOT, 'dist', 'engines', 'onnx-lanes.js')).href;
+  const script = `import { prestartLanes, lanesSettled, lanesSettingUp } from '${lanes}';
+prestartLanes(2);
+await lanesSettled();
+console.log('settled', lanesSettingUp());`;
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+  expect([run.status, run.stdout.trim()]).toEqual([0, 'settled 0']);
 });
 
 // Last in the file: after lanesSettled the module's lanes start no pass (the process is exiting).
